@@ -1,0 +1,89 @@
+# stretch — build, stage, test.
+#   make          install missing Debian packages, build ./train, stage the base model and data
+#   make test     all of the above, then every test (exit non-zero on any failure)
+#   make debug    ./train_debug with -fsanitize=address,undefined
+#   make bench    throughput figures of a training step
+
+SHARED  ?= ../shared
+CC      ?= gcc
+ARCH    := $(shell $(CC) -print-multiarch 2>/dev/null || echo x86_64-linux-gnu)
+BLASINC := /usr/include/$(ARCH)/openblas-openmp
+BLASLIB := /usr/lib/$(ARCH)/openblas-openmp
+CFLAGS  ?= -O2 -march=x86-64-v2 -g
+CFLAGS  += -std=c11 -Wall -Wextra -Wpedantic -fopenmp -I$(BLASINC)
+LDLIBS  := -L$(BLASLIB) -Wl,-rpath,$(BLASLIB) -lopenblas -lyaml -lz -lm
+DEBUGFLAGS := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer
+
+PKGS      := libopenblas-openmp-dev libyaml-dev zlib1g-dev
+PKG_STAMP := build/.packages
+
+LIB_SRC := util/util.c util/ytree.c \
+           model/model.c model/layers.c model/attention.c model/llama2c.c model/safetensors.c model/hf.c \
+           data/shard.c data/tokenizer.c data/prepare.c \
+           trainer/config.c trainer/optim.c trainer/train.c trainer/eval.c
+LIB_OBJ := $(LIB_SRC:%.c=build/%.o)
+HEADERS := $(wildcard util/*.h model/*.h data/*.h trainer/*.h)
+TESTS   := tests/test_layers tests/refcheck tests/test_real tests/test_train
+
+BASE    := checkpoints/base/stories260K.bin checkpoints/base/tok512.bin
+DATA    := data/tinystories/train.bin data/tinystories/val.bin
+ORIGIN_MODEL := https://huggingface.co/karpathy/tinyllamas/resolve/main/stories260K
+ORIGIN_TEXT  := https://huggingface.co/datasets/roneneldan/TinyStories/resolve/main/TinyStories-valid.txt
+
+.PHONY: all test debug bench clean packages
+all: train $(BASE) $(DATA)
+
+# --- Debian packages: installed only when a header is missing -------------------------
+packages: $(PKG_STAMP)
+$(PKG_STAMP):
+	@mkdir -p build
+	@if [ ! -f $(BLASINC)/cblas.h ] || [ ! -f /usr/include/yaml.h ] || [ ! -f /usr/include/zlib.h ]; then \
+	  echo "installing $(PKGS)"; \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $(PKGS) \
+	    || { echo "could not install $(PKGS); install them and re-run make" >&2; exit 1; }; \
+	fi
+	@touch $@
+
+# --- build -----------------------------------------------------------------------------
+build/%.o: %.c $(HEADERS) | $(PKG_STAMP)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -c $< -o $@
+
+train: build/trainer/main.o $(LIB_OBJ)
+	$(CC) $(CFLAGS) $^ -o $@ $(LDLIBS)
+
+tests/%: build/tests/%.o $(LIB_OBJ)
+	$(CC) $(CFLAGS) $^ -o $@ $(LDLIBS)
+
+train_debug: $(LIB_SRC) trainer/main.c $(HEADERS) | $(PKG_STAMP)
+	$(CC) $(filter-out -O2,$(CFLAGS)) $(DEBUGFLAGS) $(LIB_SRC) trainer/main.c -o $@ $(LDLIBS)
+debug: train_debug
+
+# --- staged base model and data ---------------------------------------------------------
+checkpoints/base/%:
+	@mkdir -p $(dir $@)
+	@if [ -f $(SHARED)/models/stories260K/$* ]; then install -m 644 $(SHARED)/models/stories260K/$* $@; \
+	 else echo "$(SHARED) not found: downloading $* from its public origin"; \
+	      curl -fL --retry 3 -o $@.part $(ORIGIN_MODEL)/$* && mv $@.part $@; fi
+
+build/tinystories.txt:
+	@mkdir -p build
+	@if [ -f $(SHARED)/data/tinystories/tinystories_valid_part.txt ]; then \
+	   install -m 644 $(SHARED)/data/tinystories/tinystories_valid_part.txt $@; \
+	 else echo "$(SHARED) not found: downloading TinyStories validation text"; \
+	   curl -fL --retry 3 $(ORIGIN_TEXT) | head -c 675780 > $@.part && mv $@.part $@; fi
+
+$(DATA) &: train checkpoints/base/tok512.bin build/tinystories.txt
+	./train prepare --text build/tinystories.txt --tokenizer checkpoints/base/tok512.bin \
+	  --out data/tinystories --val-fraction 0.1 --story-start "Once upon a time"
+
+# --- tests ------------------------------------------------------------------------------
+test: all $(TESTS)
+	@bash tests/run_all.sh
+
+bench: all tests/bench
+	@./tests/bench
+
+clean:
+	rm -rf build train train_debug $(TESTS) tests/bench

@@ -1,0 +1,93 @@
+// shard.c — llm.c token shards, the random-window loader and eval windows (data.h).
+#include "data.h"
+
+#include <assert.h>
+#include <stdlib.h>
+#include <string.h>
+
+void shard_load(Shard *s, const char *path, int vocab) {
+    int32_t h[256];
+    memset(s, 0, sizeof *s);
+    FILE *f = xfopen(path, "rb");
+    size_t size = file_size(f, path);
+    if (size < sizeof h) die("%s: truncated: %zu bytes, a token shard header is 1024", path, size);
+    xfread(h, sizeof h, f, path, "the 1024-byte header");
+    size_t w;
+    if (h[0] == SHARD_MAGIC_U16 && h[1] == 1) w = 2;
+    else if (h[0] == SHARD_MAGIC_U32 && h[1] == 7) w = 4;
+    else die("%s: not a token shard: magic %d version %d (expected 20240520 v1 or 20240801 v7)", path, h[0], h[1]);
+    if (h[2] <= 0) die("%s: header says %d tokens", path, h[2]);
+    size_t n = (size_t)h[2];
+    if (size != sizeof h + n * w)
+        die("%s: %zu bytes, but the header's %zu tokens of %zu bytes need %zu", path, size, n, w, sizeof h + n * w);
+    s->path = xstrdup(path);
+    s->n = n;
+    s->tokens = xmalloc(n * sizeof(uint32_t));
+    if (w == 4) xfread(s->tokens, n * 4, f, path, "the tokens");
+    else {
+        uint16_t *tmp = xmalloc(n * 2);
+        xfread(tmp, n * 2, f, path, "the tokens");
+        for (size_t i = 0; i < n; i++) s->tokens[i] = tmp[i];
+        free(tmp);
+    }
+    fclose(f);
+    for (size_t i = 0; i < n; i++)
+        if (s->tokens[i] >= (uint32_t)vocab)
+            die("%s: token %u at index %zu is outside the model's vocabulary of %d (wrong tokenizer?)", path,
+                s->tokens[i], i, vocab);
+}
+
+void shard_free(Shard *s) {
+    free(s->tokens);
+    free(s->path);
+    memset(s, 0, sizeof *s);
+}
+
+void shard_write(const char *path, const uint32_t *tokens, size_t n, int vocab) {
+    int32_t h[256] = {0};
+    int wide = vocab > 65536;
+    CHECK(n <= 0x7fffffff, "%s: %zu tokens do not fit one shard (max 2^31-1)", path, n);
+    h[0] = wide ? SHARD_MAGIC_U32 : SHARD_MAGIC_U16;
+    h[1] = wide ? 7 : 1;
+    h[2] = (int32_t)n;
+    FILE *f = xfopen(path, "wb");
+    xfwrite(h, sizeof h, f, path);
+    if (wide) xfwrite(tokens, n * 4, f, path);
+    else {
+        uint16_t *tmp = xmalloc(n * 2);
+        for (size_t i = 0; i < n; i++) tmp[i] = (uint16_t)tokens[i];
+        xfwrite(tmp, n * 2, f, path);
+        free(tmp);
+    }
+    if (fclose(f) != 0) die("%s: write failed", path);
+}
+
+void loader_init(Loader *l, const Shard *s, uint64_t seed, int T) {
+    if (s->n < (size_t)T + 1) die("%s: %zu tokens, fewer than one window of seq_len + 1 = %d", s->path, s->n, T + 1);
+    l->shard = s;
+    l->rng.s = seed;
+}
+
+void loader_next(Loader *l, int *inputs, int *targets, int B, int T) {
+    const Shard *s = l->shard;
+    for (int b = 0; b < B; b++) {
+        size_t start = rng_below(&l->rng, s->n - (size_t)T);
+        for (int t = 0; t < T; t++) {
+            inputs[(size_t)b * T + t] = (int)s->tokens[start + t];
+            targets[(size_t)b * T + t] = (int)s->tokens[start + t + 1];
+        }
+    }
+}
+
+size_t window_count(const Shard *s, int T) { return s->n < 1 ? 0 : (s->n - 1) / (size_t)T; }
+
+void window_fill(const Shard *s, size_t k0, int *inputs, int *targets, int B, int T) {
+    for (int b = 0; b < B; b++) {
+        size_t start = (k0 + (size_t)b) * (size_t)T;
+        assert(start + (size_t)T < s->n);
+        for (int t = 0; t < T; t++) {
+            inputs[(size_t)b * T + t] = (int)s->tokens[start + t];
+            targets[(size_t)b * T + t] = (int)s->tokens[start + t + 1];
+        }
+    }
+}

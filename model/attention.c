@@ -1,0 +1,130 @@
+// attention.c — RoPE and causal multi-head attention with GQA (see layers.h).
+// No (T, T) matrix is ever stored: the forward keeps one running (max, sum) per query
+// row, the backward recomputes p_ts = exp(q_t.k_s / sqrt(HS) - lse_t).
+#include "layers.h"
+
+#include <math.h>
+#include <stddef.h>
+#include <string.h>
+
+void rope_tables(float *cos_tab, float *sin_tab, int T, int HS, double theta) {
+    for (int t = 0; t < T; t++)
+        for (int j = 0; j < HS / 2; j++) {
+            double inv_freq = pow(theta, -2.0 * j / HS);
+            double a = (double)t * inv_freq;
+            cos_tab[(size_t)t * (HS / 2) + j] = (float)cos(a);
+            sin_tab[(size_t)t * (HS / 2) + j] = (float)sin(a);
+        }
+}
+
+void rope_forward(float *out, const float *x, const float *cos_tab, const float *sin_tab,
+                  int B, int T, int NX, int HS) {
+    #pragma omp parallel for collapse(2)
+    for (int b = 0; b < B; b++)
+        for (int t = 0; t < T; t++) {
+            const float *c = cos_tab + (size_t)t * (HS / 2), *s = sin_tab + (size_t)t * (HS / 2);
+            for (int h = 0; h < NX; h++) {
+                size_t o = (((size_t)b * T + t) * NX + h) * HS;
+                for (int j = 0; j < HS / 2; j++) {
+                    float x0 = x[o + 2 * j], x1 = x[o + 2 * j + 1];
+                    out[o + 2 * j] = x0 * c[j] - x1 * s[j];
+                    out[o + 2 * j + 1] = x0 * s[j] + x1 * c[j];
+                }
+            }
+        }
+}
+
+void rope_backward(float *dx, const float *dout, const float *cos_tab, const float *sin_tab,
+                   int B, int T, int NX, int HS) {
+    #pragma omp parallel for collapse(2)
+    for (int b = 0; b < B; b++)
+        for (int t = 0; t < T; t++) {
+            const float *c = cos_tab + (size_t)t * (HS / 2), *s = sin_tab + (size_t)t * (HS / 2);
+            for (int h = 0; h < NX; h++) {
+                size_t o = (((size_t)b * T + t) * NX + h) * HS;
+                for (int j = 0; j < HS / 2; j++) {
+                    float d0 = dout[o + 2 * j], d1 = dout[o + 2 * j + 1];
+                    dx[o + 2 * j] += d0 * c[j] + d1 * s[j];
+                    dx[o + 2 * j + 1] += -d0 * s[j] + d1 * c[j];
+                }
+            }
+        }
+}
+
+static float dot(const float *a, const float *b, int n) {
+    float s = 0.0f;
+    for (int i = 0; i < n; i++) s += a[i] * b[i];
+    return s;
+}
+
+void attention_forward(float *out, float *lse, const float *q, const float *k, const float *v,
+                       int B, int T, int NH, int NKV, int HS) {
+    const int G = NH / NKV;
+    const float scale = 1.0f / sqrtf((float)HS);
+    #pragma omp parallel for collapse(3) schedule(dynamic, 16)
+    for (int b = 0; b < B; b++)
+        for (int h = 0; h < NH; h++)
+            for (int t = 0; t < T; t++) {
+                const float *qt = q + (((size_t)b * T + t) * NH + h) * HS;
+                float *o = out + (((size_t)b * T + t) * NH + h) * HS;
+                float m = -INFINITY, l = 0.0f;
+                memset(o, 0, (size_t)HS * sizeof(float));
+                for (int s = 0; s <= t; s++) {
+                    size_t kvo = (((size_t)b * T + s) * NKV + h / G) * HS;
+                    float x = dot(qt, k + kvo, HS) * scale;
+                    if (x > m) {                       // rescale the running sums
+                        float corr = expf(m - x);
+                        l *= corr;
+                        for (int i = 0; i < HS; i++) o[i] *= corr;
+                        m = x;
+                    }
+                    float p = expf(x - m);
+                    l += p;
+                    for (int i = 0; i < HS; i++) o[i] += p * v[kvo + i];
+                }
+                for (int i = 0; i < HS; i++) o[i] /= l;
+                lse[((size_t)b * NH + h) * T + t] = m + logf(l);
+            }
+}
+
+// With p_ts = softmax_s(x_ts), x_ts = scale q_t.k_s, o_t = sum_s p_ts v_s, D_t = do_t.o_t:
+//   dv_s += sum_t p_ts do_t;  ds_ts = p_ts (do_t.v_s - D_t);
+//   dq_t += scale sum_s ds_ts k_s;  dk_s += scale sum_t ds_ts q_t.
+// Two passes so that every thread owns the rows it writes: dq per (b, h, t), then dk/dv
+// per (b, kv head, s) summing over the query heads of its group and t >= s.
+void attention_backward(float *dq, float *dk, float *dv, const float *dout, const float *out,
+                        const float *lse, const float *q, const float *k, const float *v,
+                        int B, int T, int NH, int NKV, int HS) {
+    const int G = NH / NKV;
+    const float scale = 1.0f / sqrtf((float)HS);
+    #pragma omp parallel for collapse(3) schedule(dynamic, 16)
+    for (int b = 0; b < B; b++)
+        for (int h = 0; h < NH; h++)
+            for (int t = 0; t < T; t++) {
+                size_t qo = (((size_t)b * T + t) * NH + h) * HS;
+                float L = lse[((size_t)b * NH + h) * T + t], D = dot(dout + qo, out + qo, HS);
+                for (int s = 0; s <= t; s++) {
+                    size_t kvo = (((size_t)b * T + s) * NKV + h / G) * HS;
+                    float p = expf(dot(q + qo, k + kvo, HS) * scale - L);
+                    float ds = p * (dot(dout + qo, v + kvo, HS) - D) * scale;
+                    for (int i = 0; i < HS; i++) dq[qo + i] += ds * k[kvo + i];
+                }
+            }
+    #pragma omp parallel for collapse(3) schedule(dynamic, 16)
+    for (int b = 0; b < B; b++)
+        for (int kh = 0; kh < NKV; kh++)
+            for (int s = 0; s < T; s++) {
+                size_t kvo = (((size_t)b * T + s) * NKV + kh) * HS;
+                for (int h = kh * G; h < (kh + 1) * G; h++)
+                    for (int t = s; t < T; t++) {
+                        size_t qo = (((size_t)b * T + t) * NH + h) * HS;
+                        float L = lse[((size_t)b * NH + h) * T + t], D = dot(dout + qo, out + qo, HS);
+                        float p = expf(dot(q + qo, k + kvo, HS) * scale - L);
+                        float ds = p * (dot(dout + qo, v + kvo, HS) - D) * scale;
+                        for (int i = 0; i < HS; i++) {
+                            dk[kvo + i] += ds * q[qo + i];
+                            dv[kvo + i] += p * dout[qo + i];
+                        }
+                    }
+            }
+}

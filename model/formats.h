@@ -1,0 +1,65 @@
+// formats.h — weight formats: llama2.c (legacy and v1), safetensors, Hugging Face
+// directories. Every malformed input dies with one line naming the file (exit 2).
+#ifndef STRETCH_FORMATS_H
+#define STRETCH_FORMATS_H
+
+#include <stdint.h>
+#include <stdio.h>
+#include "model.h"
+#include "../util/ytree.h"
+
+typedef enum { LAYOUT_INTERLEAVED, LAYOUT_HALF } RopeLayout;
+
+// load_model: a directory is a Hugging Face checkpoint, a file a llama2.c checkpoint
+// (legacy or v1, told apart by the magic). Allocates m's parameters.
+void load_model(Model *m, const char *path);
+void load_llama2c(Model *m, const char *path);
+void load_hf_dir(Model *m, const char *dir);
+// save_llama2c_v1: write m in llama2.c v1 format (magic "ak42", 256-byte header).
+void save_llama2c_v1(const Model *m, const char *path);
+
+// rope_permute_rows: reorder the rows of a (n_heads*HS, cols) q/k matrix between pair
+// layouts. to_half = 1: interleaved -> half (row h*HS+2j+p goes to h*HS+p*HS/2+j).
+void rope_permute_rows(float *w, int n_heads, int HS, size_t cols, int to_half);
+
+// Safetensors: header parsed with libyaml; data read lazily with bounds checks.
+typedef struct {
+    char *name;
+    char dtype[8];          // F32, F16, BF16, I32 (others are rejected on read)
+    int ndim;
+    size_t shape[8];
+    uint64_t begin, end;    // byte offsets relative to the data section
+} StEntry;
+
+typedef struct {
+    char *path;
+    FILE *f;
+    uint64_t data_start, data_size;
+    StEntry *entries;
+    size_t n_entries;
+    YTree header;           // kept for __metadata__ lookups
+} Safetensors;
+
+void st_open(Safetensors *st, const char *path);
+void st_close(Safetensors *st);
+const StEntry *st_find(const Safetensors *st, const char *name);   // NULL if absent
+// st_metadata: the string value of __metadata__[key], or NULL.
+const char *st_metadata(Safetensors *st, const char *key);
+// st_read_f32: read tensor `name` (F32/F16/BF16) converted to fp32 into dst; dies
+// unless its element count equals `numel` (its shape is named in the message).
+void st_read_f32(Safetensors *st, const char *name, float *dst, size_t numel);
+// st_read_i32: read an I32 tensor of exactly `numel` elements.
+void st_read_i32(Safetensors *st, const char *name, int32_t *dst, size_t numel);
+// StResolver: which open file holds tensor `name` (sharded checkpoints); NULL if none.
+typedef Safetensors *(*StResolver)(void *ctx, const char *name);
+Safetensors *st_resolve_single(void *st, const char *name);   // ctx is the one file
+// st_load_params: fill dst from tensors named `prefix` + HF name, converting `layout`
+// q/k rows to the internal interleaved layout. Dies on a missing or misshapen tensor.
+void st_load_params(StResolver resolve, void *ctx, const ModelConfig *c, ParamTensors *dst,
+                    const char *prefix, RopeLayout layout);
+// param_name: the checkpoint name of parameter `id` in `layer` (ignored if not per layer).
+void param_name(char *out, size_t cap, const TensorSpec *s, const char *prefix, int layer);
+// model_config_from_json: read the `__metadata__.model` JSON of refcheck states.
+void model_config_from_json(ModelConfig *c, RopeLayout *layout, const char *json, const char *source);
+
+#endif

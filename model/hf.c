@@ -1,0 +1,174 @@
+// hf.c — Hugging Face checkpoint directories (LlamaForCausalLM): config.json plus
+// model.safetensors or a sharded model.safetensors.index.json. q/k rows are stored in
+// the "half" RoPE layout there and converted on load. JSON goes through libyaml.
+#include "formats.h"
+#include "../util/util.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static int json_int(YTree *t, yaml_node_t *root, const char *key, int dflt, int required) {
+    yaml_node_t *n = ymap_get(t, root, key);
+    if (!n || yis_null(n)) {
+        if (required) yfail(t, root, "required key '%s' is missing", key);
+        return dflt;
+    }
+    long long v = yint(t, n, key);
+    if (v < 0 || v > (1ll << 30)) yfail(t, n, "'%s' = %lld is out of range", key, v);
+    return (int)v;
+}
+
+static double json_num(YTree *t, yaml_node_t *root, const char *key, double dflt) {
+    yaml_node_t *n = ymap_get(t, root, key);
+    return !n || yis_null(n) ? dflt : ydouble(t, n, key);
+}
+
+static int json_bool(YTree *t, yaml_node_t *root, const char *key, int dflt) {
+    yaml_node_t *n = ymap_get(t, root, key);
+    return !n || yis_null(n) ? dflt : ybool(t, n, key);
+}
+
+static void read_hf_config(ModelConfig *c, const char *path) {
+    size_t len;
+    char *text = read_file(path, &len);
+    YTree t;
+    ytree_parse(&t, path, text, len);
+    yaml_node_t *r = ytree_root(&t), *n;
+    if (r->type != YAML_MAPPING_NODE) yfail(&t, r, "config.json must be a JSON object");
+    if ((n = ymap_get(&t, r, "model_type")) && strcmp(yscalar(&t, n, "model_type"), "llama"))
+        yfail(&t, n, "model_type '%s' is not supported (only llama)", yscalar(&t, n, "model_type"));
+    if ((n = ymap_get(&t, r, "hidden_act")) && strcmp(yscalar(&t, n, "hidden_act"), "silu"))
+        yfail(&t, n, "hidden_act '%s' is not supported (only silu)", yscalar(&t, n, "hidden_act"));
+    if ((n = ymap_get(&t, r, "rope_scaling")) && !yis_null(n))
+        yfail(&t, n, "rope_scaling in a base checkpoint is not supported; load the unscaled model");
+    if (json_bool(&t, r, "attention_bias", 0) || json_bool(&t, r, "mlp_bias", 0))
+        yfail(&t, r, "attention_bias / mlp_bias are not supported (Llama has no biases)");
+    *c = (ModelConfig){
+        .dim = json_int(&t, r, "hidden_size", 0, 1), .hidden = json_int(&t, r, "intermediate_size", 0, 1),
+        .n_layers = json_int(&t, r, "num_hidden_layers", 0, 1), .n_heads = json_int(&t, r, "num_attention_heads", 0, 1),
+        .vocab = json_int(&t, r, "vocab_size", 0, 1), .max_seq_len = json_int(&t, r, "max_position_embeddings", 0, 0),
+        .norm_eps = (float)json_num(&t, r, "rms_norm_eps", 1e-6), .rope_theta = (float)json_num(&t, r, "rope_theta", 10000.0),
+        .tied = json_bool(&t, r, "tie_word_embeddings", 0)};
+    c->n_kv_heads = json_int(&t, r, "num_key_value_heads", c->n_heads, 0);
+    if (c->n_heads && json_int(&t, r, "head_dim", c->dim / c->n_heads, 0) * c->n_heads != c->dim)
+        yfail(&t, r, "head_dim must equal hidden_size / num_attention_heads");
+    ytree_free(&t);
+    free(text);
+    model_config_check(c, path);
+}
+
+// Shards: the open files of a sharded checkpoint and the index's weight_map.
+typedef struct {
+    Safetensors *files;
+    size_t n_files;
+    YTree index;
+    yaml_node_t *weight_map;
+} Shards;
+
+static Safetensors *resolve_sharded(void *ctx, const char *name) {
+    Shards *s = ctx;
+    yaml_node_t *f = ymap_get(&s->index, s->weight_map, name);
+    if (!f) return NULL;
+    const char *file = yscalar(&s->index, f, name);
+    for (size_t i = 0; i < s->n_files; i++) {
+        const char *base = strrchr(s->files[i].path, '/');
+        if (!strcmp(base ? base + 1 : s->files[i].path, file)) return &s->files[i];
+    }
+    yfail(&s->index, f, "tensor '%s' maps to '%s', which is not a shard of this checkpoint", name, file);
+}
+
+static void open_shards(Shards *s, const char *dir, const char *index_path) {
+    size_t len;
+    char *text = read_file(index_path, &len);
+    ytree_parse(&s->index, index_path, text, len);
+    free(text);
+    s->weight_map = ymap_get(&s->index, ytree_root(&s->index), "weight_map");
+    if (!s->weight_map || s->weight_map->type != YAML_MAPPING_NODE)
+        yfail(&s->index, ytree_root(&s->index), "'weight_map' must be an object of tensor -> file");
+    yaml_node_pair_t *p0 = s->weight_map->data.mapping.pairs.start, *p1 = s->weight_map->data.mapping.pairs.top;
+    s->files = xcalloc((size_t)(p1 - p0) + 1, sizeof(Safetensors));
+    for (yaml_node_pair_t *p = p0; p < p1; p++) {
+        const char *file = yscalar(&s->index, yaml_document_get_node(&s->index.doc, p->value), "weight_map");
+        if (strchr(file, '/')) yfail(&s->index, yaml_document_get_node(&s->index.doc, p->value), "shard '%s' must be a plain file name", file);
+        int seen = 0;
+        for (size_t i = 0; i < s->n_files && !seen; i++) {
+            const char *base = strrchr(s->files[i].path, '/');
+            seen = !strcmp(base + 1, file);
+        }
+        if (seen) continue;
+        char *path = path_join(dir, file);
+        st_open(&s->files[s->n_files++], path);
+        free(path);
+    }
+}
+
+// check_no_extra: every tensor in the files must be a parameter of the config (a stray
+// tensor means the config contradicts the checkpoint), except rotary inv_freq buffers.
+static void check_no_extra(Safetensors *files, size_t n_files, const ModelConfig *c) {
+    TensorSpec s[NUM_PARAMS];
+    char name[256];
+    param_specs(c, s);
+    for (size_t f = 0; f < n_files; f++)
+        for (size_t e = 0; e < files[f].n_entries; e++) {
+            const char *en = files[f].entries[e].name;
+            int known = strstr(en, "rotary_emb.inv_freq") != NULL;
+            for (int i = 0; i < NUM_PARAMS && !known; i++) {
+                if (i == P_LM_HEAD && c->tied) continue;
+                for (int l = 0; l < (s[i].per_layer ? c->n_layers : 1) && !known; l++) {
+                    param_name(name, sizeof name, &s[i], "", l);
+                    known = !strcmp(name, en);
+                }
+            }
+            if (!known) die("%s: tensor '%s' is not part of the model config.json describes", files[f].path, en);
+        }
+}
+
+void load_hf_dir(Model *m, const char *dir) {
+    ModelConfig c;
+    char *cfg = path_join(dir, "config.json"), *single = path_join(dir, "model.safetensors");
+    char *index = path_join(dir, "model.safetensors.index.json");
+    if (!file_exists(cfg)) die("%s: no config.json in this Hugging Face directory", dir);
+    read_hf_config(&c, cfg);
+    model_init(m, &c, cfg);
+    if (file_exists(single)) {
+        Safetensors st;
+        st_open(&st, single);
+        check_no_extra(&st, 1, &c);
+        st_load_params(st_resolve_single, &st, &c, &m->params, "", LAYOUT_HALF);
+        st_close(&st);
+    } else if (file_exists(index)) {
+        Shards s = {0};
+        open_shards(&s, dir, index);
+        check_no_extra(s.files, s.n_files, &c);
+        st_load_params(resolve_sharded, &s, &c, &m->params, "", LAYOUT_HALF);
+        for (size_t i = 0; i < s.n_files; i++) st_close(&s.files[i]);
+        free(s.files);
+        ytree_free(&s.index);
+    } else {
+        die("%s: neither model.safetensors nor model.safetensors.index.json is there", dir);
+    }
+    free(cfg);
+    free(single);
+    free(index);
+}
+
+void model_config_from_json(ModelConfig *c, RopeLayout *layout, const char *json, const char *source) {
+    YTree t;
+    ytree_parse(&t, source, json, strlen(json));
+    yaml_node_t *r = ytree_root(&t), *n;
+    if (r->type != YAML_MAPPING_NODE) yfail(&t, r, "model metadata must be a JSON object");
+    *c = (ModelConfig){
+        .dim = json_int(&t, r, "dim", 0, 1), .hidden = json_int(&t, r, "hidden", 0, 1),
+        .n_layers = json_int(&t, r, "n_layers", 0, 1), .n_heads = json_int(&t, r, "n_heads", 0, 1),
+        .n_kv_heads = json_int(&t, r, "n_kv_heads", 0, 1), .vocab = json_int(&t, r, "vocab", 0, 1),
+        .norm_eps = (float)json_num(&t, r, "norm_eps", 1e-5), .rope_theta = (float)json_num(&t, r, "rope_theta", 10000.0),
+        .tied = json_bool(&t, r, "tied", 0)};
+    *layout = LAYOUT_INTERLEAVED;
+    if ((n = ymap_get(&t, r, "rope_layout"))) {
+        const char *s = yscalar(&t, n, "rope_layout");
+        if (!strcmp(s, "half")) *layout = LAYOUT_HALF;
+        else if (strcmp(s, "interleaved")) yfail(&t, n, "rope_layout '%s' must be interleaved or half", s);
+    }
+    ytree_free(&t);
+    model_config_check(c, source);
+}

@@ -1,0 +1,62 @@
+// layers.h — forward/backward pairs of every layer. Argument order:
+//   forward:  outputs, saved-for-backward, inputs, weights, sizes
+//   backward: input grads, param grads, dout, saved/inputs, weights, sizes
+// Every backward accumulates (+=) into its gradient buffers. N is a row count
+// (usually B*T). Shapes use the vocabulary of model.h.
+#ifndef STRETCH_LAYERS_H
+#define STRETCH_LAYERS_H
+
+#include <stddef.h>
+
+// encoder: out[n] = embed[tokens[n]]. out (N, C), tokens (N), embed (V, C).
+void encoder_forward(float *out, const int *tokens, const float *embed, size_t N, int C);
+void encoder_backward(float *dembed, const float *dout, const int *tokens, size_t N, int C);
+
+// rmsnorm: out = x / sqrt(mean(x^2) + eps) * w (Zhang & Sennrich 2019).
+// out (N, C), rstd (N), x (N, C), w (C).
+void rmsnorm_forward(float *out, float *rstd, const float *x, const float *w, size_t N, int C, float eps);
+void rmsnorm_backward(float *dx, float *dw, const float *dout, const float *x, const float *rstd,
+                      const float *w, size_t N, int C);
+
+// matmul: out = x @ W^T. out (N, OC), x (N, IC), W (OC, IC). cblas_sgemm; not to be
+// called from inside an OpenMP region.
+void matmul_forward(float *out, const float *x, const float *w, size_t N, int IC, int OC);
+void matmul_backward(float *dx, float *dw, const float *dout, const float *x, const float *w,
+                     size_t N, int IC, int OC);
+
+// swiglu: out = silu(g) * u, silu(g) = g * sigmoid(g) (Shazeer 2020). All (n).
+void swiglu_forward(float *out, const float *g, const float *u, size_t n);
+void swiglu_backward(float *dg, float *du, const float *dout, const float *g, const float *u, size_t n);
+
+// residual: out = a + b. All (n). Backward: da += dout, db += dout.
+void residual_forward(float *out, const float *a, const float *b, size_t n);
+void residual_backward(float *da, float *db, const float *dout, size_t n);
+
+// crossentropy: losses[n] = logsumexp(logits[n]) - logits[n, targets[n]].
+// losses (N), logits (N, V). Backward overwrites logits with
+// dlogits = (softmax(logits) - onehot(target)) * dloss (in place: logits are dead then).
+void crossentropy_forward(float *losses, const float *logits, const int *targets, size_t N, int V);
+void crossentropy_backward(float *logits, const int *targets, float dloss, size_t N, int V);
+
+// rope (Su et al. 2021, RoFormer), interleaved pairs: for pair j of a head at position t,
+// (x0, x1) -> (x0 c - x1 s, x0 s + x1 c), c = cos_tab[t, j], s = sin_tab[t, j].
+// out, x (B, T, NX, HS) may alias; cos_tab, sin_tab (T, HS/2).
+void rope_forward(float *out, const float *x, const float *cos_tab, const float *sin_tab,
+                  int B, int T, int NX, int HS);
+// backward applies the transpose rotation: dx += R^T dout.
+void rope_backward(float *dx, const float *dout, const float *cos_tab, const float *sin_tab,
+                   int B, int T, int NX, int HS);
+// rope_tables: cos/sin (T, HS/2) for angle t * theta^(-2j/HS), computed in double.
+void rope_tables(float *cos_tab, float *sin_tab, int T, int HS, double theta);
+
+// attention: causal softmax(q k^T / sqrt(HS)) v with GQA (query head h reads kv head
+// h / (NH/NKV)). Never stores (T, T): online softmax per query row, saving only the
+// log-sum-exp; backward recomputes probabilities (FlashAttention-2, Dao 2023).
+// out (B, T, NH, HS), lse (B, NH, T), q (B, T, NH, HS), k, v (B, T, NKV, HS).
+void attention_forward(float *out, float *lse, const float *q, const float *k, const float *v,
+                       int B, int T, int NH, int NKV, int HS);
+void attention_backward(float *dq, float *dk, float *dv, const float *dout, const float *out,
+                        const float *lse, const float *q, const float *k, const float *v,
+                        int B, int T, int NH, int NKV, int HS);
+
+#endif

@@ -1,0 +1,236 @@
+// model.c — parameter/activation tables, allocation, and the forward/backward
+// orchestrators of the Llama decoder (see model.h).
+#include "model.h"
+#include "layers.h"
+#include "../util/util.h"
+
+#include <assert.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+void param_specs(const ModelConfig *c, TensorSpec s[NUM_PARAMS]) {
+    size_t C = (size_t)c->dim, H = (size_t)c->hidden, V = (size_t)c->vocab;
+    size_t KV = (size_t)c->n_kv_heads * (C / (size_t)c->n_heads);
+    s[P_EMBED]      = (TensorSpec){"model.embed_tokens.weight", 0, 2, {V, C}, 1, 0};
+    s[P_ATTN_NORM]  = (TensorSpec){"model.layers.%d.input_layernorm.weight", 1, 1, {C, 0}, 0, 0};
+    s[P_WQ]         = (TensorSpec){"model.layers.%d.self_attn.q_proj.weight", 1, 2, {C, C}, 1, c->n_heads};
+    s[P_WK]         = (TensorSpec){"model.layers.%d.self_attn.k_proj.weight", 1, 2, {KV, C}, 1, c->n_kv_heads};
+    s[P_WV]         = (TensorSpec){"model.layers.%d.self_attn.v_proj.weight", 1, 2, {KV, C}, 1, 0};
+    s[P_WO]         = (TensorSpec){"model.layers.%d.self_attn.o_proj.weight", 1, 2, {C, C}, 1, 0};
+    s[P_MLP_NORM]   = (TensorSpec){"model.layers.%d.post_attention_layernorm.weight", 1, 1, {C, 0}, 0, 0};
+    s[P_WGATE]      = (TensorSpec){"model.layers.%d.mlp.gate_proj.weight", 1, 2, {H, C}, 1, 0};
+    s[P_WUP]        = (TensorSpec){"model.layers.%d.mlp.up_proj.weight", 1, 2, {H, C}, 1, 0};
+    s[P_WDOWN]      = (TensorSpec){"model.layers.%d.mlp.down_proj.weight", 1, 2, {C, H}, 1, 0};
+    s[P_FINAL_NORM] = (TensorSpec){"model.norm.weight", 0, 1, {C, 0}, 0, 0};
+    s[P_LM_HEAD]    = (TensorSpec){"lm_head.weight", 0, 2, {c->tied ? 0 : V, c->tied ? 0 : C}, 1, 0};
+}
+
+size_t spec_numel(const TensorSpec *s, int n_layers) {
+    size_t n = s->shape[0] * (s->ndim == 2 ? s->shape[1] : 1);
+    return s->per_layer ? n * (size_t)n_layers : n;
+}
+
+void model_config_check(const ModelConfig *c, const char *src) {
+    const int lim = 1 << 24;
+    if (c->dim <= 0 || c->hidden <= 0 || c->n_layers <= 0 || c->n_heads <= 0 || c->n_kv_heads <= 0 || c->vocab <= 0)
+        die("%s: impossible model shape: dim %d, hidden %d, layers %d, heads %d, kv heads %d, vocab %d "
+            "(all must be positive)", src, c->dim, c->hidden, c->n_layers, c->n_heads, c->n_kv_heads, c->vocab);
+    if (c->dim > lim || c->hidden > lim || c->n_layers > 4096 || c->vocab > lim || c->n_heads > c->dim)
+        die("%s: implausible model shape: dim %d, hidden %d, layers %d, heads %d, vocab %d", src, c->dim,
+            c->hidden, c->n_layers, c->n_heads, c->vocab);
+    if (c->dim % c->n_heads) die("%s: dim %d is not divisible by n_heads %d", src, c->dim, c->n_heads);
+    if (c->n_kv_heads > c->n_heads || c->n_heads % c->n_kv_heads)
+        die("%s: n_kv_heads %d must divide n_heads %d", src, c->n_kv_heads, c->n_heads);
+    if ((c->dim / c->n_heads) % 2) die("%s: head size %d is odd; RoPE needs pairs", src, c->dim / c->n_heads);
+    if (!(c->norm_eps > 0.0f) || !(c->rope_theta > 1.0f))
+        die("%s: norm_eps %g must be > 0 and rope_theta %g > 1", src, c->norm_eps, c->rope_theta);
+}
+
+size_t model_num_params(const ModelConfig *c) {
+    TensorSpec s[NUM_PARAMS];
+    size_t n = 0;
+    param_specs(c, s);
+    for (int i = 0; i < NUM_PARAMS; i++) n += spec_numel(&s[i], c->n_layers);
+    return n;
+}
+
+void model_init(Model *m, const ModelConfig *c, const char *source) {
+    TensorSpec s[NUM_PARAMS];
+    model_config_check(c, source);
+    memset(m, 0, sizeof *m);
+    m->cfg = *c;
+    param_specs(c, s);
+    m->num_params = model_num_params(c);
+    m->params_memory = xcalloc(m->num_params, sizeof(float));
+    float *p = m->params_memory;
+    for (int i = 0; i < NUM_PARAMS; i++) {
+        size_t n = spec_numel(&s[i], c->n_layers);
+        m->params.t[i] = n ? p : NULL;
+        p += n;
+    }
+    if (c->tied) m->params.lm_head = NULL;
+}
+
+// acts_sizes: floats of each activation for a (B, T) forward.
+static void acts_sizes(const ModelConfig *c, size_t B, size_t T, size_t n[NUM_ACTS]) {
+    size_t L = (size_t)c->n_layers, C = (size_t)c->dim, H = (size_t)c->hidden, V = (size_t)c->vocab;
+    size_t NH = (size_t)c->n_heads, KV = (size_t)c->n_kv_heads * (C / NH), BT = B * T;
+    size_t sz[NUM_ACTS] = {
+        [A_RESID] = L * BT * C, [A_RSTD1] = L * BT, [A_XN1] = L * BT * C, [A_Q] = L * BT * C,
+        [A_K] = L * BT * KV, [A_V] = L * BT * KV, [A_ATT] = L * BT * C, [A_LSE] = L * B * NH * T,
+        [A_RESID_MID] = L * BT * C, [A_RSTD2] = L * BT, [A_XN2] = L * BT * C, [A_HGATE] = L * BT * H,
+        [A_HUP] = L * BT * H, [A_HACT] = L * BT * H, [A_XOUT] = BT * C, [A_RSTDF] = BT, [A_XNF] = BT * C,
+        [A_LOGITS] = BT * V, [A_LOSSES] = BT, [A_DRESID] = BT * C, [A_DTMP] = BT * C, [A_DXN] = BT * C,
+        [A_DQ] = BT * C, [A_DK] = BT * KV, [A_DV] = BT * KV, [A_DQR] = BT * C, [A_DKR] = BT * KV,
+        [A_DATT] = BT * C, [A_DHGATE] = BT * H, [A_DHUP] = BT * H, [A_DHACT] = BT * H,
+    };
+    memcpy(n, sz, sizeof sz);
+}
+
+// acts_views: point the activation views at acts_memory for the shape (B, T).
+static void acts_views(Model *m, int B, int T) {
+    size_t n[NUM_ACTS], off = 0;
+    acts_sizes(&m->cfg, (size_t)B, (size_t)T, n);
+    for (int i = 0; i < NUM_ACTS; i++) {
+        m->acts.t[i] = m->acts_memory + off;
+        off += n[i];
+    }
+    assert(off <= m->acts_capacity);
+    m->B = B;
+    m->T = T;
+}
+
+void model_prepare(Model *m, int max_B, int max_T) {
+    size_t n[NUM_ACTS], total = 0;
+    int HS = m->cfg.dim / m->cfg.n_heads;
+    CHECK(max_B > 0 && max_T > 0, "model_prepare: batch %d x %d must be positive", max_B, max_T);
+    acts_sizes(&m->cfg, (size_t)max_B, (size_t)max_T, n);
+    for (int i = 0; i < NUM_ACTS; i++) total += n[i];
+    free(m->grads_memory);
+    free(m->acts_memory);
+    free(m->rope_cos);
+    free(m->rope_sin);
+    m->grads_memory = xcalloc(m->num_params, sizeof(float));
+    for (int i = 0; i < NUM_PARAMS; i++)
+        m->grads.t[i] = m->params.t[i] ? m->grads_memory + (m->params.t[i] - m->params_memory) : NULL;
+    m->acts_memory = xcalloc(total, sizeof(float));
+    m->acts_capacity = total;
+    m->max_B = max_B;
+    m->max_T = max_T;
+    m->rope_cos = xmalloc((size_t)max_T * (size_t)(HS / 2) * sizeof(float));
+    m->rope_sin = xmalloc((size_t)max_T * (size_t)(HS / 2) * sizeof(float));
+    rope_tables(m->rope_cos, m->rope_sin, max_T, HS, m->cfg.rope_theta);
+    acts_views(m, max_B, max_T);
+}
+
+void model_free(Model *m) {
+    free(m->params_memory);
+    free(m->grads_memory);
+    free(m->acts_memory);
+    free(m->rope_cos);
+    free(m->rope_sin);
+    memset(m, 0, sizeof *m);
+}
+
+void model_zero_grad(Model *m) {
+    if (m->grads_memory) memset(m->grads_memory, 0, m->num_params * sizeof(float));
+}
+
+void model_init_random(Model *m, uint64_t seed, float std) {
+    TensorSpec s[NUM_PARAMS];
+    Rng r = {seed};
+    param_specs(&m->cfg, s);
+    for (int i = 0; i < NUM_PARAMS; i++) {
+        size_t n = spec_numel(&s[i], m->cfg.n_layers);
+        for (size_t j = 0; j < n; j++) m->params.t[i][j] = s[i].ndim == 2 ? std * rng_normal(&r) : 1.0f;
+    }
+}
+
+float model_forward(Model *m, const int *inputs, const int *targets, int B, int T) {
+    const ModelConfig *c = &m->cfg;
+    const int C = c->dim, H = c->hidden, V = c->vocab, NH = c->n_heads, NKV = c->n_kv_heads;
+    const int HS = C / NH, KV = NKV * HS;
+    const size_t BT = (size_t)B * T;
+    CHECK(m->acts_memory && B <= m->max_B && T <= m->max_T && BT <= (size_t)m->max_B * m->max_T,
+          "forward of %d x %d tokens exceeds the prepared %d x %d", B, T, m->max_B, m->max_T);
+    for (size_t i = 0; i < BT; i++)
+        CHECK(inputs[i] >= 0 && inputs[i] < V && (!targets || (targets[i] >= 0 && targets[i] < V)),
+              "token id out of range [0, %d) at position %zu (hint: tokenizer and model vocab differ?)", V, i);
+    acts_views(m, B, T);
+    ParamTensors *p = &m->params;
+    Activations *a = &m->acts;
+    encoder_forward(a->resid, inputs, p->embed, BT, C);
+    for (int l = 0; l < c->n_layers; l++) {
+        float *x = a->resid + l * BT * C, *xmid = a->resid_mid + l * BT * C;
+        float *xnext = l + 1 < c->n_layers ? a->resid + (l + 1) * BT * C : a->xout;
+        float *xn1 = a->xn1 + l * BT * C, *q = a->q + l * BT * C, *k = a->k + l * BT * KV;
+        float *v = a->v + l * BT * KV, *att = a->att + l * BT * C, *xn2 = a->xn2 + l * BT * C;
+        float *hg = a->hgate + l * BT * H, *hu = a->hup + l * BT * H, *ha = a->hact + l * BT * H;
+        rmsnorm_forward(xn1, a->rstd1 + l * BT, x, p->attn_norm + l * C, BT, C, c->norm_eps);
+        matmul_forward(q, xn1, p->wq + (size_t)l * C * C, BT, C, C);
+        matmul_forward(k, xn1, p->wk + (size_t)l * KV * C, BT, C, KV);
+        matmul_forward(v, xn1, p->wv + (size_t)l * KV * C, BT, C, KV);
+        rope_forward(q, q, m->rope_cos, m->rope_sin, B, T, NH, HS);
+        rope_forward(k, k, m->rope_cos, m->rope_sin, B, T, NKV, HS);
+        attention_forward(att, a->lse + l * BT * NH, q, k, v, B, T, NH, NKV, HS);
+        matmul_forward(a->dtmp, att, p->wo + (size_t)l * C * C, BT, C, C);
+        residual_forward(xmid, x, a->dtmp, BT * C);
+        rmsnorm_forward(xn2, a->rstd2 + l * BT, xmid, p->mlp_norm + l * C, BT, C, c->norm_eps);
+        matmul_forward(hg, xn2, p->wgate + (size_t)l * H * C, BT, C, H);
+        matmul_forward(hu, xn2, p->wup + (size_t)l * H * C, BT, C, H);
+        swiglu_forward(ha, hg, hu, BT * H);
+        matmul_forward(a->dtmp, ha, p->wdown + (size_t)l * C * H, BT, H, C);
+        residual_forward(xnext, xmid, a->dtmp, BT * C);
+    }
+    rmsnorm_forward(a->xnf, a->rstdf, a->xout, p->final_norm, BT, C, c->norm_eps);
+    matmul_forward(a->logits, a->xnf, c->tied ? p->embed : p->lm_head, BT, C, V);
+    if (!targets) return m->mean_loss = NAN;
+    crossentropy_forward(a->losses, a->logits, targets, BT, V);
+    double s = 0.0;
+    for (size_t i = 0; i < BT; i++) s += a->losses[i];
+    return m->mean_loss = (float)(s / (double)BT);
+}
+
+// zero: clear a backward scratch buffer that the next kernels accumulate into.
+static void zero(float *x, size_t n) { memset(x, 0, n * sizeof(float)); }
+
+void model_backward(Model *m, const int *inputs, const int *targets, float loss_scale) {
+    const ModelConfig *c = &m->cfg;
+    const int B = m->B, T = m->T, C = c->dim, H = c->hidden, V = c->vocab, NH = c->n_heads;
+    const int NKV = c->n_kv_heads, HS = C / NH, KV = NKV * HS;
+    const size_t BT = (size_t)B * T;
+    CHECK(m->grads_memory && targets, "model_backward needs model_prepare() and targets");
+    ParamTensors *p = &m->params, *g = &m->grads;
+    Activations *a = &m->acts;
+    crossentropy_backward(a->logits, targets, loss_scale / (float)BT, BT, V);
+    zero(a->dxn, BT * C);
+    matmul_backward(a->dxn, c->tied ? g->embed : g->lm_head, a->logits, a->xnf, c->tied ? p->embed : p->lm_head, BT, C, V);
+    zero(a->dresid, BT * C);
+    rmsnorm_backward(a->dresid, g->final_norm, a->dxn, a->xout, a->rstdf, p->final_norm, BT, C);
+    for (int l = c->n_layers - 1; l >= 0; l--) {
+        float *x = a->resid + l * BT * C, *xmid = a->resid_mid + l * BT * C;
+        float *xn1 = a->xn1 + l * BT * C, *q = a->q + l * BT * C, *k = a->k + l * BT * KV;
+        float *v = a->v + l * BT * KV, *att = a->att + l * BT * C, *xn2 = a->xn2 + l * BT * C;
+        float *hg = a->hgate + l * BT * H, *hu = a->hup + l * BT * H, *ha = a->hact + l * BT * H;
+        // MLP block: xnext = xmid + down(swiglu(gate(xn2), up(xn2))); dresid holds dxnext
+        zero(a->dhact, BT * H); zero(a->dhgate, BT * H); zero(a->dhup, BT * H); zero(a->dxn, BT * C);
+        matmul_backward(a->dhact, g->wdown + (size_t)l * C * H, a->dresid, ha, p->wdown + (size_t)l * C * H, BT, H, C);
+        swiglu_backward(a->dhgate, a->dhup, a->dhact, hg, hu, BT * H);
+        matmul_backward(a->dxn, g->wgate + (size_t)l * H * C, a->dhgate, xn2, p->wgate + (size_t)l * H * C, BT, C, H);
+        matmul_backward(a->dxn, g->wup + (size_t)l * H * C, a->dhup, xn2, p->wup + (size_t)l * H * C, BT, C, H);
+        rmsnorm_backward(a->dresid, g->mlp_norm + l * C, a->dxn, xmid, a->rstd2 + l * BT, p->mlp_norm + l * C, BT, C);
+        // attention block: xmid = x + o(attn(rope(q(xn1)), rope(k(xn1)), v(xn1))); dresid holds dxmid
+        zero(a->datt, BT * C); zero(a->dqr, BT * C); zero(a->dkr, BT * KV); zero(a->dv, BT * KV);
+        zero(a->dq, BT * C); zero(a->dk, BT * KV); zero(a->dxn, BT * C);
+        matmul_backward(a->datt, g->wo + (size_t)l * C * C, a->dresid, att, p->wo + (size_t)l * C * C, BT, C, C);
+        attention_backward(a->dqr, a->dkr, a->dv, a->datt, att, a->lse + l * BT * NH, q, k, v, B, T, NH, NKV, HS);
+        rope_backward(a->dq, a->dqr, m->rope_cos, m->rope_sin, B, T, NH, HS);
+        rope_backward(a->dk, a->dkr, m->rope_cos, m->rope_sin, B, T, NKV, HS);
+        matmul_backward(a->dxn, g->wq + (size_t)l * C * C, a->dq, xn1, p->wq + (size_t)l * C * C, BT, C, C);
+        matmul_backward(a->dxn, g->wk + (size_t)l * KV * C, a->dk, xn1, p->wk + (size_t)l * KV * C, BT, C, KV);
+        matmul_backward(a->dxn, g->wv + (size_t)l * KV * C, a->dv, xn1, p->wv + (size_t)l * KV * C, BT, C, KV);
+        rmsnorm_backward(a->dresid, g->attn_norm + l * C, a->dxn, x, a->rstd1 + l * BT, p->attn_norm + l * C, BT, C);
+    }
+    encoder_backward(g->embed, a->dresid, inputs, BT, C);
+}

@@ -1,0 +1,146 @@
+// model.h — the Llama-family decoder: configuration, the {name, shape} table of its
+// parameters, one allocation per buffer family, and forward/backward orchestration.
+//
+// Shape vocabulary (used in every shape comment of the project):
+//   B batch rows, T sequence length, C model dim, NH query heads, NKV key/value heads,
+//   HS head size (C/NH), KV = NKV*HS, H MLP hidden size, V vocabulary, L layers.
+// Weights are (out, in), PyTorch order. Stacked per-layer tensors carry a leading L.
+// Internal RoPE pair layout: interleaved (element 2j rotates with 2j+1). Hugging Face
+// "half" rows are permuted on load/save (see formats.h).
+#ifndef STRETCH_MODEL_H
+#define STRETCH_MODEL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct {
+    int dim;            // C
+    int hidden;         // H
+    int n_layers;       // L
+    int n_heads;        // NH
+    int n_kv_heads;     // NKV (<= NH, divides NH)
+    int vocab;          // V
+    int max_seq_len;    // pretraining context recorded by the checkpoint (0 = unknown)
+    float norm_eps;     // RMSNorm epsilon
+    float rope_theta;   // RoPE base b
+    int tied;           // 1: lm_head shares the token embedding
+} ModelConfig;
+
+enum {
+    P_EMBED, P_ATTN_NORM, P_WQ, P_WK, P_WV, P_WO, P_MLP_NORM, P_WGATE, P_WUP, P_WDOWN,
+    P_FINAL_NORM, P_LM_HEAD, NUM_PARAMS
+};
+
+// ParamTensors: views into one allocation, walked from param_specs().
+typedef union {
+    struct {
+        float *embed;       // (V, C)
+        float *attn_norm;   // (L, C)
+        float *wq;          // (L, C, C)     q_proj
+        float *wk;          // (L, KV, C)    k_proj
+        float *wv;          // (L, KV, C)    v_proj
+        float *wo;          // (L, C, C)     o_proj
+        float *mlp_norm;    // (L, C)
+        float *wgate;       // (L, H, C)     gate_proj (llama2.c w1)
+        float *wup;         // (L, H, C)     up_proj   (llama2.c w3)
+        float *wdown;       // (L, C, H)     down_proj (llama2.c w2)
+        float *final_norm;  // (C)
+        float *lm_head;     // (V, C); NULL when tied
+    };
+    float *t[NUM_PARAMS];
+} ParamTensors;
+
+// TensorSpec: one row of the parameter table. `name` is the Hugging Face name, with
+// "%d" for the layer index when per_layer; shape excludes the stacked L dimension.
+typedef struct {
+    const char *name;
+    int per_layer;
+    int ndim;
+    size_t shape[2];
+    int decay;          // 1: AdamW weight decay applies (matrices), 0: norm gains
+    int rope_rows;      // heads whose rows are permuted between pair layouts (q: NH, k: NKV)
+} TensorSpec;
+
+// param_specs: fill specs[NUM_PARAMS]; a tied model's P_LM_HEAD has shape {0, 0}.
+void param_specs(const ModelConfig *c, TensorSpec specs[NUM_PARAMS]);
+size_t spec_numel(const TensorSpec *s, int n_layers);   // elements incl. the L stack
+size_t model_num_params(const ModelConfig *c);
+// model_config_check: dies with `source` in the message if the shape is impossible.
+void model_config_check(const ModelConfig *c, const char *source);
+
+enum { A_RESID, A_RSTD1, A_XN1, A_Q, A_K, A_V, A_ATT, A_LSE, A_RESID_MID, A_RSTD2, A_XN2,
+       A_HGATE, A_HUP, A_HACT, A_XOUT, A_RSTDF, A_XNF, A_LOGITS, A_LOSSES,
+       A_DRESID, A_DTMP, A_DXN, A_DQ, A_DK, A_DV, A_DQR, A_DKR, A_DATT, A_DHGATE, A_DHUP,
+       A_DHACT, NUM_ACTS };
+
+// Activations: views for the current (B, T), walked from acts_specs(); one allocation
+// sized for the largest B*T the model was prepared for.
+typedef union {
+    struct {
+        float *resid;      // (L, B, T, C)  input of each layer
+        float *rstd1;      // (L, B, T)
+        float *xn1;        // (L, B, T, C)
+        float *q;          // (L, B, T, NH, HS)   after RoPE
+        float *k;          // (L, B, T, NKV, HS)  after RoPE
+        float *v;          // (L, B, T, NKV, HS)
+        float *att;        // (L, B, T, NH, HS)   attention output before o_proj
+        float *lse;        // (L, B, NH, T)       softmax log-sum-exp per query row
+        float *resid_mid;  // (L, B, T, C)
+        float *rstd2;      // (L, B, T)
+        float *xn2;        // (L, B, T, C)
+        float *hgate;      // (L, B, T, H)
+        float *hup;        // (L, B, T, H)
+        float *hact;       // (L, B, T, H)    silu(hgate) * hup
+        float *xout;       // (B, T, C)       output of the last layer
+        float *rstdf;      // (B, T)
+        float *xnf;        // (B, T, C)
+        float *logits;     // (B, T, V)       overwritten by dlogits in backward
+        float *losses;     // (B, T)
+        float *dresid;     // (B, T, C)       backward scratch from here on
+        float *dtmp;       // (B, T, C)
+        float *dxn;        // (B, T, C)
+        float *dq;         // (B, T, C)
+        float *dk;         // (B, T, KV)
+        float *dv;         // (B, T, KV)
+        float *dqr;        // (B, T, C)       grad wrt q after RoPE
+        float *dkr;        // (B, T, KV)
+        float *datt;       // (B, T, C)
+        float *dhgate;     // (B, T, H)
+        float *dhup;       // (B, T, H)
+        float *dhact;      // (B, T, H)
+    };
+    float *t[NUM_ACTS];
+} Activations;
+
+typedef struct {
+    ModelConfig cfg;
+    ParamTensors params;
+    float *params_memory;
+    size_t num_params;
+    ParamTensors grads;
+    float *grads_memory;       // NULL until model_prepare()
+    Activations acts;
+    float *acts_memory;
+    size_t acts_capacity;      // floats in acts_memory
+    int max_B, max_T;          // the largest shape model_prepare() sized for
+    float *rope_cos;           // (max_T, HS/2)
+    float *rope_sin;           // (max_T, HS/2)
+    int B, T;                  // shape of the last forward
+    float mean_loss;           // mean of losses over the last forward
+} Model;
+
+// model_init: allocate (zeroed) parameters for `c`; dies if the shape is impossible.
+void model_init(Model *m, const ModelConfig *c, const char *source);
+// model_prepare: allocate grads, activations and RoPE tables once for B*T <= maxB*maxT.
+void model_prepare(Model *m, int max_B, int max_T);
+void model_free(Model *m);
+// model_forward: inputs, targets (B, T) token ids; targets may be NULL (no loss).
+// Returns the mean loss (NAN without targets).
+float model_forward(Model *m, const int *inputs, const int *targets, int B, int T);
+// model_backward: accumulates (+=) d(loss_scale * mean loss)/dparams into m->grads.
+void model_backward(Model *m, const int *inputs, const int *targets, float loss_scale);
+void model_zero_grad(Model *m);
+// model_init_random: N(0, std) matrices, ones for norm gains (tests, fixtures).
+void model_init_random(Model *m, uint64_t seed, float std);
+
+#endif

@@ -1,0 +1,57 @@
+// main.c — ./train: command-line entry point.
+//   train --config F [--set key=value ...]        fine-tune (the default subcommand)
+//   train eval --config F [--set key=value ...]   evaluate model.init_from on data.val
+//   train prepare --text F --tokenizer T --out D  tokenize text into token shards
+//   train info MODEL                              print a checkpoint's shape
+#include "run.h"
+#include "../model/formats.h"
+#include "../util/util.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char *USAGE =
+    "usage: train [--config F] [--set key=value ...]        fine-tune (see configs/)\n"
+    "       train eval --config F [--set key=value ...]   evaluate model.init_from on data.val\n"
+    "       train prepare --text F --tokenizer T --out DIR [--val-fraction X] [--story-start P]\n"
+    "       train info MODEL                              print a checkpoint's shape\n";
+
+static int info_main(int argc, char **argv) {
+    if (argc != 1) die("usage: train info MODEL (a llama2.c file or a Hugging Face directory)");
+    Model m;
+    const ModelConfig *c = &m.cfg;
+    load_model(&m, argv[0]);
+    printf("%s: dim %d, hidden %d, layers %d, heads %d, kv heads %d, head size %d, vocab %d, %s head,\n"
+           "  norm_eps %g, rope_theta %g, max_seq_len %d, %zu parameters\n",
+           argv[0], c->dim, c->hidden, c->n_layers, c->n_heads, c->n_kv_heads, c->dim / c->n_heads, c->vocab,
+           c->tied ? "tied" : "untied", c->norm_eps, c->rope_theta, c->max_seq_len, m.num_params);
+    model_free(&m);
+    return 0;
+}
+
+int main(int argc, char **argv) {
+    const char *cmd = "train", *config = NULL;
+    int i = 1;
+    if (argc > 1 && argv[1][0] != '-') cmd = argv[i++];
+    if (!strcmp(cmd, "prepare")) return prepare_main(argc - i, argv + i);
+    if (!strcmp(cmd, "info")) return info_main(argc - i, argv + i);
+    if (strcmp(cmd, "train") && strcmp(cmd, "eval")) die("unknown subcommand '%s'\n%s", cmd, USAGE);
+    char **sets = xmalloc((size_t)argc * sizeof(char *));
+    int n_sets = 0;
+    for (; i < argc; i++) {
+        if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
+            fputs(USAGE, stdout);
+            return 0;
+        }
+        if (i + 1 >= argc) die("%s needs a value\n%s", argv[i], USAGE);
+        if (!strcmp(argv[i], "--config")) config = argv[++i];
+        else if (!strcmp(argv[i], "--set")) sets[n_sets++] = argv[++i];
+        else die("unknown option '%s'\n%s", argv[i], USAGE);
+    }
+    if (!config) die("--config is required\n%s", USAGE);
+    Config c;
+    config_load(&c, config, sets, n_sets);
+    free(sets);
+    return !strcmp(cmd, "eval") ? eval_main(&c) : train_main(&c);
+}

@@ -1,0 +1,70 @@
+// optim.c — see optim.h.
+#define _DEFAULT_SOURCE
+#include "optim.h"
+#include "../util/util.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+void adamw_init(AdamW *o, size_t n) {
+    o->memory = xcalloc(2 * n, sizeof(float));
+    o->m = o->memory;
+    o->v = o->memory + n;
+    o->n = n;
+    o->t = 0;
+}
+
+void adamw_free(AdamW *o) {
+    free(o->memory);
+    memset(o, 0, sizeof *o);
+}
+
+// m = b1 m + (1-b1) g;  v = b2 v + (1-b2) g^2;  p -= lr (m^ / (sqrt(v^) + eps) + wd p)
+// with bias corrections m^ = m / (1 - b1^t), v^ = v / (1 - b2^t).
+static void adamw_range(float *p, const float *g, float *m, float *v, size_t n, float lr, float b1, float b2,
+                        float eps, float wd, float c1, float c2) {
+    #pragma omp parallel for
+    for (size_t i = 0; i < n; i++) {
+        m[i] = b1 * m[i] + (1.0f - b1) * g[i];
+        v[i] = b2 * v[i] + (1.0f - b2) * g[i] * g[i];
+        float mh = m[i] / c1, vh = v[i] / c2;
+        p[i] -= lr * (mh / (sqrtf(vh) + eps) + wd * p[i]);
+    }
+}
+
+void adamw_step(AdamW *o, Model *model, float lr, float beta1, float beta2, float eps, float weight_decay) {
+    TensorSpec s[NUM_PARAMS];
+    param_specs(&model->cfg, s);
+    o->t++;
+    float c1 = (float)(1.0 - pow(beta1, (double)o->t)), c2 = (float)(1.0 - pow(beta2, (double)o->t));
+    for (int i = 0; i < NUM_PARAMS; i++) {
+        if (!model->params.t[i]) continue;
+        size_t off = (size_t)(model->params.t[i] - model->params_memory), n = spec_numel(&s[i], model->cfg.n_layers);
+        adamw_range(model->params.t[i], model->grads.t[i], o->m + off, o->v + off, n, lr, beta1, beta2, eps,
+                    s[i].decay ? weight_decay : 0.0f, c1, c2);
+    }
+}
+
+double lr_at(const Config *c, long long step) {
+    if (step < c->warmup_steps) return c->lr * (double)(step + 1) / (double)c->warmup_steps;
+    if (!strcmp(c->decay, "constant") || c->max_steps <= c->warmup_steps) return c->lr;
+    double x = (double)(step - c->warmup_steps) / (double)(c->max_steps - c->warmup_steps);
+    if (x > 1.0) x = 1.0;
+    double f = !strcmp(c->decay, "cosine") ? 0.5 * (1.0 + cos(M_PI * x)) : 1.0 - x;
+    return c->min_lr + (c->lr - c->min_lr) * f;
+}
+
+double grad_norm(const Model *model) {
+    double s = 0.0;
+    const float *g = model->grads_memory;
+    #pragma omp parallel for reduction(+ : s)
+    for (size_t i = 0; i < model->num_params; i++) s += (double)g[i] * g[i];
+    return sqrt(s);
+}
+
+void grad_scale(Model *model, float s) {
+    float *g = model->grads_memory;
+    #pragma omp parallel for
+    for (size_t i = 0; i < model->num_params; i++) g[i] *= s;
+}

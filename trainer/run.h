@@ -1,0 +1,38 @@
+// run.h — the subcommands of ./train: the training loop, evaluation by position, and
+// the shared set-up (threads, model, data).
+#ifndef STRETCH_RUN_H
+#define STRETCH_RUN_H
+
+#include <stdio.h>
+#include "config.h"
+#include "../data/data.h"
+#include "../model/model.h"
+
+#define MAX_BUCKETS 32
+
+// EvalResult: mean next-token NLL (nats) over `tokens` targets, and per position bucket
+// [edges[i], edges[i+1]).
+typedef struct {
+    double loss;
+    size_t tokens;
+    int n_buckets;
+    int edges[MAX_BUCKETS + 1];
+    double bucket_loss[MAX_BUCKETS];
+    size_t bucket_tokens[MAX_BUCKETS];
+} EvalResult;
+
+// setup_threads: run.threads (0 = all cores) for OpenMP and OpenBLAS; returns the count.
+int setup_threads(long long threads);
+// micro_batch_of: sequences per forward and the accumulation steps; dies with the keys'
+// locations when batch_tokens is not a multiple of micro_batch * seq_len.
+void micro_batch_of(const Config *c, int *micro, int *accum);
+// evaluate: windows of T tokens (llm.c convention) over the shard, up to max_tokens
+// targets, B windows per forward.
+EvalResult evaluate(Model *m, const Shard *val, int B, int T, long long max_tokens);
+void print_eval_table(const EvalResult *r, FILE *f);
+void write_eval_json(const EvalResult *r, const char *path);
+
+int train_main(const Config *c);
+int eval_main(const Config *c);
+
+#endif

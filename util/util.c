@@ -1,0 +1,159 @@
+// util.c — see util.h.
+#define _POSIX_C_SOURCE 200809L
+#include "util.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+void die(const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    fflush(stdout);
+    fputs("stretch: ", stderr);
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+    va_end(ap);
+    exit(EXIT_USER);
+}
+
+void check_fail(const char *file, int line, const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    fflush(stdout);
+    fputs("stretch: ", stderr);
+    vfprintf(stderr, fmt, ap);
+    fprintf(stderr, " [%s:%d]\n", file, line);
+    va_end(ap);
+    exit(EXIT_USER);
+}
+
+void *xmalloc_at(size_t n, const char *file, int line) {
+    void *p = malloc(n ? n : 1);
+    if (!p) check_fail(file, line, "out of memory allocating %zu bytes (hint: lower seq_len or micro_batch)", n);
+    return p;
+}
+
+void *xcalloc_at(size_t n, size_t size, const char *file, int line) {
+    void *p = calloc(n ? n : 1, size ? size : 1);
+    if (!p) check_fail(file, line, "out of memory allocating %zu x %zu bytes (hint: lower seq_len or micro_batch)", n, size);
+    return p;
+}
+
+void *xrealloc_at(void *p, size_t n, const char *file, int line) {
+    void *q = realloc(p, n ? n : 1);
+    if (!q) check_fail(file, line, "out of memory reallocating %zu bytes", n);
+    return q;
+}
+
+char *xstrdup(const char *s) {
+    size_t n = strlen(s) + 1;
+    char *d = xmalloc(n);
+    memcpy(d, s, n);
+    return d;
+}
+
+FILE *xfopen(const char *path, const char *mode) {
+    FILE *f = fopen(path, mode);
+    if (!f) die("%s: cannot open for %s: %s", path, mode[0] == 'r' ? "reading" : "writing", strerror(errno));
+    return f;
+}
+
+void xfread(void *dst, size_t n, FILE *f, const char *path, const char *what) {
+    if (n && fread(dst, 1, n, f) != n) die("%s: truncated: file ends inside %s", path, what);
+}
+
+void xfwrite(const void *src, size_t n, FILE *f, const char *path) {
+    if (n && fwrite(src, 1, n, f) != n) die("%s: write failed: %s", path, strerror(errno));
+}
+
+size_t file_size(FILE *f, const char *path) {
+    if (fseek(f, 0, SEEK_END) != 0) die("%s: cannot seek: %s", path, strerror(errno));
+    long n = ftell(f);
+    if (n < 0) die("%s: cannot tell size: %s", path, strerror(errno));
+    rewind(f);
+    return (size_t)n;
+}
+
+char *read_file(const char *path, size_t *len) {
+    FILE *f = xfopen(path, "rb");
+    size_t n = file_size(f, path);
+    char *buf = xmalloc(n + 1);
+    xfread(buf, n, f, path, "the file");
+    buf[n] = '\0';
+    fclose(f);
+    if (len) *len = n;
+    return buf;
+}
+
+int file_exists(const char *path) {
+    struct stat st;
+    return stat(path, &st) == 0;
+}
+
+void make_dirs(const char *path) {
+    char *p = xstrdup(path);
+    for (char *s = p + 1; ; s++) {
+        if (*s == '/' || *s == '\0') {
+            char c = *s;
+            *s = '\0';
+            if (mkdir(p, 0755) != 0 && errno != EEXIST) die("%s: cannot create directory: %s", p, strerror(errno));
+            *s = c;
+            if (c == '\0') break;
+        }
+    }
+    free(p);
+}
+
+char *path_join(const char *a, const char *b) {
+    size_t n = strlen(a) + strlen(b) + 2;
+    char *s = xmalloc(n);
+    snprintf(s, n, "%s/%s", a, b);
+    return s;
+}
+
+double now_seconds(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+uint64_t rng_u64(Rng *r) {
+    uint64_t z = (r->s += 0x9E3779B97F4A7C15ull);
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+    return z ^ (z >> 31);
+}
+
+double rng_uniform(Rng *r) { return (double)(rng_u64(r) >> 11) * (1.0 / 9007199254740992.0); }
+
+float rng_normal(Rng *r) {
+    double u1 = rng_uniform(r), u2 = rng_uniform(r);
+    if (u1 < 1e-300) u1 = 1e-300;
+    return (float)(sqrt(-2.0 * log(u1)) * cos(6.283185307179586 * u2));
+}
+
+size_t rng_below(Rng *r, size_t n) {
+    if (n == 0) return 0;
+    return (size_t)(rng_u64(r) % (uint64_t)n);
+}
+
+float f16_to_f32(uint16_t h) {
+    uint32_t sign = (uint32_t)(h >> 15) << 31, exp = (h >> 10) & 0x1f, man = h & 0x3ff;
+    float v;
+    if (exp == 0) v = ldexpf((float)man, -24);                       // zero / subnormal
+    else if (exp == 31) v = man ? NAN : INFINITY;
+    else v = ldexpf((float)(man | 0x400), (int)exp - 25);
+    return sign ? -v : v;
+}
+
+float bf16_to_f32(uint16_t h) {
+    uint32_t u = (uint32_t)h << 16;
+    float v;
+    memcpy(&v, &u, sizeof v);
+    return v;
+}

@@ -1,0 +1,66 @@
+// util.h — always-on error checks, checked allocation and I/O, timing, a seeded RNG.
+// Every user-facing failure goes through die(): one line "stretch: <what>" (plus the
+// source file:line in the message prefix of CHECK), exit code 2. assert() is kept for
+// internal invariants only.
+#ifndef STRETCH_UTIL_H
+#define STRETCH_UTIL_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#define EXIT_USER 2   // exit code for every user mistake (bad file, bad config, bad flag)
+
+// die: print "stretch: <fmt>" and exit(EXIT_USER). Never returns.
+#if defined(__GNUC__)
+__attribute__((noreturn, format(printf, 1, 2)))
+#endif
+void die(const char *fmt, ...);
+
+// CHECK(cond, fmt, ...): always on; on failure prints the message with the C file:line
+// that detected it and a hint, and exits with EXIT_USER.
+#define CHECK(cond, ...) \
+    do { if (!(cond)) check_fail(__FILE__, __LINE__, __VA_ARGS__); } while (0)
+#if defined(__GNUC__)
+__attribute__((noreturn, format(printf, 3, 4)))
+#endif
+void check_fail(const char *file, int line, const char *fmt, ...);
+
+#define xmalloc(n)     xmalloc_at((n), __FILE__, __LINE__)
+#define xcalloc(n, s)  xcalloc_at((n), (s), __FILE__, __LINE__)
+#define xrealloc(p, n) xrealloc_at((p), (n), __FILE__, __LINE__)
+void *xmalloc_at(size_t n, const char *file, int line);
+void *xcalloc_at(size_t n, size_t size, const char *file, int line);
+void *xrealloc_at(void *p, size_t n, const char *file, int line);
+char *xstrdup(const char *s);
+
+// xfopen: fopen or die naming the path and the OS reason.
+FILE *xfopen(const char *path, const char *mode);
+// xfread: read exactly n bytes or die naming `path` and `what` ("truncated: ...").
+void xfread(void *dst, size_t n, FILE *f, const char *path, const char *what);
+void xfwrite(const void *src, size_t n, FILE *f, const char *path);
+// file_size: size in bytes of an open file (seeks back to the start).
+size_t file_size(FILE *f, const char *path);
+// read_file: whole file into a NUL-terminated buffer; *len gets the byte count.
+char *read_file(const char *path, size_t *len);
+int file_exists(const char *path);
+// make_dirs: mkdir -p; dies on failure.
+void make_dirs(const char *path);
+// path_join: "<a>/<b>" into a new buffer.
+char *path_join(const char *a, const char *b);
+
+double now_seconds(void);
+
+// Rng: splitmix64, a tiny reproducible generator whose whole state is one uint64
+// (so checkpoints can save it).
+typedef struct { uint64_t s; } Rng;
+uint64_t rng_u64(Rng *r);
+double rng_uniform(Rng *r);                 // [0, 1)
+float rng_normal(Rng *r);                   // N(0, 1), Box-Muller
+size_t rng_below(Rng *r, size_t n);         // uniform in [0, n), n > 0
+
+// fp16/bf16 -> fp32 (IEEE 754 binary16 with subnormals, inf, nan; bfloat16 = top half).
+float f16_to_f32(uint16_t h);
+float bf16_to_f32(uint16_t h);
+
+#endif
