@@ -1,0 +1,227 @@
+#!/usr/bin/python3
+"""Generate the PyTorch reference fixtures under tests/fixtures/ (run by a developer,
+never by `make test`; needs Debian's python3-torch):
+
+    /usr/bin/python3 tests/make_fixtures.py [--shared ../shared]
+
+1. refcheck_*.safetensors: tiny random Llama models (MHA/GQA, tied/untied, interleaved/
+   half RoPE pairs) with input_ids, the mean loss and every parameter gradient — the
+   contract read by `tests/refcheck`.
+2. hf_tiny_bf16/, hf_tiny_sharded/: Hugging Face directories (config.json + BF16
+   model.safetensors; F16 weights in two shards + index) with expected.safetensors
+   holding input_ids and the loss of the rounded weights.
+3. stories260K_val.safetensors: input_ids (4 windows of 512+1 tokens of the staged
+   data/tinystories/val.bin) and the loss of the real stories260K checkpoint on them —
+   no weights are stored (they stay in ../shared).
+
+The reference model is written from the Llama/Hugging Face equations, in float64.
+"""
+import argparse, json, os, struct, sys
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+FIX = os.path.join(HERE, "fixtures")
+
+def hf_names(L, tied):
+    names = ["model.embed_tokens.weight"]
+    for i in range(L):
+        p = f"model.layers.{i}."
+        names += [p + "input_layernorm.weight", p + "self_attn.q_proj.weight", p + "self_attn.k_proj.weight",
+                  p + "self_attn.v_proj.weight", p + "self_attn.o_proj.weight", p + "post_attention_layernorm.weight",
+                  p + "mlp.gate_proj.weight", p + "mlp.up_proj.weight", p + "mlp.down_proj.weight"]
+    names.append("model.norm.weight")
+    if not tied:
+        names.append("lm_head.weight")
+    return names
+
+def rmsnorm(x, w, eps):
+    return x * torch.rsqrt(x.pow(2).mean(-1, keepdim=True) + eps) * w
+
+def rope(x, theta, layout):
+    """x (B, T, nh, HS). interleaved: pairs (2j, 2j+1) (Meta); half: (j, j+HS/2) (HF)."""
+    B, T, nh, HS = x.shape
+    inv = theta ** (-torch.arange(0, HS, 2, dtype=torch.float64) / HS)
+    ang = torch.outer(torch.arange(T, dtype=torch.float64), inv).to(x.dtype)      # (T, HS/2)
+    c, s = ang.cos()[None, :, None, :], ang.sin()[None, :, None, :]
+    if layout == "interleaved":
+        x0, x1 = x[..., 0::2], x[..., 1::2]
+        return torch.stack([x0 * c - x1 * s, x0 * s + x1 * c], dim=-1).flatten(-2)
+    x1, x2 = x[..., : HS // 2], x[..., HS // 2:]
+    return torch.cat([x1 * c - x2 * s, x2 * c + x1 * s], dim=-1)
+
+def llama_loss(P, cfg, ids, layout):
+    """Mean next-token cross-entropy of ids (B, T+1)."""
+    C, NH, NKV, L = cfg["dim"], cfg["n_heads"], cfg["n_kv_heads"], cfg["n_layers"]
+    HS, eps, theta = C // NH, cfg["norm_eps"], cfg["rope_theta"]
+    inp, tgt = ids[:, :-1], ids[:, 1:]
+    B, T = inp.shape
+    x = P["model.embed_tokens.weight"][inp]
+    mask = torch.ones(T, T, dtype=torch.bool).tril()
+    for i in range(L):
+        p = f"model.layers.{i}."
+        h = rmsnorm(x, P[p + "input_layernorm.weight"], eps)
+        q = (h @ P[p + "self_attn.q_proj.weight"].T).view(B, T, NH, HS)
+        k = (h @ P[p + "self_attn.k_proj.weight"].T).view(B, T, NKV, HS)
+        v = (h @ P[p + "self_attn.v_proj.weight"].T).view(B, T, NKV, HS)
+        q, k = rope(q, theta, layout), rope(k, theta, layout)
+        k = k.repeat_interleave(NH // NKV, dim=2)
+        v = v.repeat_interleave(NH // NKV, dim=2)
+        att = torch.einsum("bthd,bshd->bhts", q, k) / HS ** 0.5
+        att = att.masked_fill(~mask, float("-inf")).softmax(-1)
+        o = torch.einsum("bhts,bshd->bthd", att, v).reshape(B, T, C)
+        x = x + o @ P[p + "self_attn.o_proj.weight"].T
+        h = rmsnorm(x, P[p + "post_attention_layernorm.weight"], eps)
+        x = x + (F.silu(h @ P[p + "mlp.gate_proj.weight"].T) * (h @ P[p + "mlp.up_proj.weight"].T)) @ P[p + "mlp.down_proj.weight"].T
+    x = rmsnorm(x, P["model.norm.weight"], eps)
+    head = P["model.embed_tokens.weight"] if cfg["tied"] else P["lm_head.weight"]
+    return F.cross_entropy((x @ head.T).reshape(B * T, -1), tgt.reshape(-1))
+
+def random_params(cfg, gen, std=0.3):
+    C, H, V, L = cfg["dim"], cfg["hidden"], cfg["vocab"], cfg["n_layers"]
+    KV = cfg["n_kv_heads"] * (C // cfg["n_heads"])
+    shapes = {"embed_tokens": (V, C), "q_proj": (C, C), "k_proj": (KV, C), "v_proj": (KV, C), "o_proj": (C, C),
+              "gate_proj": (H, C), "up_proj": (H, C), "down_proj": (C, H), "lm_head": (V, C)}
+    P = {}
+    for n in hf_names(L, cfg["tied"]):
+        if "norm" in n:
+            P[n] = 1.0 + 0.1 * torch.randn(C, generator=gen, dtype=torch.float64)
+        else:
+            P[n] = std * torch.randn(*shapes[n.split(".")[-2]], generator=gen, dtype=torch.float64)
+    # round to the fp32 the fixture stores, so the reference is exact for those weights
+    return {k: v.float().double() for k, v in P.items()}
+
+DTYPES = {torch.float32: "F32", torch.float16: "F16", torch.bfloat16: "BF16", torch.int32: "I32"}
+
+def write_safetensors(path, tensors, metadata=None):
+    header, blobs, off = {}, [], 0
+    if metadata:
+        header["__metadata__"] = metadata
+    for name, t in tensors.items():
+        t = t.contiguous()
+        raw = t.view(torch.int16).numpy().tobytes() if t.dtype == torch.bfloat16 else t.numpy().tobytes()
+        header[name] = {"dtype": DTYPES[t.dtype], "shape": list(t.shape), "data_offsets": [off, off + len(raw)]}
+        blobs.append(raw)
+        off += len(raw)
+    h = json.dumps(header, separators=(",", ":")).encode()
+    h += b" " * (-len(h) % 8)
+    with open(path, "wb") as f:
+        f.write(struct.pack("<Q", len(h)) + h + b"".join(blobs))
+    print(f"wrote {os.path.relpath(path)} ({8 + len(h) + off} bytes)")
+
+def refcheck_fixture(name, cfg, layout, T, seed):
+    gen = torch.Generator().manual_seed(seed)
+    P = {k: v.requires_grad_() for k, v in random_params(cfg, gen).items()}
+    ids = torch.randint(0, cfg["vocab"], (1, T + 1), generator=gen)
+    loss = llama_loss(P, cfg, ids, layout)
+    loss.backward()
+    tensors = {k: v.detach().float() for k, v in P.items()}
+    tensors["input_ids"] = ids[0].to(torch.int32)
+    tensors["loss"] = loss.detach().float().reshape(1)
+    tensors.update({"grad." + k: v.grad.float() for k, v in P.items()})
+    meta = {"model": json.dumps({**cfg, "rope_layout": layout}), "position": "{}"}
+    write_safetensors(os.path.join(FIX, f"refcheck_{name}.safetensors"), tensors, meta)
+    print(f"  loss {loss.item():.6f}")
+
+def hf_config(cfg):
+    return {"architectures": ["LlamaForCausalLM"], "model_type": "llama", "hidden_act": "silu",
+            "hidden_size": cfg["dim"], "intermediate_size": cfg["hidden"], "num_hidden_layers": cfg["n_layers"],
+            "num_attention_heads": cfg["n_heads"], "num_key_value_heads": cfg["n_kv_heads"],
+            "vocab_size": cfg["vocab"], "rms_norm_eps": cfg["norm_eps"], "rope_theta": cfg["rope_theta"],
+            "tie_word_embeddings": cfg["tied"], "max_position_embeddings": 64, "rope_scaling": None,
+            "torch_dtype": "float32"}
+
+def hf_fixture(name, cfg, dtype, shards, seed, T=16):
+    d = os.path.join(FIX, name)
+    os.makedirs(d, exist_ok=True)
+    gen = torch.Generator().manual_seed(seed)
+    P = random_params(cfg, gen)
+    stored = {k: v.to(dtype) for k, v in P.items()}
+    ids = torch.randint(0, cfg["vocab"], (1, T + 1), generator=gen)
+    loss = llama_loss({k: v.double() for k, v in stored.items()}, cfg, ids, "half")
+    with open(os.path.join(d, "config.json"), "w") as f:
+        json.dump(hf_config(cfg), f, indent=2)
+    names = list(stored)
+    if shards == 1:
+        write_safetensors(os.path.join(d, "model.safetensors"), stored, {"format": "pt"})
+    else:
+        parts = [names[i::shards] for i in range(shards)]
+        wmap = {}
+        for i, part in enumerate(parts):
+            fn = f"model-{i + 1:05d}-of-{shards:05d}.safetensors"
+            write_safetensors(os.path.join(d, fn), {n: stored[n] for n in part}, {"format": "pt"})
+            wmap.update({n: fn for n in part})
+        with open(os.path.join(d, "model.safetensors.index.json"), "w") as f:
+            json.dump({"metadata": {"total_size": 0}, "weight_map": wmap}, f, indent=2)
+    write_safetensors(os.path.join(FIX, f"{name}_expected.safetensors"),
+                      {"input_ids": ids[0].to(torch.int32), "loss": loss.float().reshape(1)})
+    print(f"  loss {loss.item():.6f}")
+
+def read_llama2c_legacy(path):
+    raw = open(path, "rb").read()
+    dim, hidden, L, NH, NKV, V, maxT = struct.unpack("<7i", raw[:28])
+    tied = V > 0
+    V = abs(V)
+    HS, KV = dim // NH, NKV * dim // NH
+    w = np.frombuffer(raw, dtype="<f4", offset=28)
+    P, off = {}, 0
+    def take(*shape):
+        nonlocal off
+        n = int(np.prod(shape))
+        t = torch.from_numpy(w[off:off + n].copy()).reshape(shape).double()
+        off += n
+        return t
+    emb = take(V, dim); an = take(L, dim); wq = take(L, dim, dim); wk = take(L, KV, dim); wv = take(L, KV, dim)
+    wo = take(L, dim, dim); fn = take(L, dim); w1 = take(L, hidden, dim); w2 = take(L, dim, hidden)
+    w3 = take(L, hidden, dim); nf = take(dim)
+    off += maxT * HS  # freq_cis real + imag: maxT * HS/2 each
+    P["model.embed_tokens.weight"] = emb
+    for i in range(L):
+        p = f"model.layers.{i}."
+        P[p + "input_layernorm.weight"], P[p + "self_attn.q_proj.weight"] = an[i], wq[i]
+        P[p + "self_attn.k_proj.weight"], P[p + "self_attn.v_proj.weight"] = wk[i], wv[i]
+        P[p + "self_attn.o_proj.weight"], P[p + "post_attention_layernorm.weight"] = wo[i], fn[i]
+        P[p + "mlp.gate_proj.weight"], P[p + "mlp.down_proj.weight"], P[p + "mlp.up_proj.weight"] = w1[i], w2[i], w3[i]
+    P["model.norm.weight"] = nf
+    if not tied:
+        P["lm_head.weight"] = take(V, dim)
+    cfg = {"dim": dim, "hidden": hidden, "n_layers": L, "n_heads": NH, "n_kv_heads": NKV, "vocab": V,
+           "norm_eps": 1e-5, "rope_theta": 10000.0, "tied": tied}
+    return P, cfg
+
+def stories_fixture(shared, val_path, windows=4, T=512):
+    P, cfg = read_llama2c_legacy(os.path.join(shared, "models/stories260K/stories260K.bin"))
+    raw = open(val_path, "rb").read()
+    head = struct.unpack("<256i", raw[:1024])
+    assert head[0] == 20240520 and head[1] == 1, "val.bin is not a uint16 llm.c shard"
+    toks = np.frombuffer(raw, dtype="<u2", offset=1024).astype(np.int64)
+    ids = torch.stack([torch.from_numpy(toks[k * T: k * T + T + 1]) for k in range(windows)])
+    loss64 = llama_loss(P, cfg, ids, "interleaved")
+    loss32 = llama_loss({k: v.float() for k, v in P.items()}, cfg, ids, "interleaved")
+    write_safetensors(os.path.join(FIX, "stories260K_val.safetensors"),
+                      {"input_ids": ids.to(torch.int32), "loss": loss64.float().reshape(1),
+                       "loss_torch_f32": loss32.float().reshape(1)},
+                      {"source": "stories260K.bin on the first 4 windows of 512+1 tokens of data/tinystories/val.bin"})
+    print(f"  stories260K loss float64 {loss64.item():.7f}, torch float32 {loss32.item():.7f}")
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--shared", default=os.path.join(HERE, "..", "..", "shared"))
+    ap.add_argument("--val", default=os.path.join(HERE, "..", "data", "tinystories", "val.bin"))
+    a = ap.parse_args()
+    os.makedirs(FIX, exist_ok=True)
+    base = dict(dim=16, hidden=24, n_layers=2, n_heads=4, vocab=32, norm_eps=1e-5, rope_theta=10000.0)
+    refcheck_fixture("mha_tied_interleaved", {**base, "n_kv_heads": 4, "tied": True}, "interleaved", 12, 1)
+    refcheck_fixture("gqa_untied_half", {**base, "n_kv_heads": 2, "tied": False}, "half", 12, 2)
+    refcheck_fixture("gqa_tied_half", {**base, "n_kv_heads": 1, "tied": True, "rope_theta": 500000.0}, "half", 12, 3)
+    refcheck_fixture("mha_untied_interleaved", {**base, "n_kv_heads": 4, "tied": False, "norm_eps": 1e-6}, "interleaved", 12, 4)
+    hf_fixture("hf_tiny_bf16", {**base, "n_kv_heads": 2, "tied": False}, torch.bfloat16, 1, 5)
+    hf_fixture("hf_tiny_sharded", {**base, "n_kv_heads": 2, "tied": True}, torch.float16, 2, 6)
+    if os.path.exists(a.val):
+        stories_fixture(a.shared, a.val)
+    else:
+        print(f"skipping the stories260K fixture: {a.val} not staged (run make first)", file=sys.stderr)
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,281 @@
+// test_layers.c — every layer's _backward against central finite differences of its
+// _forward on tiny shapes. The probe loss L = sum_i w_i out_i (w fixed, random) is
+// accumulated in double; gradients start from a non-zero fill to check that backward
+// accumulates (+=). Pass: |analytic - numeric| <= atol + rtol * |numeric|.
+#include "../model/layers.h"
+#include "../model/model.h"
+#include "../util/util.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+static int failures = 0, checks = 0;
+static Rng rng = {42};
+
+static float *randn(size_t n, float s) {
+    float *x = xmalloc(n * sizeof(float));
+    for (size_t i = 0; i < n; i++) x[i] = s * rng_normal(&rng);
+    return x;
+}
+static float *filled(size_t n, float v) {
+    float *x = xmalloc(n * sizeof(float));
+    for (size_t i = 0; i < n; i++) x[i] = v;
+    return x;
+}
+
+// Probe: what the finite differences perturb and measure.
+typedef struct Probe {
+    void (*forward)(struct Probe *);
+    float *out;        // forward output
+    const float *w;    // probe weights, same size as out
+    size_t n_out;
+    void *ctx;
+} Probe;
+
+static double probe_loss(Probe *p) {
+    p->forward(p);
+    double s = 0.0;
+    for (size_t i = 0; i < p->n_out; i++) s += (double)p->w[i] * p->out[i];
+    return s;
+}
+
+// check: compare grad (minus its initial fill) with d probe / d x[i].
+static double eps = 1e-2;    // perturbation; the whole-model checks use a smaller one
+
+static void check(const char *name, Probe *p, float *x, size_t n, const float *grad, float fill) {
+    const double atol = 2e-3, rtol = 2e-2;
+    double worst = 0.0;
+    int bad = 0;
+    for (size_t i = 0; i < n; i++) {
+        float save = x[i];
+        x[i] = save + (float)eps;
+        double lp = probe_loss(p);
+        x[i] = save - (float)eps;
+        double lm = probe_loss(p);
+        x[i] = save;
+        double num = (lp - lm) / (2 * eps), a = (double)grad[i] - fill, err = fabs(a - num);
+        if (err > atol + rtol * fabs(num)) {
+            if (!bad) fprintf(stderr, "  %s[%zu]: analytic %.6f numeric %.6f\n", name, i, a, num);
+            bad++;
+        }
+        if (err > worst) worst = err;
+    }
+    probe_loss(p);
+    checks++;
+    if (bad) failures++;
+    printf("%-28s %s  (%zu elements, max abs err %.2e)\n", name, bad ? "FAIL" : "ok", n, worst);
+}
+
+// ---- rmsnorm ---------------------------------------------------------------------------
+typedef struct { float *x, *w, *rstd; size_t N; int C; } RmsCtx;
+static void rms_fwd(Probe *p) {
+    RmsCtx *c = p->ctx;
+    rmsnorm_forward(p->out, c->rstd, c->x, c->w, c->N, c->C, 1e-5f);
+}
+static void test_rmsnorm(void) {
+    size_t N = 3; int C = 6;
+    RmsCtx c = {randn(N * C, 1), randn(C, 1), filled(N, 0), N, C};
+    float *out = filled(N * C, 0), *w = randn(N * C, 1), *dx = filled(N * C, 0.5f), *dw = filled(C, 0.5f);
+    Probe p = {rms_fwd, out, w, N * C, &c};
+    probe_loss(&p);
+    rmsnorm_backward(dx, dw, w, c.x, c.rstd, c.w, N, C);
+    check("rmsnorm dx", &p, c.x, N * C, dx, 0.5f);
+    check("rmsnorm dw", &p, c.w, (size_t)C, dw, 0.5f);
+}
+
+// ---- matmul ----------------------------------------------------------------------------
+typedef struct { float *x, *W; size_t N; int IC, OC; } MmCtx;
+static void mm_fwd(Probe *p) {
+    MmCtx *c = p->ctx;
+    matmul_forward(p->out, c->x, c->W, c->N, c->IC, c->OC);
+}
+static void test_matmul(void) {
+    size_t N = 4; int IC = 5, OC = 3;
+    MmCtx c = {randn(N * IC, 1), randn((size_t)OC * IC, 1), N, IC, OC};
+    float *out = filled(N * OC, 0), *w = randn(N * OC, 1), *dx = filled(N * IC, 0.25f), *dW = filled((size_t)OC * IC, 0.25f);
+    Probe p = {mm_fwd, out, w, N * OC, &c};
+    probe_loss(&p);
+    matmul_backward(dx, dW, w, c.x, c.W, N, IC, OC);
+    check("matmul dx", &p, c.x, N * IC, dx, 0.25f);
+    check("matmul dW", &p, c.W, (size_t)OC * IC, dW, 0.25f);
+}
+
+// ---- swiglu, residual --------------------------------------------------------------------
+typedef struct { float *a, *b; size_t n; int kind; } PwCtx;
+static void pw_fwd(Probe *p) {
+    PwCtx *c = p->ctx;
+    if (c->kind) swiglu_forward(p->out, c->a, c->b, c->n);
+    else residual_forward(p->out, c->a, c->b, c->n);
+}
+static void test_pointwise(void) {
+    size_t n = 10;
+    for (int kind = 0; kind < 2; kind++) {
+        PwCtx c = {randn(n, 2), randn(n, 1), n, kind};
+        float *out = filled(n, 0), *w = randn(n, 1), *da = filled(n, -1), *db = filled(n, -1);
+        Probe p = {pw_fwd, out, w, n, &c};
+        probe_loss(&p);
+        if (kind) swiglu_backward(da, db, w, c.a, c.b, n);
+        else residual_backward(da, db, w, n);
+        check(kind ? "swiglu dgate" : "residual da", &p, c.a, n, da, -1);
+        check(kind ? "swiglu dup" : "residual db", &p, c.b, n, db, -1);
+    }
+}
+
+// ---- encoder ---------------------------------------------------------------------------
+typedef struct { float *E; int *tok; size_t N; int C; } EncCtx;
+static void enc_fwd(Probe *p) {
+    EncCtx *c = p->ctx;
+    encoder_forward(p->out, c->tok, c->E, c->N, c->C);
+}
+static void test_encoder(void) {
+    int tok[5] = {1, 3, 1, 0, 2}, C = 4, V = 4;
+    EncCtx c = {randn((size_t)V * C, 1), tok, 5, C};
+    float *out = filled(5 * (size_t)C, 0), *w = randn(5 * (size_t)C, 1), *dE = filled((size_t)V * C, 0.1f);
+    Probe p = {enc_fwd, out, w, 5 * (size_t)C, &c};
+    probe_loss(&p);
+    encoder_backward(dE, w, tok, 5, C);
+    check("encoder dembed", &p, c.E, (size_t)V * C, dE, 0.1f);
+}
+
+// ---- cross-entropy (probe weights 1: the backward takes one dloss for all rows) --------
+typedef struct { float *z; int *tg; size_t N; int V; } CeCtx;
+static void ce_fwd(Probe *p) {
+    CeCtx *c = p->ctx;
+    crossentropy_forward(p->out, c->z, c->tg, c->N, c->V);
+}
+static void test_crossentropy(void) {
+    int tg[3] = {2, 0, 4}, V = 5;
+    size_t N = 3;
+    CeCtx c = {randn(N * V, 2), tg, N, V};
+    float *out = filled(N, 0), *w = filled(N, 0.7f), *dz = xmalloc(N * V * sizeof(float));
+    Probe p = {ce_fwd, out, w, N, &c};
+    probe_loss(&p);
+    memcpy(dz, c.z, N * V * sizeof(float));
+    crossentropy_backward(dz, tg, 0.7f, N, V);
+    check("crossentropy dlogits", &p, c.z, N * V, dz, 0.0f);
+}
+
+// ---- rope ------------------------------------------------------------------------------
+typedef struct { float *x, *cs, *sn; int B, T, NX, HS; } RopeCtx;
+static void rope_fwd(Probe *p) {
+    RopeCtx *c = p->ctx;
+    rope_forward(p->out, c->x, c->cs, c->sn, c->B, c->T, c->NX, c->HS);
+}
+static void test_rope(void) {
+    int B = 2, T = 5, NX = 2, HS = 6;
+    size_t n = (size_t)B * T * NX * HS;
+    RopeCtx c = {randn(n, 1), filled((size_t)T * HS / 2, 0), filled((size_t)T * HS / 2, 0), B, T, NX, HS};
+    rope_tables(c.cs, c.sn, T, HS, 10000.0);
+    float *out = filled(n, 0), *w = randn(n, 1), *dx = filled(n, 0.3f);
+    Probe p = {rope_fwd, out, w, n, &c};
+    probe_loss(&p);
+    rope_backward(dx, w, c.cs, c.sn, B, T, NX, HS);
+    check("rope dx", &p, c.x, n, dx, 0.3f);
+}
+
+// ---- attention -------------------------------------------------------------------------
+typedef struct { float *q, *k, *v, *lse; int B, T, NH, NKV, HS; } AttCtx;
+static void att_fwd(Probe *p) {
+    AttCtx *c = p->ctx;
+    attention_forward(p->out, c->lse, c->q, c->k, c->v, c->B, c->T, c->NH, c->NKV, c->HS);
+}
+// attention_naive: the materialised softmax(q k^T / sqrt(HS) + causal mask) v, in double.
+static double attention_naive_err(const AttCtx *c, const float *out) {
+    int B = c->B, T = c->T, NH = c->NH, NKV = c->NKV, HS = c->HS, G = NH / NKV;
+    double worst = 0.0, *p = xmalloc((size_t)T * sizeof(double));
+    for (int b = 0; b < B; b++)
+        for (int h = 0; h < NH; h++)
+            for (int t = 0; t < T; t++) {
+                double mx = -INFINITY, sum = 0.0;
+                for (int s = 0; s <= t; s++) {
+                    double d = 0.0;
+                    for (int i = 0; i < HS; i++)
+                        d += (double)c->q[(((size_t)b * T + t) * NH + h) * HS + i] * c->k[(((size_t)b * T + s) * NKV + h / G) * HS + i];
+                    p[s] = d / sqrt((double)HS);
+                    mx = p[s] > mx ? p[s] : mx;
+                }
+                for (int s = 0; s <= t; s++) sum += (p[s] = exp(p[s] - mx));
+                for (int i = 0; i < HS; i++) {
+                    double o = 0.0;
+                    for (int s = 0; s <= t; s++) o += p[s] / sum * c->v[(((size_t)b * T + s) * NKV + h / G) * HS + i];
+                    double e = fabs(o - out[(((size_t)b * T + t) * NH + h) * HS + i]);
+                    worst = e > worst ? e : worst;
+                }
+            }
+    free(p);
+    return worst;
+}
+static void test_attention(int NH, int NKV) {
+    int B = 2, T = 5, HS = 4;
+    size_t nq = (size_t)B * T * NH * HS, nk = (size_t)B * T * NKV * HS;
+    AttCtx c = {randn(nq, 1), randn(nk, 1), randn(nk, 1), filled((size_t)B * NH * T, 0), B, T, NH, NKV, HS};
+    float *out = filled(nq, 0), *w = randn(nq, 1);
+    float *dq = filled(nq, 0.2f), *dk = filled(nk, 0.2f), *dv = filled(nk, 0.2f);
+    Probe p = {att_fwd, out, w, nq, &c};
+    char name[64];
+    probe_loss(&p);
+    double e = attention_naive_err(&c, out);
+    checks++;
+    if (e > 1e-5) failures++;
+    snprintf(name, sizeof name, "attention fwd NH%d NKV%d", NH, NKV);
+    printf("%-28s %s  (vs materialised softmax, max abs err %.2e)\n", name, e > 1e-5 ? "FAIL" : "ok", e);
+    attention_backward(dq, dk, dv, w, out, c.lse, c.q, c.k, c.v, B, T, NH, NKV, HS);
+    snprintf(name, sizeof name, "attention dq NH%d NKV%d", NH, NKV);
+    check(name, &p, c.q, nq, dq, 0.2f);
+    snprintf(name, sizeof name, "attention dk NH%d NKV%d", NH, NKV);
+    check(name, &p, c.k, nk, dk, 0.2f);
+    snprintf(name, sizeof name, "attention dv NH%d NKV%d", NH, NKV);
+    check(name, &p, c.v, nk, dv, 0.2f);
+}
+
+// ---- whole model: mean loss against finite differences on sampled parameters -----------
+typedef struct { Model *m; int *in, *tg; float loss; } ModelCtx;
+static void model_fwd(Probe *p) {
+    ModelCtx *c = p->ctx;
+    c->loss = model_forward(c->m, c->in, c->tg, 2, 6);
+}
+static void test_model(int tied, int NKV) {
+    ModelConfig cfg = {.dim = 8, .hidden = 12, .n_layers = 2, .n_heads = 2, .n_kv_heads = NKV, .vocab = 11,
+                       .max_seq_len = 6, .norm_eps = 1e-5f, .rope_theta = 10000.0f, .tied = tied};
+    Model m;
+    int in[12], tg[12];
+    float one = 1.0f;
+    for (int i = 0; i < 12; i++) { in[i] = (int)rng_below(&rng, 11); tg[i] = (int)rng_below(&rng, 11); }
+    model_init(&m, &cfg, "test");
+    model_init_random(&m, 7, 0.5f);
+    model_prepare(&m, 2, 6);
+    ModelCtx c = {&m, in, tg, 0};
+    Probe p = {model_fwd, &c.loss, &one, 1, &c};
+    probe_loss(&p);
+    model_zero_grad(&m);
+    model_backward(&m, in, tg, 1.0f);
+    TensorSpec s[NUM_PARAMS];
+    param_specs(&cfg, s);
+    for (int i = 0; i < NUM_PARAMS; i++) {
+        if (!m.params.t[i]) continue;
+        char name[80];
+        size_t n = spec_numel(&s[i], cfg.n_layers), k = n < 24 ? n : 24;
+        const char *short_name = strstr(s[i].name, "%d.") ? strstr(s[i].name, "%d.") + 3 : s[i].name;
+        snprintf(name, sizeof name, "model%s %s", tied ? " tied" : "", short_name);
+        check(name, &p, m.params.t[i] + (n - k), k, m.grads.t[i] + (n - k), 0.0f);
+    }
+    model_free(&m);
+}
+
+int main(void) {
+    test_encoder();
+    test_rmsnorm();
+    test_matmul();
+    test_pointwise();
+    test_crossentropy();
+    test_rope();
+    test_attention(4, 4);
+    test_attention(4, 2);
+    test_attention(4, 1);
+    eps = 2e-3;
+    test_model(1, 1);
+    test_model(0, 2);
+    printf("test_layers: %d checks, %d failed\n", checks, failures);
+    return failures ? 1 : 0;
+}
