@@ -31,6 +31,7 @@ ORIGIN_MODEL := https://huggingface.co/karpathy/tinyllamas/resolve/main/stories2
 ORIGIN_TEXT  := https://huggingface.co/datasets/roneneldan/TinyStories/resolve/main/TinyStories-valid.txt
 
 .PHONY: all test debug bench clean packages
+.SECONDARY:
 all: train $(BASE) $(DATA)
 
 # --- Debian packages: installed only when a header is missing -------------------------

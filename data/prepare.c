@@ -11,8 +11,7 @@
 #include <string.h>
 
 static const char *USAGE =
-    "usage: train prepare --text FILE --tokenizer TOK.bin --out DIR [--val-fraction 0.1]\n"
-    "                     [--story-start PREFIX]\n";
+    "usage: train prepare --text FILE --tokenizer TOK.bin --out DIR [--val-fraction 0.1] [--story-start PREFIX]";
 
 // split_docs: cut `text` in place into documents; returns their count, *docs malloc'd.
 static size_t split_docs(char *text, const char *story_start, char ***docs) {
@@ -45,7 +44,7 @@ int prepare_main(int argc, char **argv) {
     const char *text_path = NULL, *tok_path = NULL, *out = NULL, *story = NULL;
     double val_frac = 0.1;
     for (int i = 0; i < argc; i++) {
-        if (i + 1 >= argc) die("%s needs a value\n%s", argv[i], USAGE);
+        if (i + 1 >= argc) die("prepare: %s needs a value (%s)", argv[i], USAGE);
         if (!strcmp(argv[i], "--text")) text_path = argv[++i];
         else if (!strcmp(argv[i], "--tokenizer")) tok_path = argv[++i];
         else if (!strcmp(argv[i], "--out")) out = argv[++i];
@@ -54,9 +53,9 @@ int prepare_main(int argc, char **argv) {
             char *e;
             val_frac = strtod(argv[++i], &e);
             if (*e || !(val_frac >= 0.0 && val_frac < 1.0)) die("--val-fraction must be in [0, 1), got '%s'", argv[i]);
-        } else die("unknown option '%s'\n%s", argv[i], USAGE);
+        } else die("prepare: unknown option '%s' (%s)", argv[i], USAGE);
     }
-    if (!text_path || !tok_path || !out) die("missing --text, --tokenizer or --out\n%s", USAGE);
+    if (!text_path || !tok_path || !out) die("prepare: missing --text, --tokenizer or --out (%s)", USAGE);
     Tokenizer tok;
     tokenizer_load(&tok, tok_path);
     char *text = read_file(text_path, NULL), **docs;

@@ -36,7 +36,7 @@ int main(int argc, char **argv) {
     if (argc > 1 && argv[1][0] != '-') cmd = argv[i++];
     if (!strcmp(cmd, "prepare")) return prepare_main(argc - i, argv + i);
     if (!strcmp(cmd, "info")) return info_main(argc - i, argv + i);
-    if (strcmp(cmd, "train") && strcmp(cmd, "eval")) die("unknown subcommand '%s'\n%s", cmd, USAGE);
+    if (strcmp(cmd, "train") && strcmp(cmd, "eval")) die("unknown subcommand '%s' (see train --help)", cmd);
     char **sets = xmalloc((size_t)argc * sizeof(char *));
     int n_sets = 0;
     for (; i < argc; i++) {
@@ -44,12 +44,12 @@ int main(int argc, char **argv) {
             fputs(USAGE, stdout);
             return 0;
         }
-        if (i + 1 >= argc) die("%s needs a value\n%s", argv[i], USAGE);
+        if (i + 1 >= argc) die("%s needs a value (see train --help)", argv[i]);
         if (!strcmp(argv[i], "--config")) config = argv[++i];
         else if (!strcmp(argv[i], "--set")) sets[n_sets++] = argv[++i];
-        else die("unknown option '%s'\n%s", argv[i], USAGE);
+        else die("unknown option '%s' (see train --help)", argv[i]);
     }
-    if (!config) die("--config is required\n%s", USAGE);
+    if (!config) die("--config is required (see train --help)");
     Config c;
     config_load(&c, config, sets, n_sets);
     free(sets);

@@ -1,0 +1,119 @@
+#!/usr/bin/env bash
+# test_cli.sh — ./train as a user meets it: every malformed file or config is one line
+# on stderr naming the file (or key, with line:column) and exit code 2; --set, the
+# configs/ lookup, the resolved config, `train eval` output and `train info`.
+set -u
+cd "$(dirname "$0")/.."
+TMP=tests/tmp/cli
+rm -rf "$TMP" && mkdir -p "$TMP"
+pass=0 fail=0
+
+ok()  { pass=$((pass + 1)); printf '%-64s ok\n' "$1"; }
+bad() { fail=$((fail + 1)); printf '%-64s FAIL\n' "$1"; [ -n "${2:-}" ] && printf '    %s\n' "$2"; }
+
+# expect_error NAME PATTERN CMD...: exit code 2, one stderr line matching PATTERN
+expect_error() {
+  local name=$1 pat=$2; shift 2
+  "$@" >"$TMP/out" 2>"$TMP/err"; local rc=$?
+  local lines; lines=$(wc -l <"$TMP/err")
+  if [ $rc -eq 2 ] && [ "$lines" -eq 1 ] && grep -qE -- "$pat" "$TMP/err"; then ok "$name"
+  else bad "$name" "exit $rc, $lines stderr lines: $(head -c 300 "$TMP/err")"; fi
+}
+
+BASE=checkpoints/base/stories260K.bin
+V1=../shared/models/stories260K/stories260K_v1.bin
+[ -f "$V1" ] || V1=tests/tmp/roundtrip_v1.bin
+VAL=data/tinystories/val.bin
+
+# ---- llama2.c checkpoints -----------------------------------------------------------
+head -c 1000 "$BASE" >"$TMP/trunc_legacy.bin"
+expect_error "truncated legacy checkpoint" "trunc_legacy.bin: truncated" ./train info "$TMP/trunc_legacy.bin"
+head -c 5000 "$V1" >"$TMP/trunc_v1.bin"
+expect_error "truncated v1 checkpoint" "trunc_v1.bin: truncated llama2.c v1" ./train info "$TMP/trunc_v1.bin"
+{ printf 'ak42' | rev | tr -d '\n'; printf '\x02\x00\x00\x00'; tail -c +9 "$V1"; } >"$TMP/v2.bin"
+expect_error "v1 magic with version 2" "v2.bin: llama2.c format version 2" ./train info "$TMP/v2.bin"
+{ printf '\x00\x00\x00\x00'; tail -c +5 "$BASE"; } >"$TMP/zero_dim.bin"
+expect_error "impossible shape (dim 0)" "zero_dim.bin: impossible model shape" ./train info "$TMP/zero_dim.bin"
+{ printf '\x40\x00\x00\x00\xac\x00\x00\x00\x05\x00\x00\x00\x07\x00\x00\x00'; tail -c +17 "$BASE"; } >"$TMP/heads.bin"
+expect_error "heads that do not divide dim" "heads.bin: dim 64 is not divisible by n_heads 7" ./train info "$TMP/heads.bin"
+cat "$BASE" "$BASE" >"$TMP/long.bin"
+expect_error "checkpoint longer than its header implies" "long.bin: llama2.c legacy checkpoint has [0-9]+ bytes, the header implies" ./train info "$TMP/long.bin"
+expect_error "missing model file" "nope.bin: no such model file" ./train info "$TMP/nope.bin"
+
+# ---- token shards --------------------------------------------------------------------
+head -c 2000 "$VAL" >"$TMP/trunc_shard.bin"
+expect_error "truncated shard" "trunc_shard.bin: [0-9]+ bytes, but the header's" ./train eval --config ft_native.yaml --set data.val="$TMP/trunc_shard.bin"
+head -c 100 "$VAL" >"$TMP/tiny_shard.bin"
+expect_error "shard shorter than its header" "tiny_shard.bin: truncated" ./train eval --config ft_native.yaml --set data.val="$TMP/tiny_shard.bin"
+{ printf '\x01\x02\x03\x04'; tail -c +5 "$VAL"; } >"$TMP/magic_shard.bin"
+expect_error "shard with a wrong magic" "magic_shard.bin: not a token shard" ./train eval --config ft_native.yaml --set data.val="$TMP/magic_shard.bin"
+if [ -f ../shared/models/tokenizers/tok32000.bin ]; then
+  printf 'Once upon a time there was a xylophone.\n\nOnce upon a time, a zebra.\n' >"$TMP/t.txt"
+  ./train prepare --text "$TMP/t.txt" --tokenizer ../shared/models/tokenizers/tok32000.bin --out "$TMP/big" --val-fraction 0.5 >/dev/null
+  expect_error "shard tokens outside the model vocab" "train.bin: token [0-9]+ at index [0-9]+ is outside the model's vocabulary of 512" ./train --config ft_native.yaml --set data.train="$TMP/big/train.bin"
+fi
+
+# ---- safetensors and Hugging Face directories -----------------------------------------
+HF=tests/fixtures/hf_tiny_bf16
+cp -r "$HF" "$TMP/hf_cfg"
+sed -i 's/"intermediate_size": 24/"intermediate_size": 32/' "$TMP/hf_cfg/config.json"
+expect_error "config.json contradicting the tensors" "model.safetensors: tensor 'model.layers.0.mlp.gate_proj.weight' has shape \[24, 16\]" ./train info "$TMP/hf_cfg"
+cp -r "$HF" "$TMP/hf_tied"
+sed -i 's/"tie_word_embeddings": false/"tie_word_embeddings": true/' "$TMP/hf_tied/config.json"
+expect_error "tied config with an lm_head tensor" "tensor 'lm_head.weight' is not part of the model" ./train info "$TMP/hf_tied"
+cp -r "$HF" "$TMP/hf_layers"
+sed -i 's/"num_hidden_layers": 2/"num_hidden_layers": 3/' "$TMP/hf_layers/config.json"
+expect_error "config with more layers than tensors" "tensor 'model.layers.2.input_layernorm.weight' is missing" ./train info "$TMP/hf_layers"
+mkdir -p "$TMP/hf_bad"
+cp "$HF/config.json" "$TMP/hf_bad/"
+printf '\xff\xff\xff\x00\x00\x00\x00\x00{}' >"$TMP/hf_bad/model.safetensors"
+expect_error "safetensors header length past the end" "model.safetensors: header length [0-9]+ is impossible" ./train info "$TMP/hf_bad"
+hdr='{"model.embed_tokens.weight":{"dtype":"F32","shape":[2,2],"data_offsets":[0,4000]}}'
+{ printf "\\x$(printf %02x ${#hdr})\\x00\\x00\\x00\\x00\\x00\\x00\\x00"; printf '%s' "$hdr"; head -c 16 /dev/zero; } >"$TMP/hf_bad/model.safetensors"
+expect_error "safetensors offsets out of range" "data_offsets \[0, 4000\] out of range" ./train info "$TMP/hf_bad"
+hdr='{"x":{"dtype":"F32","shape":[2,2],"data_offsets":[0,16]'
+{ printf "\\x$(printf %02x ${#hdr})\\x00\\x00\\x00\\x00\\x00\\x00\\x00"; printf '%s' "$hdr"; head -c 16 /dev/zero; } >"$TMP/hf_bad/model.safetensors"
+expect_error "safetensors header that is not JSON" "model.safetensors:[0-9]+:[0-9]+: cannot parse" ./train info "$TMP/hf_bad"
+mkdir -p "$TMP/hf_empty"
+expect_error "HF directory without config.json" "hf_empty: no config.json" ./train info "$TMP/hf_empty"
+cp -r tests/fixtures/hf_tiny_sharded "$TMP/hf_shard"
+rm "$TMP/hf_shard/model-00002-of-00002.safetensors"
+expect_error "sharded checkpoint with a missing shard" "model-00002-of-00002.safetensors: cannot open" ./train info "$TMP/hf_shard"
+
+# ---- configs ---------------------------------------------------------------------------
+printf 'run: {name: x}\ntrain:\n  seq_len: 512\n  bacth_tokens: 4096\n' >"$TMP/typo.yaml"
+expect_error "unknown config key with line:column" "typo.yaml:4:3: unknown key 'train.bacth_tokens'" ./train --config "$TMP/typo.yaml"
+printf 'train:\n  seq_len: long\n' >"$TMP/type.yaml"
+expect_error "wrong type with line:column" "type.yaml:2:12: train.seq_len: expected an integer, got 'long'" ./train --config "$TMP/type.yaml"
+printf 'train:\n  optimizer: {lr: -1}\n' >"$TMP/range.yaml"
+expect_error "out-of-range value" "range.yaml:2:19: train.optimizer.lr = -1 is out of range" ./train --config "$TMP/range.yaml"
+printf 'train:\n  optimizer: {betas: [0.9]}\n' >"$TMP/betas.yaml"
+expect_error "betas that are not a pair" "betas.yaml:2:.*train.optimizer.betas: expected a list of two numbers" ./train --config "$TMP/betas.yaml"
+printf 'train:\n  schedule: {decay: cosin}\n' >"$TMP/enum.yaml"
+expect_error "unknown choice" "enum.yaml:2:.*'cosin' is not one of cosine\|linear\|constant" ./train --config "$TMP/enum.yaml"
+printf 'train: [1, 2\n' >"$TMP/syntax.yaml"
+expect_error "YAML syntax error" "syntax.yaml:[0-9]+:[0-9]+: cannot parse" ./train --config "$TMP/syntax.yaml"
+expect_error "--set of an unknown key" "--set train.max_step=5: unknown key 'train.max_step'" ./train --config ft_native.yaml --set train.max_step=5
+expect_error "--set with a bad value" "--set train.max_steps:1:1: train.max_steps: expected an integer, got 'many'" ./train --config ft_native.yaml --set train.max_steps=many
+expect_error "batch_tokens not a multiple of micro_batch x seq_len" "train.batch_tokens 4000 must be a multiple of train.seq_len 512" ./train --config ft_native.yaml --set train.batch_tokens=4000
+expect_error "missing config file" "missing.yaml: no such config file" ./train --config missing.yaml
+expect_error "unknown subcommand" "unknown subcommand 'trian'" ./train trian
+expect_error "prepare without --out" "prepare: missing --text, --tokenizer or --out" ./train prepare --text x
+
+# ---- eval, resolved config, info -------------------------------------------------------
+if ./train eval --config ft_native.yaml --set run.name=test_cli_eval --set eval.max_tokens=8192 >"$TMP/eval.out" 2>&1 \
+   && grep -q '"loss_by_position": \[{"from": 0, "to": 256' checkpoints/test_cli_eval/eval.json \
+   && grep -qE '^all +8192 ' "$TMP/eval.out"; then ok "train eval writes eval.json and a table by position"
+else bad "train eval writes eval.json and a table by position" "$(tail -3 "$TMP/eval.out")"; fi
+if ./train --config configs/ft_native.yaml --set run.name=test_cli_resolved --set train.max_steps=1 --set train.batch_tokens=512 \
+      --set train.micro_batch=1 --set eval.max_tokens=512 >"$TMP/run.out" 2>&1 \
+   && grep -q 'max_steps: 1$' checkpoints/test_cli_resolved/config.yaml \
+   && ./train eval --config checkpoints/test_cli_resolved/config.yaml --set eval.max_tokens=512 >/dev/null 2>&1; then
+  ok "resolved config.yaml is written and loads back"
+else bad "resolved config.yaml is written and loads back" "$(tail -3 "$TMP/run.out")"; fi
+if ./train info "$BASE" | grep -q "dim 64, hidden 172, layers 5, heads 8, kv heads 4, head size 8, vocab 512, tied head"; then
+  ok "train info prints the checkpoint's shape"
+else bad "train info prints the checkpoint's shape"; fi
+
+echo "test_cli: $pass passed, $fail failed"
+[ $fail -eq 0 ]
