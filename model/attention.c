@@ -90,9 +90,10 @@ void attention_forward(float *out, float *lse, const float *q, const float *k, c
 // With p_ts = softmax_s(x_ts), x_ts = scale q_t.k_s, o_t = sum_s p_ts v_s, D_t = do_t.o_t:
 //   dv_s += sum_t p_ts do_t;  ds_ts = p_ts (do_t.v_s - D_t);
 //   dq_t += scale sum_s ds_ts k_s;  dk_s += scale sum_t ds_ts q_t.
-// Two passes so that every thread owns the rows it writes: dq per (b, h, t), then dk/dv
-// per (b, kv head, s) summing over the query heads of its group and t >= s.
-void attention_backward(float *dq, float *dk, float *dv, const float *dout, const float *out,
+// Two passes so that every thread owns the rows it writes: dq per (b, h, t), which also
+// stores D_t in delta, then dk/dv per (b, kv head, s) summing over the query heads of its
+// group and t >= s.
+void attention_backward(float *dq, float *dk, float *dv, float *delta, const float *dout, const float *out,
                         const float *lse, const float *q, const float *k, const float *v,
                         int B, int T, int NH, int NKV, int HS) {
     const int G = NH / NKV;
@@ -103,6 +104,7 @@ void attention_backward(float *dq, float *dk, float *dv, const float *dout, cons
             for (int t = 0; t < T; t++) {
                 size_t qo = (((size_t)b * T + t) * NH + h) * HS;
                 float L = lse[((size_t)b * NH + h) * T + t], D = dot(dout + qo, out + qo, HS);
+                delta[((size_t)b * NH + h) * T + t] = D;
                 for (int s = 0; s <= t; s++) {
                     size_t kvo = (((size_t)b * T + s) * NKV + h / G) * HS;
                     float p = expf(dot(q + qo, k + kvo, HS) * scale - L);
@@ -118,7 +120,7 @@ void attention_backward(float *dq, float *dk, float *dv, const float *dout, cons
                 for (int h = kh * G; h < (kh + 1) * G; h++)
                     for (int t = s; t < T; t++) {
                         size_t qo = (((size_t)b * T + t) * NH + h) * HS;
-                        float L = lse[((size_t)b * NH + h) * T + t], D = dot(dout + qo, out + qo, HS);
+                        float L = lse[((size_t)b * NH + h) * T + t], D = delta[((size_t)b * NH + h) * T + t];
                         float p = expf(dot(q + qo, k + kvo, HS) * scale - L);
                         float ds = p * (dot(dout + qo, v + kvo, HS) - D) * scale;
                         for (int i = 0; i < HS; i++) {

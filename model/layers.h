@@ -55,7 +55,8 @@ void rope_tables(float *cos_tab, float *sin_tab, int T, int HS, double theta);
 // out (B, T, NH, HS), lse (B, NH, T), q (B, T, NH, HS), k, v (B, T, NKV, HS).
 void attention_forward(float *out, float *lse, const float *q, const float *k, const float *v,
                        int B, int T, int NH, int NKV, int HS);
-void attention_backward(float *dq, float *dk, float *dv, const float *dout, const float *out,
+// delta (B, NH, T) is scratch for D_t = dout_t . out_t.
+void attention_backward(float *dq, float *dk, float *dv, float *delta, const float *dout, const float *out,
                         const float *lse, const float *q, const float *k, const float *v,
                         int B, int T, int NH, int NKV, int HS);
 

@@ -83,7 +83,7 @@ static void acts_sizes(const ModelConfig *c, size_t B, size_t T, size_t n[NUM_AC
         [A_HUP] = L * BT * H, [A_HACT] = L * BT * H, [A_XOUT] = BT * C, [A_RSTDF] = BT, [A_XNF] = BT * C,
         [A_LOGITS] = BT * V, [A_LOSSES] = BT, [A_DRESID] = BT * C, [A_DTMP] = BT * C, [A_DXN] = BT * C,
         [A_DQ] = BT * C, [A_DK] = BT * KV, [A_DV] = BT * KV, [A_DQR] = BT * C, [A_DKR] = BT * KV,
-        [A_DATT] = BT * C, [A_DHGATE] = BT * H, [A_DHUP] = BT * H, [A_DHACT] = BT * H,
+        [A_DATT] = BT * C, [A_DHGATE] = BT * H, [A_DHUP] = BT * H, [A_DHACT] = BT * H, [A_DELTA] = B * NH * T,
     };
     memcpy(n, sz, sizeof sz);
 }
@@ -224,7 +224,7 @@ void model_backward(Model *m, const int *inputs, const int *targets, float loss_
         zero(a->datt, BT * C); zero(a->dqr, BT * C); zero(a->dkr, BT * KV); zero(a->dv, BT * KV);
         zero(a->dq, BT * C); zero(a->dk, BT * KV); zero(a->dxn, BT * C);
         matmul_backward(a->datt, g->wo + (size_t)l * C * C, a->dresid, att, p->wo + (size_t)l * C * C, BT, C, C);
-        attention_backward(a->dqr, a->dkr, a->dv, a->datt, att, a->lse + l * BT * NH, q, k, v, B, T, NH, NKV, HS);
+        attention_backward(a->dqr, a->dkr, a->dv, a->delta, a->datt, att, a->lse + l * BT * NH, q, k, v, B, T, NH, NKV, HS);
         rope_backward(a->dq, a->dqr, m->rope_cos, m->rope_sin, B, T, NH, HS);
         rope_backward(a->dk, a->dkr, m->rope_cos, m->rope_sin, B, T, NKV, HS);
         matmul_backward(a->dxn, g->wq + (size_t)l * C * C, a->dq, xn1, p->wq + (size_t)l * C * C, BT, C, C);

@@ -220,7 +220,7 @@ static void test_attention(int NH, int NKV) {
     if (e > 1e-5) failures++;
     snprintf(name, sizeof name, "attention fwd NH%d NKV%d", NH, NKV);
     printf("%-28s %s  (vs materialised softmax, max abs err %.2e)\n", name, e > 1e-5 ? "FAIL" : "ok", e);
-    attention_backward(dq, dk, dv, w, out, c.lse, c.q, c.k, c.v, B, T, NH, NKV, HS);
+    attention_backward(dq, dk, dv, filled((size_t)B * NH * T, 0), w, out, c.lse, c.q, c.k, c.v, B, T, NH, NKV, HS);
     snprintf(name, sizeof name, "attention dq NH%d NKV%d", NH, NKV);
     check(name, &p, c.q, nq, dq, 0.2f);
     snprintf(name, sizeof name, "attention dk NH%d NKV%d", NH, NKV);
