@@ -100,6 +100,14 @@ expect_error "missing config file" "missing.yaml: no such config file" ./train -
 expect_error "unknown subcommand" "unknown subcommand 'trian'" ./train trian
 expect_error "prepare without --out" "prepare: missing --text, --tokenizer or --out" ./train prepare --text x
 
+# ---- a non-finite loss stops the run (exit 1) --------------------------------------------
+cp "$BASE" "$TMP/nan.bin"
+printf '\x00\x00\xc0\x7f' | dd of="$TMP/nan.bin" bs=1 seek=131100 conv=notrunc status=none   # layer 0 attn norm gain
+./train --config ft_native.yaml --set run.name=test_cli_nan --set model.init_from="$TMP/nan.bin" --set train.max_steps=3 \
+  --set train.batch_tokens=512 --set train.micro_batch=1 --set eval.every=0 >"$TMP/out" 2>"$TMP/err"; rc=$?
+if [ $rc -eq 1 ] && grep -q "step 1: the loss is nan; stopping the run" "$TMP/err"; then ok "a NaN loss stops the run with exit 1"
+else bad "a NaN loss stops the run with exit 1" "exit $rc: $(head -c 300 "$TMP/err")"; fi
+
 # ---- eval, resolved config, info -------------------------------------------------------
 if ./train eval --config ft_native.yaml --set run.name=test_cli_eval --set eval.max_tokens=8192 >"$TMP/eval.out" 2>&1 \
    && grep -q '"loss_by_position": \[{"from": 0, "to": 256' checkpoints/test_cli_eval/eval.json \
