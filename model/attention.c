@@ -17,8 +17,10 @@ void rope_tables(float *cos_tab, float *sin_tab, int T, int HS, double theta) {
         }
 }
 
-void rope_forward(float *out, const float *x, const float *cos_tab, const float *sin_tab,
-                  int B, int T, int NX, int HS) {
+// rotate_pairs: out (=, or += when accumulate) the rotation of each interleaved pair of x
+// by sign * angle: forward is sign +1; its transpose, the backward, is sign -1.
+static void rotate_pairs(float *out, const float *x, const float *cos_tab, const float *sin_tab, float sign,
+                         int accumulate, int B, int T, int NX, int HS) {
     #pragma omp parallel for collapse(2)
     for (int b = 0; b < B; b++)
         for (int t = 0; t < T; t++) {
@@ -26,29 +28,23 @@ void rope_forward(float *out, const float *x, const float *cos_tab, const float 
             for (int h = 0; h < NX; h++) {
                 size_t o = (((size_t)b * T + t) * NX + h) * HS;
                 for (int j = 0; j < HS / 2; j++) {
-                    float x0 = x[o + 2 * j], x1 = x[o + 2 * j + 1];
-                    out[o + 2 * j] = x0 * c[j] - x1 * s[j];
-                    out[o + 2 * j + 1] = x0 * s[j] + x1 * c[j];
+                    float x0 = x[o + 2 * j], x1 = x[o + 2 * j + 1], sn = sign * s[j];
+                    float y0 = x0 * c[j] - x1 * sn, y1 = x0 * sn + x1 * c[j];
+                    out[o + 2 * j] = accumulate ? out[o + 2 * j] + y0 : y0;
+                    out[o + 2 * j + 1] = accumulate ? out[o + 2 * j + 1] + y1 : y1;
                 }
             }
         }
 }
 
+void rope_forward(float *out, const float *x, const float *cos_tab, const float *sin_tab,
+                  int B, int T, int NX, int HS) {
+    rotate_pairs(out, x, cos_tab, sin_tab, 1.0f, 0, B, T, NX, HS);
+}
+
 void rope_backward(float *dx, const float *dout, const float *cos_tab, const float *sin_tab,
                    int B, int T, int NX, int HS) {
-    #pragma omp parallel for collapse(2)
-    for (int b = 0; b < B; b++)
-        for (int t = 0; t < T; t++) {
-            const float *c = cos_tab + (size_t)t * (HS / 2), *s = sin_tab + (size_t)t * (HS / 2);
-            for (int h = 0; h < NX; h++) {
-                size_t o = (((size_t)b * T + t) * NX + h) * HS;
-                for (int j = 0; j < HS / 2; j++) {
-                    float d0 = dout[o + 2 * j], d1 = dout[o + 2 * j + 1];
-                    dx[o + 2 * j] += d0 * c[j] + d1 * s[j];
-                    dx[o + 2 * j + 1] += -d0 * s[j] + d1 * c[j];
-                }
-            }
-        }
+    rotate_pairs(dx, dout, cos_tab, sin_tab, -1.0f, 1, B, T, NX, HS);
 }
 
 static float dot(const float *a, const float *b, int n) {

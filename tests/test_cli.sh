@@ -81,18 +81,18 @@ rm "$TMP/hf_shard/model-00002-of-00002.safetensors"
 expect_error "sharded checkpoint with a missing shard" "model-00002-of-00002.safetensors: cannot open" ./train info "$TMP/hf_shard"
 
 # ---- configs ---------------------------------------------------------------------------
-printf 'run: {name: x}\ntrain:\n  seq_len: 512\n  bacth_tokens: 4096\n' >"$TMP/typo.yaml"
-expect_error "unknown config key with line:column" "typo.yaml:4:3: unknown key 'train.bacth_tokens'" ./train --config "$TMP/typo.yaml"
-printf 'train:\n  seq_len: long\n' >"$TMP/type.yaml"
-expect_error "wrong type with line:column" "type.yaml:2:12: train.seq_len: expected an integer, got 'long'" ./train --config "$TMP/type.yaml"
-printf 'train:\n  optimizer: {lr: -1}\n' >"$TMP/range.yaml"
-expect_error "out-of-range value" "range.yaml:2:19: train.optimizer.lr = -1 is out of range" ./train --config "$TMP/range.yaml"
-printf 'train:\n  optimizer: {betas: [0.9]}\n' >"$TMP/betas.yaml"
-expect_error "betas that are not a pair" "betas.yaml:2:.*train.optimizer.betas: expected a list of two numbers" ./train --config "$TMP/betas.yaml"
-printf 'train:\n  schedule: {decay: cosin}\n' >"$TMP/enum.yaml"
-expect_error "unknown choice" "enum.yaml:2:.*'cosin' is not one of cosine\|linear\|constant" ./train --config "$TMP/enum.yaml"
-printf 'train: [1, 2\n' >"$TMP/syntax.yaml"
-expect_error "YAML syntax error" "syntax.yaml:[0-9]+:[0-9]+: cannot parse" ./train --config "$TMP/syntax.yaml"
+# config_error NAME PATTERN YAML: a config file holding YAML fails with PATTERN
+config_error() {
+  local f="$TMP/$(echo "$1" | tr -c 'a-z0-9\n' _ | head -c 40).yaml"
+  printf '%b' "$3" >"$f"
+  expect_error "$1" "$(basename "$f"):$2" ./train --config "$f"
+}
+config_error "unknown config key with line:column" "4:3: unknown key 'train.bacth_tokens'" 'run: {name: x}\ntrain:\n  seq_len: 512\n  bacth_tokens: 4096\n'
+config_error "wrong type with line:column" "2:12: train.seq_len: expected an integer, got 'long'" 'train:\n  seq_len: long\n'
+config_error "out-of-range value" "2:19: train.optimizer.lr = -1 is out of range" 'train:\n  optimizer: {lr: -1}\n'
+config_error "betas that are not a pair" "2:.*train.optimizer.betas: expected a list of two numbers" 'train:\n  optimizer: {betas: [0.9]}\n'
+config_error "unknown choice" "2:.*'cosin' is not one of cosine\|linear\|constant" 'train:\n  schedule: {decay: cosin}\n'
+config_error "YAML syntax error" "[0-9]+:[0-9]+: cannot parse" 'train: [1, 2\n'
 expect_error "--set of an unknown key" "--set train.max_step=5: unknown key 'train.max_step'" ./train --config ft_native.yaml --set train.max_step=5
 expect_error "--set with a bad value" "--set train.max_steps:1:1: train.max_steps: expected an integer, got 'many'" ./train --config ft_native.yaml --set train.max_steps=many
 expect_error "batch_tokens not a multiple of micro_batch x seq_len" "train.batch_tokens 4000 must be a multiple of train.seq_len 512" ./train --config ft_native.yaml --set train.batch_tokens=4000
