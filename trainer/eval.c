@@ -16,7 +16,7 @@ static void make_buckets(EvalResult *r, int T) {
     r->n_buckets = n;
 }
 
-EvalResult evaluate(Model *m, const Shard *val, int B, int T, long long max_tokens) {
+EvalResult evaluate(Model *m, const Shard *val, int *in, int *tg, int B, int T, long long max_tokens) {
     EvalResult r;
     memset(&r, 0, sizeof r);
     make_buckets(&r, T);
@@ -25,7 +25,6 @@ EvalResult evaluate(Model *m, const Shard *val, int B, int T, long long max_toke
     if (windows == 0)
         die("%s: no evaluation window: %zu tokens and eval.max_tokens %lld for windows of seq_len %d + 1",
             val->path, val->n, max_tokens, T);
-    int *in = xmalloc((size_t)B * T * sizeof(int)), *tg = xmalloc((size_t)B * T * sizeof(int));
     double total = 0.0;
     for (size_t k = 0; k < windows; k += (size_t)B) {
         int b = (int)(windows - k < (size_t)B ? windows - k : (size_t)B);
@@ -43,8 +42,6 @@ EvalResult evaluate(Model *m, const Shard *val, int B, int T, long long max_toke
     r.tokens = windows * (size_t)T;
     r.loss = total / (double)r.tokens;
     for (int j = 0; j < r.n_buckets; j++) r.bucket_loss[j] /= (double)r.bucket_tokens[j];
-    free(in);
-    free(tg);
     return r;
 }
 
@@ -85,8 +82,9 @@ int eval_main(const Config *c) {
     load_model(&m, c->init_from);
     shard_load(&val, c->val_path, m.cfg.vocab);
     model_prepare(&m, micro, (int)c->seq_len);
+    int *in = xmalloc((size_t)micro * c->seq_len * sizeof(int)), *tg = xmalloc((size_t)micro * c->seq_len * sizeof(int));
     double t0 = now_seconds();
-    EvalResult r = evaluate(&m, &val, micro, (int)c->seq_len, c->eval_max_tokens);
+    EvalResult r = evaluate(&m, &val, in, tg, micro, (int)c->seq_len, c->eval_max_tokens);
     double dt = now_seconds() - t0;
     make_dirs(c->out_dir);
     char *path = path_join(c->out_dir, "eval.json");
@@ -96,6 +94,8 @@ int eval_main(const Config *c) {
     print_eval_table(&r, stdout);
     printf("wrote %s\n", path);
     free(path);
+    free(in);
+    free(tg);
     shard_free(&val);
     model_free(&m);
     return 0;

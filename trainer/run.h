@@ -27,8 +27,8 @@ int setup_threads(long long threads);
 // locations when batch_tokens is not a multiple of micro_batch * seq_len.
 void micro_batch_of(const Config *c, int *micro, int *accum);
 // evaluate: windows of T tokens (llm.c convention) over the shard, up to max_tokens
-// targets, B windows per forward.
-EvalResult evaluate(Model *m, const Shard *val, int B, int T, long long max_tokens);
+// targets, B windows per forward; inputs, targets (B, T) are the caller's buffers.
+EvalResult evaluate(Model *m, const Shard *val, int *inputs, int *targets, int B, int T, long long max_tokens);
 void print_eval_table(const EvalResult *r, FILE *f);
 void write_eval_json(const EvalResult *r, const char *path);
 

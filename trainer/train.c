@@ -80,7 +80,7 @@ int train_main(const Config *c) {
     long long tokens = 0;
     for (long long step = 0; step < c->max_steps; step++) {
         if (*c->val_path && c->eval_every > 0 && step % c->eval_every == 0) {
-            EvalResult r = evaluate(&m, &val, micro, T, c->eval_max_tokens);
+            EvalResult r = evaluate(&m, &val, in, tg, micro, T, c->eval_max_tokens);
             log_eval(metrics, step, tokens, &r);
         }
         double t0 = now_seconds(), loss = 0.0;
@@ -112,7 +112,7 @@ int train_main(const Config *c) {
         }
     }
     if (*c->val_path) {
-        EvalResult r = evaluate(&m, &val, micro, T, c->eval_max_tokens);
+        EvalResult r = evaluate(&m, &val, in, tg, micro, T, c->eval_max_tokens);
         log_eval(metrics, c->max_steps, tokens, &r);
     }
     save_llama2c_v1(&m, model_path);
