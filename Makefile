@@ -18,7 +18,7 @@ PKGS      := libopenblas-openmp-dev libyaml-dev zlib1g-dev
 PKG_STAMP := build/.packages
 
 LIB_SRC := util/util.c util/ytree.c \
-           model/model.c model/layers.c model/attention.c model/llama2c.c model/safetensors.c model/hf.c \
+           model/model.c model/layers.c model/attention.c model/position.c model/llama2c.c model/safetensors.c model/hf.c \
            data/shard.c data/tokenizer.c data/prepare.c \
            trainer/config.c trainer/optim.c trainer/train.c trainer/eval.c
 LIB_OBJ := $(LIB_SRC:%.c=build/%.o)

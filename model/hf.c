@@ -113,7 +113,7 @@ static void check_no_extra(Safetensors *files, size_t n_files, const ModelConfig
             const char *en = files[f].entries[e].name;
             int known = strstr(en, "rotary_emb.inv_freq") != NULL;
             for (int i = 0; i < NUM_PARAMS && !known; i++) {
-                if (i == P_LM_HEAD && c->tied) continue;
+                if (!spec_numel(&s[i], c->n_layers)) continue;
                 for (int l = 0; l < (s[i].per_layer ? c->n_layers : 1) && !known; l++) {
                     param_name(name, sizeof name, &s[i], "", l);
                     known = !strcmp(name, en);

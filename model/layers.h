@@ -49,15 +49,26 @@ void rope_backward(float *dx, const float *dout, const float *cos_tab, const flo
 // rope_tables: cos/sin (T, HS/2) for angle t * theta^(-2j/HS), computed in double.
 void rope_tables(float *cos_tab, float *sin_tab, int T, int HS, double theta);
 
-// attention: causal softmax(q k^T / sqrt(HS)) v with GQA (query head h reads kv head
-// h / (NH/NKV)). Never stores (T, T): online softmax per query row, saving only the
-// log-sum-exp; backward recomputes probabilities (FlashAttention-2, Dao 2023).
+// AttnBias: a bias added to the attention logit of query i, key j <= i, head h:
+//   alibi: -slopes[h] * (i - j);   t5: table[bucket[i - j], h].   (kind: PosBias)
+typedef struct {
+    int kind;
+    const float *slopes;   // (NH)
+    const float *table;    // (NB, NH)
+    const int *bucket;     // (T) bucket of each distance
+    int NB;
+} AttnBias;
+
+// attention: causal softmax(q k^T / sqrt(HS) + bias) v with GQA (query head h reads kv
+// head h / (NH/NKV)). Never stores (T, T): online softmax per query row, saving only
+// the log-sum-exp; backward recomputes probabilities (FlashAttention-2, Dao 2023).
 // out (B, T, NH, HS), lse (B, NH, T), q (B, T, NH, HS), k, v (B, T, NKV, HS).
 void attention_forward(float *out, float *lse, const float *q, const float *k, const float *v,
-                       int B, int T, int NH, int NKV, int HS);
-// delta (B, NH, T) is scratch for D_t = dout_t . out_t.
-void attention_backward(float *dq, float *dk, float *dv, float *delta, const float *dout, const float *out,
-                        const float *lse, const float *q, const float *k, const float *v,
-                        int B, int T, int NH, int NKV, int HS);
+                       const AttnBias *bias, int B, int T, int NH, int NKV, int HS);
+// dtable (NB, NH) gets the t5 table gradient (may be NULL otherwise); delta and dbias
+// (B, NH, T) are scratch.
+void attention_backward(float *dq, float *dk, float *dv, float *dtable, const float *dout, const float *out,
+                        const float *lse, const float *q, const float *k, const float *v, const AttnBias *bias,
+                        float *delta, float *dbias, int B, int T, int NH, int NKV, int HS);
 
 #endif

@@ -24,6 +24,8 @@ void param_specs(const ModelConfig *c, TensorSpec s[NUM_PARAMS]) {
     s[P_WDOWN]      = (TensorSpec){"model.layers.%d.mlp.down_proj.weight", 1, 2, {C, H}, 1, 0};
     s[P_FINAL_NORM] = (TensorSpec){"model.norm.weight", 0, 1, {C, 0}, 0, 0};
     s[P_LM_HEAD]    = (TensorSpec){"lm_head.weight", 0, 2, {c->tied ? 0 : V, c->tied ? 0 : C}, 1, 0};
+    s[P_T5]         = (TensorSpec){"model.relative_attention_bias.weight", 0, 2,
+                                   {(size_t)c->t5_buckets, c->t5_buckets ? (size_t)c->n_heads : 0}, 0, 0};
 }
 
 size_t spec_numel(const TensorSpec *s, int n_layers) {
@@ -70,6 +72,30 @@ void model_init(Model *m, const ModelConfig *c, const char *source) {
         p += n;
     }
     if (c->tied) m->params.lm_head = NULL;
+    position_default(&m->pos);
+    m->pos.theta = c->rope_theta;
+}
+
+void model_set_position(Model *m, const Position *p) {
+    CHECK(!m->grads_memory, "model_set_position must come before model_prepare");
+    int nb = p->bias == BIAS_T5 ? p->t5_buckets : 0;
+    if (nb != m->cfg.t5_buckets) {                 // P_T5 is last: other offsets stay put
+        size_t old = m->num_params - (m->params.t5_table ? (size_t)m->cfg.t5_buckets * m->cfg.n_heads : 0);
+        m->cfg.t5_buckets = nb;
+        m->num_params = model_num_params(&m->cfg);
+        m->params_memory = xrealloc(m->params_memory, m->num_params * sizeof(float));
+        float *q = m->params_memory;
+        TensorSpec s[NUM_PARAMS];
+        param_specs(&m->cfg, s);
+        for (int i = 0; i < NUM_PARAMS; i++) {
+            size_t n = spec_numel(&s[i], m->cfg.n_layers);
+            m->params.t[i] = n ? q : NULL;
+            q += n;
+        }
+        assert(!nb || (size_t)(m->params.t5_table - m->params_memory) == old);
+        if (nb) t5_init(m->params.t5_table, p, m->cfg.n_heads);
+    }
+    m->pos = *p;
 }
 
 // acts_sizes: floats of each activation for a (B, T) forward.
@@ -84,6 +110,7 @@ static void acts_sizes(const ModelConfig *c, size_t B, size_t T, size_t n[NUM_AC
         [A_LOGITS] = BT * V, [A_LOSSES] = BT, [A_DRESID] = BT * C, [A_DTMP] = BT * C, [A_DXN] = BT * C,
         [A_DQ] = BT * C, [A_DK] = BT * KV, [A_DV] = BT * KV, [A_DQR] = BT * C, [A_DKR] = BT * KV,
         [A_DATT] = BT * C, [A_DHGATE] = BT * H, [A_DHUP] = BT * H, [A_DHACT] = BT * H, [A_DELTA] = B * NH * T,
+        [A_DBIAS] = B * NH * T,
     };
     memcpy(n, sz, sizeof sz);
 }
@@ -111,6 +138,8 @@ void model_prepare(Model *m, int max_B, int max_T) {
     free(m->acts_memory);
     free(m->rope_cos);
     free(m->rope_sin);
+    free(m->alibi);
+    free(m->t5_bucket);
     m->grads_memory = xcalloc(m->num_params, sizeof(float));
     for (int i = 0; i < NUM_PARAMS; i++)
         m->grads.t[i] = m->params.t[i] ? m->grads_memory + (m->params.t[i] - m->params_memory) : NULL;
@@ -120,7 +149,13 @@ void model_prepare(Model *m, int max_B, int max_T) {
     m->max_T = max_T;
     m->rope_cos = xmalloc((size_t)max_T * (size_t)(HS / 2) * sizeof(float));
     m->rope_sin = xmalloc((size_t)max_T * (size_t)(HS / 2) * sizeof(float));
-    rope_tables(m->rope_cos, m->rope_sin, max_T, HS, m->cfg.rope_theta);
+    rope_position_tables(m->rope_cos, m->rope_sin, &m->pos, m->pos.theta, HS, max_T);
+    m->rope_T = max_T;
+    m->alibi = xmalloc((size_t)m->cfg.n_heads * sizeof(float));
+    alibi_slopes(m->cfg.n_heads, m->alibi);
+    m->t5_bucket = xmalloc((size_t)max_T * sizeof(int));
+    for (int n = 0; n < max_T; n++)
+        m->t5_bucket[n] = m->pos.bias == BIAS_T5 ? t5_bucket(n, m->pos.t5_buckets, m->pos.t5_max_distance) : 0;
     acts_views(m, max_B, max_T);
 }
 
@@ -130,6 +165,8 @@ void model_free(Model *m) {
     free(m->acts_memory);
     free(m->rope_cos);
     free(m->rope_sin);
+    free(m->alibi);
+    free(m->t5_bucket);
     memset(m, 0, sizeof *m);
 }
 
@@ -147,6 +184,11 @@ void model_init_random(Model *m, uint64_t seed, float std) {
     }
 }
 
+// attn_bias: the attention bias of the model's position scheme.
+static AttnBias attn_bias(const Model *m) {
+    return (AttnBias){m->pos.bias, m->alibi, m->params.t5_table, m->t5_bucket, m->cfg.t5_buckets};
+}
+
 float model_forward(Model *m, const int *inputs, const int *targets, int B, int T) {
     const ModelConfig *c = &m->cfg;
     const int C = c->dim, H = c->hidden, V = c->vocab, NH = c->n_heads, NKV = c->n_kv_heads;
@@ -158,8 +200,13 @@ float model_forward(Model *m, const int *inputs, const int *targets, int B, int 
         CHECK(inputs[i] >= 0 && inputs[i] < V && (!targets || (targets[i] >= 0 && targets[i] < V)),
               "token id out of range [0, %d) at position %zu (hint: tokenizer and model vocab differ?)", V, i);
     acts_views(m, B, T);
+    if (rope_tables_depend_on_T(&m->pos) && m->rope_T != T) {    // dynamic NTK, longrope
+        rope_position_tables(m->rope_cos, m->rope_sin, &m->pos, m->pos.theta, HS, T);
+        m->rope_T = T;
+    }
     ParamTensors *p = &m->params;
     Activations *a = &m->acts;
+    const AttnBias ab = attn_bias(m);
     encoder_forward(a->resid, inputs, p->embed, BT, C);
     for (int l = 0; l < c->n_layers; l++) {
         float *x = a->resid + l * BT * C, *xmid = a->resid_mid + l * BT * C;
@@ -171,9 +218,11 @@ float model_forward(Model *m, const int *inputs, const int *targets, int B, int 
         matmul_forward(q, xn1, p->wq + (size_t)l * C * C, BT, C, C);
         matmul_forward(k, xn1, p->wk + (size_t)l * KV * C, BT, C, KV);
         matmul_forward(v, xn1, p->wv + (size_t)l * KV * C, BT, C, KV);
-        rope_forward(q, q, m->rope_cos, m->rope_sin, B, T, NH, HS);
-        rope_forward(k, k, m->rope_cos, m->rope_sin, B, T, NKV, HS);
-        attention_forward(att, a->lse + l * BT * NH, q, k, v, B, T, NH, NKV, HS);
+        if (m->pos.rope) {
+            rope_forward(q, q, m->rope_cos, m->rope_sin, B, T, NH, HS);
+            rope_forward(k, k, m->rope_cos, m->rope_sin, B, T, NKV, HS);
+        }
+        attention_forward(att, a->lse + l * BT * NH, q, k, v, &ab, B, T, NH, NKV, HS);
         matmul_forward(a->dtmp, att, p->wo + (size_t)l * C * C, BT, C, C);
         residual_forward(xmid, x, a->dtmp, BT * C);
         rmsnorm_forward(xn2, a->rstd2 + l * BT, xmid, p->mlp_norm + l * C, BT, C, c->norm_eps);
@@ -203,6 +252,7 @@ void model_backward(Model *m, const int *inputs, const int *targets, float loss_
     CHECK(m->grads_memory && targets, "model_backward needs model_prepare() and targets");
     ParamTensors *p = &m->params, *g = &m->grads;
     Activations *a = &m->acts;
+    const AttnBias ab = attn_bias(m);
     crossentropy_backward(a->logits, targets, loss_scale / (float)BT, BT, V);
     zero(a->dxn, BT * C);
     matmul_backward(a->dxn, c->tied ? g->embed : g->lm_head, a->logits, a->xnf, c->tied ? p->embed : p->lm_head, BT, C, V);
@@ -224,9 +274,15 @@ void model_backward(Model *m, const int *inputs, const int *targets, float loss_
         zero(a->datt, BT * C); zero(a->dqr, BT * C); zero(a->dkr, BT * KV); zero(a->dv, BT * KV);
         zero(a->dq, BT * C); zero(a->dk, BT * KV); zero(a->dxn, BT * C);
         matmul_backward(a->datt, g->wo + (size_t)l * C * C, a->dresid, att, p->wo + (size_t)l * C * C, BT, C, C);
-        attention_backward(a->dqr, a->dkr, a->dv, a->delta, a->datt, att, a->lse + l * BT * NH, q, k, v, B, T, NH, NKV, HS);
-        rope_backward(a->dq, a->dqr, m->rope_cos, m->rope_sin, B, T, NH, HS);
-        rope_backward(a->dk, a->dkr, m->rope_cos, m->rope_sin, B, T, NKV, HS);
+        attention_backward(a->dqr, a->dkr, a->dv, g->t5_table, a->datt, att, a->lse + l * BT * NH, q, k, v, &ab,
+                           a->delta, a->dbias, B, T, NH, NKV, HS);
+        if (m->pos.rope) {
+            rope_backward(a->dq, a->dqr, m->rope_cos, m->rope_sin, B, T, NH, HS);
+            rope_backward(a->dk, a->dkr, m->rope_cos, m->rope_sin, B, T, NKV, HS);
+        } else {
+            memcpy(a->dq, a->dqr, BT * C * sizeof(float));
+            memcpy(a->dk, a->dkr, BT * KV * sizeof(float));
+        }
         matmul_backward(a->dxn, g->wq + (size_t)l * C * C, a->dq, xn1, p->wq + (size_t)l * C * C, BT, C, C);
         matmul_backward(a->dxn, g->wk + (size_t)l * KV * C, a->dk, xn1, p->wk + (size_t)l * KV * C, BT, C, KV);
         matmul_backward(a->dxn, g->wv + (size_t)l * KV * C, a->dv, xn1, p->wv + (size_t)l * KV * C, BT, C, KV);

@@ -12,6 +12,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include "position.h"
 
 typedef struct {
     int dim;            // C
@@ -24,11 +25,12 @@ typedef struct {
     float norm_eps;     // RMSNorm epsilon
     float rope_theta;   // RoPE base b
     int tied;           // 1: lm_head shares the token embedding
+    int t5_buckets;     // NB of the learned T5 bias table; 0 = no table
 } ModelConfig;
 
 enum {
     P_EMBED, P_ATTN_NORM, P_WQ, P_WK, P_WV, P_WO, P_MLP_NORM, P_WGATE, P_WUP, P_WDOWN,
-    P_FINAL_NORM, P_LM_HEAD, NUM_PARAMS
+    P_FINAL_NORM, P_LM_HEAD, P_T5, NUM_PARAMS
 };
 
 // ParamTensors: views into one allocation, walked from param_specs().
@@ -46,6 +48,7 @@ typedef union {
         float *wdown;       // (L, C, H)     down_proj (llama2.c w2)
         float *final_norm;  // (C)
         float *lm_head;     // (V, C); NULL when tied
+        float *t5_table;    // (NB, NH) relative_attention_bias, shared by all layers; NULL unless t5
     };
     float *t[NUM_PARAMS];
 } ParamTensors;
@@ -61,7 +64,8 @@ typedef struct {
     int rope_rows;      // heads whose rows are permuted between pair layouts (q: NH, k: NKV)
 } TensorSpec;
 
-// param_specs: fill specs[NUM_PARAMS]; a tied model's P_LM_HEAD has shape {0, 0}.
+// param_specs: fill specs[NUM_PARAMS]; absent tensors (a tied model's P_LM_HEAD, P_T5
+// without a T5 bias) have shape {0, 0}.
 void param_specs(const ModelConfig *c, TensorSpec specs[NUM_PARAMS]);
 size_t spec_numel(const TensorSpec *s, int n_layers);   // elements incl. the L stack
 size_t model_num_params(const ModelConfig *c);
@@ -71,7 +75,7 @@ void model_config_check(const ModelConfig *c, const char *source);
 enum { A_RESID, A_RSTD1, A_XN1, A_Q, A_K, A_V, A_ATT, A_LSE, A_RESID_MID, A_RSTD2, A_XN2,
        A_HGATE, A_HUP, A_HACT, A_XOUT, A_RSTDF, A_XNF, A_LOGITS, A_LOSSES,
        A_DRESID, A_DTMP, A_DXN, A_DQ, A_DK, A_DV, A_DQR, A_DKR, A_DATT, A_DHGATE, A_DHUP,
-       A_DHACT, A_DELTA, NUM_ACTS };
+       A_DHACT, A_DELTA, A_DBIAS, NUM_ACTS };
 
 // Activations: views for the current (B, T), walked from acts_specs(); one allocation
 // sized for the largest B*T the model was prepared for.
@@ -109,6 +113,7 @@ typedef union {
         float *dhup;       // (B, T, H)
         float *dhact;      // (B, T, H)
         float *delta;      // (B, NH, T)      attention backward scratch
+        float *dbias;      // (B, NH, T)      t5 gradient per distance (scratch)
     };
     float *t[NUM_ACTS];
 } Activations;
@@ -124,14 +129,21 @@ typedef struct {
     float *acts_memory;
     size_t acts_capacity;      // floats in acts_memory
     int max_B, max_T;          // the largest shape model_prepare() sized for
+    Position pos;              // how positions enter attention (plain RoPE by default)
     float *rope_cos;           // (max_T, HS/2)
     float *rope_sin;           // (max_T, HS/2)
+    int rope_T;                // the length the tables were computed for (dynamic, longrope)
+    float *alibi;              // (NH) slopes
+    int *t5_bucket;            // (max_T) bucket of each distance
     int B, T;                  // shape of the last forward
     float mean_loss;           // mean of losses over the last forward
 } Model;
 
 // model_init: allocate (zeroed) parameters for `c`; dies if the shape is impossible.
 void model_init(Model *m, const ModelConfig *c, const char *source);
+// model_set_position: switch the position scheme (before model_prepare). A T5 bias
+// appends its (NB, NH) table to the parameters, initialised by p->t5_init_alibi.
+void model_set_position(Model *m, const Position *p);
 // model_prepare: allocate grads, activations and RoPE tables once for B*T <= maxB*maxT.
 void model_prepare(Model *m, int max_B, int max_T);
 void model_free(Model *m);

@@ -16,7 +16,7 @@ never by `make test`; needs Debian's python3-torch):
 
 The reference model is written from the Llama/Hugging Face equations, in float64.
 """
-import argparse, json, os, struct, sys
+import argparse, json, math, os, struct, sys
 import numpy as np
 import torch
 import torch.nn.functional as F
@@ -39,19 +39,92 @@ def hf_names(L, tied):
 def rmsnorm(x, w, eps):
     return x * torch.rsqrt(x.pow(2).mean(-1, keepdim=True) + eps) * w
 
-def rope(x, theta, layout):
+def ref_inv_freq(pos, theta, d, T):
+    """Hugging Face rope_init_functions (float64): per-pair inverse frequencies and the
+    cos/sin multiplier, for sequence length T."""
+    r = pos.get("rope", {}) if isinstance(pos.get("rope", {}), dict) else {}
+    base = r.get("theta", theta)
+    kind, s = r.get("scaling", "none"), r.get("factor", 1.0)
+    L_o = r.get("original_max_position_embeddings")
+    i = torch.arange(0, d, 2, dtype=torch.float64)
+    if kind == "ntk":
+        base = base * s ** (d / (d - 2))
+    if kind == "dynamic":
+        Th = max(T, L_o)
+        base = base * (s * Th / L_o - (s - 1)) ** (d / (d - 2))
+    inv = 1.0 / base ** (i / d)
+    ms = 1.0
+    if kind == "linear":
+        inv = inv / s
+    if kind == "yarn":
+        def corr_dim(rot):
+            return (d * math.log(L_o / (rot * 2 * math.pi))) / (2 * math.log(base))
+        lo, hi = corr_dim(r.get("beta_fast", 32)), corr_dim(r.get("beta_slow", 1))
+        if r.get("truncate", True):
+            lo, hi = math.floor(lo), math.ceil(hi)
+        lo, hi = max(lo, 0), min(hi, d - 1)
+        if lo == hi:
+            hi += 0.001
+        ramp = ((torch.arange(d // 2, dtype=torch.float64) - lo) / (hi - lo)).clamp(0, 1)
+        extra = 1 - ramp
+        inv = (inv / s) * (1 - extra) + inv * extra
+        ms = r.get("attention_factor") or (0.1 * math.log(s) + 1.0 if s > 1 else 1.0)
+    if kind == "llama3":
+        lf, hf = r.get("low_freq_factor", 1), r.get("high_freq_factor", 4)
+        wl = 2 * math.pi / inv
+        out = torch.where(wl > L_o / lf, inv / s, inv)
+        smooth = (L_o / wl - lf) / (hf - lf)
+        smoothed = (1 - smooth) * out / s + smooth * out
+        medium = ~(wl < L_o / hf) & ~(wl > L_o / lf)
+        inv = torch.where(medium, smoothed, out)
+    if kind == "longrope":
+        ext = torch.tensor(r["long_factor"] if T > L_o else r["short_factor"], dtype=torch.float64)
+        inv = inv / ext
+        ms = r.get("attention_factor") or (math.sqrt(1 + math.log(s) / math.log(L_o)) if s > 1 else 1.0)
+    return inv, ms
+
+def alibi_slopes(n):
+    """get_slopes of the ALiBi reference implementation."""
+    def pow2(n):
+        start = 2 ** (-2 ** -(math.log2(n) - 3))
+        return [start * start ** i for i in range(n)]
+    if math.log2(n).is_integer():
+        return pow2(n)
+    p = 2 ** math.floor(math.log2(n))
+    return pow2(p) + alibi_slopes(2 * p)[0::2][: n - p]
+
+def t5_bucket(n, nb, md):
+    """HF T5Attention._relative_position_bucket(bidirectional=False) of n = i - j >= 0."""
+    max_exact = nb // 2
+    large = max_exact + (torch.log(n.float() / max_exact) / math.log(md / max_exact) * (nb - max_exact)).to(torch.long)
+    large = torch.min(large, torch.full_like(large, nb - 1))
+    return torch.where(n < max_exact, n, large)
+
+def position_bias(P, pos, NH, T):
+    """(NH, T, T) additive logit bias for query i, key j (j <= i), or None."""
+    n = (torch.arange(T)[:, None] - torch.arange(T)[None, :]).clamp(min=0)
+    if pos.get("bias") == "alibi":
+        m = torch.tensor(alibi_slopes(NH), dtype=torch.float64)
+        return -m[:, None, None] * n[None].double()
+    if pos.get("bias") == "t5":
+        t5 = pos.get("t5", {})
+        b = t5_bucket(n, t5.get("num_buckets", 32), t5.get("max_distance", 128))
+        return P["model.relative_attention_bias.weight"][b].permute(2, 0, 1)
+    return None
+
+def rope(x, theta, layout, pos=None):
     """x (B, T, nh, HS). interleaved: pairs (2j, 2j+1) (Meta); half: (j, j+HS/2) (HF)."""
     B, T, nh, HS = x.shape
-    inv = theta ** (-torch.arange(0, HS, 2, dtype=torch.float64) / HS)
+    inv, ms = ref_inv_freq(pos or {}, theta, HS, T)
     ang = torch.outer(torch.arange(T, dtype=torch.float64), inv).to(x.dtype)      # (T, HS/2)
-    c, s = ang.cos()[None, :, None, :], ang.sin()[None, :, None, :]
+    c, s = ang.cos()[None, :, None, :] * ms, ang.sin()[None, :, None, :] * ms
     if layout == "interleaved":
         x0, x1 = x[..., 0::2], x[..., 1::2]
         return torch.stack([x0 * c - x1 * s, x0 * s + x1 * c], dim=-1).flatten(-2)
     x1, x2 = x[..., : HS // 2], x[..., HS // 2:]
     return torch.cat([x1 * c - x2 * s, x2 * c + x1 * s], dim=-1)
 
-def llama_loss(P, cfg, ids, layout):
+def llama_loss(P, cfg, ids, layout, pos=None):
     """Mean next-token cross-entropy of ids (B, T+1)."""
     C, NH, NKV, L = cfg["dim"], cfg["n_heads"], cfg["n_kv_heads"], cfg["n_layers"]
     HS, eps, theta = C // NH, cfg["norm_eps"], cfg["rope_theta"]
@@ -59,16 +132,22 @@ def llama_loss(P, cfg, ids, layout):
     B, T = inp.shape
     x = P["model.embed_tokens.weight"][inp]
     mask = torch.ones(T, T, dtype=torch.bool).tril()
+    pos = pos or {}
+    use_rope = pos.get("rope") != "off"
+    bias = position_bias(P, pos, NH, T)
     for i in range(L):
         p = f"model.layers.{i}."
         h = rmsnorm(x, P[p + "input_layernorm.weight"], eps)
         q = (h @ P[p + "self_attn.q_proj.weight"].T).view(B, T, NH, HS)
         k = (h @ P[p + "self_attn.k_proj.weight"].T).view(B, T, NKV, HS)
         v = (h @ P[p + "self_attn.v_proj.weight"].T).view(B, T, NKV, HS)
-        q, k = rope(q, theta, layout), rope(k, theta, layout)
+        if use_rope:
+            q, k = rope(q, theta, layout, pos), rope(k, theta, layout, pos)
         k = k.repeat_interleave(NH // NKV, dim=2)
         v = v.repeat_interleave(NH // NKV, dim=2)
         att = torch.einsum("bthd,bshd->bhts", q, k) / HS ** 0.5
+        if bias is not None:
+            att = att + bias[None]
         att = att.masked_fill(~mask, float("-inf")).softmax(-1)
         o = torch.einsum("bhts,bshd->bthd", att, v).reshape(B, T, C)
         x = x + o @ P[p + "self_attn.o_proj.weight"].T
@@ -110,17 +189,21 @@ def write_safetensors(path, tensors, metadata=None):
         f.write(struct.pack("<Q", len(h)) + h + b"".join(blobs))
     print(f"wrote {os.path.relpath(path)} ({8 + len(h) + off} bytes)")
 
-def refcheck_fixture(name, cfg, layout, T, seed):
+def refcheck_fixture(name, cfg, layout, T, seed, pos=None):
     gen = torch.Generator().manual_seed(seed)
-    P = {k: v.requires_grad_() for k, v in random_params(cfg, gen).items()}
+    P = random_params(cfg, gen)
+    if pos and pos.get("bias") == "t5":
+        nb = pos.get("t5", {}).get("num_buckets", 32)
+        P["model.relative_attention_bias.weight"] = torch.randn(nb, cfg["n_heads"], generator=gen, dtype=torch.float64).float().double()
+    P = {k: v.requires_grad_() for k, v in P.items()}
     ids = torch.randint(0, cfg["vocab"], (1, T + 1), generator=gen)
-    loss = llama_loss(P, cfg, ids, layout)
+    loss = llama_loss(P, cfg, ids, layout, pos)
     loss.backward()
     tensors = {k: v.detach().float() for k, v in P.items()}
     tensors["input_ids"] = ids[0].to(torch.int32)
     tensors["loss"] = loss.detach().float().reshape(1)
     tensors.update({"grad." + k: v.grad.float() for k, v in P.items()})
-    meta = {"model": json.dumps({**cfg, "rope_layout": layout}), "position": "{}"}
+    meta = {"model": json.dumps({**cfg, "rope_layout": layout}), "position": json.dumps(pos or {})}
     write_safetensors(os.path.join(FIX, f"refcheck_{name}.safetensors"), tensors, meta)
     print(f"  loss {loss.item():.6f}")
 
@@ -205,6 +288,36 @@ def stories_fixture(shared, val_path, windows=4, T=512):
                       {"source": "stories260K.bin on the first 4 windows of 512+1 tokens of data/tinystories/val.bin"})
     print(f"  stories260K loss float64 {loss64.item():.7f}, torch float32 {loss32.item():.7f}")
 
+def position_fixtures():
+    """One refcheck state per position method and for the hybrids; sizes are chosen so
+    that each method's T-dependence and frequency bands are exercised (d = 8: 4 pairs)."""
+    small = dict(dim=16, hidden=8, n_layers=2, n_heads=2, n_kv_heads=1, vocab=16, norm_eps=1e-5,
+                 rope_theta=10000.0, tied=True)
+    P = {
+        "abf_theta": {"rope": {"theta": 500000}},
+        "linear": {"rope": {"scaling": "linear", "factor": 4}},
+        "ntk": {"rope": {"scaling": "ntk", "factor": 4}},
+        "dynamic": {"rope": {"scaling": "dynamic", "factor": 2, "original_max_position_embeddings": 8}},
+        "yarn": {"rope": {"scaling": "yarn", "factor": 4, "original_max_position_embeddings": 4096}},
+        "yarn_untruncated": {"rope": {"scaling": "yarn", "factor": 8, "original_max_position_embeddings": 2048,
+                                      "beta_fast": 16, "beta_slow": 2, "truncate": False, "attention_factor": 1.25}},
+        "llama3": {"rope": {"scaling": "llama3", "factor": 8, "original_max_position_embeddings": 64,
+                            "low_freq_factor": 1, "high_freq_factor": 4}},
+        "longrope_long": {"rope": {"scaling": "longrope", "factor": 3, "original_max_position_embeddings": 8,
+                                   "short_factor": [1.0, 1.5, 2.0, 3.0], "long_factor": [1.0, 2.0, 4.0, 8.0]}},
+        "longrope_short": {"rope": {"scaling": "longrope", "factor": 3, "original_max_position_embeddings": 64,
+                                    "short_factor": [1.0, 1.5, 2.0, 3.0], "long_factor": [1.0, 2.0, 4.0, 8.0]}},
+        "alibi": {"rope": "off", "bias": "alibi"},
+        "t5": {"rope": "off", "bias": "t5", "t5": {"num_buckets": 8, "max_distance": 20}},
+        "yarn_t5": {"rope": {"scaling": "yarn", "factor": 4, "original_max_position_embeddings": 16}, "bias": "t5",
+                    "t5": {"num_buckets": 8, "max_distance": 20}},
+        "linear_alibi": {"rope": {"scaling": "linear", "factor": 2}, "bias": "alibi"},
+    }
+    for i, (name, pos) in enumerate(P.items()):
+        refcheck_fixture("pos_" + name, small, "half" if i % 2 else "interleaved", 24, 100 + i, pos)
+    six = dict(small, dim=24, n_heads=6, n_kv_heads=3)          # ALiBi slopes for a non-power of two
+    refcheck_fixture("pos_alibi_6heads", six, "interleaved", 20, 200, {"rope": "off", "bias": "alibi"})
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--shared", default=os.path.join(HERE, "..", "..", "shared"))
@@ -216,6 +329,7 @@ def main():
     refcheck_fixture("gqa_untied_half", {**base, "n_kv_heads": 2, "tied": False}, "half", 12, 2)
     refcheck_fixture("gqa_tied_half", {**base, "n_kv_heads": 1, "tied": True, "rope_theta": 500000.0}, "half", 12, 3)
     refcheck_fixture("mha_untied_interleaved", {**base, "n_kv_heads": 4, "tied": False, "norm_eps": 1e-6}, "interleaved", 12, 4)
+    position_fixtures()
     hf_fixture("hf_tiny_bf16", {**base, "n_kv_heads": 2, "tied": False}, torch.bfloat16, 1, 5)
     hf_fixture("hf_tiny_sharded", {**base, "n_kv_heads": 2, "tied": True}, torch.float16, 2, 6)
     if os.path.exists(a.val):

@@ -1,9 +1,10 @@
 // refcheck STATE.safetensors — compare this trainer's loss and gradients with a
 // reference (PyTorch) state. STATE holds __metadata__.model (JSON: dim, hidden, n_layers,
 // n_heads, n_kv_heads, vocab, norm_eps, rope_theta, tied, rope_layout),
-// __metadata__.position (JSON; {} = plain RoPE), F32 parameters under Hugging Face names
+// __metadata__.position (JSON in the config's `position:` vocabulary; {} = plain RoPE), F32 parameters under Hugging Face names
 // in that pair layout, input_ids (I32 [T+1]), loss (F32 [1]) and grad.<name> for every
-// parameter. Prints ||a-b||/||b|| for the loss and each gradient.
+// parameter (and model.relative_attention_bias.weight with its gradient for a t5 bias).
+// Prints ||a-b||/||b|| for the loss and each gradient.
 // Exit 0 if all <= 1e-4, 1 otherwise, 2 on a malformed file.
 #include "../model/formats.h"
 #include "../trainer/run.h"
@@ -24,17 +25,18 @@ static double rel_err(const float *a, const float *b, size_t n) {
     return r > 0 ? sqrt(d / r) : sqrt(d);
 }
 
-// check_position: this build knows plain RoPE only; any position key is unsupported.
-static void check_position(Safetensors *st) {
-    const char *pos = st_metadata(st, "position");
-    if (!pos) return;
-    YTree t;
-    ytree_parse(&t, "__metadata__.position", pos, strlen(pos));
-    yaml_node_t *r = ytree_root(&t);
-    if (r->type != YAML_MAPPING_NODE) yfail(&t, r, "must be a JSON object");
-    if (r->data.mapping.pairs.top != r->data.mapping.pairs.start)
-        yfail(&t, r, "%s: position keys are not supported by this build (only {} = plain RoPE)", st->path);
-    ytree_free(&t);
+// read_position: __metadata__.position in the config vocabulary ({} = plain RoPE).
+static void read_position(Safetensors *st, const ModelConfig *cfg, Position *p) {
+    const char *json = st_metadata(st, "position");
+    Config c;
+    config_load(&c, NULL, NULL, 0);
+    if (json) {
+        YTree t;
+        ytree_parse(&t, "__metadata__.position", json, strlen(json));
+        config_apply(&c, &t, ytree_root(&t), "position");
+        ytree_free(&t);
+    }
+    config_position(&c, cfg->dim / cfg->n_heads, cfg->rope_theta, cfg->max_seq_len, p);
 }
 
 int main(int argc, char **argv) {
@@ -47,9 +49,12 @@ int main(int argc, char **argv) {
     const char *meta = st_metadata(&st, "model");
     if (!meta) die("%s: __metadata__.model is missing", argv[1]);
     model_config_from_json(&cfg, &layout, meta, "__metadata__.model");
-    check_position(&st);
+    Position pos;
+    read_position(&st, &cfg, &pos);
     setup_threads(0);
     model_init(&m, &cfg, argv[1]);
+    model_set_position(&m, &pos);
+    cfg = m.cfg;
     st_load_params(st_resolve_single, &st, &cfg, &m.params, "", layout);
     const StEntry *e = st_find(&st, "input_ids");
     if (!e || e->ndim != 1 || e->shape[0] < 2) die("%s: input_ids must be an I32 tensor of shape [T+1], T >= 1", argv[1]);

@@ -178,7 +178,8 @@ static void test_rope(void) {
 typedef struct { float *q, *k, *v, *lse; int B, T, NH, NKV, HS; } AttCtx;
 static void att_fwd(Probe *p) {
     AttCtx *c = p->ctx;
-    attention_forward(p->out, c->lse, c->q, c->k, c->v, c->B, c->T, c->NH, c->NKV, c->HS);
+    AttnBias none = {0, NULL, NULL, NULL, 0};
+    attention_forward(p->out, c->lse, c->q, c->k, c->v, &none, c->B, c->T, c->NH, c->NKV, c->HS);
 }
 // attention_naive: the materialised softmax(q k^T / sqrt(HS) + causal mask) v, in double.
 static double attention_naive_err(const AttCtx *c, const float *out) {
@@ -220,7 +221,9 @@ static void test_attention(int NH, int NKV) {
     if (e > 1e-5) failures++;
     snprintf(name, sizeof name, "attention fwd NH%d NKV%d", NH, NKV);
     printf("%-28s %s  (vs materialised softmax, max abs err %.2e)\n", name, e > 1e-5 ? "FAIL" : "ok", e);
-    attention_backward(dq, dk, dv, filled((size_t)B * NH * T, 0), w, out, c.lse, c.q, c.k, c.v, B, T, NH, NKV, HS);
+    AttnBias none = {0, NULL, NULL, NULL, 0};
+    attention_backward(dq, dk, dv, NULL, w, out, c.lse, c.q, c.k, c.v, &none, filled((size_t)B * NH * T, 0),
+                       filled((size_t)B * NH * T, 0), B, T, NH, NKV, HS);
     snprintf(name, sizeof name, "attention dq NH%d NKV%d", NH, NKV);
     check(name, &p, c.q, nq, dq, 0.2f);
     snprintf(name, sizeof name, "attention dk NH%d NKV%d", NH, NKV);

@@ -6,6 +6,8 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include "../model/position.h"
+#include "../util/ytree.h"
 
 #define CFG_STR 256
 
@@ -29,6 +31,21 @@ typedef struct {
     long long log_every;
     long long eval_every;          // 0 = only at the start and the end
     long long eval_max_tokens;
+    // position: how positions enter attention (see model/position.h)
+    char rope[CFG_STR];            // on | off
+    double rope_theta;             // 0 = the checkpoint's base
+    char rope_scaling[CFG_STR];
+    double rope_factor;
+    long long rope_original_max;   // 0 = the checkpoint's context
+    double beta_fast, beta_slow;
+    double attention_factor;       // < 0 (null) = the method's default
+    int truncate;
+    double low_freq_factor, high_freq_factor;
+    double short_factor[512], long_factor[512];
+    long long n_short, n_long;
+    char bias[CFG_STR];            // none | alibi | t5
+    long long t5_buckets, t5_max_distance;
+    char t5_init[CFG_STR];         // zeros | alibi
     char out_dir[CFG_STR + 16];    // checkpoints/<run.name> (derived)
     // where each key was set ("file:line:col", "--set" or "default"), by schema index
     char where[64][CFG_STR];
@@ -41,5 +58,12 @@ void config_load(Config *c, const char *path, char **overrides, int n_overrides)
 void config_write(const Config *c, const char *path);
 // config_where: where a key was set (for cross-key error messages).
 const char *config_where(const Config *c, const char *key);
+// config_apply: set the keys of a YAML/JSON mapping node whose keys live under `prefix`
+// (e.g. a refcheck state's position metadata under "position").
+void config_apply(Config *c, YTree *t, yaml_node_t *map, const char *prefix);
+// config_position: the validated position scheme for a model of head size HS, RoPE base
+// theta0 and pretraining context L0 (0 = unknown). Dies naming the key on a mistake:
+// keys that do not belong to the method, missing keys, wrong list lengths.
+void config_position(const Config *c, int HS, double theta0, int L0, Position *p);
 
 #endif

@@ -79,7 +79,7 @@ int eval_main(const Config *c) {
     micro_batch_of(c, &micro, &accum);
     Model m;
     Shard val;
-    load_model(&m, c->init_from);
+    load_model_for(&m, c);
     shard_load(&val, c->val_path, m.cfg.vocab);
     model_prepare(&m, micro, (int)c->seq_len);
     int *in = xmalloc((size_t)micro * c->seq_len * sizeof(int)), *tg = xmalloc((size_t)micro * c->seq_len * sizeof(int));

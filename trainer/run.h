@@ -32,7 +32,11 @@ EvalResult evaluate(Model *m, const Shard *val, int *inputs, int *targets, int B
 void print_eval_table(const EvalResult *r, FILE *f);
 void write_eval_json(const EvalResult *r, const char *path);
 
+// load_model_for: model.init_from with the config's position scheme applied.
+void load_model_for(Model *m, const Config *c);
+
 int train_main(const Config *c);
+int positions_main(const Config *c);
 int eval_main(const Config *c);
 
 #endif

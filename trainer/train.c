@@ -28,6 +28,13 @@ void micro_batch_of(const Config *c, int *micro, int *accum) {
     *accum = (int)(c->batch_tokens / (mb * T));
 }
 
+void load_model_for(Model *m, const Config *c) {
+    load_model(m, c->init_from);
+    Position pos;
+    config_position(c, m->cfg.dim / m->cfg.n_heads, m->cfg.rope_theta, m->cfg.max_seq_len, &pos);
+    model_set_position(m, &pos);
+}
+
 static void fmt_time(char *buf, size_t n, double s) {
     long t = (long)(s + 0.5);
     if (t >= 3600) snprintf(buf, n, "%ld:%02ld:%02ld", t / 3600, t / 60 % 60, t % 60);
@@ -58,7 +65,7 @@ int train_main(const Config *c) {
     micro_batch_of(c, &micro, &accum);
     Model m;
     Shard train, val;
-    load_model(&m, c->init_from);
+    load_model_for(&m, c);
     shard_load(&train, c->train_path, m.cfg.vocab);
     if (*c->val_path) shard_load(&val, c->val_path, m.cfg.vocab);
     model_prepare(&m, micro, T);
