@@ -81,11 +81,11 @@ rm "$TMP/hf_shard/model-00002-of-00002.safetensors"
 expect_error "sharded checkpoint with a missing shard" "model-00002-of-00002.safetensors: cannot open" ./train info "$TMP/hf_shard"
 
 # ---- configs ---------------------------------------------------------------------------
-# config_error NAME PATTERN YAML: a config file holding YAML fails with PATTERN
+# config_error NAME PATTERN YAML [SUBCOMMAND]: a config file holding YAML fails with PATTERN
 config_error() {
   local f="$TMP/$(echo "$1" | tr -c 'a-z0-9\n' _ | head -c 40).yaml"
   printf '%b' "$3" >"$f"
-  expect_error "$1" "$(basename "$f"):$2" ./train --config "$f"
+  expect_error "$1" "$(basename "$f"):$2" ./train ${4:-train} --config "$f"
 }
 config_error "unknown config key with line:column" "4:3: unknown key 'train.bacth_tokens'" 'run: {name: x}\ntrain:\n  seq_len: 512\n  bacth_tokens: 4096\n'
 config_error "wrong type with line:column" "2:12: train.seq_len: expected an integer, got 'long'" 'train:\n  seq_len: long\n'
@@ -93,6 +93,18 @@ config_error "out-of-range value" "2:19: train.optimizer.lr = -1 is out of range
 config_error "betas that are not a pair" "2:.*train.optimizer.betas: expected a list of two numbers" 'train:\n  optimizer: {betas: [0.9]}\n'
 config_error "unknown choice" "2:.*'cosin' is not one of cosine\|linear\|constant" 'train:\n  schedule: {decay: cosin}\n'
 config_error "YAML syntax error" "[0-9]+:[0-9]+: cannot parse" 'train: [1, 2\n'
+# position keys: validated against the chosen method once the checkpoint's head size is known
+pos_error() { config_error "$1" "$2" "model: {init_from: $BASE}\\n$3" positions; }
+pos_error "position key of another method" "3:49: position.rope.beta_fast does not belong to position.rope.scaling linear" 'position:\n  rope: {scaling: linear, factor: 2, beta_fast: 32}\n'
+pos_error "position method missing a key it needs" "3:19: position.rope.scaling yarn needs position.rope.factor" 'position:\n  rope: {scaling: yarn}\n'
+pos_error "position factor below 1" "3:32: position.rope.factor = 0.5 is out of range" 'position:\n  rope: {scaling: ntk, factor: 0.5}\n'
+pos_error "longrope factor list that is not d/2 long" "3:81: position.rope.short_factor has 3 values; the head size 8 needs d/2 = 4" 'position:\n  rope: {scaling: longrope, factor: 4, long_factor: [1, 2, 3, 4], short_factor: [1, 1, 1]}\n'
+printf 'position: {rope: off, bias: alibi}\n' >"$TMP/rope_off.yaml"
+expect_error "rope keys with rope: off" "--set position.rope.theta: position.rope.theta does not belong to position.rope.scaling off \(rope: off\)" \
+  ./train positions --config "$TMP/rope_off.yaml" --set model.init_from=$BASE --set position.rope.theta=500000
+pos_error "t5 keys without a t5 bias" "4:21: position.t5.num_buckets does not belong to position.bias alibi" 'position:\n  bias: alibi\n  t5: {num_buckets: 16}\n'
+pos_error "unknown bias" "2:18: position.bias: 'alibii' is not one of none\|alibi\|t5" 'position: {bias: alibii}\n'
+pos_error "llama3 bands out of order" "3:76: position.rope.high_freq_factor 1 must exceed low_freq_factor 2" 'position:\n  rope: {scaling: llama3, factor: 8, low_freq_factor: 2, high_freq_factor: 1}\n'
 expect_error "--set of an unknown key" "--set train.max_step=5: unknown key 'train.max_step'" ./train --config ft_native.yaml --set train.max_step=5
 expect_error "--set with a bad value" "--set train.max_steps:1:1: train.max_steps: expected an integer, got 'many'" ./train --config ft_native.yaml --set train.max_steps=many
 expect_error "batch_tokens not a multiple of micro_batch x seq_len" "train.batch_tokens 4000 must be a multiple of train.seq_len 512" ./train --config ft_native.yaml --set train.batch_tokens=4000
@@ -119,6 +131,11 @@ if ./train --config configs/ft_native.yaml --set run.name=test_cli_resolved --se
    && ./train eval --config checkpoints/test_cli_resolved/config.yaml --set eval.max_tokens=512 >/dev/null 2>&1; then
   ok "resolved config.yaml is written and loads back"
 else bad "resolved config.yaml is written and loads back" "$(tail -3 "$TMP/run.out")"; fi
+if ./train positions --config ft_native.yaml --set position.rope.scaling=ntk --set position.rope.factor=4 \
+     --set position.bias=alibi | grep -qE '^ +3 +1.000000e-03 +2.500000e-04 .* 4.000$' \
+   && ./train positions --config ft_native.yaml --set position.rope=off --set position.bias=alibi | grep -q 'head  7  m = 0.00390625'; then
+  ok "train positions prints theta per pair and the alibi slopes"
+else bad "train positions prints theta per pair and the alibi slopes"; fi
 if ./train info "$BASE" | grep -q "dim 64, hidden 172, layers 5, heads 8, kv heads 4, head size 8, vocab 512, tied head"; then
   ok "train info prints the checkpoint's shape"
 else bad "train info prints the checkpoint's shape"; fi

@@ -4,6 +4,7 @@
 // accumulates (+=). Pass: |analytic - numeric| <= atol + rtol * |numeric|.
 #include "../model/layers.h"
 #include "../model/model.h"
+#include "../model/position.h"
 #include "../util/util.h"
 
 #include <math.h>
@@ -232,6 +233,37 @@ static void test_attention(int NH, int NKV) {
     check(name, &p, c.v, nk, dv, 0.2f);
 }
 
+// ---- attention with a position bias: alibi (no parameters), t5 (table gradient) -------
+typedef struct { AttCtx a; AttnBias ab; } BiasCtx;
+static void attb_fwd(Probe *p) {
+    BiasCtx *c = p->ctx;
+    attention_forward(p->out, c->a.lse, c->a.q, c->a.k, c->a.v, &c->ab, c->a.B, c->a.T, c->a.NH, c->a.NKV, c->a.HS);
+}
+static void test_attention_bias(int kind) {
+    int B = 2, T = 6, NH = 4, NKV = 2, HS = 4, NB = 4;
+    size_t nq = (size_t)B * T * NH * HS, nk = (size_t)B * T * NKV * HS, ns = (size_t)B * NH * T;
+    float slopes[4], *table = randn((size_t)NB * NH, 1), *dtable = filled((size_t)NB * NH, 0.4f);
+    int bucket[6];
+    alibi_slopes(NH, slopes);
+    for (int n = 0; n < T; n++) bucket[n] = t5_bucket(n, NB, 5);
+    BiasCtx c = {{randn(nq, 1), randn(nk, 1), randn(nk, 1), filled(ns, 0), B, T, NH, NKV, HS},
+                 {kind, slopes, table, bucket, NB}};
+    float *out = filled(nq, 0), *w = randn(nq, 1), *dq = filled(nq, 0), *dk = filled(nk, 0), *dv = filled(nk, 0);
+    Probe p = {attb_fwd, out, w, nq, &c};
+    const char *name = kind == BIAS_ALIBI ? "alibi" : "t5";
+    char what[64];
+    probe_loss(&p);
+    attention_backward(dq, dk, dv, dtable, w, out, c.a.lse, c.a.q, c.a.k, c.a.v, &c.ab, filled(ns, 0), filled(ns, 0),
+                       B, T, NH, NKV, HS);
+    snprintf(what, sizeof what, "attention+%s dq", name);
+    check(what, &p, c.a.q, nq, dq, 0.0f);
+    snprintf(what, sizeof what, "attention+%s dk", name);
+    check(what, &p, c.a.k, nk, dk, 0.0f);
+    snprintf(what, sizeof what, "attention+%s dv", name);
+    check(what, &p, c.a.v, nk, dv, 0.0f);
+    if (kind == BIAS_T5) check("attention+t5 dtable", &p, table, (size_t)NB * NH, dtable, 0.4f);
+}
+
 // ---- whole model: mean loss against finite differences on sampled parameters -----------
 typedef struct { Model *m; int *in, *tg; float loss; } ModelCtx;
 static void model_fwd(Probe *p) {
@@ -276,6 +308,8 @@ int main(void) {
     test_attention(4, 4);
     test_attention(4, 2);
     test_attention(4, 1);
+    test_attention_bias(BIAS_ALIBI);
+    test_attention_bias(BIAS_T5);
     eps = 2e-3;
     test_model(1, 1);
     test_model(0, 2);

@@ -2,6 +2,7 @@
 //   train --config F [--set key=value ...]        fine-tune (the default subcommand)
 //   train eval --config F [--set key=value ...]   evaluate model.init_from on data.val
 //   train prepare --text F --tokenizer T --out D  tokenize text into token shards
+//   train positions --config F [--set ...]        what the position scheme does, per pair
 //   train info MODEL                              print a checkpoint's shape
 #include "run.h"
 #include "../model/formats.h"
@@ -15,6 +16,7 @@ static const char *USAGE =
     "usage: train [--config F] [--set key=value ...]        fine-tune (see configs/)\n"
     "       train eval --config F [--set key=value ...]   evaluate model.init_from on data.val\n"
     "       train prepare --text F --tokenizer T --out DIR [--val-fraction X] [--story-start P]\n"
+    "       train positions --config F [--set key=value ...]   the position scheme, per rotary pair\n"
     "       train info MODEL                              print a checkpoint's shape\n";
 
 static int info_main(int argc, char **argv) {
@@ -36,7 +38,7 @@ int main(int argc, char **argv) {
     if (argc > 1 && argv[1][0] != '-') cmd = argv[i++];
     if (!strcmp(cmd, "prepare")) return prepare_main(argc - i, argv + i);
     if (!strcmp(cmd, "info")) return info_main(argc - i, argv + i);
-    if (strcmp(cmd, "train") && strcmp(cmd, "eval")) die("unknown subcommand '%s' (see train --help)", cmd);
+    if (strcmp(cmd, "train") && strcmp(cmd, "eval") && strcmp(cmd, "positions")) die("unknown subcommand '%s' (see train --help)", cmd);
     char **sets = xmalloc((size_t)argc * sizeof(char *));
     int n_sets = 0;
     for (; i < argc; i++) {
@@ -53,5 +55,6 @@ int main(int argc, char **argv) {
     Config c;
     config_load(&c, config, sets, n_sets);
     free(sets);
+    if (!strcmp(cmd, "positions")) return positions_main(&c);
     return !strcmp(cmd, "eval") ? eval_main(&c) : train_main(&c);
 }
