@@ -59,6 +59,21 @@ void st_load_params(StResolver resolve, void *ctx, const ModelConfig *c, ParamTe
                     const char *prefix, RopeLayout layout);
 // param_name: the checkpoint name of parameter `id` in `layer` (ignored if not per layer).
 void param_name(char *out, size_t cap, const TensorSpec *s, const char *prefix, int layer);
+// StTensor: one F32 tensor to write.
+typedef struct {
+    char name[160];
+    const float *data;
+    int ndim;
+    size_t shape[2];
+} StTensor;
+// st_write: a safetensors file of F32 tensors with string metadata (keys[i] -> values[i]).
+void st_write(const char *path, const StTensor *t, size_t n, const char *const *keys, const char *const *values, size_t n_meta);
+// save_state: the stretch checkpoint — parameters under Hugging Face names (interleaved
+// pairs), __metadata__.model (model_config_json) and __metadata__.position (`position_json`,
+// the config's position vocabulary; "{}" = plain RoPE). Refcheck states share the layout.
+void save_state(const Model *m, const char *position_json, const char *path);
+// model_config_json: {"dim": .., ..., "rope_layout": "interleaved", "max_seq_len": ..}.
+void model_config_json(const ModelConfig *c, char *buf, size_t cap);
 // model_config_from_json: read the `__metadata__.model` JSON of refcheck states.
 void model_config_from_json(ModelConfig *c, RopeLayout *layout, const char *json, const char *source);
 

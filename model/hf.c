@@ -162,7 +162,7 @@ void model_config_from_json(ModelConfig *c, RopeLayout *layout, const char *json
         .n_layers = json_int(&t, r, "n_layers", 0, 1), .n_heads = json_int(&t, r, "n_heads", 0, 1),
         .n_kv_heads = json_int(&t, r, "n_kv_heads", 0, 1), .vocab = json_int(&t, r, "vocab", 0, 1),
         .norm_eps = (float)json_num(&t, r, "norm_eps", 1e-5), .rope_theta = (float)json_num(&t, r, "rope_theta", 10000.0),
-        .tied = json_bool(&t, r, "tied", 0)};
+        .tied = json_bool(&t, r, "tied", 0), .max_seq_len = json_int(&t, r, "max_seq_len", 0, 0)};
     *layout = LAYOUT_INTERLEAVED;
     if ((n = ymap_get(&t, r, "rope_layout"))) {
         const char *s = yscalar(&t, n, "rope_layout");

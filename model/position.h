@@ -50,6 +50,12 @@ void rope_position_tables(float *cos_tab, float *sin_tab, const Position *p, dou
 // rope_tables_depend_on_T: dynamic and longrope recompute their tables per length.
 int rope_tables_depend_on_T(const Position *p);
 
+// position_json: p in the config's `position:` vocabulary as JSON (every key its method
+// uses; "{}" for plain RoPE at the checkpoint's base `theta0`).
+void position_json(const Position *p, double theta0, char *buf, size_t cap);
+// position_is_plain: RoPE with no scaling, no bias and the checkpoint's base.
+int position_is_plain(const Position *p, double theta0);
+
 // alibi_slopes: m_h of Press et al. 2022 (get_slopes, incl. non-powers of two).
 void alibi_slopes(int NH, float *slopes);
 // t5_bucket: HF _relative_position_bucket(bidirectional=False) of distance n = i - j >= 0.

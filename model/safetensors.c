@@ -175,3 +175,87 @@ void rope_permute_rows(float *w, int n_heads, int HS, size_t cols, int to_half) 
     }
     free(tmp);
 }
+
+// json_string: s as a JSON string literal (quotes and backslashes escaped).
+static void json_string(FILE *f, const char *s) {
+    fputc('"', f);
+    for (; *s; s++) {
+        if (*s == '"' || *s == '\\') fprintf(f, "\\%c", *s);
+        else if ((unsigned char)*s < 0x20) fprintf(f, "\\u%04x", (unsigned char)*s);
+        else fputc(*s, f);
+    }
+    fputc('"', f);
+}
+
+void st_write(const char *path, const StTensor *t, size_t n, const char *const *keys, const char *const *values, size_t n_meta) {
+    char *tmp = xmalloc(strlen(path) + 5);
+    sprintf(tmp, "%s.tmp", path);
+    FILE *h = tmpfile();                      // the JSON header, to learn its length
+    CHECK(h, "%s: cannot create a temporary file", path);
+    fputc('{', h);
+    if (n_meta) {
+        fputs("\"__metadata__\":{", h);
+        for (size_t i = 0; i < n_meta; i++) {
+            if (i) fputc(',', h);
+            json_string(h, keys[i]);
+            fputc(':', h);
+            json_string(h, values[i]);
+        }
+        fputc('}', h);
+    }
+    uint64_t off = 0;
+    for (size_t i = 0; i < n; i++) {
+        size_t numel = t[i].shape[0] * (t[i].ndim == 2 ? t[i].shape[1] : 1);
+        fprintf(h, "%s\"%s\":{\"dtype\":\"F32\",\"shape\":[%zu", n_meta || i ? "," : "", t[i].name, t[i].shape[0]);
+        if (t[i].ndim == 2) fprintf(h, ",%zu", t[i].shape[1]);
+        fprintf(h, "],\"data_offsets\":[%llu,%llu]}", (unsigned long long)off, (unsigned long long)(off + numel * 4));
+        off += numel * 4;
+    }
+    fputc('}', h);
+    long hl = ftell(h);
+    uint64_t padded = (uint64_t)hl + (uint64_t)((8 - hl % 8) % 8);
+    char *hdr = xmalloc((size_t)padded);
+    rewind(h);
+    xfread(hdr, (size_t)hl, h, path, "the header");
+    memset(hdr + hl, ' ', (size_t)(padded - (uint64_t)hl));
+    fclose(h);
+    FILE *f = xfopen(tmp, "wb");
+    xfwrite(&padded, 8, f, tmp);
+    xfwrite(hdr, (size_t)padded, f, tmp);
+    for (size_t i = 0; i < n; i++)
+        xfwrite(t[i].data, t[i].shape[0] * (t[i].ndim == 2 ? t[i].shape[1] : 1) * 4, f, tmp);
+    if (fclose(f) != 0 || rename(tmp, path) != 0) die("%s: cannot finish writing", path);
+    free(hdr);
+    free(tmp);
+}
+
+void model_config_json(const ModelConfig *c, char *buf, size_t cap) {
+    snprintf(buf, cap, "{\"dim\": %d, \"hidden\": %d, \"n_layers\": %d, \"n_heads\": %d, \"n_kv_heads\": %d, "
+             "\"vocab\": %d, \"norm_eps\": %.9g, \"rope_theta\": %.9g, \"tied\": %s, \"rope_layout\": \"interleaved\", "
+             "\"max_seq_len\": %d}", c->dim, c->hidden, c->n_layers, c->n_heads, c->n_kv_heads, c->vocab, c->norm_eps,
+             c->rope_theta, c->tied ? "true" : "false", c->max_seq_len);
+}
+
+void save_state(const Model *m, const char *position_json, const char *path) {
+    TensorSpec s[NUM_PARAMS];
+    const ModelConfig *c = &m->cfg;
+    size_t n = 0, cap = (size_t)NUM_PARAMS * (size_t)c->n_layers;
+    StTensor *t = xcalloc(cap, sizeof(StTensor));
+    char model_json[512];
+    param_specs(c, s);
+    for (int i = 0; i < NUM_PARAMS; i++) {
+        if (!m->params.t[i]) continue;
+        size_t per = spec_numel(&s[i], 1);
+        for (int l = 0; l < (s[i].per_layer ? c->n_layers : 1); l++, n++) {
+            param_name(t[n].name, sizeof t[n].name, &s[i], "", l);
+            t[n].data = m->params.t[i] + (size_t)l * per;
+            t[n].ndim = s[i].ndim;
+            t[n].shape[0] = s[i].shape[0];
+            t[n].shape[1] = s[i].shape[1];
+        }
+    }
+    model_config_json(c, model_json, sizeof model_json);
+    const char *keys[3] = {"format", "model", "position"}, *vals[3] = {"stretch", model_json, position_json};
+    st_write(path, t, n, keys, vals, 3);
+    free(t);
+}

@@ -30,12 +30,7 @@ static void read_position(Safetensors *st, const ModelConfig *cfg, Position *p) 
     const char *json = st_metadata(st, "position");
     Config c;
     config_load(&c, NULL, NULL, 0);
-    if (json) {
-        YTree t;
-        ytree_parse(&t, "__metadata__.position", json, strlen(json));
-        config_apply(&c, &t, ytree_root(&t), "position");
-        ytree_free(&t);
-    }
+    if (json) config_apply_json(&c, json, "__metadata__.position", "position");
     config_position(&c, cfg->dim / cfg->n_heads, cfg->rope_theta, cfg->max_seq_len, p);
 }
 

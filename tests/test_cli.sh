@@ -136,6 +136,21 @@ if ./train positions --config ft_native.yaml --set position.rope.scaling=ntk --s
    && ./train positions --config ft_native.yaml --set position.rope=off --set position.bias=alibi | grep -q 'head  7  m = 0.00390625'; then
   ok "train positions prints theta per pair and the alibi slopes"
 else bad "train positions prints theta per pair and the alibi slopes"; fi
+# a retrofitted run saves a stretch state that re-evaluates to its last val loss
+H="--set run.name=test_cli_hybrid --set train.max_steps=3 --set train.batch_tokens=1024 --set train.micro_batch=2 --set eval.max_tokens=2048"
+if ./train --config retrofit_yarn_alibi.yaml $H --set train.seq_len=512 --set position.bias=t5 --set position.t5.init=alibi \
+     >"$TMP/hyb.out" 2>&1 && [ -f checkpoints/test_cli_hybrid/model.safetensors ] && [ ! -f checkpoints/test_cli_hybrid/model.bin ]; then
+  ok "a yarn+t5 run saves model.safetensors and no llama2.c model.bin"
+else bad "a yarn+t5 run saves model.safetensors and no llama2.c model.bin" "$(tail -2 "$TMP/hyb.out")"; fi
+expect_error "a state's learned T5 table is never dropped silently" "the state has a learned T5 table but position.bias is none" \
+  ./train eval --config ft_native.yaml --set run.name=test_cli_hybrid --set position.rope.scaling=none \
+  --set model.init_from=checkpoints/test_cli_hybrid/model.safetensors
+want=$(grep '"type": "eval"' checkpoints/test_cli_hybrid/metrics.jsonl | tail -1 | sed 's/.*"val_loss": \([0-9.]*\).*/\1/')
+./train eval --config ft_native.yaml --set run.name=test_cli_hybrid --set eval.max_tokens=2048 \
+  --set model.init_from=checkpoints/test_cli_hybrid/model.safetensors >/dev/null 2>&1
+got=$(sed 's/^{"loss": \([0-9.]*\),.*/\1/' checkpoints/test_cli_hybrid/eval.json)
+if [ -n "$want" ] && [ "$want" = "$got" ]; then ok "yarn+t5 state re-evaluates to its final val loss ($got)"
+else bad "yarn+t5 state re-evaluates to its final val loss" "trained $want, state $got"; fi
 if ./train info "$BASE" | grep -q "dim 64, hidden 172, layers 5, heads 8, kv heads 4, head size 8, vocab 512, tied head"; then
   ok "train info prints the checkpoint's shape"
 else bad "train info prints the checkpoint's shape"; fi

@@ -328,3 +328,16 @@ void config_position(const Config *c, int HS, double theta0, int L0, Position *p
         die("%s: position.t5.max_distance %d must be at least num_buckets / 2 = %d", config_where(c, "position.t5.max_distance"),
             p->t5_max_distance, p->t5_buckets / 2);
 }
+
+void config_apply_json(Config *c, const char *json, const char *source, const char *prefix) {
+    YTree t;
+    ytree_parse(&t, source, json, strlen(json));
+    config_apply(c, &t, ytree_root(&t), prefix);
+    ytree_free(&t);
+}
+
+int config_position_is_set(const Config *c) {
+    for (size_t i = 0; i < N_KEYS; i++)
+        if (!strncmp(KEYS[i].key, "position.", 9) && strcmp(c->where[i], "default")) return 1;
+    return 0;
+}

@@ -61,6 +61,10 @@ const char *config_where(const Config *c, const char *key);
 // config_apply: set the keys of a YAML/JSON mapping node whose keys live under `prefix`
 // (e.g. a refcheck state's position metadata under "position").
 void config_apply(Config *c, YTree *t, yaml_node_t *map, const char *prefix);
+// config_apply_json: parse `json` (named `source` in errors) and apply it under `prefix`.
+void config_apply_json(Config *c, const char *json, const char *source, const char *prefix);
+// config_position_is_set: whether any position key was set (file or --set).
+int config_position_is_set(const Config *c);
 // config_position: the validated position scheme for a model of head size HS, RoPE base
 // theta0 and pretraining context L0 (0 = unknown). Dies naming the key on a mistake:
 // keys that do not belong to the method, missing keys, wrong list lengths.

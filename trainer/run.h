@@ -32,8 +32,12 @@ EvalResult evaluate(Model *m, const Shard *val, int *inputs, int *targets, int B
 void print_eval_table(const EvalResult *r, FILE *f);
 void write_eval_json(const EvalResult *r, const char *path);
 
-// load_model_for: model.init_from with the config's position scheme applied.
+// load_model_for: model.init_from with its position scheme: the config's `position:`
+// keys, or (none set) a stretch state's own scheme (checkpoint.c).
 void load_model_for(Model *m, const Config *c);
+// save_run_model: dir/model.safetensors (stretch state: weights, model and position
+// metadata), plus dir/model.bin (llama2.c v1) when the scheme is plain RoPE.
+void save_run_model(const Model *m, double base_theta, const char *dir);
 
 int train_main(const Config *c);
 int positions_main(const Config *c);

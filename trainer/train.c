@@ -28,13 +28,6 @@ void micro_batch_of(const Config *c, int *micro, int *accum) {
     *accum = (int)(c->batch_tokens / (mb * T));
 }
 
-void load_model_for(Model *m, const Config *c) {
-    load_model(m, c->init_from);
-    Position pos;
-    config_position(c, m->cfg.dim / m->cfg.n_heads, m->cfg.rope_theta, m->cfg.max_seq_len, &pos);
-    model_set_position(m, &pos);
-}
-
 static void fmt_time(char *buf, size_t n, double s) {
     long t = (long)(s + 0.5);
     if (t >= 3600) snprintf(buf, n, "%ld:%02ld:%02ld", t / 3600, t / 60 % 60, t % 60);
@@ -66,12 +59,12 @@ int train_main(const Config *c) {
     Model m;
     Shard train, val;
     load_model_for(&m, c);
+    double base_theta = m.cfg.rope_theta;
     shard_load(&train, c->train_path, m.cfg.vocab);
     if (*c->val_path) shard_load(&val, c->val_path, m.cfg.vocab);
     model_prepare(&m, micro, T);
     make_dirs(c->out_dir);
     char *cfg_path = path_join(c->out_dir, "config.yaml"), *met_path = path_join(c->out_dir, "metrics.jsonl");
-    char *model_path = path_join(c->out_dir, "model.bin");
     config_write(c, cfg_path);
     FILE *metrics = xfopen(met_path, "w");
     printf("run %s: %zu params, T %d, %d x %d sequences per step (%lld tokens), %d threads\n", c->run_name,
@@ -122,14 +115,13 @@ int train_main(const Config *c) {
         EvalResult r = evaluate(&m, &val, in, tg, micro, T, c->eval_max_tokens);
         log_eval(metrics, c->max_steps, tokens, &r);
     }
-    save_llama2c_v1(&m, model_path);
-    printf("wrote %s, %s, %s\n", cfg_path, met_path, model_path);
+    save_run_model(&m, base_theta, c->out_dir);
+    printf("wrote %s, %s\n", cfg_path, met_path);
     fclose(metrics);
     free(in);
     free(tg);
     free(cfg_path);
     free(met_path);
-    free(model_path);
     adamw_free(&opt);
     shard_free(&train);
     if (*c->val_path) shard_free(&val);
