@@ -45,6 +45,8 @@ void model_config_check(const ModelConfig *c, const char *src) {
     if (c->n_kv_heads > c->n_heads || c->n_heads % c->n_kv_heads)
         die("%s: n_kv_heads %d must divide n_heads %d", src, c->n_kv_heads, c->n_heads);
     if ((c->dim / c->n_heads) % 2) die("%s: head size %d is odd; RoPE needs pairs", src, c->dim / c->n_heads);
+    if (c->dim / c->n_heads > 2 * POS_MAX_PAIRS)
+        die("%s: head size %d exceeds the supported %d", src, c->dim / c->n_heads, 2 * POS_MAX_PAIRS);
     if (!(c->norm_eps > 0.0f) || !(c->rope_theta > 1.0f))
         die("%s: norm_eps %g must be > 0 and rope_theta %g > 1", src, c->norm_eps, c->rope_theta);
 }
