@@ -59,21 +59,26 @@ size_t model_num_params(const ModelConfig *c) {
     return n;
 }
 
-void model_init(Model *m, const ModelConfig *c, const char *source) {
+// param_views: point the parameter views into params_memory, walking the table; absent
+// tensors (tied lm_head, no T5 table) are NULL.
+static void param_views(Model *m) {
     TensorSpec s[NUM_PARAMS];
-    model_config_check(c, source);
-    memset(m, 0, sizeof *m);
-    m->cfg = *c;
-    param_specs(c, s);
-    m->num_params = model_num_params(c);
-    m->params_memory = xcalloc(m->num_params, sizeof(float));
     float *p = m->params_memory;
+    param_specs(&m->cfg, s);
     for (int i = 0; i < NUM_PARAMS; i++) {
-        size_t n = spec_numel(&s[i], c->n_layers);
+        size_t n = spec_numel(&s[i], m->cfg.n_layers);
         m->params.t[i] = n ? p : NULL;
         p += n;
     }
-    if (c->tied) m->params.lm_head = NULL;
+}
+
+void model_init(Model *m, const ModelConfig *c, const char *source) {
+    model_config_check(c, source);
+    memset(m, 0, sizeof *m);
+    m->cfg = *c;
+    m->num_params = model_num_params(c);
+    m->params_memory = xcalloc(m->num_params, sizeof(float));
+    param_views(m);
     position_default(&m->pos);
     m->pos.theta = c->rope_theta;
 }
@@ -86,14 +91,7 @@ void model_set_position(Model *m, const Position *p) {
         m->cfg.t5_buckets = nb;
         m->num_params = model_num_params(&m->cfg);
         m->params_memory = xrealloc(m->params_memory, m->num_params * sizeof(float));
-        float *q = m->params_memory;
-        TensorSpec s[NUM_PARAMS];
-        param_specs(&m->cfg, s);
-        for (int i = 0; i < NUM_PARAMS; i++) {
-            size_t n = spec_numel(&s[i], m->cfg.n_layers);
-            m->params.t[i] = n ? q : NULL;
-            q += n;
-        }
+        param_views(m);
         assert(!nb || (size_t)(m->params.t5_table - m->params_memory) == old);
         if (nb) t5_init(m->params.t5_table, p, m->cfg.n_heads);
     }
@@ -130,18 +128,23 @@ static void acts_views(Model *m, int B, int T) {
     m->T = T;
 }
 
-void model_prepare(Model *m, int max_B, int max_T) {
-    size_t n[NUM_ACTS], total = 0;
-    int HS = m->cfg.dim / m->cfg.n_heads;
-    CHECK(max_B > 0 && max_T > 0, "model_prepare: batch %d x %d must be positive", max_B, max_T);
-    acts_sizes(&m->cfg, (size_t)max_B, (size_t)max_T, n);
-    for (int i = 0; i < NUM_ACTS; i++) total += n[i];
+// free_prepared: release what model_prepare allocates.
+static void free_prepared(Model *m) {
     free(m->grads_memory);
     free(m->acts_memory);
     free(m->rope_cos);
     free(m->rope_sin);
     free(m->alibi);
     free(m->t5_bucket);
+}
+
+void model_prepare(Model *m, int max_B, int max_T) {
+    size_t n[NUM_ACTS], total = 0;
+    int HS = m->cfg.dim / m->cfg.n_heads;
+    CHECK(max_B > 0 && max_T > 0, "model_prepare: batch %d x %d must be positive", max_B, max_T);
+    acts_sizes(&m->cfg, (size_t)max_B, (size_t)max_T, n);
+    for (int i = 0; i < NUM_ACTS; i++) total += n[i];
+    free_prepared(m);
     m->grads_memory = xcalloc(m->num_params, sizeof(float));
     for (int i = 0; i < NUM_PARAMS; i++)
         m->grads.t[i] = m->params.t[i] ? m->grads_memory + (m->params.t[i] - m->params_memory) : NULL;
@@ -162,13 +165,8 @@ void model_prepare(Model *m, int max_B, int max_T) {
 }
 
 void model_free(Model *m) {
+    free_prepared(m);
     free(m->params_memory);
-    free(m->grads_memory);
-    free(m->acts_memory);
-    free(m->rope_cos);
-    free(m->rope_sin);
-    free(m->alibi);
-    free(m->t5_bucket);
     memset(m, 0, sizeof *m);
 }
 
