@@ -2,7 +2,7 @@
 #   make          install missing Debian packages, build ./train, stage the base model and data
 #   make test     all of the above, then every test (exit non-zero on any failure)
 #   make debug    ./train_debug with -fsanitize=address,undefined
-#   make bench    throughput figures of a training step
+#   make bench    throughput and memory figures (CASES=name,... to pick cases)
 
 SHARED  ?= ../shared
 CC      ?= gcc
@@ -83,8 +83,8 @@ $(DATA) &: train checkpoints/base/tok512.bin build/tinystories.txt
 test: all $(TESTS)
 	@bash tests/run_all.sh
 
-bench: all tests/bench
-	@./tests/bench
+bench: tests/bench
+	@./tests/bench $(CASES)
 
 clean:
 	rm -rf build train train_debug $(TESTS) tests/bench

@@ -118,3 +118,22 @@ void crossentropy_backward(float *logits, const int *targets, float dloss, size_
         z[targets[n]] -= dloss;
     }
 }
+
+void lmhead_ce_forward(float *losses, const float *x, const int *targets, const float *W, float *scratch,
+                       size_t N, int C, int V, size_t chunk) {
+    for (size_t r0 = 0; r0 < N; r0 += chunk) {
+        size_t n = N - r0 < chunk ? N - r0 : chunk;
+        matmul_forward(scratch, x + r0 * C, W, n, C, V);
+        crossentropy_forward(losses + r0, scratch, targets + r0, n, V);
+    }
+}
+
+void lmhead_ce_backward(float *dx, float *dW, float dloss, const float *x, const int *targets, const float *W,
+                        float *scratch, size_t N, int C, int V, size_t chunk) {
+    for (size_t r0 = 0; r0 < N; r0 += chunk) {
+        size_t n = N - r0 < chunk ? N - r0 : chunk;
+        matmul_forward(scratch, x + r0 * C, W, n, C, V);            // recompute the chunk's logits
+        crossentropy_backward(scratch, targets + r0, dloss, n, V);
+        matmul_backward(dx + r0 * C, dW, scratch, x + r0 * C, W, n, C, V);
+    }
+}

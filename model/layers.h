@@ -38,6 +38,15 @@ void residual_backward(float *da, float *db, const float *dout, size_t n);
 void crossentropy_forward(float *losses, const float *logits, const int *targets, size_t N, int V);
 void crossentropy_backward(float *logits, const int *targets, float dloss, size_t N, int V);
 
+// lmhead_ce: the LM head fused with cross-entropy, in chunks of `chunk` rows so that the
+// (N, V) logits never exist at once: losses[n] = CE(x[n] W^T, targets[n]). Backward
+// recomputes each chunk's logits and turns them into dlogits = (softmax - onehot) dloss.
+// losses (N), x (N, C), W (V, C), scratch (chunk, V).
+void lmhead_ce_forward(float *losses, const float *x, const int *targets, const float *W, float *scratch,
+                       size_t N, int C, int V, size_t chunk);
+void lmhead_ce_backward(float *dx, float *dW, float dloss, const float *x, const int *targets, const float *W,
+                        float *scratch, size_t N, int C, int V, size_t chunk);
+
 // rope (Su et al. 2021, RoFormer), interleaved pairs: for pair j of a head at position t,
 // (x0, x1) -> (x0 c - x1 s, x0 s + x1 c), c = cos_tab[t, j], s = sin_tab[t, j].
 // out, x (B, T, NX, HS) may alias; cos_tab, sin_tab (T, HS/2).

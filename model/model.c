@@ -98,6 +98,12 @@ void model_set_position(Model *m, const Position *p) {
     m->pos = *p;
 }
 
+size_t logits_chunk(size_t rows, int V) {
+    size_t c = LOGITS_CHUNK_FLOATS / (size_t)V;
+    c = c < 1 ? 1 : c;
+    return rows < c ? rows : c;
+}
+
 // acts_sizes: floats of each activation for a (B, T) forward.
 static void acts_sizes(const ModelConfig *c, size_t B, size_t T, size_t n[NUM_ACTS]) {
     size_t L = (size_t)c->n_layers, C = (size_t)c->dim, H = (size_t)c->hidden, V = (size_t)c->vocab;
@@ -107,7 +113,7 @@ static void acts_sizes(const ModelConfig *c, size_t B, size_t T, size_t n[NUM_AC
         [A_K] = L * BT * KV, [A_V] = L * BT * KV, [A_ATT] = L * BT * C, [A_LSE] = L * B * NH * T,
         [A_RESID_MID] = L * BT * C, [A_RSTD2] = L * BT, [A_XN2] = L * BT * C, [A_HGATE] = L * BT * H,
         [A_HUP] = L * BT * H, [A_HACT] = L * BT * H, [A_XOUT] = BT * C, [A_RSTDF] = BT, [A_XNF] = BT * C,
-        [A_LOGITS] = BT * V, [A_LOSSES] = BT, [A_DRESID] = BT * C, [A_DTMP] = BT * C, [A_DXN] = BT * C,
+        [A_LOGITS] = logits_chunk(BT, (int)V) * V, [A_LOSSES] = BT, [A_DRESID] = BT * C, [A_DTMP] = BT * C, [A_DXN] = BT * C,
         [A_DQ] = BT * C, [A_DK] = BT * KV, [A_DV] = BT * KV, [A_DQR] = BT * C, [A_DKR] = BT * KV,
         [A_DATT] = BT * C, [A_DHGATE] = BT * H, [A_DHUP] = BT * H, [A_DHACT] = BT * H, [A_DELTA] = B * NH * T,
         [A_DBIAS] = B * NH * T,
@@ -233,9 +239,9 @@ float model_forward(Model *m, const int *inputs, const int *targets, int B, int 
         residual_forward(xnext, xmid, a->dtmp, BT * C);
     }
     rmsnorm_forward(a->xnf, a->rstdf, a->xout, p->final_norm, BT, C, c->norm_eps);
-    matmul_forward(a->logits, a->xnf, c->tied ? p->embed : p->lm_head, BT, C, V);
     if (!targets) return m->mean_loss = NAN;
-    crossentropy_forward(a->losses, a->logits, targets, BT, V);
+    lmhead_ce_forward(a->losses, a->xnf, targets, c->tied ? p->embed : p->lm_head, a->logits, BT, C, V,
+                      logits_chunk(BT, V));
     double s = 0.0;
     for (size_t i = 0; i < BT; i++) s += a->losses[i];
     return m->mean_loss = (float)(s / (double)BT);
@@ -253,9 +259,9 @@ void model_backward(Model *m, const int *inputs, const int *targets, float loss_
     ParamTensors *p = &m->params, *g = &m->grads;
     Activations *a = &m->acts;
     const AttnBias ab = attn_bias(m);
-    crossentropy_backward(a->logits, targets, loss_scale / (float)BT, BT, V);
     zero(a->dxn, BT * C);
-    matmul_backward(a->dxn, c->tied ? g->embed : g->lm_head, a->logits, a->xnf, c->tied ? p->embed : p->lm_head, BT, C, V);
+    lmhead_ce_backward(a->dxn, c->tied ? g->embed : g->lm_head, loss_scale / (float)BT, a->xnf, targets,
+                       c->tied ? p->embed : p->lm_head, a->logits, BT, C, V, logits_chunk(BT, V));
     zero(a->dresid, BT * C);
     rmsnorm_backward(a->dresid, g->final_norm, a->dxn, a->xout, a->rstdf, p->final_norm, BT, C);
     for (int l = c->n_layers - 1; l >= 0; l--) {

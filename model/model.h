@@ -98,7 +98,7 @@ typedef union {
         float *xout;       // (B, T, C)       output of the last layer
         float *rstdf;      // (B, T)
         float *xnf;        // (B, T, C)
-        float *logits;     // (B, T, V)       overwritten by dlogits in backward
+        float *logits;     // (chunk, V)      LM-head scratch: chunk = logits_chunk(B*T, V) rows
         float *losses;     // (B, T)
         float *dresid;     // (B, T, C)       backward scratch from here on
         float *dtmp;       // (B, T, C)
@@ -138,6 +138,11 @@ typedef struct {
     int B, T;                  // shape of the last forward
     float mean_loss;           // mean of losses over the last forward
 } Model;
+
+// LOGITS_CHUNK_FLOATS: the LM head and loss run over chunks of rows of at most this many
+// logits (16 MiB), so memory does not grow with T * V.
+#define LOGITS_CHUNK_FLOATS ((size_t)1 << 22)
+size_t logits_chunk(size_t rows, int V);
 
 // model_init: allocate (zeroed) parameters for `c`; dies if the shape is impossible.
 void model_init(Model *m, const ModelConfig *c, const char *source);

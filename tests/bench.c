@@ -1,13 +1,43 @@
-// bench.c — `make bench`: throughput of a training step of stories260K at T=512 on the
-// staged data, split into forward, backward and optimizer, as medians over several
-// steps after a warm-up. usage: bench [MODEL SHARD [T B REPEATS THREADS]]
+// bench.c — `make bench [CASES=a,b,...]` (default: the quick cases): throughput of full training steps (forward +
+// backward + AdamW) and of attention alone, with achieved GFLOP/s, peak RSS, and the
+// machine's 2-thread SGEMM GFLOP/s measured in the same run as the reference peak.
+// Each case runs in a forked child so its peak RSS is its own. Medians over steps.
+//
+// FLOP formula for a training step (per token, fwd + bwd = 3x forward):
+//   6 * N_matmul + 3 * L * (4 * C * T_avg)  with N_matmul = matmul parameters incl. the
+//   LM head and T_avg = (T + 1) / 2 keys per causal query (QK^T and PV, 2 FLOP each).
+#define _DEFAULT_SOURCE
 #include "../data/data.h"
 #include "../model/formats.h"
+#include "../model/layers.h"
 #include "../trainer/optim.h"
 #include "../trainer/run.h"
 #include "../util/util.h"
 
+#include <cblas.h>
 #include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+typedef struct { const char *name; int dim, hidden, layers, heads, kv, vocab, T, B, steps; const char *kind; } Case;
+
+static const Case CASES[] = {
+    {"15m_256", 288, 768, 6, 6, 6, 32000, 256, 8, 5, "step"},
+    {"15m_1024", 288, 768, 6, 6, 6, 32000, 1024, 2, 5, "step"},
+    {"15m_4096", 288, 768, 6, 6, 6, 32000, 4096, 1, 3, "step"},
+    {"15m_8192", 288, 768, 6, 6, 6, 32000, 8192, 1, 3, "step"},
+    {"15m_32768", 288, 768, 6, 6, 6, 32000, 32768, 1, 1, "step"},
+    {"260k_512", 64, 172, 5, 8, 4, 512, 512, 8, 7, "step"},
+    {"260k_4096", 64, 172, 5, 8, 4, 512, 4096, 1, 3, "step"},
+    {"260k_32768", 64, 172, 5, 8, 4, 512, 32768, 1, 1, "step"},
+    {"attn_rope_8192", 288, 0, 1, 6, 6, 0, 8192, 1, 3, "rope"},
+    {"attn_alibi_8192", 288, 0, 1, 6, 6, 0, 8192, 1, 3, "alibi"},
+    {"attn_t5_8192", 288, 0, 1, 6, 6, 0, 8192, 1, 3, "t5"},
+    {"attn_rope_32768", 288, 0, 1, 6, 6, 0, 32768, 1, 1, "rope"},
+};
+#define N_CASES (sizeof CASES / sizeof CASES[0])
 
 static int cmp_double(const void *a, const void *b) {
     double x = *(const double *)a, y = *(const double *)b;
@@ -19,46 +49,143 @@ static double median(double *x, int n) {
     return n % 2 ? x[n / 2] : 0.5 * (x[n / 2 - 1] + x[n / 2]);
 }
 
-int main(int argc, char **argv) {
-    const char *model_path = argc > 1 ? argv[1] : "checkpoints/base/stories260K.bin";
-    const char *shard_path = argc > 2 ? argv[2] : "data/tinystories/train.bin";
-    int T = argc > 3 ? atoi(argv[3]) : 512, B = argc > 4 ? atoi(argv[4]) : 8;
-    int R = argc > 5 ? atoi(argv[5]) : 7, threads = setup_threads(argc > 6 ? atoi(argv[6]) : 0);
-    CHECK(T > 0 && B > 0 && R > 0 && R <= 100, "bench: T, B and REPEATS must be positive (REPEATS <= 100)");
+static double peak_rss_gib(void) {
+    struct rusage u;
+    getrusage(RUSAGE_SELF, &u);
+    return (double)u.ru_maxrss / (1024.0 * 1024.0);     // ru_maxrss is in KiB on Linux
+}
+
+// sgemm_gflops: the median of 5 runs of a 2048^3 SGEMM on all threads.
+static double sgemm_gflops(void) {
+    const int n = 2048;
+    float *a = xmalloc((size_t)n * n * 4), *b = xmalloc((size_t)n * n * 4), *c = xmalloc((size_t)n * n * 4);
+    for (size_t i = 0; i < (size_t)n * n; i++) { a[i] = 0.001f * (float)(i % 97); b[i] = 0.002f * (float)(i % 89); }
+    double t[5];
+    for (int r = -1; r < 5; r++) {
+        double t0 = now_seconds();
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, n, n, 1.0f, a, n, b, n, 0.0f, c, n);
+        if (r >= 0) t[r] = now_seconds() - t0;
+    }
+    free(a); free(b); free(c);
+    return 2.0 * n * n * (double)n / median(t, 5) / 1e9;
+}
+
+static void run_step_case(const Case *k, double peak) {
+    ModelConfig cfg = {.dim = k->dim, .hidden = k->hidden, .n_layers = k->layers, .n_heads = k->heads,
+                       .n_kv_heads = k->kv, .vocab = k->vocab, .max_seq_len = 512, .norm_eps = 1e-5f,
+                       .rope_theta = 10000.0f, .tied = 1};
     Model m;
-    Shard s;
-    Loader l;
     AdamW opt;
-    load_model(&m, model_path);
-    shard_load(&s, shard_path, m.cfg.vocab);
-    model_prepare(&m, B, T);
-    loader_init(&l, &s, 1, T);
+    Rng r = {7};
+    model_init(&m, &cfg, k->name);
+    model_init_random(&m, 1, 0.02f);
+    model_prepare(&m, k->B, k->T);
     adamw_init(&opt, m.num_params);
-    int *in = xmalloc((size_t)B * T * sizeof(int)), *tg = xmalloc((size_t)B * T * sizeof(int));
-    double fwd[100], bwd[100], opt_t[100], step[100];
-    for (int r = -1; r < R; r++) {                  // r = -1 warms up caches and threads
-        loader_next(&l, in, tg, B, T);
+    size_t BT = (size_t)k->B * k->T;
+    int *in = xmalloc(BT * sizeof(int)), *tg = xmalloc(BT * sizeof(int));
+    for (size_t i = 0; i < BT; i++) { in[i] = (int)rng_below(&r, (size_t)k->vocab); tg[i] = (int)rng_below(&r, (size_t)k->vocab); }
+    double t[16];
+    for (int s = -1; s < k->steps; s++) {
         double t0 = now_seconds();
         model_zero_grad(&m);
-        model_forward(&m, in, tg, B, T);
-        double t1 = now_seconds();
+        model_forward(&m, in, tg, k->B, k->T);
         model_backward(&m, in, tg, 1.0f);
-        double t2 = now_seconds();
         adamw_step(&opt, &m, 1e-5f, 0.9f, 0.95f, 1e-8f, 0.0f);
-        double t3 = now_seconds();
-        if (r < 0) continue;
-        fwd[r] = t1 - t0; bwd[r] = t2 - t1; opt_t[r] = t3 - t2; step[r] = t3 - t0;
+        if (s >= 0) t[s] = now_seconds() - t0;
+        if (s < 0 && k->steps == 1) continue;           // one long step: the warm-up is the measure
     }
-    double tok = (double)B * T, ms = median(step, R);
-    printf("bench: %s, %zu params, B %d x T %d = %.0f tokens per step, %d threads, median of %d steps\n",
-           model_path, m.num_params, B, T, tok, threads, R);
-    printf("  forward   %8.1f ms\n  backward  %8.1f ms\n  optimizer %8.1f ms\n", 1e3 * median(fwd, R),
-           1e3 * median(bwd, R), 1e3 * median(opt_t, R));
-    printf("  step      %8.1f ms  ->  %.0f tokens/s (training), %.0f tokens/s (forward only)\n", 1e3 * ms, tok / ms,
-           tok / median(fwd, R));
+    double dt = k->steps == 1 && t[0] == 0 ? 0 : median(t, k->steps);
+    size_t C = (size_t)k->dim, KV = (size_t)k->kv * (C / (size_t)k->heads);
+    double nmat = (double)k->layers * (double)(2 * C * C + 2 * KV * C + 3 * C * (size_t)k->hidden) + (double)k->vocab * C;
+    double flop = (double)BT * (6.0 * nmat + 3.0 * k->layers * 4.0 * C * (k->T + 1) / 2.0);
+    printf("%-16s %6d %3d %10.0f %10.2f %7.1f %6.1f%% %8.2f\n", k->name, k->T, k->B, (double)BT / dt, dt,
+           flop / dt / 1e9, 100.0 * flop / dt / 1e9 / peak, peak_rss_gib());
     free(in); free(tg);
     adamw_free(&opt);
-    shard_free(&s);
     model_free(&m);
+}
+
+static void run_attention_case(const Case *k, double peak) {
+    int T = k->T, NH = k->heads, NKV = k->kv, HS = k->dim / k->heads, NB = 32;
+    size_t nq = (size_t)T * NH * HS, nk = (size_t)T * NKV * HS, ns = (size_t)NH * T;
+    float *q = xmalloc(nq * 4), *kk = xmalloc(nk * 4), *v = xmalloc(nk * 4), *o = xmalloc(nq * 4), *lse = xmalloc(ns * 4);
+    float *dq = xcalloc(nq, 4), *dk = xcalloc(nk, 4), *dv = xcalloc(nk, 4), *d1 = xmalloc(ns * 4), *d2 = xmalloc(ns * 4);
+    float *cs = xmalloc((size_t)T * HS / 2 * 4), *sn = xmalloc((size_t)T * HS / 2 * 4), slopes[64];
+    float *table = xcalloc((size_t)NB * NH, 4), *dtable = xcalloc((size_t)NB * NH, 4);
+    int *bucket = xmalloc((size_t)T * sizeof(int));
+    Rng r = {3};
+    for (size_t i = 0; i < nq; i++) q[i] = rng_normal(&r);
+    for (size_t i = 0; i < nk; i++) { kk[i] = rng_normal(&r); v[i] = rng_normal(&r); }
+    rope_tables(cs, sn, T, HS, 10000.0);
+    alibi_slopes(NH, slopes);
+    for (int n = 0; n < T; n++) bucket[n] = t5_bucket(n, NB, 128);
+    AttnBias ab = {!strcmp(k->kind, "alibi") ? BIAS_ALIBI : !strcmp(k->kind, "t5") ? BIAS_T5 : BIAS_NONE, slopes, table, bucket, NB};
+    double t[16];
+    for (int s = 0; s < k->steps; s++) {
+        double t0 = now_seconds();
+        if (!strcmp(k->kind, "rope")) { rope_forward(q, q, cs, sn, 1, T, NH, HS); rope_forward(kk, kk, cs, sn, 1, T, NKV, HS); }
+        attention_forward(o, lse, q, kk, v, &ab, 1, T, NH, NKV, HS);
+        attention_backward(dq, dk, dv, dtable, o, o, lse, q, kk, v, &ab, d1, d2, 1, T, NH, NKV, HS);
+        t[s] = now_seconds() - t0;
+    }
+    double dt = median(t, k->steps), flop = 3.0 * NH * 4.0 * HS * (double)T * (T + 1) / 2.0;
+    printf("%-16s %6d %3d %10.0f %10.2f %7.1f %6.1f%% %8.2f\n", k->name, T, 1, (double)T / dt, dt, flop / dt / 1e9,
+           100.0 * flop / dt / 1e9 / peak, peak_rss_gib());
+}
+
+static const Case *find_case(const char *name) {
+    for (size_t i = 0; i < N_CASES; i++) if (!strcmp(CASES[i].name, name)) return &CASES[i];
+    die("bench: unknown case '%s'", name);
+}
+
+// Each case runs in a fresh process (fork + exec of this binary): a forked child of a
+// process whose OpenMP runtime is running can deadlock, and peak RSS must be per case.
+int main(int argc, char **argv) {
+    if (argc == 4 && !strcmp(argv[1], "--case")) {
+        const Case *k = find_case(argv[2]);
+        setup_threads(0);
+        if (!strcmp(k->kind, "step")) run_step_case(k, atof(argv[3]));
+        else run_attention_case(k, atof(argv[3]));
+        return 0;
+    }
+    // default: the cases that finish in minutes; name others (e.g. 15m_32768) explicitly
+    const char *quick = "15m_256,15m_1024,260k_512,260k_4096,attn_rope_8192";
+    const char *sel = argc > 1 ? argv[1] : getenv("CASES");
+    if (!sel || !*sel) sel = quick;
+    int threads = setup_threads(0);
+    double peak = sgemm_gflops();
+    char peak_s[32];
+    snprintf(peak_s, sizeof peak_s, "%.3f", peak);
+    printf("bench: %d threads; OpenBLAS SGEMM 2048^3: %.1f GFLOP/s (the %% column is relative to it)\n", threads, peak);
+    printf("%-16s %6s %3s %10s %10s %7s %7s %8s\n", "case", "T", "B", "tokens/s", "s/step", "GFLOP/s", "of peak", "RSS GiB");
+    fflush(stdout);
+    int ran = 0;
+    for (size_t i = 0; i < N_CASES; i++) {
+        const Case *k = &CASES[i];
+        {
+            char pat[64], *list = xmalloc(strlen(sel) + 3);
+            snprintf(pat, sizeof pat, ",%s,", k->name);
+            sprintf(list, ",%s,", sel);
+            int hit = strstr(list, pat) != NULL;
+            free(list);
+            if (!hit) continue;
+        }
+        ran++;
+        pid_t pid = fork();
+        CHECK(pid >= 0, "bench: fork failed");
+        if (pid == 0) {
+            execl("/proc/self/exe", argv[0], "--case", k->name, peak_s, (char *)NULL);
+            _exit(127);
+        }
+        int st;
+        waitpid(pid, &st, 0);
+        if (!WIFEXITED(st) || WEXITSTATUS(st)) printf("%-16s failed (status %d)\n", k->name, st);
+        fflush(stdout);
+    }
+    if (!ran) {
+        char names[1024] = "";
+        for (size_t i = 0; i < N_CASES; i++) snprintf(names + strlen(names), sizeof names - strlen(names), "%s%s", i ? "," : "", CASES[i].name);
+        die("bench: no case matches '%s' (cases: %s)", sel, names);
+    }
     return 0;
 }

@@ -157,6 +157,32 @@ static void test_crossentropy(void) {
     check("crossentropy dlogits", &p, c.z, N * V, dz, 0.0f);
 }
 
+// ---- chunked LM head + cross-entropy (chunk 2 of 5 rows: a partial last chunk) ------
+typedef struct { float *x, *W, *scratch; int *tg; size_t N; int C, V; } HeadCtx;
+static void head_fwd(Probe *p) {
+    HeadCtx *c = p->ctx;
+    lmhead_ce_forward(p->out, c->x, c->tg, c->W, c->scratch, c->N, c->C, c->V, 2);
+}
+static void test_lmhead(void) {
+    int tg[5] = {1, 6, 0, 3, 3}, C = 4, V = 7;
+    size_t N = 5;
+    HeadCtx c = {randn(N * C, 1), randn((size_t)V * C, 1), filled(2 * (size_t)V, 0), tg, N, C, V};
+    float *out = filled(N, 0), *w = filled(N, 0.7f), *dx = filled(N * C, 0.3f), *dW = filled((size_t)V * C, 0.3f);
+    float *logits = filled(N * V, 0), *ref = filled(N, 0);
+    Probe p = {head_fwd, out, w, N, &c};
+    probe_loss(&p);
+    matmul_forward(logits, c.x, c.W, N, C, V);
+    crossentropy_forward(ref, logits, tg, N, V);
+    double e = 0;
+    for (size_t i = 0; i < N; i++) e = fmax(e, fabs(ref[i] - out[i]));
+    checks++;
+    failures += e > 1e-6;
+    printf("%-28s %s  (chunked vs whole losses, max abs err %.2e)\n", "lmhead_ce fwd", e > 1e-6 ? "FAIL" : "ok", e);
+    lmhead_ce_backward(dx, dW, 0.7f, c.x, tg, c.W, c.scratch, N, C, V, 2);
+    check("lmhead_ce dx", &p, c.x, N * C, dx, 0.3f);
+    check("lmhead_ce dW", &p, c.W, (size_t)V * C, dW, 0.3f);
+}
+
 // ---- rope ------------------------------------------------------------------------------
 typedef struct { float *x, *cs, *sn; int B, T, NX, HS; } RopeCtx;
 static void rope_fwd(Probe *p) {
@@ -304,6 +330,7 @@ int main(void) {
     test_matmul();
     test_pointwise();
     test_crossentropy();
+    test_lmhead();
     test_rope();
     test_attention(4, 4);
     test_attention(4, 2);
