@@ -151,6 +151,15 @@ want=$(grep '"type": "eval"' checkpoints/test_cli_hybrid/metrics.jsonl | tail -1
 got=$(sed 's/^{"loss": \([0-9.]*\),.*/\1/' checkpoints/test_cli_hybrid/eval.json)
 if [ -n "$want" ] && [ "$want" = "$got" ]; then ok "yarn+t5 state re-evaluates to its final val loss ($got)"
 else bad "yarn+t5 state re-evaluates to its final val loss" "trained $want, state $got"; fi
+# two identical runs (same seed, same threads) are bit-identical: losses and grad norms
+R="--set train.max_steps=3 --set train.batch_tokens=1024 --set train.micro_batch=2 --set eval.max_tokens=1024 --set run.threads=2"
+./train --config retrofit_yarn_alibi.yaml $R --set train.seq_len=512 --set run.name=test_cli_det1 >/dev/null 2>&1
+./train --config retrofit_yarn_alibi.yaml $R --set train.seq_len=512 --set run.name=test_cli_det2 >/dev/null 2>&1
+strip() { sed 's/, "tokens_per_s".*//' "$1"; }
+if [ -s checkpoints/test_cli_det1/metrics.jsonl ] && [ "$(strip checkpoints/test_cli_det1/metrics.jsonl)" = "$(strip checkpoints/test_cli_det2/metrics.jsonl)" ] \
+   && cmp -s checkpoints/test_cli_det1/model.safetensors checkpoints/test_cli_det2/model.safetensors; then
+  ok "two equal runs give identical losses, grad norms and weights"
+else bad "two equal runs give identical losses, grad norms and weights"; fi
 if ./train info "$BASE" | grep -q "dim 64, hidden 172, layers 5, heads 8, kv heads 4, head size 8, vocab 512, tied head"; then
   ok "train info prints the checkpoint's shape"
 else bad "train info prints the checkpoint's shape"; fi

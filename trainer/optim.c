@@ -55,11 +55,27 @@ double lr_at(const Config *c, long long step) {
     return c->min_lr + (c->lr - c->min_lr) * f;
 }
 
+// Partial sums over fixed blocks, added in block order: the result does not depend on
+// how OpenMP combines threads, so equal runs give bit-identical norms (and clipping).
+#define NORM_BLOCK 65536
+#define NORM_MAX_BLOCKS 4096
+
 double grad_norm(const Model *model) {
-    double s = 0.0;
     const float *g = model->grads_memory;
-    #pragma omp parallel for reduction(+ : s)
-    for (size_t i = 0; i < model->num_params; i++) s += (double)g[i] * g[i];
+    const size_t n = model->num_params;
+    size_t block = (n + NORM_MAX_BLOCKS - 1) / NORM_MAX_BLOCKS;
+    block = block < NORM_BLOCK ? NORM_BLOCK : block;
+    const size_t nb = (n + block - 1) / block;
+    double part[NORM_MAX_BLOCKS];
+    #pragma omp parallel for
+    for (size_t b = 0; b < nb; b++) {
+        double s = 0.0;
+        size_t end = (b + 1) * block < n ? (b + 1) * block : n;
+        for (size_t i = b * block; i < end; i++) s += (double)g[i] * g[i];
+        part[b] = s;
+    }
+    double s = 0.0;
+    for (size_t b = 0; b < nb; b++) s += part[b];
     return sqrt(s);
 }
 
