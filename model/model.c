@@ -105,11 +105,11 @@ size_t logits_chunk(size_t rows, int V) {
 }
 
 // acts_sizes: floats of each activation for a (B, T) forward.
-static void acts_sizes(const ModelConfig *c, size_t B, size_t T, size_t n[NUM_ACTS]) {
-    size_t L = (size_t)c->n_layers, C = (size_t)c->dim, H = (size_t)c->hidden, V = (size_t)c->vocab;
+static void acts_sizes(const ModelConfig *c, int recompute, size_t B, size_t T, size_t n[NUM_ACTS]) {
+    size_t LR = (size_t)c->n_layers, L = recompute ? 1 : LR, C = (size_t)c->dim, H = (size_t)c->hidden, V = (size_t)c->vocab;
     size_t NH = (size_t)c->n_heads, KV = (size_t)c->n_kv_heads * (C / NH), BT = B * T;
     size_t sz[NUM_ACTS] = {
-        [A_RESID] = L * BT * C, [A_RSTD1] = L * BT, [A_XN1] = L * BT * C, [A_Q] = L * BT * C,
+        [A_RESID] = LR * BT * C, [A_RSTD1] = L * BT, [A_XN1] = L * BT * C, [A_Q] = L * BT * C,
         [A_K] = L * BT * KV, [A_V] = L * BT * KV, [A_ATT] = L * BT * C, [A_LSE] = L * B * NH * T,
         [A_RESID_MID] = L * BT * C, [A_RSTD2] = L * BT, [A_XN2] = L * BT * C, [A_HGATE] = L * BT * H,
         [A_HUP] = L * BT * H, [A_HACT] = L * BT * H, [A_XOUT] = BT * C, [A_RSTDF] = BT, [A_XNF] = BT * C,
@@ -124,7 +124,7 @@ static void acts_sizes(const ModelConfig *c, size_t B, size_t T, size_t n[NUM_AC
 // acts_views: point the activation views at acts_memory for the shape (B, T).
 static void acts_views(Model *m, int B, int T) {
     size_t n[NUM_ACTS], off = 0;
-    acts_sizes(&m->cfg, (size_t)B, (size_t)T, n);
+    acts_sizes(&m->cfg, m->recompute, (size_t)B, (size_t)T, n);
     for (int i = 0; i < NUM_ACTS; i++) {
         m->acts.t[i] = m->acts_memory + off;
         off += n[i];
@@ -148,7 +148,7 @@ void model_prepare(Model *m, int max_B, int max_T) {
     size_t n[NUM_ACTS], total = 0;
     int HS = m->cfg.dim / m->cfg.n_heads;
     CHECK(max_B > 0 && max_T > 0, "model_prepare: batch %d x %d must be positive", max_B, max_T);
-    acts_sizes(&m->cfg, (size_t)max_B, (size_t)max_T, n);
+    acts_sizes(&m->cfg, m->recompute, (size_t)max_B, (size_t)max_T, n);
     for (int i = 0; i < NUM_ACTS; i++) total += n[i];
     free_prepared(m);
     m->grads_memory = xcalloc(m->num_params, sizeof(float));
@@ -195,10 +195,97 @@ static AttnBias attn_bias(const Model *m) {
     return (AttnBias){m->pos.bias, m->alibi, m->params.t5_table, m->t5_bucket, m->cfg.t5_buckets};
 }
 
+// LayerActs: the saved activations of layer l — slot l, or the single slot 0 when the
+// model recomputes layers in backward. x (layer input) and xnext always have all L.
+typedef struct {
+    float *x, *xnext, *rstd1, *xn1, *q, *k, *v, *att, *lse, *xmid, *rstd2, *xn2, *hg, *hu, *ha;
+} LayerActs;
+
+static LayerActs layer_acts(Model *m, int l) {
+    const ModelConfig *c = &m->cfg;
+    const size_t BT = (size_t)m->B * m->T, C = (size_t)c->dim, H = (size_t)c->hidden, NH = (size_t)c->n_heads;
+    const size_t KV = (size_t)c->n_kv_heads * (C / NH), s = m->recompute ? 0 : (size_t)l;
+    Activations *a = &m->acts;
+    return (LayerActs){
+        .x = a->resid + (size_t)l * BT * C, .xnext = l + 1 < c->n_layers ? a->resid + (size_t)(l + 1) * BT * C : a->xout,
+        .rstd1 = a->rstd1 + s * BT, .xn1 = a->xn1 + s * BT * C, .q = a->q + s * BT * C, .k = a->k + s * BT * KV,
+        .v = a->v + s * BT * KV, .att = a->att + s * BT * C, .lse = a->lse + s * BT * NH, .xmid = a->resid_mid + s * BT * C,
+        .rstd2 = a->rstd2 + s * BT, .xn2 = a->xn2 + s * BT * C, .hg = a->hgate + s * BT * H, .hu = a->hup + s * BT * H,
+        .ha = a->hact + s * BT * H};
+}
+
+// layer_forward: x -> xnext = xmid + down(swiglu(gate(n2), up(n2))), n2 = rmsnorm(xmid),
+// xmid = x + o(attn(rope(q(n1)), rope(k(n1)), v(n1))), n1 = rmsnorm(x).
+static void layer_forward(Model *m, int l, const AttnBias *ab) {
+    const ModelConfig *c = &m->cfg;
+    const int B = m->B, T = m->T, C = c->dim, H = c->hidden, NH = c->n_heads, NKV = c->n_kv_heads;
+    const int HS = C / NH, KV = NKV * HS;
+    const size_t BT = (size_t)B * T;
+    const ParamTensors *p = &m->params;
+    float *tmp = m->acts.dtmp;
+    LayerActs s = layer_acts(m, l);
+    rmsnorm_forward(s.xn1, s.rstd1, s.x, p->attn_norm + (size_t)l * C, BT, C, c->norm_eps);
+    matmul_forward(s.q, s.xn1, p->wq + (size_t)l * C * C, BT, C, C);
+    matmul_forward(s.k, s.xn1, p->wk + (size_t)l * KV * C, BT, C, KV);
+    matmul_forward(s.v, s.xn1, p->wv + (size_t)l * KV * C, BT, C, KV);
+    if (m->pos.rope) {
+        rope_forward(s.q, s.q, m->rope_cos, m->rope_sin, B, T, NH, HS);
+        rope_forward(s.k, s.k, m->rope_cos, m->rope_sin, B, T, NKV, HS);
+    }
+    attention_forward(s.att, s.lse, s.q, s.k, s.v, ab, B, T, NH, NKV, HS);
+    matmul_forward(tmp, s.att, p->wo + (size_t)l * C * C, BT, C, C);
+    residual_forward(s.xmid, s.x, tmp, BT * C);
+    rmsnorm_forward(s.xn2, s.rstd2, s.xmid, p->mlp_norm + (size_t)l * C, BT, C, c->norm_eps);
+    matmul_forward(s.hg, s.xn2, p->wgate + (size_t)l * H * C, BT, C, H);
+    matmul_forward(s.hu, s.xn2, p->wup + (size_t)l * H * C, BT, C, H);
+    swiglu_forward(s.ha, s.hg, s.hu, BT * H);
+    matmul_forward(tmp, s.ha, p->wdown + (size_t)l * C * H, BT, H, C);
+    residual_forward(s.xnext, s.xmid, tmp, BT * C);
+}
+
+// zero: clear a backward scratch buffer that the next kernels accumulate into.
+static void zero(float *x, size_t n) { memset(x, 0, n * sizeof(float)); }
+
+// layer_backward: the transpose of layer_forward; m->acts.dresid holds dxnext on entry
+// and dx on exit (the residual stream accumulates).
+static void layer_backward(Model *m, int l, const AttnBias *ab) {
+    const ModelConfig *c = &m->cfg;
+    const int B = m->B, T = m->T, C = c->dim, H = c->hidden, NH = c->n_heads, NKV = c->n_kv_heads;
+    const int HS = C / NH, KV = NKV * HS;
+    const size_t BT = (size_t)B * T;
+    const ParamTensors *p = &m->params;
+    ParamTensors *g = &m->grads;
+    Activations *a = &m->acts;
+    LayerActs s = layer_acts(m, l);
+    // MLP block: xnext = xmid + down(swiglu(gate(xn2), up(xn2)))
+    zero(a->dhact, BT * H); zero(a->dhgate, BT * H); zero(a->dhup, BT * H); zero(a->dxn, BT * C);
+    matmul_backward(a->dhact, g->wdown + (size_t)l * C * H, a->dresid, s.ha, p->wdown + (size_t)l * C * H, BT, H, C);
+    swiglu_backward(a->dhgate, a->dhup, a->dhact, s.hg, s.hu, BT * H);
+    matmul_backward(a->dxn, g->wgate + (size_t)l * H * C, a->dhgate, s.xn2, p->wgate + (size_t)l * H * C, BT, C, H);
+    matmul_backward(a->dxn, g->wup + (size_t)l * H * C, a->dhup, s.xn2, p->wup + (size_t)l * H * C, BT, C, H);
+    rmsnorm_backward(a->dresid, g->mlp_norm + (size_t)l * C, a->dxn, s.xmid, s.rstd2, p->mlp_norm + (size_t)l * C, BT, C);
+    // attention block: xmid = x + o(attn(rope(q(xn1)), rope(k(xn1)), v(xn1))); dresid holds dxmid
+    zero(a->datt, BT * C); zero(a->dqr, BT * C); zero(a->dkr, BT * KV); zero(a->dv, BT * KV);
+    zero(a->dq, BT * C); zero(a->dk, BT * KV); zero(a->dxn, BT * C);
+    matmul_backward(a->datt, g->wo + (size_t)l * C * C, a->dresid, s.att, p->wo + (size_t)l * C * C, BT, C, C);
+    attention_backward(a->dqr, a->dkr, a->dv, g->t5_table, a->datt, s.att, s.lse, s.q, s.k, s.v, ab,
+                       a->delta, a->dbias, B, T, NH, NKV, HS);
+    if (m->pos.rope) {
+        rope_backward(a->dq, a->dqr, m->rope_cos, m->rope_sin, B, T, NH, HS);
+        rope_backward(a->dk, a->dkr, m->rope_cos, m->rope_sin, B, T, NKV, HS);
+    } else {
+        memcpy(a->dq, a->dqr, BT * C * sizeof(float));
+        memcpy(a->dk, a->dkr, BT * KV * sizeof(float));
+    }
+    matmul_backward(a->dxn, g->wq + (size_t)l * C * C, a->dq, s.xn1, p->wq + (size_t)l * C * C, BT, C, C);
+    matmul_backward(a->dxn, g->wk + (size_t)l * KV * C, a->dk, s.xn1, p->wk + (size_t)l * KV * C, BT, C, KV);
+    matmul_backward(a->dxn, g->wv + (size_t)l * KV * C, a->dv, s.xn1, p->wv + (size_t)l * KV * C, BT, C, KV);
+    rmsnorm_backward(a->dresid, g->attn_norm + (size_t)l * C, a->dxn, s.x, s.rstd1, p->attn_norm + (size_t)l * C, BT, C);
+}
+
 float model_forward(Model *m, const int *inputs, const int *targets, int B, int T) {
     const ModelConfig *c = &m->cfg;
-    const int C = c->dim, H = c->hidden, V = c->vocab, NH = c->n_heads, NKV = c->n_kv_heads;
-    const int HS = C / NH, KV = NKV * HS;
+    const int C = c->dim, V = c->vocab, HS = C / c->n_heads;
     const size_t BT = (size_t)B * T;
     CHECK(m->acts_memory && B <= m->max_B && T <= m->max_T && BT <= (size_t)m->max_B * m->max_T,
           "forward of %d x %d tokens exceeds the prepared %d x %d", B, T, m->max_B, m->max_T);
@@ -214,30 +301,7 @@ float model_forward(Model *m, const int *inputs, const int *targets, int B, int 
     Activations *a = &m->acts;
     const AttnBias ab = attn_bias(m);
     encoder_forward(a->resid, inputs, p->embed, BT, C);
-    for (int l = 0; l < c->n_layers; l++) {
-        float *x = a->resid + l * BT * C, *xmid = a->resid_mid + l * BT * C;
-        float *xnext = l + 1 < c->n_layers ? a->resid + (l + 1) * BT * C : a->xout;
-        float *xn1 = a->xn1 + l * BT * C, *q = a->q + l * BT * C, *k = a->k + l * BT * KV;
-        float *v = a->v + l * BT * KV, *att = a->att + l * BT * C, *xn2 = a->xn2 + l * BT * C;
-        float *hg = a->hgate + l * BT * H, *hu = a->hup + l * BT * H, *ha = a->hact + l * BT * H;
-        rmsnorm_forward(xn1, a->rstd1 + l * BT, x, p->attn_norm + l * C, BT, C, c->norm_eps);
-        matmul_forward(q, xn1, p->wq + (size_t)l * C * C, BT, C, C);
-        matmul_forward(k, xn1, p->wk + (size_t)l * KV * C, BT, C, KV);
-        matmul_forward(v, xn1, p->wv + (size_t)l * KV * C, BT, C, KV);
-        if (m->pos.rope) {
-            rope_forward(q, q, m->rope_cos, m->rope_sin, B, T, NH, HS);
-            rope_forward(k, k, m->rope_cos, m->rope_sin, B, T, NKV, HS);
-        }
-        attention_forward(att, a->lse + l * BT * NH, q, k, v, &ab, B, T, NH, NKV, HS);
-        matmul_forward(a->dtmp, att, p->wo + (size_t)l * C * C, BT, C, C);
-        residual_forward(xmid, x, a->dtmp, BT * C);
-        rmsnorm_forward(xn2, a->rstd2 + l * BT, xmid, p->mlp_norm + l * C, BT, C, c->norm_eps);
-        matmul_forward(hg, xn2, p->wgate + (size_t)l * H * C, BT, C, H);
-        matmul_forward(hu, xn2, p->wup + (size_t)l * H * C, BT, C, H);
-        swiglu_forward(ha, hg, hu, BT * H);
-        matmul_forward(a->dtmp, ha, p->wdown + (size_t)l * C * H, BT, H, C);
-        residual_forward(xnext, xmid, a->dtmp, BT * C);
-    }
+    for (int l = 0; l < c->n_layers; l++) layer_forward(m, l, &ab);
     rmsnorm_forward(a->xnf, a->rstdf, a->xout, p->final_norm, BT, C, c->norm_eps);
     if (!targets) return m->mean_loss = NAN;
     lmhead_ce_forward(a->losses, a->xnf, targets, c->tied ? p->embed : p->lm_head, a->logits, BT, C, V,
@@ -247,14 +311,10 @@ float model_forward(Model *m, const int *inputs, const int *targets, int B, int 
     return m->mean_loss = (float)(s / (double)BT);
 }
 
-// zero: clear a backward scratch buffer that the next kernels accumulate into.
-static void zero(float *x, size_t n) { memset(x, 0, n * sizeof(float)); }
-
 void model_backward(Model *m, const int *inputs, const int *targets, float loss_scale) {
     const ModelConfig *c = &m->cfg;
-    const int B = m->B, T = m->T, C = c->dim, H = c->hidden, V = c->vocab, NH = c->n_heads;
-    const int NKV = c->n_kv_heads, HS = C / NH, KV = NKV * HS;
-    const size_t BT = (size_t)B * T;
+    const int C = c->dim, V = c->vocab;
+    const size_t BT = (size_t)m->B * m->T;
     CHECK(m->grads_memory && targets, "model_backward needs model_prepare() and targets");
     ParamTensors *p = &m->params, *g = &m->grads;
     Activations *a = &m->acts;
@@ -265,34 +325,8 @@ void model_backward(Model *m, const int *inputs, const int *targets, float loss_
     zero(a->dresid, BT * C);
     rmsnorm_backward(a->dresid, g->final_norm, a->dxn, a->xout, a->rstdf, p->final_norm, BT, C);
     for (int l = c->n_layers - 1; l >= 0; l--) {
-        float *x = a->resid + l * BT * C, *xmid = a->resid_mid + l * BT * C;
-        float *xn1 = a->xn1 + l * BT * C, *q = a->q + l * BT * C, *k = a->k + l * BT * KV;
-        float *v = a->v + l * BT * KV, *att = a->att + l * BT * C, *xn2 = a->xn2 + l * BT * C;
-        float *hg = a->hgate + l * BT * H, *hu = a->hup + l * BT * H, *ha = a->hact + l * BT * H;
-        // MLP block: xnext = xmid + down(swiglu(gate(xn2), up(xn2))); dresid holds dxnext
-        zero(a->dhact, BT * H); zero(a->dhgate, BT * H); zero(a->dhup, BT * H); zero(a->dxn, BT * C);
-        matmul_backward(a->dhact, g->wdown + (size_t)l * C * H, a->dresid, ha, p->wdown + (size_t)l * C * H, BT, H, C);
-        swiglu_backward(a->dhgate, a->dhup, a->dhact, hg, hu, BT * H);
-        matmul_backward(a->dxn, g->wgate + (size_t)l * H * C, a->dhgate, xn2, p->wgate + (size_t)l * H * C, BT, C, H);
-        matmul_backward(a->dxn, g->wup + (size_t)l * H * C, a->dhup, xn2, p->wup + (size_t)l * H * C, BT, C, H);
-        rmsnorm_backward(a->dresid, g->mlp_norm + l * C, a->dxn, xmid, a->rstd2 + l * BT, p->mlp_norm + l * C, BT, C);
-        // attention block: xmid = x + o(attn(rope(q(xn1)), rope(k(xn1)), v(xn1))); dresid holds dxmid
-        zero(a->datt, BT * C); zero(a->dqr, BT * C); zero(a->dkr, BT * KV); zero(a->dv, BT * KV);
-        zero(a->dq, BT * C); zero(a->dk, BT * KV); zero(a->dxn, BT * C);
-        matmul_backward(a->datt, g->wo + (size_t)l * C * C, a->dresid, att, p->wo + (size_t)l * C * C, BT, C, C);
-        attention_backward(a->dqr, a->dkr, a->dv, g->t5_table, a->datt, att, a->lse + l * BT * NH, q, k, v, &ab,
-                           a->delta, a->dbias, B, T, NH, NKV, HS);
-        if (m->pos.rope) {
-            rope_backward(a->dq, a->dqr, m->rope_cos, m->rope_sin, B, T, NH, HS);
-            rope_backward(a->dk, a->dkr, m->rope_cos, m->rope_sin, B, T, NKV, HS);
-        } else {
-            memcpy(a->dq, a->dqr, BT * C * sizeof(float));
-            memcpy(a->dk, a->dkr, BT * KV * sizeof(float));
-        }
-        matmul_backward(a->dxn, g->wq + (size_t)l * C * C, a->dq, xn1, p->wq + (size_t)l * C * C, BT, C, C);
-        matmul_backward(a->dxn, g->wk + (size_t)l * KV * C, a->dk, xn1, p->wk + (size_t)l * KV * C, BT, C, KV);
-        matmul_backward(a->dxn, g->wv + (size_t)l * KV * C, a->dv, xn1, p->wv + (size_t)l * KV * C, BT, C, KV);
-        rmsnorm_backward(a->dresid, g->attn_norm + l * C, a->dxn, x, a->rstd1 + l * BT, p->attn_norm + l * C, BT, C);
+        if (m->recompute) layer_forward(m, l, &ab);    // refill the single layer slot
+        layer_backward(m, l, &ab);
     }
     encoder_backward(g->embed, a->dresid, inputs, BT, C);
 }

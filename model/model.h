@@ -82,7 +82,7 @@ enum { A_RESID, A_RSTD1, A_XN1, A_Q, A_K, A_V, A_ATT, A_LSE, A_RESID_MID, A_RSTD
 typedef union {
     struct {
         float *resid;      // (L, B, T, C)  input of each layer
-        float *rstd1;      // (L, B, T)
+        float *rstd1;      // (L, B, T)       L = 1 from here to hact when recomputing
         float *xn1;        // (L, B, T, C)
         float *q;          // (L, B, T, NH, HS)   after RoPE
         float *k;          // (L, B, T, NKV, HS)  after RoPE
@@ -135,6 +135,8 @@ typedef struct {
     int rope_T;                // the length the tables were computed for (dynamic, longrope)
     float *alibi;              // (NH) slopes
     int *t5_bucket;            // (max_T) bucket of each distance
+    int recompute;             // set before model_prepare: keep one layer of saved
+                               // activations and recompute each layer in backward
     int B, T;                  // shape of the last forward
     float mean_loss;           // mean of losses over the last forward
 } Model;

@@ -61,11 +61,48 @@ static void test_overfit(const char *model_path, const char *shard_path) {
     model_free(&m);
 }
 
+// test_recompute: with train.recompute the loss and every gradient are bitwise equal to
+// the stored-activation path (same kernels, same order), here with a yarn + t5 scheme.
+static void test_recompute(const char *model_path, const char *shard_path) {
+    const int B = 2, T = 96;
+    Model m[2];
+    Shard s;
+    Position pos;
+    position_default(&pos);
+    pos.theta = 10000;
+    pos.scaling = SCALE_YARN;
+    pos.factor = 4;
+    pos.original_max = 512;
+    pos.bias = BIAS_T5;
+    pos.t5_init_alibi = 1;
+    int *in = xmalloc((size_t)B * T * sizeof(int)), *tg = xmalloc((size_t)B * T * sizeof(int));
+    float loss[2];
+    for (int r = 0; r < 2; r++) {
+        load_model(&m[r], model_path);
+        model_set_position(&m[r], &pos);
+        m[r].recompute = r;
+        model_prepare(&m[r], B, T);
+        if (!r) shard_load(&s, shard_path, m[r].cfg.vocab);
+        window_fill(&s, 5, in, tg, B, T);
+        loss[r] = model_forward(&m[r], in, tg, B, T);
+        model_backward(&m[r], in, tg, 1.0f);
+    }
+    int same = !memcmp(m[0].grads_memory, m[1].grads_memory, m[0].num_params * sizeof(float));
+    expect(loss[0] == loss[1] && same, "recompute: loss and all gradients bitwise equal", loss[1], loss[0]);
+    expect(m[1].acts_capacity < m[0].acts_capacity / 2, "recompute: activation floats (5 layers -> 1 slot)",
+           (double)m[1].acts_capacity, (double)m[0].acts_capacity);
+    free(in); free(tg);
+    shard_free(&s);
+    model_free(&m[0]);
+    model_free(&m[1]);
+}
+
 int main(int argc, char **argv) {
     if (argc != 3) die("usage: test_train MODEL SHARD");
     setup_threads(0);
     test_schedule();
     test_overfit(argv[1], argv[2]);
+    test_recompute(argv[1], argv[2]);
     printf("test_train: %d checks, %d failed\n", checks, failures);
     return failures ? 1 : 0;
 }

@@ -34,6 +34,7 @@ static const Key KEYS[] = {
     {"train.seq_len", K_INT, F(seq_len), 1, 1 << 22, "512", NULL, 0, 0},
     {"train.batch_tokens", K_INT, F(batch_tokens), 1, 1ll << 32, "4096", NULL, 0, 0},
     {"train.micro_batch", K_INT, F(micro_batch), 0, 1 << 20, "0", NULL, 0, 0},
+    {"train.recompute", K_BOOL, F(recompute), 0, 1, "false", NULL, 0, 0},
     {"train.max_steps", K_INT, F(max_steps), 0, 1e12, "200", NULL, 0, 0},
     {"train.optimizer.name", K_STR, F(optimizer), 0, 0, "adamw", "adamw", 0, 0},
     {"train.optimizer.lr", K_FLOAT, F(lr), 0, 10, "3.0e-4", NULL, 0, 0},

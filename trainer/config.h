@@ -21,6 +21,7 @@ typedef struct {
     long long seq_len;             // T
     long long batch_tokens;        // tokens per optimizer step
     long long micro_batch;         // sequences per forward; 0 = batch_tokens / seq_len
+    int recompute;                 // keep one layer of activations, recompute in backward
     long long max_steps;
     char optimizer[CFG_STR];       // adamw
     double lr, beta1, beta2, eps, weight_decay;

@@ -81,6 +81,7 @@ int eval_main(const Config *c) {
     Shard val;
     load_model_for(&m, c);
     shard_load(&val, c->val_path, m.cfg.vocab);
+    m.recompute = 1;                 // forward only: one layer of saved activations is enough
     model_prepare(&m, micro, (int)c->seq_len);
     int *in = xmalloc((size_t)micro * c->seq_len * sizeof(int)), *tg = xmalloc((size_t)micro * c->seq_len * sizeof(int));
     double t0 = now_seconds();

@@ -62,6 +62,7 @@ int train_main(const Config *c) {
     double base_theta = m.cfg.rope_theta;
     shard_load(&train, c->train_path, m.cfg.vocab);
     if (*c->val_path) shard_load(&val, c->val_path, m.cfg.vocab);
+    m.recompute = c->recompute;
     model_prepare(&m, micro, T);
     make_dirs(c->out_dir);
     char *cfg_path = path_join(c->out_dir, "config.yaml"), *met_path = path_join(c->out_dir, "metrics.jsonl");
