@@ -108,6 +108,8 @@ pos_error "llama3 bands out of order" "3:76: position.rope.high_freq_factor 1 mu
 expect_error "--set of an unknown key" "--set train.max_step=5: unknown key 'train.max_step'" ./train --config ft_native.yaml --set train.max_step=5
 expect_error "--set with a bad value" "--set train.max_steps:1:1: train.max_steps: expected an integer, got 'many'" ./train --config ft_native.yaml --set train.max_steps=many
 expect_error "batch_tokens not a multiple of micro_batch x seq_len" "train.batch_tokens 4000 must be a multiple of train.seq_len 512" ./train --config ft_native.yaml --set train.batch_tokens=4000
+expect_error "a val shard too short for one window fails before training" "val.bin: 29439 tokens and eval.max_tokens [0-9]+ hold no evaluation window of seq_len 32768" \
+  ./train --config ft_native.yaml --set train.seq_len=32768 --set train.batch_tokens=32768 --set train.micro_batch=1
 expect_error "missing config file" "missing.yaml: no such config file" ./train --config missing.yaml
 expect_error "unknown subcommand" "unknown subcommand 'trian'" ./train trian
 expect_error "prepare without --out" "prepare: missing --text, --tokenizer or --out" ./train prepare --text x

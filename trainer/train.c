@@ -61,7 +61,12 @@ int train_main(const Config *c) {
     load_model_for(&m, c);
     double base_theta = m.cfg.rope_theta;
     shard_load(&train, c->train_path, m.cfg.vocab);
-    if (*c->val_path) shard_load(&val, c->val_path, m.cfg.vocab);
+    if (*c->val_path) {
+        shard_load(&val, c->val_path, m.cfg.vocab);
+        if (window_count(&val, T) == 0 || c->eval_max_tokens < T)     // fail before training, not after
+            die("%s: %zu tokens and eval.max_tokens %lld hold no evaluation window of seq_len %d + 1 "
+                "(use a longer data.val, or data.val: \"\" to train without evals)", c->val_path, val.n, c->eval_max_tokens, T);
+    }
     m.recompute = c->recompute;
     model_prepare(&m, micro, T);
     make_dirs(c->out_dir);
