@@ -7,16 +7,6 @@
 #include <stddef.h>
 #include <string.h>
 
-void rope_tables(float *cos_tab, float *sin_tab, int T, int HS, double theta) {
-    for (int t = 0; t < T; t++)
-        for (int j = 0; j < HS / 2; j++) {
-            double inv_freq = pow(theta, -2.0 * j / HS);
-            double a = (double)t * inv_freq;
-            cos_tab[(size_t)t * (HS / 2) + j] = (float)cos(a);
-            sin_tab[(size_t)t * (HS / 2) + j] = (float)sin(a);
-        }
-}
-
 // rotate_pairs: out (=, or += when accumulate) the rotation of each interleaved pair of x
 // by sign * angle: forward is sign +1; its transpose, the backward, is sign -1.
 static void rotate_pairs(float *out, const float *x, const float *cos_tab, const float *sin_tab, float sign,

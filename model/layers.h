@@ -55,8 +55,7 @@ void rope_forward(float *out, const float *x, const float *cos_tab, const float 
 // backward applies the transpose rotation: dx += R^T dout.
 void rope_backward(float *dx, const float *dout, const float *cos_tab, const float *sin_tab,
                    int B, int T, int NX, int HS);
-// rope_tables: cos/sin (T, HS/2) for angle t * theta^(-2j/HS), computed in double.
-void rope_tables(float *cos_tab, float *sin_tab, int T, int HS, double theta);
+// The cos/sin tables come from rope_position_tables (position.h), for every scheme.
 
 // AttnBias: a bias added to the attention logit of query i, key j <= i, head h:
 //   alibi: -slopes[h] * (i - j);   t5: table[bucket[i - j], h].   (kind: PosBias)

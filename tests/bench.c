@@ -116,7 +116,9 @@ static void run_attention_case(const Case *k, double peak) {
     Rng r = {3};
     for (size_t i = 0; i < nq; i++) q[i] = rng_normal(&r);
     for (size_t i = 0; i < nk; i++) { kk[i] = rng_normal(&r); v[i] = rng_normal(&r); }
-    rope_tables(cs, sn, T, HS, 10000.0);
+    Position plain;
+    position_default(&plain);
+    rope_position_tables(cs, sn, &plain, 10000.0, HS, T);
     alibi_slopes(NH, slopes);
     for (int n = 0; n < T; n++) bucket[n] = t5_bucket(n, NB, 128);
     AttnBias ab = {!strcmp(k->kind, "alibi") ? BIAS_ALIBI : !strcmp(k->kind, "t5") ? BIAS_T5 : BIAS_NONE, slopes, table, bucket, NB};

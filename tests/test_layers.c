@@ -193,7 +193,9 @@ static void test_rope(void) {
     int B = 2, T = 5, NX = 2, HS = 6;
     size_t n = (size_t)B * T * NX * HS;
     RopeCtx c = {randn(n, 1), filled((size_t)T * HS / 2, 0), filled((size_t)T * HS / 2, 0), B, T, NX, HS};
-    rope_tables(c.cs, c.sn, T, HS, 10000.0);
+    Position plain;
+    position_default(&plain);
+    rope_position_tables(c.cs, c.sn, &plain, 10000.0, HS, T);
     float *out = filled(n, 0), *w = randn(n, 1), *dx = filled(n, 0.3f);
     Probe p = {rope_fwd, out, w, n, &c};
     probe_loss(&p);
