@@ -262,10 +262,11 @@ void config_write(const Config *c, const char *path) {
 
 // Which scaling methods each position.rope key belongs to (bit per RopeScaling).
 #define M(x) (1u << (x))
+#define USES_L_O (M(SCALE_DYNAMIC) | M(SCALE_YARN) | M(SCALE_LLAMA3) | M(SCALE_LONGROPE))
 static const struct { const char *key; unsigned methods; unsigned required; } ROPE_KEYS[] = {
     {"position.rope.theta", ~0u, 0},
     {"position.rope.factor", ~M(SCALE_NONE), ~M(SCALE_NONE)},
-    {"position.rope.original_max_position_embeddings", M(SCALE_DYNAMIC) | M(SCALE_YARN) | M(SCALE_LLAMA3) | M(SCALE_LONGROPE), 0},
+    {"position.rope.original_max_position_embeddings", USES_L_O, 0},
     {"position.rope.beta_fast", M(SCALE_YARN), 0},
     {"position.rope.beta_slow", M(SCALE_YARN), 0},
     {"position.rope.truncate", M(SCALE_YARN), 0},
@@ -275,7 +276,6 @@ static const struct { const char *key; unsigned methods; unsigned required; } RO
     {"position.rope.short_factor", M(SCALE_LONGROPE), M(SCALE_LONGROPE)},
     {"position.rope.long_factor", M(SCALE_LONGROPE), M(SCALE_LONGROPE)},
 };
-#undef M
 
 static int is_set(const Config *c, const char *key) { return strcmp(config_where(c, key), "default") != 0; }
 
@@ -297,7 +297,7 @@ void config_position(const Config *c, int HS, double theta0, int L0, Position *p
     if (!(p->theta > 1.0)) die("%s: position.rope.theta %g must be > 1", config_where(c, "position.rope.theta"), p->theta);
     p->factor = c->rope_factor;
     p->original_max = is_set(c, "position.rope.original_max_position_embeddings") ? (int)c->rope_original_max : L0;
-    if (p->rope && (1u << p->scaling) & ROPE_KEYS[2].methods && p->original_max <= 0)
+    if (p->rope && (M(p->scaling) & USES_L_O) && p->original_max <= 0)
         die("%s: position.rope.scaling %s needs position.rope.original_max_position_embeddings (the checkpoint does "
             "not record its context)", config_where(c, "position.rope.scaling"), method);
     p->beta_fast = c->beta_fast;
@@ -342,3 +342,5 @@ int config_position_is_set(const Config *c) {
         if (!strncmp(KEYS[i].key, "position.", 9) && strcmp(c->where[i], "default")) return 1;
     return 0;
 }
+#undef USES_L_O
+#undef M
