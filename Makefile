@@ -23,7 +23,7 @@ LIB_SRC := util/util.c util/ytree.c \
            trainer/config.c trainer/optim.c trainer/train.c trainer/eval.c trainer/positions.c trainer/checkpoint.c
 LIB_OBJ := $(LIB_SRC:%.c=build/%.o)
 HEADERS := $(wildcard util/*.h model/*.h data/*.h trainer/*.h)
-TESTS   := tests/test_layers tests/refcheck tests/test_real tests/test_train tests/test_position
+TESTS   := tests/test_layers tests/test_attention tests/refcheck tests/test_real tests/test_train tests/test_position
 
 BASE    := checkpoints/base/stories260K.bin checkpoints/base/tok512.bin
 DATA    := data/tinystories/train.bin data/tinystories/val.bin
@@ -56,6 +56,7 @@ train: build/trainer/main.o $(LIB_OBJ)
 
 tests/%: build/tests/%.o $(LIB_OBJ)
 	$(CC) $(CFLAGS) $^ -o $@ $(LDLIBS)
+tests/test_attention: build/tests/attention_naive.o
 
 train_debug: $(LIB_SRC) trainer/main.c $(HEADERS) | $(PKG_STAMP)
 	$(CC) $(filter-out -O2,$(CFLAGS)) $(DEBUGFLAGS) $(LIB_SRC) trainer/main.c -o $@ $(LDLIBS)

@@ -1,9 +1,15 @@
-// attention.c — RoPE and causal multi-head attention with GQA (see layers.h).
-// No (T, T) matrix is ever stored: the forward keeps one running (max, sum) per query
-// row, the backward recomputes p_ts = exp(q_t.k_s / sqrt(HS) - lse_t).
+// attention.c — RoPE and tiled causal attention with GQA and in-tile position biases
+// (see layers.h), after FlashAttention-2 (Dao 2023, arXiv:2307.08691). Scores exist one
+// (TILE, TILE) tile at a time per thread: the forward keeps a running (max, sum) per query
+// row and saves the log-sum-exp; the backward recomputes each tile's probabilities.
+// Tiles are cut from q/k/v in place (row strides NH*HS, NKV*HS): no copies, also for GQA.
+// Tile products run on single-threaded BLAS inside the OpenMP regions.
 #include "layers.h"
+#include "position.h"
 
+#include <cblas.h>
 #include <math.h>
+#include <omp.h>
 #include <stddef.h>
 #include <string.h>
 
@@ -37,97 +43,181 @@ void rope_backward(float *dx, const float *dout, const float *cos_tab, const flo
     rotate_pairs(dx, dout, cos_tab, sin_tab, -1.0f, 1, B, T, NX, HS);
 }
 
-static float dot(const float *a, const float *b, int n) {
-    float s = 0.0f;
-    for (int i = 0; i < n; i++) s += a[i] * b[i];
-    return s;
+enum { TILE = 64 };   // query rows and key rows per tile
+
+size_t attention_dbias_floats(int B, int T, int NH, int NB) {
+    return (size_t)B * (size_t)NH * (size_t)((T + TILE - 1) / TILE) * (size_t)NB;
 }
 
-static float bias_at(const AttnBias *ab, int h, int dist, int NH) {
-    if (ab->kind == 1) return -ab->slopes[h] * (float)dist;
-    if (ab->kind == 2) return ab->table[(size_t)ab->bucket[dist] * NH + h];
-    return 0.0f;
+// Att: the operands of one attention call. Row t of head h of q, out, dout is at
+// ((b*T + t)*NH + h)*HS; row s of kv head g of k, v at ((b*T + s)*NKV + g)*HS.
+typedef struct {
+    const float *q, *k, *v, *out, *dout, *lse, *delta;
+    const AttnBias *ab;
+    int B, T, NH, NKV, HS, nb;   // nb: tiles per sequence
+    float scale;
+} Att;
+
+static size_t qrow(const Att *a, int b, int t, int h) { return (((size_t)b * a->T + t) * a->NH + h) * a->HS; }
+static size_t kvrow(const Att *a, int b, int s, int h) { return (((size_t)b * a->T + s) * a->NKV + h / (a->NH / a->NKV)) * a->HS; }
+static int tile_len(const Att *a, int i) { return a->T - i * TILE < TILE ? a->T - i * TILE : TILE; }
+
+// tile_scores: S (nq, nk; row stride TILE) = scale * Q K^T + bias(t - s) for the query
+// rows t0 + r and key rows s0 + c of head h; -INFINITY where s > t (causal mask).
+static void tile_scores(float *S, const Att *a, int b, int h, int t0, int nq, int s0, int nk) {
+    const int NH = a->NH;
+    const AttnBias *ab = a->ab;
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, nq, nk, a->HS, a->scale, a->q + qrow(a, b, t0, h),
+                NH * a->HS, a->k + kvrow(a, b, s0, h), a->NKV * a->HS, 0.0f, S, TILE);
+    for (int r = 0; r < nq; r++) {
+        float *row = S + (size_t)r * TILE;
+        const int t = t0 + r, nvalid = t - s0 + 1 < nk ? t - s0 + 1 : nk;
+        if (ab->kind == BIAS_ALIBI)
+            for (int c = 0; c < nvalid; c++) row[c] += -ab->slopes[h] * (float)(t - s0 - c);
+        else if (ab->kind == BIAS_T5)
+            for (int c = 0; c < nvalid; c++) row[c] += ab->table[(size_t)ab->bucket[t - s0 - c] * NH + h];
+        for (int c = nvalid; c < nk; c++) row[c] = -INFINITY;
+    }
+}
+
+// tile_probs: P = exp(S - lse_t) in place, row by row (0 where masked).
+static void tile_probs(float *S, const float *lse, int nq, int nk) {
+    for (int r = 0; r < nq; r++)
+        for (int c = 0; c < nk; c++) S[(size_t)r * TILE + c] = expf(S[(size_t)r * TILE + c] - lse[r]);
+}
+
+// tile_dscores: dS = P * (dO V^T - D_t) into dS, the gradient of the scores (pre-scale).
+static void tile_dscores(float *dS, const float *P, const Att *a, int b, int h, int t0, int nq, int s0, int nk) {
+    const float *D = a->delta + ((size_t)b * a->NH + h) * a->T + t0;
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, nq, nk, a->HS, 1.0f, a->dout + qrow(a, b, t0, h),
+                a->NH * a->HS, a->v + kvrow(a, b, s0, h), a->NKV * a->HS, 0.0f, dS, TILE);
+    for (int r = 0; r < nq; r++)
+        for (int c = 0; c < nk; c++) dS[(size_t)r * TILE + c] = P[(size_t)r * TILE + c] * (dS[(size_t)r * TILE + c] - D[r]);
+}
+
+// forward_rows: out and lse of query tile i of head h. Online softmax over key tiles:
+// m = running max, l = running sum of exp(x - m); out accumulates P V, rescaled by
+// exp(m_old - m_new) whenever the max grows.
+static void forward_rows(float *out, float *lse, const Att *a, int b, int h, int i) {
+    float S[TILE * TILE], m[TILE], l[TILE];
+    const int t0 = i * TILE, nq = tile_len(a, i), ld = a->NH * a->HS, HS = a->HS;
+    float *O = out + qrow(a, b, t0, h);
+    for (int r = 0; r < nq; r++) {
+        m[r] = -INFINITY;
+        l[r] = 0.0f;
+        memset(O + (size_t)r * ld, 0, (size_t)HS * sizeof(float));
+    }
+    for (int s0 = 0; s0 < t0 + nq; s0 += TILE) {
+        const int nk = t0 + nq - s0 < TILE ? t0 + nq - s0 : TILE;
+        tile_scores(S, a, b, h, t0, nq, s0, nk);
+        for (int r = 0; r < nq; r++) {
+            float *row = S + (size_t)r * TILE, mx = m[r], sum = 0.0f;
+            for (int c = 0; c < nk; c++) mx = row[c] > mx ? row[c] : mx;
+            for (int c = 0; c < nk; c++) sum += row[c] = expf(row[c] - mx);
+            const float corr = expf(m[r] - mx);        // 0 on the first tile (m = -inf)
+            if (corr != 1.0f)
+                for (int e = 0; e < HS; e++) O[(size_t)r * ld + e] *= corr;
+            l[r] = l[r] * corr + sum;
+            m[r] = mx;
+        }
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, nq, HS, nk, 1.0f, S, TILE,
+                    a->v + kvrow(a, b, s0, h), a->NKV * HS, 1.0f, O, ld);
+    }
+    for (int r = 0; r < nq; r++) {
+        for (int e = 0; e < HS; e++) O[(size_t)r * ld + e] /= l[r];
+        lse[((size_t)b * a->NH + h) * a->T + t0 + r] = m[r] + logf(l[r]);
+    }
 }
 
 void attention_forward(float *out, float *lse, const float *q, const float *k, const float *v,
                        const AttnBias *ab, int B, int T, int NH, int NKV, int HS) {
-    const int G = NH / NKV;
-    const float scale = 1.0f / sqrtf((float)HS);
-    #pragma omp parallel for collapse(3) schedule(dynamic, 16)
-    for (int b = 0; b < B; b++)
-        for (int h = 0; h < NH; h++)
-            for (int t = 0; t < T; t++) {
-                const float *qt = q + (((size_t)b * T + t) * NH + h) * HS;
-                float *o = out + (((size_t)b * T + t) * NH + h) * HS;
-                float m = -INFINITY, l = 0.0f;
-                memset(o, 0, (size_t)HS * sizeof(float));
-                for (int s = 0; s <= t; s++) {
-                    size_t kvo = (((size_t)b * T + s) * NKV + h / G) * HS;
-                    float x = dot(qt, k + kvo, HS) * scale + bias_at(ab, h, t - s, NH);
-                    if (x > m) {                       // rescale the running sums
-                        float corr = expf(m - x);
-                        l *= corr;
-                        for (int i = 0; i < HS; i++) o[i] *= corr;
-                        m = x;
-                    }
-                    float p = expf(x - m);
-                    l += p;
-                    for (int i = 0; i < HS; i++) o[i] += p * v[kvo + i];
-                }
-                for (int i = 0; i < HS; i++) o[i] /= l;
-                lse[((size_t)b * NH + h) * T + t] = m + logf(l);
-            }
+    const Att a = {q, k, v, NULL, NULL, NULL, NULL, ab, B, T, NH, NKV, HS, (T + TILE - 1) / TILE, 1.0f / sqrtf((float)HS)};
+    const int nt = omp_get_max_threads(), units = B * NH * a.nb;
+    openblas_set_num_threads(1);
+    #pragma omp parallel for schedule(dynamic, 1) num_threads(nt)
+    for (int u = 0; u < units; u++)                   // longest rows (last tiles) first
+        forward_rows(out, lse, &a, u / (NH * a.nb), u / a.nb % NH, a.nb - 1 - u % a.nb);
+    openblas_set_num_threads(nt);
+}
+
+// t5_tile_grad: part[n] += the sum of dS over the tile's (t, s <= t) whose distance falls
+// in bucket n — the t5 table gradient of this tile, in a fixed order.
+static void t5_tile_grad(float *part, const float *dS, const AttnBias *ab, int t0, int nq, int s0, int nk) {
+    for (int r = 0; r < nq; r++) {
+        const int t = t0 + r, nvalid = t - s0 + 1 < nk ? t - s0 + 1 : nk;
+        for (int c = 0; c < nvalid; c++) part[ab->bucket[t - s0 - c]] += dS[(size_t)r * TILE + c];
+    }
+}
+
+// dq_rows: backward pass 1 for query tile i of head h, which owns these rows of dq and
+// delta: D_t = dout_t . out_t, then dq_t += scale * sum_s dS_ts k_s; t5: part (NB) gets
+// the tile-row's per-bucket sums of dS.
+static void dq_rows(float *dq, float *delta, float *part, const Att *a, int b, int h, int i) {
+    float P[TILE * TILE], dS[TILE * TILE];
+    const int t0 = i * TILE, nq = tile_len(a, i), ld = a->NH * a->HS, HS = a->HS;
+    const float *lse = a->lse + ((size_t)b * a->NH + h) * a->T + t0;
+    for (int r = 0; r < nq; r++) {
+        const float *o = a->out + qrow(a, b, t0 + r, h), *g = a->dout + qrow(a, b, t0 + r, h);
+        float D = 0.0f;
+        for (int e = 0; e < HS; e++) D += g[e] * o[e];
+        delta[((size_t)b * a->NH + h) * a->T + t0 + r] = D;
+    }
+    if (part) memset(part, 0, (size_t)a->ab->NB * sizeof(float));
+    for (int s0 = 0; s0 < t0 + nq; s0 += TILE) {
+        const int nk = t0 + nq - s0 < TILE ? t0 + nq - s0 : TILE;
+        tile_scores(P, a, b, h, t0, nq, s0, nk);
+        tile_probs(P, lse, nq, nk);
+        tile_dscores(dS, P, a, b, h, t0, nq, s0, nk);
+        if (part) t5_tile_grad(part, dS, a->ab, t0, nq, s0, nk);
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, nq, HS, nk, a->scale, dS, TILE,
+                    a->k + kvrow(a, b, s0, h), a->NKV * HS, 1.0f, dq + qrow(a, b, t0, h), ld);
+    }
+}
+
+// dkv_rows: backward pass 2 for key tile j of kv head g, which owns these rows of dk and
+// dv: over the query heads of the group and the query tiles at or after j,
+// dv_s += sum_t P_ts dout_t and dk_s += scale * sum_t dS_ts q_t.
+static void dkv_rows(float *dk, float *dv, const Att *a, int b, int g, int j) {
+    float P[TILE * TILE], dS[TILE * TILE];
+    const int s0 = j * TILE, nk = tile_len(a, j), G = a->NH / a->NKV, ldq = a->NH * a->HS, HS = a->HS;
+    const size_t o = kvrow(a, b, s0, g * G);
+    for (int h = g * G; h < (g + 1) * G; h++)
+        for (int i = j; i < a->nb; i++) {
+            const int t0 = i * TILE, nq = tile_len(a, i);
+            tile_scores(P, a, b, h, t0, nq, s0, nk);
+            tile_probs(P, a->lse + ((size_t)b * a->NH + h) * a->T + t0, nq, nk);
+            cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, nk, HS, nq, 1.0f, P, TILE, a->dout + qrow(a, b, t0, h),
+                        ldq, 1.0f, dv + o, a->NKV * HS);
+            tile_dscores(dS, P, a, b, h, t0, nq, s0, nk);
+            cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, nk, HS, nq, a->scale, dS, TILE, a->q + qrow(a, b, t0, h),
+                        ldq, 1.0f, dk + o, a->NKV * HS);
+        }
 }
 
 // With p_ts = softmax_s(x_ts), x_ts = scale q_t.k_s + bias_ts, o_t = sum_s p_ts v_s,
 // D_t = do_t.o_t:  dv_s += sum_t p_ts do_t;  ds_ts = p_ts (do_t.v_s - D_t) = dL/dx_ts;
 //   dq_t += scale sum_s ds_ts k_s;  dk_s += scale sum_t ds_ts q_t;
 //   t5: dtable[bucket(t - s), h] += sum ds_ts.
-// Two passes so that every thread owns what it writes: dq per (b, h) — which also stores
-// D_t in delta and the per-distance sums of ds in dbias[b, h, t - s] — then dk/dv per
-// (b, kv head, s) summing over the query heads of its group and t >= s.
+// Two passes so that every unit owns what it writes (no atomics, a fixed order of every
+// sum): dq per (b, h, query tile), then dk/dv per (b, kv head, key tile); the t5 partial
+// sums of pass 1 are added to dtable serially in unit order.
 void attention_backward(float *dq, float *dk, float *dv, float *dtable, const float *dout, const float *out,
                         const float *lse, const float *q, const float *k, const float *v, const AttnBias *ab,
                         float *delta, float *dbias, int B, int T, int NH, int NKV, int HS) {
-    const int G = NH / NKV, t5 = ab->kind == 2;
-    const float scale = 1.0f / sqrtf((float)HS);
-    #pragma omp parallel for collapse(2) schedule(dynamic, 1)
-    for (int b = 0; b < B; b++)
-        for (int h = 0; h < NH; h++) {
-            float *g = dbias + ((size_t)b * NH + h) * T;
-            if (t5) memset(g, 0, (size_t)T * sizeof(float));
-            for (int t = 0; t < T; t++) {
-                size_t qo = (((size_t)b * T + t) * NH + h) * HS;
-                float L = lse[((size_t)b * NH + h) * T + t], D = dot(dout + qo, out + qo, HS);
-                delta[((size_t)b * NH + h) * T + t] = D;
-                for (int s = 0; s <= t; s++) {
-                    size_t kvo = (((size_t)b * T + s) * NKV + h / G) * HS;
-                    float p = expf(dot(q + qo, k + kvo, HS) * scale + bias_at(ab, h, t - s, NH) - L);
-                    float ds = p * (dot(dout + qo, v + kvo, HS) - D);
-                    if (t5) g[t - s] += ds;
-                    for (int i = 0; i < HS; i++) dq[qo + i] += ds * scale * k[kvo + i];
-                }
-            }
-        }
-    #pragma omp parallel for collapse(3) schedule(dynamic, 16)
-    for (int b = 0; b < B; b++)
-        for (int kh = 0; kh < NKV; kh++)
-            for (int s = 0; s < T; s++) {
-                size_t kvo = (((size_t)b * T + s) * NKV + kh) * HS;
-                for (int h = kh * G; h < (kh + 1) * G; h++)
-                    for (int t = s; t < T; t++) {
-                        size_t qo = (((size_t)b * T + t) * NH + h) * HS;
-                        float L = lse[((size_t)b * NH + h) * T + t], D = delta[((size_t)b * NH + h) * T + t];
-                        float p = expf(dot(q + qo, k + kvo, HS) * scale + bias_at(ab, h, t - s, NH) - L);
-                        float ds = p * (dot(dout + qo, v + kvo, HS) - D) * scale;
-                        for (int i = 0; i < HS; i++) {
-                            dk[kvo + i] += ds * q[qo + i];
-                            dv[kvo + i] += p * dout[qo + i];
-                        }
-                    }
-            }
-    if (t5)                                             // serial reduction: (B, NH, T) adds
-        for (int b = 0; b < B; b++)
-            for (int h = 0; h < NH; h++)
-                for (int n = 0; n < T; n++) dtable[(size_t)ab->bucket[n] * NH + h] += dbias[((size_t)b * NH + h) * T + n];
+    const Att a = {q, k, v, out, dout, lse, delta, ab, B, T, NH, NKV, HS, (T + TILE - 1) / TILE, 1.0f / sqrtf((float)HS)};
+    const int nt = omp_get_max_threads(), t5 = ab->kind == BIAS_T5, NB = ab->NB;
+    const int units_q = B * NH * a.nb, units_kv = B * NKV * a.nb;
+    openblas_set_num_threads(1);
+    #pragma omp parallel for schedule(dynamic, 1) num_threads(nt)
+    for (int u = 0; u < units_q; u++) {
+        const int i = a.nb - 1 - u % a.nb, r = u - u % a.nb + i;    // r: the unit's index in (b, h, i) order
+        dq_rows(dq, delta, t5 ? dbias + (size_t)r * NB : NULL, &a, u / (NH * a.nb), u / a.nb % NH, i);
+    }
+    #pragma omp parallel for schedule(dynamic, 1) num_threads(nt)
+    for (int u = 0; u < units_kv; u++)
+        dkv_rows(dk, dv, &a, u / (NKV * a.nb), u / a.nb % NKV, u % a.nb);
+    openblas_set_num_threads(nt);
+    if (t5)
+        for (int r = 0; r < units_q; r++)
+            for (int n = 0; n < NB; n++) dtable[(size_t)n * NH + r / a.nb % NH] += dbias[(size_t)r * NB + n];
 }

@@ -68,15 +68,18 @@ typedef struct {
 } AttnBias;
 
 // attention: causal softmax(q k^T / sqrt(HS) + bias) v with GQA (query head h reads kv
-// head h / (NH/NKV)). Never stores (T, T): online softmax per query row, saving only
-// the log-sum-exp; backward recomputes probabilities (FlashAttention-2, Dao 2023).
+// head h / (NH/NKV)), tiled (FlashAttention-2, Dao 2023): never stores (T, T), saves only
+// the per-row log-sum-exp; backward recomputes the probabilities tile by tile. Calls BLAS
+// from its own OpenMP regions (with BLAS set to one thread there): not to be called from
+// inside an OpenMP region. Results are bit-identical for a given thread count.
 // out (B, T, NH, HS), lse (B, NH, T), q (B, T, NH, HS), k, v (B, T, NKV, HS).
 void attention_forward(float *out, float *lse, const float *q, const float *k, const float *v,
                        const AttnBias *bias, int B, int T, int NH, int NKV, int HS);
-// dtable (NB, NH) gets the t5 table gradient (may be NULL otherwise); delta and dbias
-// (B, NH, T) are scratch.
+// dtable (NB, NH) gets the t5 table gradient (may be NULL otherwise). Scratch: delta
+// (B, NH, T); dbias holds attention_dbias_floats(B, T, NH, NB) floats (NULL unless t5).
 void attention_backward(float *dq, float *dk, float *dv, float *dtable, const float *dout, const float *out,
                         const float *lse, const float *q, const float *k, const float *v, const AttnBias *bias,
                         float *delta, float *dbias, int B, int T, int NH, int NKV, int HS);
+size_t attention_dbias_floats(int B, int T, int NH, int NB);
 
 #endif

@@ -116,7 +116,7 @@ static void acts_sizes(const ModelConfig *c, int recompute, size_t B, size_t T, 
         [A_LOGITS] = logits_chunk(BT, (int)V) * V, [A_LOSSES] = BT, [A_DRESID] = BT * C, [A_DTMP] = BT * C, [A_DXN] = BT * C,
         [A_DQ] = BT * C, [A_DK] = BT * KV, [A_DV] = BT * KV, [A_DQR] = BT * C, [A_DKR] = BT * KV,
         [A_DATT] = BT * C, [A_DHGATE] = BT * H, [A_DHUP] = BT * H, [A_DHACT] = BT * H, [A_DELTA] = B * NH * T,
-        [A_DBIAS] = B * NH * T,
+        [A_DBIAS] = attention_dbias_floats((int)B, (int)T, (int)NH, c->t5_buckets),
     };
     memcpy(n, sz, sizeof sz);
 }

@@ -109,7 +109,8 @@ static void run_attention_case(const Case *k, double peak) {
     int T = k->T, NH = k->heads, NKV = k->kv, HS = k->dim / k->heads, NB = 32;
     size_t nq = (size_t)T * NH * HS, nk = (size_t)T * NKV * HS, ns = (size_t)NH * T;
     float *q = xmalloc(nq * 4), *kk = xmalloc(nk * 4), *v = xmalloc(nk * 4), *o = xmalloc(nq * 4), *lse = xmalloc(ns * 4);
-    float *dq = xcalloc(nq, 4), *dk = xcalloc(nk, 4), *dv = xcalloc(nk, 4), *d1 = xmalloc(ns * 4), *d2 = xmalloc(ns * 4);
+    float *dq = xcalloc(nq, 4), *dk = xcalloc(nk, 4), *dv = xcalloc(nk, 4), *d1 = xmalloc(ns * 4);
+    float *d2 = xmalloc(attention_dbias_floats(1, T, NH, NB) * 4);
     float *cs = xmalloc((size_t)T * HS / 2 * 4), *sn = xmalloc((size_t)T * HS / 2 * 4), slopes[64];
     float *table = xcalloc((size_t)NB * NH, 4), *dtable = xcalloc((size_t)NB * NH, 4);
     int *bucket = xmalloc((size_t)T * sizeof(int));

@@ -19,6 +19,7 @@ run() {
 }
 
 run layers ./tests/test_layers
+run attention ./tests/test_attention
 for f in tests/fixtures/refcheck_*.safetensors; do
   run "refcheck $(basename "$f" .safetensors)" ./tests/refcheck "$f"
 done

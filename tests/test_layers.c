@@ -251,8 +251,8 @@ static void test_attention(int NH, int NKV) {
     snprintf(name, sizeof name, "attention fwd NH%d NKV%d", NH, NKV);
     printf("%-28s %s  (vs materialised softmax, max abs err %.2e)\n", name, e > 1e-5 ? "FAIL" : "ok", e);
     AttnBias none = {0, NULL, NULL, NULL, 0};
-    attention_backward(dq, dk, dv, NULL, w, out, c.lse, c.q, c.k, c.v, &none, filled((size_t)B * NH * T, 0),
-                       filled((size_t)B * NH * T, 0), B, T, NH, NKV, HS);
+    attention_backward(dq, dk, dv, NULL, w, out, c.lse, c.q, c.k, c.v, &none, filled((size_t)B * NH * T, 0), NULL,
+                       B, T, NH, NKV, HS);
     snprintf(name, sizeof name, "attention dq NH%d NKV%d", NH, NKV);
     check(name, &p, c.q, nq, dq, 0.2f);
     snprintf(name, sizeof name, "attention dk NH%d NKV%d", NH, NKV);
@@ -281,8 +281,8 @@ static void test_attention_bias(int kind) {
     const char *name = kind == BIAS_ALIBI ? "alibi" : "t5";
     char what[64];
     probe_loss(&p);
-    attention_backward(dq, dk, dv, dtable, w, out, c.a.lse, c.a.q, c.a.k, c.a.v, &c.ab, filled(ns, 0), filled(ns, 0),
-                       B, T, NH, NKV, HS);
+    attention_backward(dq, dk, dv, dtable, w, out, c.a.lse, c.a.q, c.a.k, c.a.v, &c.ab, filled(ns, 0),
+                       filled(attention_dbias_floats(B, T, NH, NB), 0), B, T, NH, NKV, HS);
     snprintf(what, sizeof what, "attention+%s dq", name);
     check(what, &p, c.a.q, nq, dq, 0.0f);
     snprintf(what, sizeof what, "attention+%s dk", name);

@@ -44,8 +44,8 @@ static void log_eval(FILE *metrics, long long step, long long tokens, const Eval
 // stop_nonfinite: a NaN/inf loss or gradient ends the run (exit 1) with a hint.
 static void stop_nonfinite(long long step, const char *what, double v) {
     fflush(stdout);
-    fprintf(stderr, "stretch: step %lld: %s is %g; stopping the run (hint: lower train.optimizer.lr or "
-            "set train.grad_clip)\n", step, what, v);
+    fprintf(stderr, "stretch: step %lld: %s is %s; stopping the run (hint: lower train.optimizer.lr or "
+            "set train.grad_clip)\n", step, what, isnan(v) ? "nan" : v > 0 ? "inf" : "-inf");
     exit(1);
 }
 

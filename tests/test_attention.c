@@ -1,0 +1,105 @@
+// test_attention.c — the tiled attention of model/attention.c against the row-at-a-time
+// oracle (tests/attention_naive.c) on shapes that cross tile boundaries, with GQA and every
+// position bias, up to T = 1024; and bit-identical results from two runs.
+// Pass: |tiled - naive| <= atol + rtol * |naive| with rtol = 1e-5 and atol = 1e-5 * max|naive|
+// (the scale of the tensor: sums over up to 1024 keys in another order).
+#include "../model/layers.h"
+#include "../model/position.h"
+#include "../util/util.h"
+#include "attention_naive.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+static int failures = 0, checks = 0;
+static Rng rng = {11};
+
+static float *randn(size_t n, float s) {
+    float *x = xmalloc(n * sizeof(float));
+    for (size_t i = 0; i < n; i++) x[i] = s * rng_normal(&rng);
+    return x;
+}
+
+// compare: the worst |a - ref| relative to the tolerance; prints and counts a failure.
+static void compare(const char *what, const float *a, const float *ref, size_t n) {
+    const double rtol = 1e-5;
+    double mx = 0.0, worst = 0.0;
+    for (size_t i = 0; i < n; i++) mx = fabs(ref[i]) > mx ? fabs(ref[i]) : mx;
+    for (size_t i = 0; i < n; i++) {
+        double err = fabs((double)a[i] - ref[i]), tol = 1e-5 * mx + rtol * fabs(ref[i]);
+        double r = err == 0.0 ? 0.0 : isnan(err) ? INFINITY : err / tol;
+        worst = r > worst ? r : worst;
+    }
+    checks++;
+    if (!(worst <= 1.0)) failures++;
+    printf("  %-7s %s  (worst error / tolerance %.3f, max|ref| %.3g)\n", what, worst <= 1.0 ? "ok" : "FAIL", worst, mx);
+}
+
+// Shape: one case of the comparison.
+typedef struct { int B, T, NH, NKV, HS, kind; } Shape;
+
+static void test_shape(const Shape *s) {
+    const int B = s->B, T = s->T, NH = s->NH, NKV = s->NKV, HS = s->HS, NB = 32;
+    const size_t nq = (size_t)B * T * NH * HS, nk = (size_t)B * T * NKV * HS, ns = (size_t)B * NH * T;
+    float *q = randn(nq, 1), *k = randn(nk, 1), *v = randn(nk, 1), *dout = randn(nq, 1);
+    float *table = randn((size_t)NB * NH, 1), slopes[64];
+    int *bucket = xmalloc((size_t)T * sizeof(int));
+    alibi_slopes(NH, slopes);
+    for (int n = 0; n < T; n++) bucket[n] = t5_bucket(n, NB, 128);
+    AttnBias ab = {s->kind, slopes, table, bucket, NB};
+    float *out[3], *lse[3], *dq[3], *dk[3], *dv[3], *dtable[3];
+    for (int r = 0; r < 3; r++) {              // r = 0: naive; 1, 2: two tiled runs
+        out[r] = xcalloc(nq, sizeof(float));
+        lse[r] = xcalloc(ns, sizeof(float));
+        dq[r] = xcalloc(nq, sizeof(float));
+        dk[r] = xcalloc(nk, sizeof(float));
+        dv[r] = xcalloc(nk, sizeof(float));
+        dtable[r] = xcalloc((size_t)NB * NH, sizeof(float));
+        float *delta = xcalloc(ns, sizeof(float));
+        float *dbias = xcalloc(r ? attention_dbias_floats(B, T, NH, NB) : ns, sizeof(float));
+        if (r == 0) {
+            attention_naive_forward(out[r], lse[r], q, k, v, &ab, B, T, NH, NKV, HS);
+            attention_naive_backward(dq[r], dk[r], dv[r], dtable[r], dout, out[r], lse[r], q, k, v, &ab, delta, dbias,
+                                     B, T, NH, NKV, HS);
+        } else {
+            attention_forward(out[r], lse[r], q, k, v, &ab, B, T, NH, NKV, HS);
+            attention_backward(dq[r], dk[r], dv[r], dtable[r], dout, out[r], lse[r], q, k, v, &ab, delta, dbias,
+                               B, T, NH, NKV, HS);
+        }
+        free(delta);
+        free(dbias);
+    }
+    printf("B %d T %d NH %d NKV %d HS %d bias %s\n", B, T, NH, NKV, HS, BIAS_NAMES[s->kind]);
+    compare("out", out[1], out[0], nq);
+    compare("lse", lse[1], lse[0], ns);
+    compare("dq", dq[1], dq[0], nq);
+    compare("dk", dk[1], dk[0], nk);
+    compare("dv", dv[1], dv[0], nk);
+    if (s->kind == BIAS_T5) compare("dtable", dtable[1], dtable[0], (size_t)NB * NH);
+    int same = !memcmp(out[1], out[2], nq * 4) && !memcmp(lse[1], lse[2], ns * 4) && !memcmp(dq[1], dq[2], nq * 4) &&
+               !memcmp(dk[1], dk[2], nk * 4) && !memcmp(dv[1], dv[2], nk * 4) &&
+               !memcmp(dtable[1], dtable[2], (size_t)NB * NH * 4);
+    checks++;
+    if (!same) failures++;
+    printf("  rerun   %s  (two tiled runs %s)\n", same ? "ok" : "FAIL", same ? "bit-identical" : "differ");
+    for (int r = 0; r < 3; r++) { free(out[r]); free(lse[r]); free(dq[r]); free(dk[r]); free(dv[r]); free(dtable[r]); }
+    free(q); free(k); free(v); free(dout); free(table); free(bucket);
+}
+
+int main(void) {
+    const Shape shapes[] = {
+        {2, 1024, 6, 6, 48, BIAS_NONE},     // the 15M shape
+        {1, 1024, 8, 4, 8, BIAS_NONE},      // the stories260K shape
+        {2, 1000, 6, 6, 48, BIAS_ALIBI},    // T not a multiple of the tile
+        {1, 777, 8, 4, 8, BIAS_T5},
+        {2, 300, 4, 1, 16, BIAS_T5},        // multi-query
+        {1, 129, 4, 2, 12, BIAS_ALIBI},
+        {3, 64, 2, 2, 4, BIAS_NONE},        // exactly one tile
+        {2, 65, 2, 1, 4, BIAS_T5},          // one tile and one row
+        {1, 1, 2, 2, 4, BIAS_ALIBI},
+    };
+    for (size_t i = 0; i < sizeof shapes / sizeof shapes[0]; i++) test_shape(&shapes[i]);
+    printf("test_attention: %d checks, %d failed\n", checks, failures);
+    return failures ? 1 : 0;
+}
