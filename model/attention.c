@@ -82,8 +82,7 @@ static void tile_scores(float *S, const Att *a, int b, int h, int t0, int nq, in
 
 // tile_probs: P = exp(S - lse_t) in place, row by row (0 where masked).
 static void tile_probs(float *S, const float *lse, int nq, int nk) {
-    for (int r = 0; r < nq; r++)
-        for (int c = 0; c < nk; c++) S[(size_t)r * TILE + c] = expf(S[(size_t)r * TILE + c] - lse[r]);
+    for (int r = 0; r < nq; r++) exp_shift(S + (size_t)r * TILE, S + (size_t)r * TILE, nk, lse[r]);
 }
 
 // tile_dscores: dS = P * (dO V^T - D_t) into dS, the gradient of the scores (pre-scale).
@@ -111,9 +110,9 @@ static void forward_rows(float *out, float *lse, const Att *a, int b, int h, int
         const int nk = t0 + nq - s0 < TILE ? t0 + nq - s0 : TILE;
         tile_scores(S, a, b, h, t0, nq, s0, nk);
         for (int r = 0; r < nq; r++) {
-            float *row = S + (size_t)r * TILE, mx = m[r], sum = 0.0f;
+            float *row = S + (size_t)r * TILE, mx = m[r];
             for (int c = 0; c < nk; c++) mx = row[c] > mx ? row[c] : mx;
-            for (int c = 0; c < nk; c++) sum += row[c] = expf(row[c] - mx);
+            const float sum = (float)exp_shift(row, row, nk, mx);
             const float corr = expf(m[r] - mx);        // 0 on the first tile (m = -inf)
             if (corr != 1.0f)
                 for (int e = 0; e < HS; e++) O[(size_t)r * ld + e] *= corr;

@@ -1,4 +1,5 @@
-// layers.c — pointwise, normalisation, matmul and loss layers (see layers.h).
+// layers.c — embedding, pointwise, normalisation and matmul layers (see layers.h); the loss
+// layers are in softmax.c.
 #include "layers.h"
 
 #include <cblas.h>
@@ -90,50 +91,5 @@ void residual_backward(float *da, float *db, const float *dout, size_t n) {
     for (size_t i = 0; i < n; i++) {
         da[i] += dout[i];
         db[i] += dout[i];
-    }
-}
-
-void crossentropy_forward(float *losses, const float *logits, const int *targets, size_t N, int V) {
-    #pragma omp parallel for
-    for (size_t n = 0; n < N; n++) {
-        const float *z = logits + n * V;
-        float mx = -INFINITY;
-        for (int i = 0; i < V; i++) mx = z[i] > mx ? z[i] : mx;
-        double s = 0.0;
-        for (int i = 0; i < V; i++) s += exp((double)z[i] - mx);
-        losses[n] = (float)(mx + log(s) - z[targets[n]]);
-    }
-}
-
-void crossentropy_backward(float *logits, const int *targets, float dloss, size_t N, int V) {
-    #pragma omp parallel for
-    for (size_t n = 0; n < N; n++) {
-        float *z = logits + n * V;
-        float mx = -INFINITY;
-        for (int i = 0; i < V; i++) mx = z[i] > mx ? z[i] : mx;
-        double s = 0.0;
-        for (int i = 0; i < V; i++) s += exp((double)z[i] - mx);
-        float inv = (float)(1.0 / s);
-        for (int i = 0; i < V; i++) z[i] = expf(z[i] - mx) * inv * dloss;
-        z[targets[n]] -= dloss;
-    }
-}
-
-void lmhead_ce_forward(float *losses, const float *x, const int *targets, const float *W, float *scratch,
-                       size_t N, int C, int V, size_t chunk) {
-    for (size_t r0 = 0; r0 < N; r0 += chunk) {
-        size_t n = N - r0 < chunk ? N - r0 : chunk;
-        matmul_forward(scratch, x + r0 * C, W, n, C, V);
-        crossentropy_forward(losses + r0, scratch, targets + r0, n, V);
-    }
-}
-
-void lmhead_ce_backward(float *dx, float *dW, float dloss, const float *x, const int *targets, const float *W,
-                        float *scratch, size_t N, int C, int V, size_t chunk) {
-    for (size_t r0 = 0; r0 < N; r0 += chunk) {
-        size_t n = N - r0 < chunk ? N - r0 : chunk;
-        matmul_forward(scratch, x + r0 * C, W, n, C, V);            // recompute the chunk's logits
-        crossentropy_backward(scratch, targets + r0, dloss, n, V);
-        matmul_backward(dx + r0 * C, dW, scratch, x + r0 * C, W, n, C, V);
     }
 }

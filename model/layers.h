@@ -32,20 +32,26 @@ void swiglu_backward(float *dg, float *du, const float *dout, const float *g, co
 void residual_forward(float *out, const float *a, const float *b, size_t n);
 void residual_backward(float *da, float *db, const float *dout, size_t n);
 
+// exp_shift: y[i] = exp(x[i] - shift) for i < n, returning the sum of y in double.
+// For softmax: x[i] - shift <= 0 (shift is the row max or the log-sum-exp); -INFINITY
+// gives 0. A polynomial exp (Cephes expf, ~2 ulp) that the compiler vectorises; y may be x.
+double exp_shift(float *y, const float *x, int n, float shift);
+
 // crossentropy: losses[n] = logsumexp(logits[n]) - logits[n, targets[n]].
-// losses (N), logits (N, V). Backward overwrites logits with
-// dlogits = (softmax(logits) - onehot(target)) * dloss (in place: logits are dead then).
-void crossentropy_forward(float *losses, const float *logits, const int *targets, size_t N, int V);
-void crossentropy_backward(float *logits, const int *targets, float dloss, size_t N, int V);
+// losses (N), logits (N, V); both consume the logits (overwritten: they are scratch).
+// Backward also computes the losses — a training step never runs the forward — and
+// leaves dlogits = (softmax(logits) - onehot(target)) * dloss in place of the logits.
+void crossentropy_forward(float *losses, float *logits, const int *targets, size_t N, int V);
+void crossentropy_backward(float *dlogits, float *losses, const int *targets, float dloss, size_t N, int V);
 
 // lmhead_ce: the LM head fused with cross-entropy, in chunks of `chunk` rows so that the
-// (N, V) logits never exist at once: losses[n] = CE(x[n] W^T, targets[n]). Backward
-// recomputes each chunk's logits and turns them into dlogits = (softmax - onehot) dloss.
+// (N, V) logits never exist at once: losses[n] = CE(x[n] W^T, targets[n]). Backward is
+// the training step's whole head: per chunk, logits, losses, dlogits, then dx and dW.
 // losses (N), x (N, C), W (V, C), scratch (chunk, V).
 void lmhead_ce_forward(float *losses, const float *x, const int *targets, const float *W, float *scratch,
                        size_t N, int C, int V, size_t chunk);
-void lmhead_ce_backward(float *dx, float *dW, float dloss, const float *x, const int *targets, const float *W,
-                        float *scratch, size_t N, int C, int V, size_t chunk);
+void lmhead_ce_backward(float *dx, float *dW, float *losses, float dloss, const float *x, const int *targets,
+                        const float *W, float *scratch, size_t N, int C, int V, size_t chunk);
 
 // rope (Su et al. 2021, RoFormer), interleaved pairs: for pair j of a head at position t,
 // (x0, x1) -> (x0 c - x1 s, x0 s + x1 c), c = cos_tab[t, j], s = sin_tab[t, j].

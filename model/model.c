@@ -283,7 +283,8 @@ static void layer_backward(Model *m, int l, const AttnBias *ab) {
     rmsnorm_backward(a->dresid, g->attn_norm + (size_t)l * C, a->dxn, s.x, s.rstd1, p->attn_norm + (size_t)l * C, BT, C);
 }
 
-float model_forward(Model *m, const int *inputs, const int *targets, int B, int T) {
+// forward_trunk: embeddings, the layers and the final norm of a (B, T) batch into a->xnf.
+static void forward_trunk(Model *m, const int *inputs, const int *targets, int B, int T) {
     const ModelConfig *c = &m->cfg;
     const int C = c->dim, V = c->vocab, HS = C / c->n_heads;
     const size_t BT = (size_t)B * T;
@@ -297,30 +298,40 @@ float model_forward(Model *m, const int *inputs, const int *targets, int B, int 
         rope_position_tables(m->rope_cos, m->rope_sin, &m->pos, m->pos.theta, HS, T);
         m->rope_T = T;
     }
-    ParamTensors *p = &m->params;
-    Activations *a = &m->acts;
     const AttnBias ab = attn_bias(m);
-    encoder_forward(a->resid, inputs, p->embed, BT, C);
+    encoder_forward(m->acts.resid, inputs, m->params.embed, BT, C);
     for (int l = 0; l < c->n_layers; l++) layer_forward(m, l, &ab);
-    rmsnorm_forward(a->xnf, a->rstdf, a->xout, p->final_norm, BT, C, c->norm_eps);
-    if (!targets) return m->mean_loss = NAN;
-    lmhead_ce_forward(a->losses, a->xnf, targets, c->tied ? p->embed : p->lm_head, a->logits, BT, C, V,
-                      logits_chunk(BT, V));
+    rmsnorm_forward(m->acts.xnf, m->acts.rstdf, m->acts.xout, m->params.final_norm, BT, C, c->norm_eps);
+}
+
+// mean_loss: the mean of the (B*T) per-token losses, summed in double.
+static float mean_loss(Model *m) {
+    const size_t BT = (size_t)m->B * m->T;
     double s = 0.0;
-    for (size_t i = 0; i < BT; i++) s += a->losses[i];
+    for (size_t i = 0; i < BT; i++) s += m->acts.losses[i];
     return m->mean_loss = (float)(s / (double)BT);
 }
 
-void model_backward(Model *m, const int *inputs, const int *targets, float loss_scale) {
+float model_forward(Model *m, const int *inputs, const int *targets, int B, int T) {
+    const ModelConfig *c = &m->cfg;
+    forward_trunk(m, inputs, targets, B, T);
+    if (!targets) return m->mean_loss = NAN;
+    lmhead_ce_forward(m->acts.losses, m->acts.xnf, targets, c->tied ? m->params.embed : m->params.lm_head,
+                      m->acts.logits, (size_t)B * T, c->dim, c->vocab, logits_chunk((size_t)B * T, c->vocab));
+    return mean_loss(m);
+}
+
+float model_forward_backward(Model *m, const int *inputs, const int *targets, int B, int T, float loss_scale) {
     const ModelConfig *c = &m->cfg;
     const int C = c->dim, V = c->vocab;
-    const size_t BT = (size_t)m->B * m->T;
-    CHECK(m->grads_memory && targets, "model_backward needs model_prepare() and targets");
+    const size_t BT = (size_t)B * T;
+    CHECK(m->grads_memory && targets, "model_forward_backward needs model_prepare() and targets");
+    forward_trunk(m, inputs, targets, B, T);
     ParamTensors *p = &m->params, *g = &m->grads;
     Activations *a = &m->acts;
     const AttnBias ab = attn_bias(m);
     zero(a->dxn, BT * C);
-    lmhead_ce_backward(a->dxn, c->tied ? g->embed : g->lm_head, loss_scale / (float)BT, a->xnf, targets,
+    lmhead_ce_backward(a->dxn, c->tied ? g->embed : g->lm_head, a->losses, loss_scale / (float)BT, a->xnf, targets,
                        c->tied ? p->embed : p->lm_head, a->logits, BT, C, V, logits_chunk(BT, V));
     zero(a->dresid, BT * C);
     rmsnorm_backward(a->dresid, g->final_norm, a->dxn, a->xout, a->rstdf, p->final_norm, BT, C);
@@ -329,4 +340,5 @@ void model_backward(Model *m, const int *inputs, const int *targets, float loss_
         layer_backward(m, l, &ab);
     }
     encoder_backward(g->embed, a->dresid, inputs, BT, C);
+    return mean_loss(m);
 }

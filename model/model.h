@@ -157,8 +157,10 @@ void model_free(Model *m);
 // model_forward: inputs, targets (B, T) token ids; targets may be NULL (no loss).
 // Returns the mean loss (NAN without targets).
 float model_forward(Model *m, const int *inputs, const int *targets, int B, int T);
-// model_backward: accumulates (+=) d(loss_scale * mean loss)/dparams into m->grads.
-void model_backward(Model *m, const int *inputs, const int *targets, float loss_scale);
+// model_forward_backward: one training micro-step: the forward, then accumulates (+=)
+// d(loss_scale * mean loss)/dparams into m->grads; returns the mean loss. The LM head's
+// logits are computed once, for the loss and its gradient together.
+float model_forward_backward(Model *m, const int *inputs, const int *targets, int B, int T, float loss_scale);
 void model_zero_grad(Model *m);
 // model_init_random: N(0, std) matrices, ones for norm gains (tests, fixtures).
 void model_init_random(Model *m, uint64_t seed, float std);

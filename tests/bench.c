@@ -89,8 +89,7 @@ static void run_step_case(const Case *k, double peak) {
     for (int s = k->steps > 1 ? -1 : 0; s < k->steps; s++) {   // s = -1 warms up; long single-step cases skip it
         double t0 = now_seconds();
         model_zero_grad(&m);
-        model_forward(&m, in, tg, k->B, k->T);
-        model_backward(&m, in, tg, 1.0f);
+        model_forward_backward(&m, in, tg, k->B, k->T, 1.0f);
         adamw_step(&opt, &m, 1e-5f, 0.9f, 0.95f, 1e-8f, 0.0f);
         if (s >= 0) t[s] = now_seconds() - t0;
     }

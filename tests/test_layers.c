@@ -139,22 +139,53 @@ static void test_encoder(void) {
     check("encoder dembed", &p, c.E, (size_t)V * C, dE, 0.1f);
 }
 
+// same_losses: two computations of the same per-row losses agree to 1e-6.
+static void same_losses(const char *name, const float *a, const float *b, size_t n) {
+    double e = 0;
+    for (size_t i = 0; i < n; i++) e = fmax(e, fabs((double)a[i] - b[i]));
+    checks++;
+    failures += !(e <= 1e-6);
+    printf("%-28s %s  (max abs err %.2e)\n", name, e <= 1e-6 ? "ok" : "FAIL", e);
+}
+
+// ---- exp_shift against libm over [-90, 0], and exact 0 for -inf -----------------------
+static void test_exp_shift(void) {
+    enum { N = 200001 };
+    float *x = xmalloc(N * sizeof(float)), *y = xmalloc(N * sizeof(float));
+    for (int i = 0; i < N; i++) x[i] = -90.0f * (float)i / (N - 1) + 3.0f;
+    x[N - 1] = -INFINITY;
+    double sum = exp_shift(y, x, N, 3.0f), ref_sum = 0.0, worst = 0.0;
+    for (int i = 0; i < N - 1; i++) {
+        double ref = exp((double)x[i] - 3.0), err = fabs(y[i] - ref);
+        ref_sum += ref;
+        if (ref > 1e-37 && err / ref > worst) worst = err / ref;
+        if (ref <= 1e-37 && err > 2e-38) worst = INFINITY;
+    }
+    int ok = worst <= 4e-7 && y[N - 1] == 0.0f && fabs(sum - ref_sum) <= 1e-6 * ref_sum;
+    checks++;
+    failures += !ok;
+    printf("%-28s %s  (max rel err %.2e, exp(-inf) = %g)\n", "exp_shift vs libm", ok ? "ok" : "FAIL", worst, y[N - 1]);
+    free(x); free(y);
+}
+
 // ---- cross-entropy (probe weights 1: the backward takes one dloss for all rows) --------
-typedef struct { float *z; int *tg; size_t N; int V; } CeCtx;
-static void ce_fwd(Probe *p) {
+typedef struct { float *z, *scratch; int *tg; size_t N; int V; } CeCtx;
+static void ce_fwd(Probe *p) {          // the forward consumes its logits: give it a copy
     CeCtx *c = p->ctx;
-    crossentropy_forward(p->out, c->z, c->tg, c->N, c->V);
+    memcpy(c->scratch, c->z, c->N * c->V * sizeof(float));
+    crossentropy_forward(p->out, c->scratch, c->tg, c->N, c->V);
 }
 static void test_crossentropy(void) {
     int tg[3] = {2, 0, 4}, V = 5;
     size_t N = 3;
-    CeCtx c = {randn(N * V, 2), tg, N, V};
-    float *out = filled(N, 0), *w = filled(N, 0.7f), *dz = xmalloc(N * V * sizeof(float));
+    CeCtx c = {randn(N * V, 2), filled(N * V, 0), tg, N, V};
+    float *out = filled(N, 0), *w = filled(N, 0.7f), *dz = xmalloc(N * V * sizeof(float)), *losses = filled(N, 0);
     Probe p = {ce_fwd, out, w, N, &c};
     probe_loss(&p);
     memcpy(dz, c.z, N * V * sizeof(float));
-    crossentropy_backward(dz, tg, 0.7f, N, V);
+    crossentropy_backward(dz, losses, tg, 0.7f, N, V);
     check("crossentropy dlogits", &p, c.z, N * V, dz, 0.0f);
+    same_losses("crossentropy losses", losses, out, N);
 }
 
 // ---- chunked LM head + cross-entropy (chunk 2 of 5 rows: a partial last chunk) ------
@@ -168,19 +199,16 @@ static void test_lmhead(void) {
     size_t N = 5;
     HeadCtx c = {randn(N * C, 1), randn((size_t)V * C, 1), filled(2 * (size_t)V, 0), tg, N, C, V};
     float *out = filled(N, 0), *w = filled(N, 0.7f), *dx = filled(N * C, 0.3f), *dW = filled((size_t)V * C, 0.3f);
-    float *logits = filled(N * V, 0), *ref = filled(N, 0);
+    float *logits = filled(N * V, 0), *ref = filled(N, 0), *losses = filled(N, 0);
     Probe p = {head_fwd, out, w, N, &c};
     probe_loss(&p);
     matmul_forward(logits, c.x, c.W, N, C, V);
     crossentropy_forward(ref, logits, tg, N, V);
-    double e = 0;
-    for (size_t i = 0; i < N; i++) e = fmax(e, fabs(ref[i] - out[i]));
-    checks++;
-    failures += e > 1e-6;
-    printf("%-28s %s  (chunked vs whole losses, max abs err %.2e)\n", "lmhead_ce fwd", e > 1e-6 ? "FAIL" : "ok", e);
-    lmhead_ce_backward(dx, dW, 0.7f, c.x, tg, c.W, c.scratch, N, C, V, 2);
+    same_losses("lmhead_ce fwd vs whole", out, ref, N);
+    lmhead_ce_backward(dx, dW, losses, 0.7f, c.x, tg, c.W, c.scratch, N, C, V, 2);
     check("lmhead_ce dx", &p, c.x, N * C, dx, 0.3f);
     check("lmhead_ce dW", &p, c.W, (size_t)V * C, dW, 0.3f);
+    same_losses("lmhead_ce bwd losses", losses, out, N);
 }
 
 // ---- rope ------------------------------------------------------------------------------
@@ -312,7 +340,7 @@ static void test_model(int tied, int NKV) {
     Probe p = {model_fwd, &c.loss, &one, 1, &c};
     probe_loss(&p);
     model_zero_grad(&m);
-    model_backward(&m, in, tg, 1.0f);
+    model_forward_backward(&m, in, tg, 2, 6, 1.0f);
     TensorSpec s[NUM_PARAMS];
     param_specs(&cfg, s);
     for (int i = 0; i < NUM_PARAMS; i++) {
@@ -331,6 +359,7 @@ int main(void) {
     test_rmsnorm();
     test_matmul();
     test_pointwise();
+    test_exp_shift();
     test_crossentropy();
     test_lmhead();
     test_rope();

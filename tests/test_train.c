@@ -46,9 +46,8 @@ static void test_overfit(const char *model_path, const char *shard_path) {
     float first = 0, loss = 0;
     for (int step = 0; step < steps; step++) {
         model_zero_grad(&m);
-        loss = model_forward(&m, in, tg, B, T);
+        loss = model_forward_backward(&m, in, tg, B, T, 1.0f);
         if (!step) first = loss;
-        model_backward(&m, in, tg, 1.0f);
         double norm = grad_norm(&m);
         if (norm > 1.0) grad_scale(&m, (float)(1.0 / norm));
         adamw_step(&opt, &m, 3e-3f, 0.9f, 0.95f, 1e-8f, 0.0f);
@@ -84,8 +83,7 @@ static void test_recompute(const char *model_path, const char *shard_path) {
         model_prepare(&m[r], B, T);
         if (!r) shard_load(&s, shard_path, m[r].cfg.vocab);
         window_fill(&s, 5, in, tg, B, T);
-        loss[r] = model_forward(&m[r], in, tg, B, T);
-        model_backward(&m[r], in, tg, 1.0f);
+        loss[r] = model_forward_backward(&m[r], in, tg, B, T, 1.0f);
     }
     int same = !memcmp(m[0].grads_memory, m[1].grads_memory, m[0].num_params * sizeof(float));
     expect(loss[0] == loss[1] && same, "recompute: loss and all gradients bitwise equal", loss[1], loss[0]);

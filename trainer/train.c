@@ -93,8 +93,7 @@ int train_main(const Config *c) {
         model_zero_grad(&m);
         for (int a = 0; a < accum; a++) {
             loader_next(&loader, in, tg, micro, T);
-            loss += model_forward(&m, in, tg, micro, T) / accum;
-            model_backward(&m, in, tg, 1.0f / (float)accum);
+            loss += model_forward_backward(&m, in, tg, micro, T, 1.0f / (float)accum) / accum;
         }
         if (!isfinite(loss)) stop_nonfinite(step + 1, "the loss", loss);
         double norm = grad_norm(&m);
