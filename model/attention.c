@@ -62,11 +62,19 @@ static size_t qrow(const Att *a, int b, int t, int h) { return (((size_t)b * a->
 static size_t kvrow(const Att *a, int b, int s, int h) { return (((size_t)b * a->T + s) * a->NKV + h / (a->NH / a->NKV)) * a->HS; }
 static int tile_len(const Att *a, int i) { return a->T - i * TILE < TILE ? a->T - i * TILE : TILE; }
 
+// t5_tile_bucket: the one T5 bucket of every (t, s <= t) of the tile, or -1 when the
+// tile spans several (buckets grow with the distance t - s, so its ends decide).
+static int t5_tile_bucket(const AttnBias *ab, int t0, int nq, int s0, int nk) {
+    const int near = t0 - (s0 + nk - 1) > 0 ? t0 - (s0 + nk - 1) : 0, far = t0 + nq - 1 - s0;
+    return ab->bucket[near] == ab->bucket[far] ? ab->bucket[near] : -1;
+}
+
 // tile_scores: S (nq, nk; row stride TILE) = scale * Q K^T + bias(t - s) for the query
 // rows t0 + r and key rows s0 + c of head h; -INFINITY where s > t (causal mask).
 static void tile_scores(float *S, const Att *a, int b, int h, int t0, int nq, int s0, int nk) {
     const int NH = a->NH;
     const AttnBias *ab = a->ab;
+    const int one = ab->kind == BIAS_T5 ? t5_tile_bucket(ab, t0, nq, s0, nk) : -1;
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, nq, nk, a->HS, a->scale, a->q + qrow(a, b, t0, h),
                 NH * a->HS, a->k + kvrow(a, b, s0, h), a->NKV * a->HS, 0.0f, S, TILE);
     for (int r = 0; r < nq; r++) {
@@ -74,6 +82,8 @@ static void tile_scores(float *S, const Att *a, int b, int h, int t0, int nq, in
         const int t = t0 + r, nvalid = t - s0 + 1 < nk ? t - s0 + 1 : nk;
         if (ab->kind == BIAS_ALIBI)
             for (int c = 0; c < nvalid; c++) row[c] += -ab->slopes[h] * (float)(t - s0 - c);
+        else if (one >= 0)
+            for (int c = 0; c < nvalid; c++) row[c] += ab->table[(size_t)one * NH + h];
         else if (ab->kind == BIAS_T5)
             for (int c = 0; c < nvalid; c++) row[c] += ab->table[(size_t)ab->bucket[t - s0 - c] * NH + h];
         for (int c = nvalid; c < nk; c++) row[c] = -INFINITY;
@@ -142,9 +152,15 @@ void attention_forward(float *out, float *lse, const float *q, const float *k, c
 // t5_tile_grad: part[n] += the sum of dS over the tile's (t, s <= t) whose distance falls
 // in bucket n — the t5 table gradient of this tile, in a fixed order.
 static void t5_tile_grad(float *part, const float *dS, const AttnBias *ab, int t0, int nq, int s0, int nk) {
+    const int one = t5_tile_bucket(ab, t0, nq, s0, nk);
     for (int r = 0; r < nq; r++) {
         const int t = t0 + r, nvalid = t - s0 + 1 < nk ? t - s0 + 1 : nk;
-        for (int c = 0; c < nvalid; c++) part[ab->bucket[t - s0 - c]] += dS[(size_t)r * TILE + c];
+        if (one >= 0) {
+            float sum = 0.0f;
+            for (int c = 0; c < nvalid; c++) sum += dS[(size_t)r * TILE + c];
+            part[one] += sum;
+        } else
+            for (int c = 0; c < nvalid; c++) part[ab->bucket[t - s0 - c]] += dS[(size_t)r * TILE + c];
     }
 }
 
