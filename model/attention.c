@@ -43,7 +43,7 @@ void rope_backward(float *dx, const float *dout, const float *cos_tab, const flo
     rotate_pairs(dx, dout, cos_tab, sin_tab, -1.0f, 1, B, T, NX, HS);
 }
 
-enum { TILE = 64 };   // query rows and key rows per tile
+enum { TILE = 128 };   // query rows and key rows per tile
 
 size_t attention_dbias_floats(int B, int T, int NH, int NB) {
     return (size_t)B * (size_t)NH * (size_t)((T + TILE - 1) / TILE) * (size_t)NB;

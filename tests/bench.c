@@ -24,8 +24,8 @@
 typedef struct { const char *name; int dim, hidden, layers, heads, kv, vocab, T, B, steps; const char *kind; int recompute; } Case;
 
 static const Case CASES[] = {
-    {"15m_256", 288, 768, 6, 6, 6, 32000, 256, 8, 5, "step", 0},
-    {"15m_1024", 288, 768, 6, 6, 6, 32000, 1024, 2, 5, "step", 0},
+    {"15m_256", 288, 768, 6, 6, 6, 32000, 256, 8, 9, "step", 0},
+    {"15m_1024", 288, 768, 6, 6, 6, 32000, 1024, 2, 9, "step", 0},
     {"15m_4096", 288, 768, 6, 6, 6, 32000, 4096, 1, 3, "step", 0},
     {"15m_8192", 288, 768, 6, 6, 6, 32000, 8192, 1, 3, "step", 1},        // recompute on from here
     {"15m_32768", 288, 768, 6, 6, 6, 32000, 32768, 1, 1, "step", 1},
