@@ -144,30 +144,59 @@ static void free_prepared(Model *m) {
     free(m->t5_bucket);
 }
 
-void model_prepare(Model *m, int max_B, int max_T) {
+// acts_total: floats of all activations for a (B, T) forward in a recompute mode.
+static size_t acts_total(const ModelConfig *c, int recompute, int B, int T) {
     size_t n[NUM_ACTS], total = 0;
-    int HS = m->cfg.dim / m->cfg.n_heads;
-    CHECK(max_B > 0 && max_T > 0, "model_prepare: batch %d x %d must be positive", max_B, max_T);
-    acts_sizes(&m->cfg, m->recompute, (size_t)max_B, (size_t)max_T, n);
+    acts_sizes(c, recompute, (size_t)B, (size_t)T, n);
     for (int i = 0; i < NUM_ACTS; i++) total += n[i];
+    return total;
+}
+
+// reserve: grow the sizes the next allocation must cover.
+static void reserve(Model *m, int B, int T, int recompute) {
+    CHECK(B > 0 && T > 0, "model_reserve: batch %d x %d must be positive", B, T);
+    size_t total = acts_total(&m->cfg, recompute, B, T);
+    m->acts_capacity = total > m->acts_capacity ? total : m->acts_capacity;
+    m->max_T = T > m->max_T ? T : m->max_T;
+}
+
+void model_reserve(Model *m, int B, int T, int recompute) {
+    CHECK(!m->acts_memory, "model_reserve must come before model_prepare");
+    reserve(m, B, T, recompute);
+}
+
+// rope_tables: the cos/sin tables of m->pos for positions [0, T).
+static void rope_tables(Model *m, int T) {
+    rope_position_tables(m->rope_cos, m->rope_sin, &m->pos, m->pos.theta, m->cfg.dim / m->cfg.n_heads, T);
+    m->rope_T = T;
+}
+
+void model_prepare(Model *m, int max_B, int max_T) {
+    reserve(m, max_B, max_T, m->recompute);
+    const int HS = m->cfg.dim / m->cfg.n_heads, T = m->max_T;
+    size_t capacity = m->acts_capacity;
     free_prepared(m);
     m->grads_memory = xcalloc(m->num_params, sizeof(float));
     for (int i = 0; i < NUM_PARAMS; i++)
         m->grads.t[i] = m->params.t[i] ? m->grads_memory + (m->params.t[i] - m->params_memory) : NULL;
-    m->acts_memory = xcalloc(total, sizeof(float));
-    m->acts_capacity = total;
-    m->max_B = max_B;
-    m->max_T = max_T;
-    m->rope_cos = xmalloc((size_t)max_T * (size_t)(HS / 2) * sizeof(float));
-    m->rope_sin = xmalloc((size_t)max_T * (size_t)(HS / 2) * sizeof(float));
-    rope_position_tables(m->rope_cos, m->rope_sin, &m->pos, m->pos.theta, HS, max_T);
-    m->rope_T = max_T;
+    m->acts_memory = xcalloc(capacity, sizeof(float));
+    m->acts_capacity = capacity;
+    m->rope_cos = xmalloc((size_t)T * (size_t)(HS / 2) * sizeof(float));
+    m->rope_sin = xmalloc((size_t)T * (size_t)(HS / 2) * sizeof(float));
+    rope_tables(m, T);
     m->alibi = xmalloc((size_t)m->cfg.n_heads * sizeof(float));
     alibi_slopes(m->cfg.n_heads, m->alibi);
-    m->t5_bucket = xmalloc((size_t)max_T * sizeof(int));
-    for (int n = 0; n < max_T; n++)
+    m->t5_bucket = xmalloc((size_t)T * sizeof(int));
+    for (int n = 0; n < T; n++)
         m->t5_bucket[n] = m->pos.bias == BIAS_T5 ? t5_bucket(n, m->pos.t5_buckets, m->pos.t5_max_distance) : 0;
-    acts_views(m, max_B, max_T);
+    acts_views(m, 1, 1);
+}
+
+void model_set_rope(Model *m, const Position *p) {
+    CHECK(p->rope == m->pos.rope && p->bias == m->pos.bias && p->t5_buckets == m->pos.t5_buckets &&
+          p->t5_max_distance == m->pos.t5_max_distance, "model_set_rope may change only the RoPE settings");
+    m->pos = *p;
+    if (m->rope_cos) rope_tables(m, m->max_T);
 }
 
 void model_free(Model *m) {
@@ -286,18 +315,16 @@ static void layer_backward(Model *m, int l, const AttnBias *ab) {
 // forward_trunk: embeddings, the layers and the final norm of a (B, T) batch into a->xnf.
 static void forward_trunk(Model *m, const int *inputs, const int *targets, int B, int T) {
     const ModelConfig *c = &m->cfg;
-    const int C = c->dim, V = c->vocab, HS = C / c->n_heads;
+    const int C = c->dim, V = c->vocab;
     const size_t BT = (size_t)B * T;
-    CHECK(m->acts_memory && B <= m->max_B && T <= m->max_T && BT <= (size_t)m->max_B * m->max_T,
-          "forward of %d x %d tokens exceeds the prepared %d x %d", B, T, m->max_B, m->max_T);
+    CHECK(m->acts_memory && T <= m->max_T && acts_total(c, m->recompute, B, T) <= m->acts_capacity,
+          "a forward of %d x %d tokens (recompute %d) exceeds what model_prepare/model_reserve sized for "
+          "(T <= %d, %zu activation floats)", B, T, m->recompute, m->max_T, m->acts_capacity);
     for (size_t i = 0; i < BT; i++)
         CHECK(inputs[i] >= 0 && inputs[i] < V && (!targets || (targets[i] >= 0 && targets[i] < V)),
               "token id out of range [0, %d) at position %zu (hint: tokenizer and model vocab differ?)", V, i);
     acts_views(m, B, T);
-    if (rope_tables_depend_on_T(&m->pos) && m->rope_T != T) {    // dynamic NTK, longrope
-        rope_position_tables(m->rope_cos, m->rope_sin, &m->pos, m->pos.theta, HS, T);
-        m->rope_T = T;
-    }
+    if (rope_tables_depend_on_T(&m->pos) && m->rope_T != T) rope_tables(m, T);    // dynamic NTK, longrope
     const AttnBias ab = attn_bias(m);
     encoder_forward(m->acts.resid, inputs, m->params.embed, BT, C);
     for (int l = 0; l < c->n_layers; l++) layer_forward(m, l, &ab);

@@ -128,7 +128,7 @@ typedef struct {
     Activations acts;
     float *acts_memory;
     size_t acts_capacity;      // floats in acts_memory
-    int max_B, max_T;          // the largest shape model_prepare() sized for
+    int max_T;                 // the longest sequence model_prepare() sized for
     Position pos;              // how positions enter attention (plain RoPE by default)
     float *rope_cos;           // (max_T, HS/2)
     float *rope_sin;           // (max_T, HS/2)
@@ -151,8 +151,15 @@ void model_init(Model *m, const ModelConfig *c, const char *source);
 // model_set_position: switch the position scheme (before model_prepare). A T5 bias
 // appends its (NB, NH) table to the parameters, initialised by p->t5_init_alibi.
 void model_set_position(Model *m, const Position *p);
-// model_prepare: allocate grads, activations and RoPE tables once for B*T <= maxB*maxT.
+// model_reserve: make the coming model_prepare size activations for a (B, T) forward in
+// the given recompute mode too (a run's stages, and its evals, which run with recompute).
+void model_reserve(Model *m, int B, int T, int recompute);
+// model_prepare: allocate grads, activations and RoPE tables once: for (max_B, max_T)
+// with m->recompute, and for every shape reserved before.
 void model_prepare(Model *m, int max_B, int max_T);
+// model_set_rope: switch the RoPE settings after model_prepare (a curriculum stage);
+// rope on/off and the bias must stay as they were.
+void model_set_rope(Model *m, const Position *p);
 void model_free(Model *m);
 // model_forward: inputs, targets (B, T) token ids; targets may be NULL (no loss).
 // Returns the mean loss (NAN without targets).

@@ -107,8 +107,8 @@ pos_error "unknown bias" "2:18: position.bias: 'alibii' is not one of none\|alib
 pos_error "llama3 bands out of order" "3:76: position.rope.high_freq_factor 1 must exceed low_freq_factor 2" 'position:\n  rope: {scaling: llama3, factor: 8, low_freq_factor: 2, high_freq_factor: 1}\n'
 expect_error "--set of an unknown key" "--set train.max_step=5: unknown key 'train.max_step'" ./train --config ft_native.yaml --set train.max_step=5
 expect_error "--set with a bad value" "--set train.max_steps:1:1: train.max_steps: expected an integer, got 'many'" ./train --config ft_native.yaml --set train.max_steps=many
-expect_error "batch_tokens not a multiple of micro_batch x seq_len" "train.batch_tokens 4000 must be a multiple of train.seq_len 512" ./train --config ft_native.yaml --set train.batch_tokens=4000
-expect_error "a val shard too short for one window fails before training" "val.bin: 29439 tokens and eval.max_tokens [0-9]+ hold no evaluation window of seq_len 32768" \
+expect_error "batch_tokens not a multiple of micro_batch x seq_len" "train.batch_tokens 4000 must be a multiple of seq_len 512 x train.micro_batch 8" ./train --config ft_native.yaml --set train.batch_tokens=4000
+expect_error "a val shard too short for one window fails before training" "val.bin: 29439 tokens and eval.max_tokens [0-9]+ hold no evaluation window of 32768 \\+ 1 tokens" \
   ./train --config ft_native.yaml --set train.seq_len=32768 --set train.batch_tokens=32768 --set train.micro_batch=1
 expect_error "missing config file" "missing.yaml: no such config file" ./train --config missing.yaml
 expect_error "unknown subcommand" "unknown subcommand 'trian'" ./train trian
@@ -150,7 +150,7 @@ expect_error "a state's learned T5 table is never dropped silently" "the state h
 want=$(grep '"type": "eval"' checkpoints/test_cli_hybrid/metrics.jsonl | tail -1 | sed 's/.*"val_loss": \([0-9.]*\).*/\1/')
 ./train eval --config ft_native.yaml --set run.name=test_cli_hybrid --set eval.max_tokens=2048 \
   --set model.init_from=checkpoints/test_cli_hybrid/model.safetensors >/dev/null 2>&1
-got=$(sed 's/^{"loss": \([0-9.]*\),.*/\1/' checkpoints/test_cli_hybrid/eval.json)
+got=$(sed 's/^{"evals": \[{"seq_len": [0-9]*, "loss": \([0-9.]*\),.*/\1/' checkpoints/test_cli_hybrid/eval.json)
 if [ -n "$want" ] && [ "$want" = "$got" ]; then ok "yarn+t5 state re-evaluates to its final val loss ($got)"
 else bad "yarn+t5 state re-evaluates to its final val loss" "trained $want, state $got"; fi
 # two identical runs (same seed, same threads) are bit-identical: losses and grad norms

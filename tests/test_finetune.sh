@@ -11,7 +11,7 @@ rows=$(grep -c '"type": "train"' "$DIR/metrics.jsonl")
 first=$(grep '"type": "eval"' "$DIR/metrics.jsonl" | head -1 | sed 's/.*"val_loss": \([0-9.]*\).*/\1/')
 last=$(grep '"type": "eval"' "$DIR/metrics.jsonl" | tail -1 | sed 's/.*"val_loss": \([0-9.]*\).*/\1/')
 ./train eval --config ft_native.yaml --set run.name=$RUN --set model.init_from=$DIR/model.bin >/dev/null
-saved=$(sed 's/^{"loss": \([0-9.]*\),.*/\1/' "$DIR/eval.json")
+saved=$(sed 's/^{"evals": \[{"seq_len": [0-9]*, "loss": \([0-9.]*\),.*/\1/' "$DIR/eval.json")
 echo "val loss $first -> $last over $rows steps; saved model evaluates to $saved"
 awk -v r="$rows" -v a="$first" -v b="$last" -v s="$saved" 'BEGIN {
   ok = (r == 200) && (b < a) && (s - b < 1e-4) && (b - s < 1e-4)

@@ -24,12 +24,12 @@ static void test_schedule(void) {
     char *sets[] = {"train.optimizer.lr=1.0e-3", "train.schedule.min_lr=1.0e-4", "train.schedule.warmup_steps=10",
                     "train.max_steps=110", "train.schedule.decay=cosine"};
     config_load(&c, NULL, sets, 5);
-    expect(fabs(lr_at(&c, 0) - 1e-4) < 1e-12, "warmup: lr(0) = lr / warmup", lr_at(&c, 0), 1e-4);
-    expect(fabs(lr_at(&c, 9) - 1e-3) < 1e-12, "warmup: lr(9) = lr", lr_at(&c, 9), 1e-3);
-    expect(fabs(lr_at(&c, 60) - 5.5e-4) < 1e-12, "cosine: halfway = (lr + min_lr) / 2", lr_at(&c, 60), 5.5e-4);
-    expect(fabs(lr_at(&c, 110) - 1e-4) < 1e-12, "cosine: end = min_lr", lr_at(&c, 110), 1e-4);
+    expect(fabs(lr_at(&c, 0, c.max_steps) - 1e-4) < 1e-12, "warmup: lr(0) = lr / warmup", lr_at(&c, 0, c.max_steps), 1e-4);
+    expect(fabs(lr_at(&c, 9, c.max_steps) - 1e-3) < 1e-12, "warmup: lr(9) = lr", lr_at(&c, 9, c.max_steps), 1e-3);
+    expect(fabs(lr_at(&c, 60, c.max_steps) - 5.5e-4) < 1e-12, "cosine: halfway = (lr + min_lr) / 2", lr_at(&c, 60, c.max_steps), 5.5e-4);
+    expect(fabs(lr_at(&c, 110, c.max_steps) - 1e-4) < 1e-12, "cosine: end = min_lr", lr_at(&c, 110, c.max_steps), 1e-4);
     strcpy(c.decay, "linear");
-    expect(fabs(lr_at(&c, 35) - (1e-3 - 0.25 * 9e-4)) < 1e-12, "linear: a quarter of the way", lr_at(&c, 35), 1e-3 - 0.25 * 9e-4);
+    expect(fabs(lr_at(&c, 35, c.max_steps) - (1e-3 - 0.25 * 9e-4)) < 1e-12, "linear: a quarter of the way", lr_at(&c, 35, c.max_steps), 1e-3 - 0.25 * 9e-4);
 }
 
 static void test_overfit(const char *model_path, const char *shard_path) {

@@ -1,6 +1,7 @@
 // config.c — schema-driven YAML configuration (see config.h).
 #define _POSIX_C_SOURCE 200809L
 #include "config.h"
+#include "curriculum.h"
 #include "../util/util.h"
 #include "../util/ytree.h"
 
@@ -9,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-typedef enum { K_INT, K_FLOAT, K_STR, K_PAIR, K_BOOL, K_LIST } KeyType;
+typedef enum { K_INT, K_FLOAT, K_STR, K_PAIR, K_BOOL, K_LIST, K_STAGES } KeyType;
 
 // Key: one configurable leaf. Ranges are inclusive; choices is a '|' list for strings.
 typedef struct {
@@ -35,6 +36,7 @@ static const Key KEYS[] = {
     {"train.batch_tokens", K_INT, F(batch_tokens), 1, 1ll << 32, "4096", NULL, 0, 0},
     {"train.micro_batch", K_INT, F(micro_batch), 0, 1 << 20, "0", NULL, 0, 0},
     {"train.recompute", K_BOOL, F(recompute), 0, 1, "false", NULL, 0, 0},
+    {"curriculum", K_STAGES, F(stages), 1, MAX_STAGES, "", NULL, F(n_stages), 0},
     {"train.max_steps", K_INT, F(max_steps), 0, 1e12, "200", NULL, 0, 0},
     {"train.optimizer.name", K_STR, F(optimizer), 0, 0, "adamw", "adamw", 0, 0},
     {"train.optimizer.lr", K_FLOAT, F(lr), 0, 10, "3.0e-4", NULL, 0, 0},
@@ -48,6 +50,7 @@ static const Key KEYS[] = {
     {"train.log_every", K_INT, F(log_every), 1, 1e12, "1", NULL, 0, 0},
     {"eval.every", K_INT, F(eval_every), 0, 1e12, "0", NULL, 0, 0},
     {"eval.max_tokens", K_INT, F(eval_max_tokens), 1, 1e15, "65536", NULL, 0, 0},
+    {"eval.seq_lens", K_LIST, F(eval_lens), 1, 1 << 22, "", NULL, F(n_eval_lens), 0},
     {"position.rope", K_STR, F(rope), 0, 0, "on", "on|off", 0, 0},
     {"position.rope.theta", K_FLOAT, F(rope_theta), 0, 1e12, "0", NULL, 0, 0},
     {"position.rope.scaling", K_STR, F(rope_scaling), 0, 0, "none", "none|linear|ntk|dynamic|yarn|llama3|longrope", 0, 0},
@@ -90,11 +93,14 @@ static void check_range(YTree *t, yaml_node_t *n, const Key *k, double v) {
 static void set_key(Config *c, int i, YTree *t, yaml_node_t *n, const char *where) {
     const Key *k = &KEYS[i];
     char *field = (char *)c + k->off;
-    if (k->type == K_FLOAT && k->nullable && yis_null(n)) {
+    if (k->type == K_STAGES) {
+        curriculum_parse(c, t, n);
+    } else if (k->type == K_FLOAT && k->nullable && yis_null(n)) {
         *(double *)field = -1.0;
     } else if (k->type == K_LIST) {
-        if (!n || n->type != YAML_SEQUENCE_NODE || yseq_len(n) < 1 || yseq_len(n) > 512)
-            yfail(t, n, "%s: expected a list of 1 to 512 numbers", k->key);
+        size_t cap = k->off == offsetof(Config, eval_lens) ? 16 : 512;
+        if (!n || n->type != YAML_SEQUENCE_NODE || yseq_len(n) < 1 || yseq_len(n) > cap)
+            yfail(t, n, "%s: expected a list of 1 to %zu numbers", k->key, cap);
         for (size_t j = 0; j < yseq_len(n); j++) {
             double v = ydouble(t, yseq_at(t, n, j), k->key);
             check_range(t, yseq_at(t, n, j), k, v);
@@ -195,15 +201,27 @@ void config_load(Config *c, const char *path, char **overrides, int n_overrides)
         int i = find_key(key);
         if (i < 0) die("--set %s: unknown key '%s'", overrides[j], key);
         snprintf(src, sizeof src, "--set %s", key);
-        YTree t;
         if (!eq[1]) die("--set %s: empty value", key);
-        ytree_parse(&t, src, eq + 1, strlen(eq + 1));
-        set_key(c, i, &t, ytree_root(&t), src);
-        ytree_free(&t);
+        config_set(c, key, eq + 1, src);
     }
     snprintf(c->out_dir, sizeof c->out_dir, "checkpoints/%s", c->run_name);
     if (!*c->run_name || strchr(c->run_name, '/') || !strcmp(c->run_name, "..") || !strcmp(c->run_name, "."))
         die("%s: run.name '%s' must be a plain non-empty directory name", config_where(c, "run.name"), c->run_name);
+}
+
+void config_set_node(Config *c, const char *key, YTree *t, yaml_node_t *n, const char *where) {
+    int i = find_key(key);
+    assert(i >= 0);
+    set_key(c, i, t, n, where);
+}
+
+void config_set(Config *c, const char *key, const char *value, const char *where) {
+    int i = find_key(key);
+    assert(i >= 0);
+    YTree t;
+    ytree_parse(&t, where, value, strlen(value));
+    set_key(c, i, &t, ytree_root(&t), where);
+    ytree_free(&t);
 }
 
 const char *config_where(const Config *c, const char *key) {
@@ -223,6 +241,8 @@ void config_write(const Config *c, const char *path) {
         // that), and `rope` only as the scalar `off`
         if (!strncmp(k->key, "position.", 9) && !strcmp(c->where[i], "default")) continue;
         if (!strcmp(k->key, "position.rope") && strcmp(c->rope, "off")) continue;
+        if ((k->type == K_STAGES || k->type == K_LIST) && !*(const long long *)((const char *)c + k->off2))
+            continue;                                   // an empty list is an unset key
         // open the sections this key does not share with the previous one
         const char *s = k->key, *ps = prev;
         int depth = 0;
@@ -244,6 +264,7 @@ void config_write(const Config *c, const char *path) {
         else if (k->type == K_FLOAT) fprintf(f, "%.17g\n", *(const double *)field);
         else if (k->type == K_PAIR) fprintf(f, "[%.17g, %.17g]\n", ((const double *)field)[0], ((const double *)field)[1]);
         else if (k->type == K_BOOL) fprintf(f, "%s\n", *(const int *)field ? "true" : "false");
+        else if (k->type == K_STAGES) curriculum_write(c, f);
         else if (k->type == K_LIST) {
             long long n = *(const long long *)((const char *)c + k->off2);
             fputc('[', f);
@@ -277,7 +298,7 @@ static const struct { const char *key; unsigned methods; unsigned required; } RO
     {"position.rope.long_factor", M(SCALE_LONGROPE), M(SCALE_LONGROPE)},
 };
 
-static int is_set(const Config *c, const char *key) { return strcmp(config_where(c, key), "default") != 0; }
+int config_is_set(const Config *c, const char *key) { return strcmp(config_where(c, key), "default") != 0; }
 
 void config_position(const Config *c, int HS, double theta0, int L0, Position *p) {
     position_default(p);
@@ -286,17 +307,17 @@ void config_position(const Config *c, int HS, double theta0, int L0, Position *p
     const char *method = p->rope ? c->rope_scaling : "off (rope: off)";
     for (size_t i = 0; i < sizeof ROPE_KEYS / sizeof ROPE_KEYS[0]; i++) {
         unsigned bit = 1u << p->scaling;
-        if (is_set(c, ROPE_KEYS[i].key) && (!p->rope || !(ROPE_KEYS[i].methods & bit)))
+        if (config_is_set(c, ROPE_KEYS[i].key) && (!p->rope || !(ROPE_KEYS[i].methods & bit)))
             die("%s: %s does not belong to position.rope.scaling %s", config_where(c, ROPE_KEYS[i].key), ROPE_KEYS[i].key, method);
-        if (p->rope && (ROPE_KEYS[i].required & bit) && !is_set(c, ROPE_KEYS[i].key))
+        if (p->rope && (ROPE_KEYS[i].required & bit) && !config_is_set(c, ROPE_KEYS[i].key))
             die("%s: position.rope.scaling %s needs %s", config_where(c, "position.rope.scaling"), method, ROPE_KEYS[i].key);
     }
-    if (!p->rope && is_set(c, "position.rope.scaling"))
+    if (!p->rope && config_is_set(c, "position.rope.scaling"))
         die("%s: position.rope.scaling does not belong to rope: off", config_where(c, "position.rope.scaling"));
     p->theta = c->rope_theta > 0 ? c->rope_theta : theta0;
     if (!(p->theta > 1.0)) die("%s: position.rope.theta %g must be > 1", config_where(c, "position.rope.theta"), p->theta);
     p->factor = c->rope_factor;
-    p->original_max = is_set(c, "position.rope.original_max_position_embeddings") ? (int)c->rope_original_max : L0;
+    p->original_max = config_is_set(c, "position.rope.original_max_position_embeddings") ? (int)c->rope_original_max : L0;
     if (p->rope && (M(p->scaling) & USES_L_O) && p->original_max <= 0)
         die("%s: position.rope.scaling %s needs position.rope.original_max_position_embeddings (the checkpoint does "
             "not record its context)", config_where(c, "position.rope.scaling"), method);
@@ -321,7 +342,7 @@ void config_position(const Config *c, int HS, double theta0, int L0, Position *p
     for (int b = 0; b <= BIAS_T5; b++) if (!strcmp(c->bias, BIAS_NAMES[b])) p->bias = (PosBias)b;
     const char *t5keys[] = {"position.t5.num_buckets", "position.t5.max_distance", "position.t5.init"};
     for (int i = 0; i < 3; i++)
-        if (p->bias != BIAS_T5 && is_set(c, t5keys[i])) die("%s: %s does not belong to position.bias %s", config_where(c, t5keys[i]), t5keys[i], c->bias);
+        if (p->bias != BIAS_T5 && config_is_set(c, t5keys[i])) die("%s: %s does not belong to position.bias %s", config_where(c, t5keys[i]), t5keys[i], c->bias);
     p->t5_buckets = (int)c->t5_buckets;
     p->t5_max_distance = (int)c->t5_max_distance;
     p->t5_init_alibi = !strcmp(c->t5_init, "alibi");

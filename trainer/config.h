@@ -10,6 +10,18 @@
 #include "../util/ytree.h"
 
 #define CFG_STR 256
+#define MAX_STAGES 16
+#define MAX_STAGE_KEYS 8
+
+// Stage: one curriculum stage: a sequence length, a token budget, an LR scale, and
+// position.rope.* overrides kept as (key, YAML value text, "file:line:col") triples and
+// applied over the run's configuration when the stage starts (stage_config).
+typedef struct {
+    long long seq_len, tokens;
+    double lr_scale;
+    int n_keys;
+    char key[MAX_STAGE_KEYS][64], value[MAX_STAGE_KEYS][64], where[MAX_STAGE_KEYS][CFG_STR];
+} Stage;
 
 typedef struct {
     char run_name[CFG_STR];
@@ -22,6 +34,8 @@ typedef struct {
     long long batch_tokens;        // tokens per optimizer step
     long long micro_batch;         // sequences per forward; 0 = batch_tokens / seq_len
     int recompute;                 // keep one layer of activations, recompute in backward
+    long long n_stages;            // curriculum: 0 = one stage of train.seq_len, train.max_steps
+    Stage stages[MAX_STAGES];
     long long max_steps;
     char optimizer[CFG_STR];       // adamw
     double lr, beta1, beta2, eps, weight_decay;
@@ -32,6 +46,8 @@ typedef struct {
     long long log_every;
     long long eval_every;          // 0 = only at the start and the end
     long long eval_max_tokens;
+    double eval_lens[16];          // eval.seq_lens; none = the run's longest seq_len
+    long long n_eval_lens;
     // position: how positions enter attention (see model/position.h)
     char rope[CFG_STR];            // on | off
     double rope_theta;             // 0 = the checkpoint's base
@@ -64,6 +80,13 @@ const char *config_where(const Config *c, const char *key);
 void config_apply(Config *c, YTree *t, yaml_node_t *map, const char *prefix);
 // config_apply_json: parse `json` (named `source` in errors) and apply it under `prefix`.
 void config_apply_json(Config *c, const char *json, const char *source, const char *prefix);
+// config_set: set `key` from the YAML text `value`, validated as a file value would be;
+// `where` names the origin in errors and in config_where.
+void config_set(Config *c, const char *key, const char *value, const char *where);
+// config_set_node: the same for a YAML node of a parsed file (errors at its line:column).
+void config_set_node(Config *c, const char *key, YTree *t, yaml_node_t *n, const char *where);
+// config_is_set: whether `key` was set by a file or --set (not a default).
+int config_is_set(const Config *c, const char *key);
 // config_position_is_set: whether any position key was set (file or --set).
 int config_position_is_set(const Config *c);
 // config_position: the validated position scheme for a model of head size HS, RoPE base

@@ -1,6 +1,7 @@
 // eval.c — evaluation in windows of T tokens with loss by position bucket, and the
 // `train eval` subcommand (see run.h).
 #include "run.h"
+#include "curriculum.h"
 #include "../model/formats.h"
 #include "../util/util.h"
 
@@ -17,6 +18,7 @@ static void make_buckets(EvalResult *r, int T) {
 }
 
 EvalResult evaluate(Model *m, const Shard *val, int *in, int *tg, int B, int T, long long max_tokens) {
+    const int recompute = m->recompute;
     EvalResult r;
     memset(&r, 0, sizeof r);
     make_buckets(&r, T);
@@ -26,6 +28,7 @@ EvalResult evaluate(Model *m, const Shard *val, int *in, int *tg, int B, int T, 
         die("%s: no evaluation window: %zu tokens and eval.max_tokens %lld for windows of seq_len %d + 1",
             val->path, val->n, max_tokens, T);
     double total = 0.0;
+    m->recompute = 1;                // forward only: one layer of saved activations is enough
     for (size_t k = 0; k < windows; k += (size_t)B) {
         int b = (int)(windows - k < (size_t)B ? windows - k : (size_t)B);
         window_fill(val, k, in, tg, b, T);
@@ -39,6 +42,7 @@ EvalResult evaluate(Model *m, const Shard *val, int *in, int *tg, int B, int T, 
                 total += l;
             }
     }
+    m->recompute = recompute;
     r.tokens = windows * (size_t)T;
     r.loss = total / (double)r.tokens;
     for (int j = 0; j < r.n_buckets; j++) r.bucket_loss[j] /= (double)r.bucket_tokens[j];
@@ -61,38 +65,73 @@ void print_eval_table(const EvalResult *r, FILE *f) {
     fprintf(f, "%-14s %10zu %10.4f\n", "all", r->tokens, r->loss);
 }
 
-void write_eval_json(const EvalResult *r, const char *path) {
+void evals_plan(const Config *c, const Plan *p, const Shard *val, Evals *e) {
+    int fwd = 0;
+    for (int s = 0; s < p->n; s++) fwd = p->s[s].micro * p->s[s].T > fwd ? p->s[s].micro * p->s[s].T : fwd;
+    e->n = c->n_eval_lens ? (int)c->n_eval_lens : 1;
+    for (int i = 0; i < e->n; i++) {
+        double L = c->n_eval_lens ? c->eval_lens[i] : p->max_T;
+        if (L != (double)(int)L) die("%s: eval.seq_lens holds %g, not a whole length", config_where(c, "eval.seq_lens"), L);
+        e->T[i] = (int)L;
+        e->B[i] = fwd / e->T[i] > 1 ? fwd / e->T[i] : 1;
+        if (window_count(val, e->T[i]) == 0 || c->eval_max_tokens < e->T[i])
+            die("%s: %zu tokens and eval.max_tokens %lld hold no evaluation window of %d + 1 tokens (%s; use a longer "
+                "data.val, shorter eval.seq_lens, or data.val: \"\" to train without evals)", val->path, val->n,
+                c->eval_max_tokens, e->T[i], config_where(c, c->n_eval_lens ? "eval.seq_lens" : "train.seq_len"));
+    }
+}
+
+void evals_run(Model *m, const Evals *e, const Shard *val, int *in, int *tg, long long max_tokens, EvalResult *r) {
+    for (int i = 0; i < e->n; i++) r[i] = evaluate(m, val, in, tg, e->B[i], e->T[i], max_tokens);
+}
+
+void write_eval_json(const EvalResult *r, int n, const char *path) {
     FILE *f = xfopen(path, "w");
-    fprintf(f, "{\"loss\": %.6f, \"tokens\": %zu, \"loss_by_position\": [", r->loss, r->tokens);
-    for (int j = 0; j < r->n_buckets; j++)
-        fprintf(f, "%s{\"from\": %d, \"to\": %d, \"tokens\": %zu, \"loss\": %.6f}", j ? ", " : "", r->edges[j],
-                r->edges[j + 1], r->bucket_tokens[j], r->bucket_loss[j]);
+    fprintf(f, "{\"evals\": [");
+    for (int i = 0; i < n; i++) {
+        fprintf(f, "%s{\"seq_len\": %d, \"loss\": %.6f, \"tokens\": %zu, \"loss_by_position\": [", i ? ", " : "",
+                r[i].edges[r[i].n_buckets], r[i].loss, r[i].tokens);
+        for (int j = 0; j < r[i].n_buckets; j++)
+            fprintf(f, "%s{\"from\": %d, \"to\": %d, \"tokens\": %zu, \"loss\": %.6f}", j ? ", " : "", r[i].edges[j],
+                    r[i].edges[j + 1], r[i].bucket_tokens[j], r[i].bucket_loss[j]);
+        fprintf(f, "]}");
+    }
     fprintf(f, "]}\n");
     if (fclose(f) != 0) die("%s: write failed", path);
 }
 
 int eval_main(const Config *c) {
-    int micro, accum;
     if (!*c->init_from) die("model.init_from is not set (the base model to evaluate)");
     if (!*c->val_path) die("data.val is not set (needed by `train eval`)");
     setup_threads(c->threads);
-    micro_batch_of(c, &micro, &accum);
+    Plan plan;
+    Evals ev;
+    EvalResult r[MAX_EVAL_LENS] = {{0}};
     Model m;
     Shard val;
+    curriculum_plan(c, &plan);
     load_model_for(&m, c);
     shard_load(&val, c->val_path, m.cfg.vocab);
-    m.recompute = 1;                 // forward only: one layer of saved activations is enough
-    model_prepare(&m, micro, (int)c->seq_len);
-    int *in = xmalloc((size_t)micro * c->seq_len * sizeof(int)), *tg = xmalloc((size_t)micro * c->seq_len * sizeof(int));
+    evals_plan(c, &plan, &val, &ev);
+    size_t buf = 0;
+    for (int i = 0; i < ev.n; i++) {
+        model_reserve(&m, ev.B[i], ev.T[i], 1);
+        buf = (size_t)ev.B[i] * ev.T[i] > buf ? (size_t)ev.B[i] * ev.T[i] : buf;
+    }
+    m.recompute = 1;
+    model_prepare(&m, ev.B[0], ev.T[0]);
+    int *in = xmalloc(buf * sizeof(int)), *tg = xmalloc(buf * sizeof(int));
     double t0 = now_seconds();
-    EvalResult r = evaluate(&m, &val, in, tg, micro, (int)c->seq_len, c->eval_max_tokens);
+    evals_run(&m, &ev, &val, in, tg, c->eval_max_tokens, r);
     double dt = now_seconds() - t0;
     make_dirs(c->out_dir);
     char *path = path_join(c->out_dir, "eval.json");
-    write_eval_json(&r, path);
-    printf("eval of %s on %s, windows of %lld tokens (%.1fs, %.0f tok/s)\n", c->init_from, c->val_path,
-           c->seq_len, dt, (double)r.tokens / dt);
-    print_eval_table(&r, stdout);
+    write_eval_json(r, ev.n, path);
+    printf("eval of %s on %s (%.1fs)\n", c->init_from, c->val_path, dt);
+    for (int i = 0; i < ev.n; i++) {
+        printf("windows of %d tokens:\n", ev.T[i]);
+        print_eval_table(&r[i], stdout);
+    }
     printf("wrote %s\n", path);
     free(path);
     free(in);

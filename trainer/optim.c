@@ -46,10 +46,10 @@ void adamw_step(AdamW *o, Model *model, float lr, float beta1, float beta2, floa
     }
 }
 
-double lr_at(const Config *c, long long step) {
+double lr_at(const Config *c, long long step, long long total_steps) {
     if (step < c->warmup_steps) return c->lr * (double)(step + 1) / (double)c->warmup_steps;
-    if (!strcmp(c->decay, "constant") || c->max_steps <= c->warmup_steps) return c->lr;
-    double x = (double)(step - c->warmup_steps) / (double)(c->max_steps - c->warmup_steps);
+    if (!strcmp(c->decay, "constant") || total_steps <= c->warmup_steps) return c->lr;
+    double x = (double)(step - c->warmup_steps) / (double)(total_steps - c->warmup_steps);
     if (x > 1.0) x = 1.0;
     double f = !strcmp(c->decay, "cosine") ? 0.5 * (1.0 + cos(M_PI * x)) : 1.0 - x;
     return c->min_lr + (c->lr - c->min_lr) * f;

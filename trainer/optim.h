@@ -21,8 +21,8 @@ void adamw_free(AdamW *o);
 // matrices only (TensorSpec.decay), not to RMSNorm gains.
 void adamw_step(AdamW *o, Model *model, float lr, float beta1, float beta2, float eps, float weight_decay);
 // lr_at: linear warmup over warmup_steps, then cosine / linear decay to min_lr at
-// max_steps, or constant. step counts from 0.
-double lr_at(const Config *c, long long step);
+// total_steps (the whole run, over every curriculum stage), or constant. step counts from 0.
+double lr_at(const Config *c, long long step, long long total_steps);
 // grad_norm: global L2 norm of all gradients, accumulated in double.
 double grad_norm(const Model *model);
 void grad_scale(Model *model, float s);

@@ -23,14 +23,28 @@ typedef struct {
 
 // setup_threads: run.threads (0 = all cores) for OpenMP and OpenBLAS; returns the count.
 int setup_threads(long long threads);
-// micro_batch_of: sequences per forward and the accumulation steps; dies with the keys'
-// locations when batch_tokens is not a multiple of micro_batch * seq_len.
-void micro_batch_of(const Config *c, int *micro, int *accum);
+#define MAX_EVAL_LENS 16
+
+// Evals: the lengths of eval.seq_lens (default: the run's longest seq_len), each
+// evaluated B windows per forward so that a forward holds no more tokens than a
+// training forward (or one window).
+typedef struct {
+    int n, T[MAX_EVAL_LENS], B[MAX_EVAL_LENS];
+} Evals;
+
 // evaluate: windows of T tokens (llm.c convention) over the shard, up to max_tokens
-// targets, B windows per forward; inputs, targets (B, T) are the caller's buffers.
+// targets, B windows per forward, with one layer of saved activations (m->recompute is
+// restored after); inputs, targets (B, T) are the caller's buffers.
 EvalResult evaluate(Model *m, const Shard *val, int *inputs, int *targets, int B, int T, long long max_tokens);
+// evals_plan: the lengths and batch sizes for a run with stages `p`; dies before any
+// training when the shard holds no window at one of the lengths.
+struct Plan;
+void evals_plan(const Config *c, const struct Plan *p, const Shard *val, Evals *e);
+// evals_run: evaluate at every length into r[0 .. e->n).
+void evals_run(Model *m, const Evals *e, const Shard *val, int *inputs, int *targets, long long max_tokens, EvalResult *r);
 void print_eval_table(const EvalResult *r, FILE *f);
-void write_eval_json(const EvalResult *r, const char *path);
+// write_eval_json: {"evals": [{"seq_len", "loss", "tokens", "loss_by_position": [...]}, ...]}.
+void write_eval_json(const EvalResult *r, int n, const char *path);
 
 // load_model_for: model.init_from with its position scheme: the config's `position:`
 // keys, or (none set) a stretch state's own scheme (checkpoint.c).

@@ -1,6 +1,8 @@
-// train.c — the training loop: gradient accumulation to batch_tokens, AdamW with
-// warmup + decay, global-norm clipping, progress lines and metrics.jsonl (run.h).
+// train.c — the training loop: curriculum stages, gradient accumulation to batch_tokens,
+// AdamW with warmup + decay over the whole run, global-norm clipping, evals at every
+// eval.seq_lens length, progress lines and metrics.jsonl (run.h).
 #include "run.h"
+#include "curriculum.h"
 #include "optim.h"
 #include "../model/formats.h"
 #include "../util/util.h"
@@ -18,27 +20,10 @@ int setup_threads(long long threads) {
     return n;
 }
 
-void micro_batch_of(const Config *c, int *micro, int *accum) {
-    long long T = c->seq_len, mb = c->micro_batch ? c->micro_batch : c->batch_tokens / T;
-    if (c->batch_tokens % T || mb < 1 || c->batch_tokens % (mb * T))
-        die("%s: train.batch_tokens %lld must be a multiple of train.seq_len %lld x train.micro_batch %lld "
-            "(%s, %s)", config_where(c, "train.batch_tokens"), c->batch_tokens, T, mb,
-            config_where(c, "train.seq_len"), config_where(c, "train.micro_batch"));
-    *micro = (int)mb;
-    *accum = (int)(c->batch_tokens / (mb * T));
-}
-
 static void fmt_time(char *buf, size_t n, double s) {
     long t = (long)(s + 0.5);
     if (t >= 3600) snprintf(buf, n, "%ld:%02ld:%02ld", t / 3600, t / 60 % 60, t % 60);
     else snprintf(buf, n, "%ld:%02ld", t / 60, t % 60);
-}
-
-static void log_eval(FILE *metrics, long long step, long long tokens, const EvalResult *r) {
-    printf("eval  step %lld | val_loss %.4f over %zu tokens\n", step, r->loss, r->tokens);
-    fprintf(metrics, "{\"type\": \"eval\", \"step\": %lld, \"tokens\": %lld, \"val_loss\": %.6f, \"val_tokens\": %zu}\n",
-            step, tokens, r->loss, r->tokens);
-    fflush(metrics);
 }
 
 // stop_nonfinite: a NaN/inf loss or gradient ends the run (exit 1) with a hint.
@@ -49,45 +34,104 @@ static void stop_nonfinite(long long step, const char *what, double v) {
     exit(1);
 }
 
+// log_eval: one metrics row and one printed line per evaluated length.
+static void log_eval(FILE *metrics, long long step, long long tokens, const EvalResult *r) {
+    const int T = r->edges[r->n_buckets];
+    printf("eval  step %lld | T %d | val_loss %.4f over %zu tokens |", step, T, r->loss, r->tokens);
+    fprintf(metrics, "{\"type\": \"eval\", \"step\": %lld, \"tokens\": %lld, \"seq_len\": %d, \"val_loss\": %.6f, "
+            "\"val_tokens\": %zu, \"loss_by_position\": [", step, tokens, T, r->loss, r->tokens);
+    for (int j = 0; j < r->n_buckets; j++) {
+        printf(" %d-%d %.3f", r->edges[j], r->edges[j + 1], r->bucket_loss[j]);
+        fprintf(metrics, "%s{\"from\": %d, \"to\": %d, \"loss\": %.6f}", j ? ", " : "", r->edges[j], r->edges[j + 1],
+                r->bucket_loss[j]);
+    }
+    printf("\n");
+    fprintf(metrics, "]}\n");
+    fflush(metrics);
+}
+
+// stage_position: the position scheme of stage s (its rope overrides over the run's).
+static void stage_position(const Config *c, int s, const Model *m, Position *pos) {
+    Config *sc = xmalloc(sizeof *sc);
+    stage_config(c, s, sc);
+    config_position(sc, m->cfg.dim / m->cfg.n_heads, m->cfg.rope_theta, m->cfg.max_seq_len, pos);
+    free(sc);
+}
+
+static void print_plan(const Config *c, const Plan *p, const Model *m) {
+    for (int s = 0; s < p->n; s++) {
+        const StagePlan *st = &p->s[s];
+        Position pos;
+        char json[8192];
+        stage_position(c, s, m, &pos);
+        position_json(&pos, m->cfg.rope_theta, json, sizeof json);
+        printf("stage %d/%d: seq_len %d, steps %lld-%lld (%lld tokens), %d x %d sequences per step, lr x %g, position %s\n",
+               s + 1, p->n, st->T, st->first_step + 1, st->first_step + st->steps, st->steps * c->batch_tokens, st->micro,
+               st->accum, st->lr_scale, json);
+    }
+}
+
 int train_main(const Config *c) {
-    int micro, accum, T = (int)c->seq_len;
     if (!*c->init_from) die("model.init_from is not set (the base model to fine-tune)");
     if (!*c->train_path) die("data.train is not set (a token shard to train on)");
     if (c->min_lr > c->lr) die("%s: train.schedule.min_lr %g exceeds train.optimizer.lr %g", config_where(c, "train.schedule.min_lr"), c->min_lr, c->lr);
     int threads = setup_threads(c->threads);
-    micro_batch_of(c, &micro, &accum);
+    Plan plan;
+    curriculum_plan(c, &plan);
     Model m;
     Shard train, val;
+    Evals ev = {0};
+    EvalResult results[MAX_EVAL_LENS];
     load_model_for(&m, c);
     double base_theta = m.cfg.rope_theta;
+    for (int s = 0; s < plan.n; s++) {                  // every stage's scheme is valid before any step
+        Position pos;
+        stage_position(c, s, &m, &pos);
+    }
     shard_load(&train, c->train_path, m.cfg.vocab);
     if (*c->val_path) {
         shard_load(&val, c->val_path, m.cfg.vocab);
-        if (window_count(&val, T) == 0 || c->eval_max_tokens < T)     // fail before training, not after
-            die("%s: %zu tokens and eval.max_tokens %lld hold no evaluation window of seq_len %d + 1 "
-                "(use a longer data.val, or data.val: \"\" to train without evals)", c->val_path, val.n, c->eval_max_tokens, T);
+        evals_plan(c, &plan, &val, &ev);
     }
     m.recompute = c->recompute;
-    model_prepare(&m, micro, T);
+    size_t buf = 0;
+    for (int s = 0; s < plan.n; s++) {
+        model_reserve(&m, plan.s[s].micro, plan.s[s].T, m.recompute);
+        buf = (size_t)plan.s[s].micro * plan.s[s].T > buf ? (size_t)plan.s[s].micro * plan.s[s].T : buf;
+    }
+    for (int i = 0; i < ev.n; i++) {
+        model_reserve(&m, ev.B[i], ev.T[i], 1);
+        buf = (size_t)ev.B[i] * ev.T[i] > buf ? (size_t)ev.B[i] * ev.T[i] : buf;
+    }
+    model_prepare(&m, plan.s[0].micro, plan.s[0].T);
     make_dirs(c->out_dir);
     char *cfg_path = path_join(c->out_dir, "config.yaml"), *met_path = path_join(c->out_dir, "metrics.jsonl");
     config_write(c, cfg_path);
     FILE *metrics = xfopen(met_path, "w");
-    printf("run %s: %zu params, T %d, %d x %d sequences per step (%lld tokens), %d threads\n", c->run_name,
-           m.num_params, T, micro, accum, c->batch_tokens, threads);
-    if (m.cfg.max_seq_len && T > m.cfg.max_seq_len)
-        printf("note: seq_len %d exceeds the checkpoint's pretraining context %d\n", T, m.cfg.max_seq_len);
+    printf("run %s: %zu params, %lld steps of %lld tokens, %d threads\n", c->run_name, m.num_params, plan.total_steps,
+           c->batch_tokens, threads);
+    print_plan(c, &plan, &m);
+    if (m.cfg.max_seq_len && plan.max_T > m.cfg.max_seq_len)
+        printf("note: seq_len %d exceeds the checkpoint's pretraining context %d\n", plan.max_T, m.cfg.max_seq_len);
     AdamW opt;
     Loader loader;
     adamw_init(&opt, m.num_params);
-    loader_init(&loader, &train, (uint64_t)c->seed, T);
-    int *in = xmalloc((size_t)micro * T * sizeof(int)), *tg = xmalloc((size_t)micro * T * sizeof(int));
+    loader_init(&loader, &train, (uint64_t)c->seed, plan.max_T);
+    int *in = xmalloc(buf * sizeof(int)), *tg = xmalloc(buf * sizeof(int));
     double t_start = now_seconds();
     long long tokens = 0;
-    for (long long step = 0; step < c->max_steps; step++) {
+    int cur = -1;
+    for (long long step = 0; step < plan.total_steps; step++) {
+        const int s = plan_stage(&plan, step), T = plan.s[s].T, micro = plan.s[s].micro, accum = plan.s[s].accum;
+        if (s != cur) {                                  // a new stage: its RoPE tables; buffers stay
+            Position pos;
+            stage_position(c, s, &m, &pos);
+            model_set_rope(&m, &pos);
+            cur = s;
+        }
         if (*c->val_path && c->eval_every > 0 && step % c->eval_every == 0) {
-            EvalResult r = evaluate(&m, &val, in, tg, micro, T, c->eval_max_tokens);
-            log_eval(metrics, step, tokens, &r);
+            evals_run(&m, &ev, &val, in, tg, c->eval_max_tokens, results);
+            for (int i = 0; i < ev.n; i++) log_eval(metrics, step, tokens, &results[i]);
         }
         double t0 = now_seconds(), loss = 0.0;
         model_zero_grad(&m);
@@ -99,26 +143,29 @@ int train_main(const Config *c) {
         double norm = grad_norm(&m);
         if (!isfinite(norm)) stop_nonfinite(step + 1, "the gradient norm", norm);
         if (c->grad_clip > 0 && norm > c->grad_clip) grad_scale(&m, (float)(c->grad_clip / norm));
-        double lr = lr_at(c, step);
+        double lr = lr_at(c, step, plan.total_steps) * plan.s[s].lr_scale;
         adamw_step(&opt, &m, (float)lr, (float)c->beta1, (float)c->beta2, (float)c->eps, (float)c->weight_decay);
         tokens += c->batch_tokens;
         double now = now_seconds(), tps = (double)c->batch_tokens / (now - t0);
-        fprintf(metrics, "{\"type\": \"train\", \"step\": %lld, \"tokens\": %lld, \"loss\": %.6f, \"lr\": %.6e, "
-                "\"grad_norm\": %.6f, \"tokens_per_s\": %.1f, \"elapsed_s\": %.3f}\n",
-                step + 1, tokens, loss, lr, norm, tps, now - t_start);
+        fprintf(metrics, "{\"type\": \"train\", \"step\": %lld, \"stage\": %d, \"seq_len\": %d, \"tokens\": %lld, "
+                "\"loss\": %.6f, \"lr\": %.6e, \"grad_norm\": %.6f, \"tokens_per_s\": %.1f, \"elapsed_s\": %.3f}\n",
+                step + 1, s + 1, T, tokens, loss, lr, norm, tps, now - t_start);
         fflush(metrics);
-        if ((step + 1) % c->log_every == 0 || step + 1 == c->max_steps) {
+        if ((step + 1) % c->log_every == 0 || step + 1 == plan.total_steps) {
             char el[32], eta[32];
             fmt_time(el, sizeof el, now - t_start);
-            fmt_time(eta, sizeof eta, (now - t_start) / (double)(step + 1) * (double)(c->max_steps - step - 1));
-            printf("step %5lld/%lld | loss %.4f | lr %.2e | gnorm %.4f | %7.0f tok/s | %s elapsed | ETA %s\n",
-                   step + 1, c->max_steps, loss, lr, norm, tps, el, eta);
+            fmt_time(eta, sizeof eta, (now - t_start) / (double)(step + 1) * (double)(plan.total_steps - step - 1));
+            printf("step %5lld/%lld | stage %d/%d T %d | loss %.4f | lr %.2e | gnorm %.4f | %7.0f tok/s | %s elapsed | ETA %s\n",
+                   step + 1, plan.total_steps, s + 1, plan.n, T, loss, lr, norm, tps, el, eta);
             fflush(stdout);
         }
     }
     if (*c->val_path) {
-        EvalResult r = evaluate(&m, &val, in, tg, micro, T, c->eval_max_tokens);
-        log_eval(metrics, c->max_steps, tokens, &r);
+        char *eval_path = path_join(c->out_dir, "eval.json");
+        evals_run(&m, &ev, &val, in, tg, c->eval_max_tokens, results);
+        for (int i = 0; i < ev.n; i++) log_eval(metrics, plan.total_steps, tokens, &results[i]);
+        write_eval_json(results, ev.n, eval_path);
+        free(eval_path);
     }
     save_run_model(&m, base_theta, c->out_dir);
     printf("wrote %s, %s\n", cfg_path, met_path);
