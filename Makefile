@@ -26,7 +26,7 @@ LIB_SRC := util/util.c util/ytree.c \
            trainer/config.c trainer/curriculum.c trainer/optim.c trainer/train.c trainer/eval.c trainer/positions.c trainer/checkpoint.c
 LIB_OBJ := $(LIB_SRC:%.c=build/%.o)
 HEADERS := $(wildcard util/*.h model/*.h data/*.h trainer/*.h)
-TESTS   := tests/test_layers tests/test_attention tests/refcheck tests/test_real tests/test_train tests/test_position
+TESTS   := tests/test_layers tests/test_attention tests/test_curriculum tests/refcheck tests/test_real tests/test_train tests/test_position
 
 BASE    := checkpoints/base/stories260K.bin checkpoints/base/tok512.bin
 DATA    := data/tinystories/train.bin data/tinystories/val.bin

@@ -20,6 +20,7 @@ run() {
 
 run layers ./tests/test_layers
 run attention ./tests/test_attention
+run curriculum ./tests/test_curriculum
 for f in tests/fixtures/refcheck_*.safetensors; do
   run "refcheck $(basename "$f" .safetensors)" ./tests/refcheck "$f"
 done

@@ -110,6 +110,38 @@ expect_error "--set with a bad value" "--set train.max_steps:1:1: train.max_step
 expect_error "batch_tokens not a multiple of micro_batch x seq_len" "train.batch_tokens 4000 must be a multiple of seq_len 512 x train.micro_batch 8" ./train --config ft_native.yaml --set train.batch_tokens=4000
 expect_error "a val shard too short for one window fails before training" "val.bin: 29439 tokens and eval.max_tokens [0-9]+ hold no evaluation window of 32768 \\+ 1 tokens" \
   ./train --config ft_native.yaml --set train.seq_len=32768 --set train.batch_tokens=32768 --set train.micro_batch=1
+# ---- curriculum -------------------------------------------------------------------------
+config_error "a stage may not change the bias" "4:32: curriculum\\[1\\]: 'bias' cannot change between stages" \
+  'train: {batch_tokens: 512}\ncurriculum:\n  - {seq_len: 256, tokens: 1K}\n  - {seq_len: 512, tokens: 1K, bias: alibi}\n'
+config_error "a stage may not change the T5 table" "3:37: curriculum\[0\]: 't5.num_buckets' cannot change between stages" \
+  'train: {batch_tokens: 512}\ncurriculum:\n  - {seq_len: 256, tokens: 1K, t5: {num_buckets: 8}}\n'
+config_error "a stage token budget that is not a count" "3:28: curriculum\\[0\\].tokens: '4X' is not a token count" \
+  'train: {batch_tokens: 512}\ncurriculum:\n  - {seq_len: 256, tokens: 4X}\n'
+config_error "a stage rope value out of range" "3:47: position.rope.factor = 0.5 is out of range" \
+  'train: {batch_tokens: 512}\ncurriculum:\n  - {seq_len: 256, tokens: 1K, rope: {factor: 0.5}}\n'
+expect_error "train.seq_len beside a curriculum" "ft_native.yaml:7:12: train.seq_len and curriculum are both set" \
+  ./train --config ft_native.yaml --set 'curriculum=[{seq_len: 256, tokens: 4K}]'
+cat >"$TMP/curriculum.yaml" <<YAML
+run: {name: test_cli_curriculum, seed: 1}
+model: {init_from: $BASE}
+data: {train: data/tinystories/train.bin, val: $VAL}
+train: {batch_tokens: 1024, micro_batch: 2, log_every: 1}
+position:
+  rope: {scaling: linear, factor: 1}
+curriculum:
+  - {seq_len: 256, tokens: 2K}
+  - {seq_len: 512, tokens: 1K, rope: {factor: 2}, lr_scale: 0.5}
+eval: {every: 2, max_tokens: 2048, seq_lens: [256, 1024]}
+YAML
+M=checkpoints/test_cli_curriculum/metrics.jsonl
+if ./train --config "$TMP/curriculum.yaml" >"$TMP/cur.out" 2>&1 \
+   && grep -q '"step": 2, "stage": 1, "seq_len": 256' $M && grep -q '"step": 3, "stage": 2, "seq_len": 512' $M \
+   && [ "$(grep -c '"type": "eval"' $M)" -eq 6 ] && [ "$(grep -c '"seq_len": 1024, "val_loss"' $M)" -eq 3 ] \
+   && grep -q '"seq_len": 1024, "loss"' checkpoints/test_cli_curriculum/eval.json \
+   && grep -q 'stage 2/2: seq_len 512, steps 3-3 (1024 tokens), 2 x 1 sequences per step, lr x 0.5' "$TMP/cur.out" \
+   && grep -q 'step     3/3 | stage 2/2 T 512' "$TMP/cur.out" && grep -q '"factor": 2' "$TMP/cur.out"; then
+  ok "a two-stage curriculum: stages, seq_len, evals at 256 and 1024"
+else bad "a two-stage curriculum: stages, seq_len, evals at 256 and 1024" "$(tail -4 "$TMP/cur.out")"; fi
 expect_error "missing config file" "missing.yaml: no such config file" ./train --config missing.yaml
 expect_error "unknown subcommand" "unknown subcommand 'trian'" ./train trian
 expect_error "prepare without --out" "prepare: missing --text, --tokenizer or --out" ./train prepare --text x

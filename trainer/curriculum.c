@@ -64,13 +64,18 @@ void curriculum_parse(Config *c, YTree *t, yaml_node_t *seq) {
         if (!sl || !tk) yfail(t, map, "%s: a stage needs seq_len and tokens", what);
         st->seq_len = yint(t, sl, "seq_len");
         if (st->seq_len < 1 || st->seq_len > (1 << 22)) yfail(t, sl, "%s: seq_len %lld is out of range [1, %d]", what, st->seq_len, 1 << 22);
-        st->tokens = parse_tokens(t, tk, "tokens");
+        char tokens_what[48];
+        snprintf(tokens_what, sizeof tokens_what, "%s.tokens", what);
+        st->tokens = parse_tokens(t, tk, tokens_what);
         if (ls) st->lr_scale = ydouble(t, ls, "lr_scale");
         if (ls && !(st->lr_scale > 0.0 && st->lr_scale <= 100.0)) yfail(t, ls, "%s: lr_scale %g must be in (0, 100]", what, st->lr_scale);
         for (yaml_node_pair_t *p = map->data.mapping.pairs.start; p < map->data.mapping.pairs.top; p++) {
             yaml_node_t *kn = yaml_document_get_node(&t->doc, p->key), *vn = yaml_document_get_node(&t->doc, p->value);
             const char *k = yscalar(t, kn, "key");
             if (!strcmp(k, "seq_len") || !strcmp(k, "tokens") || !strcmp(k, "lr_scale")) continue;
+            if (vn->type != YAML_MAPPING_NODE && (!strcmp(k, "bias") || !strcmp(k, "rope")))
+                yfail(t, kn, "%s: '%s' cannot change between stages (it fixes the model's parameters or attention); "
+                      "a stage sets seq_len, tokens, lr_scale and rope settings, e.g. rope: {factor: 16}", what, k);
             if (vn->type != YAML_MAPPING_NODE)
                 yfail(t, kn, "%s: unknown stage key '%s' (a stage has seq_len, tokens, lr_scale and rope: {...})", what, k);
             char prefix[64];
