@@ -1,6 +1,7 @@
 # stretch — build, stage, test.
 #   make          install missing Debian packages, build ./train, stage the base model and data
 #   make test     all of the above, then every test (exit non-zero on any failure)
+#   make run      all of the above, then the main job: configs/retrofit_32k.yaml
 #   make debug    ./train_debug with -fsanitize=address,undefined
 #   make bench    throughput and memory figures (CASES=name,... to pick cases)
 
@@ -33,7 +34,7 @@ DATA    := data/tinystories/train.bin data/tinystories/val.bin
 ORIGIN_MODEL := https://huggingface.co/karpathy/tinyllamas/resolve/main/stories260K
 ORIGIN_TEXT  := https://huggingface.co/datasets/roneneldan/TinyStories/resolve/main/TinyStories-valid.txt
 
-.PHONY: all test debug bench clean packages
+.PHONY: all test run debug bench clean packages
 .SECONDARY:
 all: train $(BASE) $(DATA)
 
@@ -81,11 +82,14 @@ build/tinystories.txt:
 
 $(DATA) &: train checkpoints/base/tok512.bin build/tinystories.txt
 	./train prepare --text build/tinystories.txt --tokenizer checkpoints/base/tok512.bin \
-	  --out data/tinystories --val-fraction 0.1 --story-start "Once upon a time"
+	  --out data/tinystories --val-fraction 0.15 --story-start "Once upon a time"
 
 # --- tests ------------------------------------------------------------------------------
 test: all $(TESTS)
 	@bash tests/run_all.sh
+
+run: all
+	./train --config configs/retrofit_32k.yaml
 
 bench: tests/bench
 	@./tests/bench $(CASES)

@@ -108,8 +108,9 @@ pos_error "llama3 bands out of order" "3:76: position.rope.high_freq_factor 1 mu
 expect_error "--set of an unknown key" "--set train.max_step=5: unknown key 'train.max_step'" ./train --config ft_native.yaml --set train.max_step=5
 expect_error "--set with a bad value" "--set train.max_steps:1:1: train.max_steps: expected an integer, got 'many'" ./train --config ft_native.yaml --set train.max_steps=many
 expect_error "batch_tokens not a multiple of micro_batch x seq_len" "train.batch_tokens 4000 must be a multiple of seq_len 512 x train.micro_batch 8" ./train --config ft_native.yaml --set train.batch_tokens=4000
-expect_error "a val shard too short for one window fails before training" "val.bin: 29439 tokens and eval.max_tokens [0-9]+ hold no evaluation window of 32768 \\+ 1 tokens" \
-  ./train --config ft_native.yaml --set train.seq_len=32768 --set train.batch_tokens=32768 --set train.micro_batch=1
+expect_error "a val shard too short for one window fails before training" "val.bin: [0-9]+ tokens and eval.max_tokens [0-9]+ hold no evaluation window of 131072 \\+ 1 tokens" \
+  ./train --config ft_native.yaml --set train.seq_len=131072 --set train.batch_tokens=131072 --set train.micro_batch=1 \
+  --set eval.max_tokens=131072
 # ---- curriculum -------------------------------------------------------------------------
 config_error "a stage may not change the bias" "4:32: curriculum\\[1\\]: 'bias' cannot change between stages" \
   'train: {batch_tokens: 512}\ncurriculum:\n  - {seq_len: 256, tokens: 1K}\n  - {seq_len: 512, tokens: 1K, bias: alibi}\n'
