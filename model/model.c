@@ -144,6 +144,12 @@ static void free_prepared(Model *m) {
     free(m->t5_bucket);
 }
 
+double model_flops_per_token(const ModelConfig *c, int T) {
+    const double C = c->dim, KV = (double)c->n_kv_heads * (c->dim / c->n_heads), H = c->hidden;
+    const double nmat = c->n_layers * (2 * C * C + 2 * KV * C + 3 * C * H) + (double)c->vocab * C;
+    return 6.0 * nmat + 3.0 * c->n_layers * 4.0 * C * (T + 1) / 2.0;
+}
+
 // acts_total: floats of all activations for a (B, T) forward in a recompute mode.
 static size_t acts_total(const ModelConfig *c, int recompute, int B, int T) {
     size_t n[NUM_ACTS], total = 0;

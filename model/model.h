@@ -169,6 +169,10 @@ float model_forward(Model *m, const int *inputs, const int *targets, int B, int 
 // logits are computed once, for the loss and its gradient together.
 float model_forward_backward(Model *m, const int *inputs, const int *targets, int B, int T, float loss_scale);
 void model_zero_grad(Model *m);
+// model_flops_per_token: the FLOPs of one training token at sequence length T (forward +
+// backward = 3x forward): 6 N_matmul + 3 L (4 C (T + 1) / 2), N_matmul counting the LM
+// head, and (T + 1) / 2 keys per causal query for QK^T and PV.
+double model_flops_per_token(const ModelConfig *c, int T);
 // model_init_random: N(0, std) matrices, ones for norm gains (tests, fixtures).
 void model_init_random(Model *m, uint64_t seed, float std);
 

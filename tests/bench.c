@@ -3,7 +3,7 @@
 // machine's 2-thread SGEMM GFLOP/s measured in the same run as the reference peak.
 // Each case runs in a forked child so its peak RSS is its own. Medians over steps.
 //
-// FLOP formula for a training step (per token, fwd + bwd = 3x forward):
+// FLOP formula for a training step: model_flops_per_token (model.h), per token
 //   6 * N_matmul + 3 * L * (4 * C * T_avg)  with N_matmul = matmul parameters incl. the
 //   LM head and T_avg = (T + 1) / 2 keys per causal query (QK^T and PV, 2 FLOP each).
 #define _DEFAULT_SOURCE
@@ -96,9 +96,7 @@ static void run_step_case(const Case *k, double peak) {
         if (s >= 0) t[s] = now_seconds() - t0;
     }
     double dt = median(t, k->steps);
-    size_t C = (size_t)k->dim, KV = (size_t)k->kv * (C / (size_t)k->heads);
-    double nmat = (double)k->layers * (double)(2 * C * C + 2 * KV * C + 3 * C * (size_t)k->hidden) + (double)k->vocab * C;
-    double flop = (double)BT * (6.0 * nmat + 3.0 * k->layers * 4.0 * C * (k->T + 1) / 2.0);
+    double flop = (double)BT * model_flops_per_token(&cfg, k->T);
     printf("%-16s %6d %3d %10.0f %10.2f %7.1f %6.1f%% %8.2f\n", k->name, k->T, k->B, (double)BT / dt, dt,
            flop / dt / 1e9, 100.0 * flop / dt / 1e9 / peak, peak_rss_gib());
     free(in); free(tg);

@@ -58,6 +58,17 @@ static void stage_position(const Config *c, int s, const Model *m, Position *pos
     free(sc);
 }
 
+// eta_seconds: the rest of this stage at its measured pace, and later stages at that
+// pace scaled by their FLOPs per token (model_flops_per_token): an estimate.
+static double eta_seconds(const Plan *p, const ModelConfig *mc, long long step, double stage_elapsed) {
+    const int s = plan_stage(p, step);
+    const double per_step = stage_elapsed / (double)(step + 1 - p->s[s].first_step);
+    double eta = per_step * (double)(p->s[s].first_step + p->s[s].steps - step - 1);
+    for (int j = s + 1; j < p->n; j++)
+        eta += per_step * (double)p->s[j].steps * model_flops_per_token(mc, p->s[j].T) / model_flops_per_token(mc, p->s[s].T);
+    return eta;
+}
+
 static void print_plan(const Config *c, const Plan *p, const Model *m) {
     for (int s = 0; s < p->n; s++) {
         const StagePlan *st = &p->s[s];
@@ -118,7 +129,7 @@ int train_main(const Config *c) {
     adamw_init(&opt, m.num_params);
     loader_init(&loader, &train, (uint64_t)c->seed, plan.max_T);
     int *in = xmalloc(buf * sizeof(int)), *tg = xmalloc(buf * sizeof(int));
-    double t_start = now_seconds();
+    double t_start = now_seconds(), t_stage = t_start;
     long long tokens = 0;
     int cur = -1;
     for (long long step = 0; step < plan.total_steps; step++) {
@@ -128,6 +139,7 @@ int train_main(const Config *c) {
             stage_position(c, s, &m, &pos);
             model_set_rope(&m, &pos);
             cur = s;
+            t_stage = now_seconds();
         }
         if (*c->val_path && c->eval_every > 0 && step % c->eval_every == 0) {
             evals_run(&m, &ev, &val, in, tg, c->eval_max_tokens, results);
@@ -154,7 +166,7 @@ int train_main(const Config *c) {
         if ((step + 1) % c->log_every == 0 || step + 1 == plan.total_steps) {
             char el[32], eta[32];
             fmt_time(el, sizeof el, now - t_start);
-            fmt_time(eta, sizeof eta, (now - t_start) / (double)(step + 1) * (double)(plan.total_steps - step - 1));
+            fmt_time(eta, sizeof eta, eta_seconds(&plan, &m.cfg, step, now - t_stage));
             printf("step %5lld/%lld | stage %d/%d T %d | loss %.4f | lr %.2e | gnorm %.4f | %7.0f tok/s | %s elapsed | ETA %s\n",
                    step + 1, plan.total_steps, s + 1, plan.n, T, loss, lr, norm, tps, el, eta);
             fflush(stdout);
