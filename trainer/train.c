@@ -76,9 +76,12 @@ static void print_plan(const Config *c, const Plan *p, const Model *m) {
         char json[8192];
         stage_position(c, s, m, &pos);
         position_json(&pos, m->cfg.rope_theta, json, sizeof json);
-        printf("stage %d/%d: seq_len %d, steps %lld-%lld (%lld tokens), %d x %d sequences per step, lr x %g, position %s\n",
-               s + 1, p->n, st->T, st->first_step + 1, st->first_step + st->steps, st->steps * c->batch_tokens, st->micro,
-               st->accum, st->lr_scale, json);
+        char steps[96];
+        if (st->steps) snprintf(steps, sizeof steps, "steps %lld-%lld (%lld tokens)", st->first_step + 1,
+                                st->first_step + st->steps, st->steps * c->batch_tokens);
+        else snprintf(steps, sizeof steps, "no steps (train.max_steps ends the run before it)");
+        printf("stage %d/%d: seq_len %d, %s, %d x %d sequences per step, lr x %g, position %s\n", s + 1, p->n, st->T,
+               steps, st->micro, st->accum, st->lr_scale, json);
     }
 }
 
