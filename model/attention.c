@@ -60,7 +60,12 @@ typedef struct {
 
 static size_t qrow(const Att *a, int b, int t, int h) { return (((size_t)b * a->T + t) * a->NH + h) * a->HS; }
 static size_t kvrow(const Att *a, int b, int s, int h) { return (((size_t)b * a->T + s) * a->NKV + h / (a->NH / a->NKV)) * a->HS; }
+static size_t srow(const Att *a, int b, int h, int t) { return ((size_t)b * a->NH + h) * a->T + t; }   // lse, delta
 static int tile_len(const Att *a, int i) { return a->T - i * TILE < TILE ? a->T - i * TILE : TILE; }
+// key_len: the keys of the tile at s0 that query rows [t0, t0 + nq) can see.
+static int key_len(int t0, int nq, int s0) { return t0 + nq - s0 < TILE ? t0 + nq - s0 : TILE; }
+// causal_cols: the columns c < nk of query row t with key s0 + c <= t.
+static int causal_cols(int t, int s0, int nk) { return t - s0 + 1 < nk ? t - s0 + 1 : nk; }
 
 // t5_tile_bucket: the one T5 bucket of every (t, s <= t) of the tile, or -1 when the
 // tile spans several (buckets grow with the distance t - s, so its ends decide).
@@ -79,7 +84,7 @@ static void tile_scores(float *S, const Att *a, int b, int h, int t0, int nq, in
                 NH * a->HS, a->k + kvrow(a, b, s0, h), a->NKV * a->HS, 0.0f, S, TILE);
     for (int r = 0; r < nq; r++) {
         float *row = S + (size_t)r * TILE;
-        const int t = t0 + r, nvalid = t - s0 + 1 < nk ? t - s0 + 1 : nk;
+        const int t = t0 + r, nvalid = causal_cols(t, s0, nk);
         if (ab->kind == BIAS_ALIBI)
             for (int c = 0; c < nvalid; c++) row[c] += -ab->slopes[h] * (float)(t - s0 - c);
         else if (one >= 0)
@@ -97,7 +102,7 @@ static void tile_probs(float *S, const float *lse, int nq, int nk) {
 
 // tile_dscores: dS = P * (dO V^T - D_t) into dS, the gradient of the scores (pre-scale).
 static void tile_dscores(float *dS, const float *P, const Att *a, int b, int h, int t0, int nq, int s0, int nk) {
-    const float *D = a->delta + ((size_t)b * a->NH + h) * a->T + t0;
+    const float *D = a->delta + srow(a, b, h, t0);
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, nq, nk, a->HS, 1.0f, a->dout + qrow(a, b, t0, h),
                 a->NH * a->HS, a->v + kvrow(a, b, s0, h), a->NKV * a->HS, 0.0f, dS, TILE);
     for (int r = 0; r < nq; r++)
@@ -117,7 +122,7 @@ static void forward_rows(float *out, float *lse, const Att *a, int b, int h, int
         memset(O + (size_t)r * ld, 0, (size_t)HS * sizeof(float));
     }
     for (int s0 = 0; s0 < t0 + nq; s0 += TILE) {
-        const int nk = t0 + nq - s0 < TILE ? t0 + nq - s0 : TILE;
+        const int nk = key_len(t0, nq, s0);
         tile_scores(S, a, b, h, t0, nq, s0, nk);
         for (int r = 0; r < nq; r++) {
             float *row = S + (size_t)r * TILE, mx = m[r];
@@ -134,7 +139,7 @@ static void forward_rows(float *out, float *lse, const Att *a, int b, int h, int
     }
     for (int r = 0; r < nq; r++) {
         for (int e = 0; e < HS; e++) O[(size_t)r * ld + e] /= l[r];
-        lse[((size_t)b * a->NH + h) * a->T + t0 + r] = m[r] + logf(l[r]);
+        lse[srow(a, b, h, t0 + r)] = m[r] + logf(l[r]);
     }
 }
 
@@ -154,7 +159,7 @@ void attention_forward(float *out, float *lse, const float *q, const float *k, c
 static void t5_tile_grad(float *part, const float *dS, const AttnBias *ab, int t0, int nq, int s0, int nk) {
     const int one = t5_tile_bucket(ab, t0, nq, s0, nk);
     for (int r = 0; r < nq; r++) {
-        const int t = t0 + r, nvalid = t - s0 + 1 < nk ? t - s0 + 1 : nk;
+        const int t = t0 + r, nvalid = causal_cols(t, s0, nk);
         if (one >= 0) {
             float sum = 0.0f;
             for (int c = 0; c < nvalid; c++) sum += dS[(size_t)r * TILE + c];
@@ -170,16 +175,16 @@ static void t5_tile_grad(float *part, const float *dS, const AttnBias *ab, int t
 static void dq_rows(float *dq, float *delta, float *part, const Att *a, int b, int h, int i) {
     float P[TILE * TILE], dS[TILE * TILE];
     const int t0 = i * TILE, nq = tile_len(a, i), ld = a->NH * a->HS, HS = a->HS;
-    const float *lse = a->lse + ((size_t)b * a->NH + h) * a->T + t0;
+    const float *lse = a->lse + srow(a, b, h, t0);
     for (int r = 0; r < nq; r++) {
         const float *o = a->out + qrow(a, b, t0 + r, h), *g = a->dout + qrow(a, b, t0 + r, h);
         float D = 0.0f;
         for (int e = 0; e < HS; e++) D += g[e] * o[e];
-        delta[((size_t)b * a->NH + h) * a->T + t0 + r] = D;
+        delta[srow(a, b, h, t0 + r)] = D;
     }
     if (part) memset(part, 0, (size_t)a->ab->NB * sizeof(float));
     for (int s0 = 0; s0 < t0 + nq; s0 += TILE) {
-        const int nk = t0 + nq - s0 < TILE ? t0 + nq - s0 : TILE;
+        const int nk = key_len(t0, nq, s0);
         tile_scores(P, a, b, h, t0, nq, s0, nk);
         tile_probs(P, lse, nq, nk);
         tile_dscores(dS, P, a, b, h, t0, nq, s0, nk);
@@ -200,7 +205,7 @@ static void dkv_rows(float *dk, float *dv, const Att *a, int b, int g, int j) {
         for (int i = j; i < a->nb; i++) {
             const int t0 = i * TILE, nq = tile_len(a, i);
             tile_scores(P, a, b, h, t0, nq, s0, nk);
-            tile_probs(P, a->lse + ((size_t)b * a->NH + h) * a->T + t0, nq, nk);
+            tile_probs(P, a->lse + srow(a, b, h, t0), nq, nk);
             cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, nk, HS, nq, 1.0f, P, TILE, a->dout + qrow(a, b, t0, h),
                         ldq, 1.0f, dv + o, a->NKV * HS);
             tile_dscores(dS, P, a, b, h, t0, nq, s0, nk);

@@ -180,13 +180,11 @@ static void rope_tables(Model *m, int T) {
 void model_prepare(Model *m, int max_B, int max_T) {
     reserve(m, max_B, max_T, m->recompute);
     const int HS = m->cfg.dim / m->cfg.n_heads, T = m->max_T;
-    size_t capacity = m->acts_capacity;
     free_prepared(m);
     m->grads_memory = xcalloc(m->num_params, sizeof(float));
     for (int i = 0; i < NUM_PARAMS; i++)
         m->grads.t[i] = m->params.t[i] ? m->grads_memory + (m->params.t[i] - m->params_memory) : NULL;
-    m->acts_memory = xcalloc(capacity, sizeof(float));
-    m->acts_capacity = capacity;
+    m->acts_memory = xcalloc(m->acts_capacity, sizeof(float));
     m->rope_cos = xmalloc((size_t)T * (size_t)(HS / 2) * sizeof(float));
     m->rope_sin = xmalloc((size_t)T * (size_t)(HS / 2) * sizeof(float));
     rope_tables(m, T);
@@ -337,6 +335,9 @@ static void forward_trunk(Model *m, const int *inputs, const int *targets, int B
     rmsnorm_forward(m->acts.xnf, m->acts.rstdf, m->acts.xout, m->params.final_norm, BT, C, c->norm_eps);
 }
 
+// head: the LM head's weight (or its gradient) in t: the embedding when tied.
+static float *head(const ModelConfig *c, const ParamTensors *t) { return c->tied ? t->embed : t->lm_head; }
+
 // mean_loss: the mean of the (B*T) per-token losses, summed in double.
 static float mean_loss(Model *m) {
     const size_t BT = (size_t)m->B * m->T;
@@ -349,8 +350,9 @@ float model_forward(Model *m, const int *inputs, const int *targets, int B, int 
     const ModelConfig *c = &m->cfg;
     forward_trunk(m, inputs, targets, B, T);
     if (!targets) return m->mean_loss = NAN;
-    lmhead_ce_forward(m->acts.losses, m->acts.xnf, targets, c->tied ? m->params.embed : m->params.lm_head,
-                      m->acts.logits, (size_t)B * T, c->dim, c->vocab, logits_chunk((size_t)B * T, c->vocab));
+    const size_t BT = (size_t)B * T;
+    lmhead_ce_forward(m->acts.losses, m->acts.xnf, targets, head(c, &m->params), m->acts.logits, BT, c->dim, c->vocab,
+                      logits_chunk(BT, c->vocab));
     return mean_loss(m);
 }
 
@@ -364,8 +366,8 @@ float model_forward_backward(Model *m, const int *inputs, const int *targets, in
     Activations *a = &m->acts;
     const AttnBias ab = attn_bias(m);
     zero(a->dxn, BT * C);
-    lmhead_ce_backward(a->dxn, c->tied ? g->embed : g->lm_head, a->losses, loss_scale / (float)BT, a->xnf, targets,
-                       c->tied ? p->embed : p->lm_head, a->logits, BT, C, V, logits_chunk(BT, V));
+    lmhead_ce_backward(a->dxn, head(c, g), a->losses, loss_scale / (float)BT, a->xnf, targets, head(c, p), a->logits,
+                       BT, C, V, logits_chunk(BT, V));
     zero(a->dresid, BT * C);
     rmsnorm_backward(a->dresid, g->final_norm, a->dxn, a->xout, a->rstdf, p->final_norm, BT, C);
     for (int l = c->n_layers - 1; l >= 0; l--) {

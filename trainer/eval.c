@@ -81,6 +81,15 @@ void evals_plan(const Config *c, const Plan *p, const Shard *val, Evals *e) {
     }
 }
 
+size_t evals_reserve(Model *m, const Evals *e) {
+    size_t most = 0;
+    for (int i = 0; i < e->n; i++) {
+        model_reserve(m, e->B[i], e->T[i], 1);
+        most = (size_t)e->B[i] * e->T[i] > most ? (size_t)e->B[i] * e->T[i] : most;
+    }
+    return most;
+}
+
 void evals_run(Model *m, const Evals *e, const Shard *val, int *in, int *tg, long long max_tokens, EvalResult *r) {
     for (int i = 0; i < e->n; i++) r[i] = evaluate(m, val, in, tg, e->B[i], e->T[i], max_tokens);
 }
@@ -113,11 +122,7 @@ int eval_main(const Config *c) {
     load_model_for(&m, c);
     shard_load(&val, c->val_path, m.cfg.vocab);
     evals_plan(c, &plan, &val, &ev);
-    size_t buf = 0;
-    for (int i = 0; i < ev.n; i++) {
-        model_reserve(&m, ev.B[i], ev.T[i], 1);
-        buf = (size_t)ev.B[i] * ev.T[i] > buf ? (size_t)ev.B[i] * ev.T[i] : buf;
-    }
+    size_t buf = evals_reserve(&m, &ev);
     m.recompute = 1;
     model_prepare(&m, ev.B[0], ev.T[0]);
     int *in = xmalloc(buf * sizeof(int)), *tg = xmalloc(buf * sizeof(int));

@@ -40,6 +40,9 @@ EvalResult evaluate(Model *m, const Shard *val, int *inputs, int *targets, int B
 // training when the shard holds no window at one of the lengths.
 struct Plan;
 void evals_plan(const Config *c, const struct Plan *p, const Shard *val, Evals *e);
+// evals_reserve: model_reserve for every length (evals run with recompute); returns the
+// most tokens of one eval forward (the size of the caller's input/target buffers).
+size_t evals_reserve(Model *m, const Evals *e);
 // evals_run: evaluate at every length into r[0 .. e->n).
 void evals_run(Model *m, const Evals *e, const Shard *val, int *inputs, int *targets, long long max_tokens, EvalResult *r);
 void print_eval_table(const EvalResult *r, FILE *f);

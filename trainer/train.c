@@ -69,13 +69,12 @@ static double eta_seconds(const Plan *p, const ModelConfig *mc, long long step, 
     return eta;
 }
 
-static void print_plan(const Config *c, const Plan *p, const Model *m) {
+// print_plan: one line per stage; pos[s] is stage s's position scheme.
+static void print_plan(const Config *c, const Plan *p, const Position *pos, double base_theta) {
     for (int s = 0; s < p->n; s++) {
         const StagePlan *st = &p->s[s];
-        Position pos;
         char json[8192];
-        stage_position(c, s, m, &pos);
-        position_json(&pos, m->cfg.rope_theta, json, sizeof json);
+        position_json(&pos[s], base_theta, json, sizeof json);
         char steps[96];
         if (st->steps) snprintf(steps, sizeof steps, "steps %lld-%lld (%lld tokens)", st->first_step + 1,
                                 st->first_step + st->steps, st->steps * c->batch_tokens);
@@ -98,10 +97,8 @@ int train_main(const Config *c) {
     EvalResult results[MAX_EVAL_LENS];
     load_model_for(&m, c);
     double base_theta = m.cfg.rope_theta;
-    for (int s = 0; s < plan.n; s++) {                  // every stage's scheme is valid before any step
-        Position pos;
-        stage_position(c, s, &m, &pos);
-    }
+    Position *stage_pos = xmalloc((size_t)plan.n * sizeof *stage_pos);
+    for (int s = 0; s < plan.n; s++) stage_position(c, s, &m, &stage_pos[s]);   // all valid before any step
     shard_load(&train, c->train_path, m.cfg.vocab);
     if (*c->val_path) {
         shard_load(&val, c->val_path, m.cfg.vocab);
@@ -113,10 +110,8 @@ int train_main(const Config *c) {
         model_reserve(&m, plan.s[s].micro, plan.s[s].T, m.recompute);
         buf = (size_t)plan.s[s].micro * plan.s[s].T > buf ? (size_t)plan.s[s].micro * plan.s[s].T : buf;
     }
-    for (int i = 0; i < ev.n; i++) {
-        model_reserve(&m, ev.B[i], ev.T[i], 1);
-        buf = (size_t)ev.B[i] * ev.T[i] > buf ? (size_t)ev.B[i] * ev.T[i] : buf;
-    }
+    size_t eval_buf = evals_reserve(&m, &ev);
+    buf = eval_buf > buf ? eval_buf : buf;
     model_prepare(&m, plan.s[0].micro, plan.s[0].T);
     make_dirs(c->out_dir);
     char *cfg_path = path_join(c->out_dir, "config.yaml"), *met_path = path_join(c->out_dir, "metrics.jsonl");
@@ -124,7 +119,7 @@ int train_main(const Config *c) {
     FILE *metrics = xfopen(met_path, "w");
     printf("run %s: %zu params, %lld steps of %lld tokens, %d threads\n", c->run_name, m.num_params, plan.total_steps,
            c->batch_tokens, threads);
-    print_plan(c, &plan, &m);
+    print_plan(c, &plan, stage_pos, base_theta);
     if (m.cfg.max_seq_len && plan.max_T > m.cfg.max_seq_len)
         printf("note: seq_len %d exceeds the checkpoint's pretraining context %d\n", plan.max_T, m.cfg.max_seq_len);
     AdamW opt;
@@ -138,9 +133,7 @@ int train_main(const Config *c) {
     for (long long step = 0; step < plan.total_steps; step++) {
         const int s = plan_stage(&plan, step), T = plan.s[s].T, micro = plan.s[s].micro, accum = plan.s[s].accum;
         if (s != cur) {                                  // a new stage: its RoPE tables; buffers stay
-            Position pos;
-            stage_position(c, s, &m, &pos);
-            model_set_rope(&m, &pos);
+            model_set_rope(&m, &stage_pos[s]);
             cur = s;
             t_stage = now_seconds();
         }
@@ -189,6 +182,7 @@ int train_main(const Config *c) {
     free(tg);
     free(cfg_path);
     free(met_path);
+    free(stage_pos);
     adamw_free(&opt);
     shard_free(&train);
     if (*c->val_path) shard_free(&val);
