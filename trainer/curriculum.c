@@ -143,6 +143,8 @@ void curriculum_plan(const Config *c, Plan *p) {
         p->total_steps += p->s[i].steps;
         p->max_T = p->s[i].T > p->max_T ? p->s[i].T : p->max_T;
         p->max_B = p->s[i].micro > p->max_B ? p->s[i].micro : p->max_B;
+        const size_t fwd = (size_t)p->s[i].micro * (size_t)p->s[i].T;
+        p->max_tokens = fwd > p->max_tokens ? fwd : p->max_tokens;
     }
 }
 

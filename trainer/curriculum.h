@@ -21,6 +21,7 @@ typedef struct Plan {
     long long total_steps;
     int max_T;                  // the longest sequence of the run
     int max_B;                  // the most sequences of one forward
+    size_t max_tokens;          // the most tokens of one forward (micro x T)
 } Plan;
 
 // curriculum_parse: the `curriculum:` sequence node into c->stages (each override is

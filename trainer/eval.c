@@ -66,8 +66,7 @@ void print_eval_table(const EvalResult *r, FILE *f) {
 }
 
 void evals_plan(const Config *c, const Plan *p, const Shard *val, Evals *e) {
-    int fwd = 0;
-    for (int s = 0; s < p->n; s++) fwd = p->s[s].micro * p->s[s].T > fwd ? p->s[s].micro * p->s[s].T : fwd;
+    const int fwd = (int)p->max_tokens;
     e->n = c->n_eval_lens ? (int)c->n_eval_lens : 1;
     for (int i = 0; i < e->n; i++) {
         double L = c->n_eval_lens ? c->eval_lens[i] : p->max_T;

@@ -105,13 +105,8 @@ int train_main(const Config *c) {
         evals_plan(c, &plan, &val, &ev);
     }
     m.recompute = c->recompute;
-    size_t buf = 0;
-    for (int s = 0; s < plan.n; s++) {
-        model_reserve(&m, plan.s[s].micro, plan.s[s].T, m.recompute);
-        buf = (size_t)plan.s[s].micro * plan.s[s].T > buf ? (size_t)plan.s[s].micro * plan.s[s].T : buf;
-    }
-    size_t eval_buf = evals_reserve(&m, &ev);
-    buf = eval_buf > buf ? eval_buf : buf;
+    for (int s = 0; s < plan.n; s++) model_reserve(&m, plan.s[s].micro, plan.s[s].T, m.recompute);
+    size_t eval_buf = evals_reserve(&m, &ev), buf = eval_buf > plan.max_tokens ? eval_buf : plan.max_tokens;
     model_prepare(&m, plan.s[0].micro, plan.s[0].T);
     make_dirs(c->out_dir);
     char *cfg_path = path_join(c->out_dir, "config.yaml"), *met_path = path_join(c->out_dir, "metrics.jsonl");
