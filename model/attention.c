@@ -49,23 +49,28 @@ size_t attention_dbias_floats(int B, int T, int NH, int NB) {
     return (size_t)B * (size_t)NH * (size_t)((T + TILE - 1) / TILE) * (size_t)NB;
 }
 
-// Att: the operands of one attention call. Row t of head h of q, out, dout is at
-// ((b*T + t)*NH + h)*HS; row s of kv head g of k, v at ((b*T + s)*NKV + g)*HS.
+// Att: the operands of one attention call; positions t (queries) and s (keys) are those
+// of the sequence. The T query rows hold positions [q0, q0 + T), the Tk = q0 + T key rows
+// positions [0, Tk): q0 = 0 but for a cached forward (attention_forward_cached). Query
+// t of head h of q, out, dout is row ((b*T + t - q0)*NH + h)*HS; key s of kv head g of
+// k, v row ((b*Tk + s)*NKV + g)*HS.
 typedef struct {
     const float *q, *k, *v, *out, *dout, *lse, *delta;
     const AttnBias *ab;
-    int B, T, NH, NKV, HS, nb;   // nb: tiles per sequence
+    int B, T, NH, NKV, HS, nb;   // nb: query tiles per sequence
+    int q0, Tk;
     float scale;
 } Att;
 
-static size_t qrow(const Att *a, int b, int t, int h) { return (((size_t)b * a->T + t) * a->NH + h) * a->HS; }
-static size_t kvrow(const Att *a, int b, int s, int h) { return (((size_t)b * a->T + s) * a->NKV + h / (a->NH / a->NKV)) * a->HS; }
-static size_t srow(const Att *a, int b, int h, int t) { return ((size_t)b * a->NH + h) * a->T + t; }   // lse, delta
+static size_t qrow(const Att *a, int b, int t, int h) { return (((size_t)b * a->T + t - a->q0) * a->NH + h) * a->HS; }
+static size_t kvrow(const Att *a, int b, int s, int h) { return (((size_t)b * a->Tk + s) * a->NKV + h / (a->NH / a->NKV)) * a->HS; }
+static size_t srow(const Att *a, int b, int h, int t) { return ((size_t)b * a->NH + h) * a->T + t - a->q0; }   // lse, delta
 static int tile_len(const Att *a, int i) { return a->T - i * TILE < TILE ? a->T - i * TILE : TILE; }
 // key_len: the keys of the tile at s0 that query rows [t0, t0 + nq) can see.
 static int key_len(int t0, int nq, int s0) { return t0 + nq - s0 < TILE ? t0 + nq - s0 : TILE; }
-// causal_cols: the columns c < nk of query row t with key s0 + c <= t.
-static int causal_cols(int t, int s0, int nk) { return t - s0 + 1 < nk ? t - s0 + 1 : nk; }
+// causal_cols: the columns c < nk of query row t with key s0 + c <= t (none when t < s0:
+// a cached forward's query tile may start inside a key tile).
+static int causal_cols(int t, int s0, int nk) { return t < s0 ? 0 : t - s0 + 1 < nk ? t - s0 + 1 : nk; }
 
 // t5_tile_bucket: the one T5 bucket of every (t, s <= t) of the tile, or -1 when the
 // tile spans several (buckets grow with the distance t - s, so its ends decide).
@@ -109,12 +114,12 @@ static void tile_dscores(float *dS, const float *P, const Att *a, int b, int h, 
         for (int c = 0; c < nk; c++) dS[(size_t)r * TILE + c] = P[(size_t)r * TILE + c] * (dS[(size_t)r * TILE + c] - D[r]);
 }
 
-// forward_rows: out and lse of query tile i of head h. Online softmax over key tiles:
+// forward_rows: out and lse of query tile i (positions q0 + i*TILE ...) of head h. Online softmax over key tiles:
 // m = running max, l = running sum of exp(x - m); out accumulates P V, rescaled by
 // exp(m_old - m_new) whenever the max grows.
 static void forward_rows(float *out, float *lse, const Att *a, int b, int h, int i) {
     float S[TILE * TILE], m[TILE], l[TILE];
-    const int t0 = i * TILE, nq = tile_len(a, i), ld = a->NH * a->HS, HS = a->HS;
+    const int t0 = a->q0 + i * TILE, nq = tile_len(a, i), ld = a->NH * a->HS, HS = a->HS;
     float *O = out + qrow(a, b, t0, h);
     for (int r = 0; r < nq; r++) {
         m[r] = -INFINITY;
@@ -143,15 +148,27 @@ static void forward_rows(float *out, float *lse, const Att *a, int b, int h, int
     }
 }
 
-void attention_forward(float *out, float *lse, const float *q, const float *k, const float *v,
-                       const AttnBias *ab, int B, int T, int NH, int NKV, int HS) {
-    const Att a = {q, k, v, NULL, NULL, NULL, NULL, ab, B, T, NH, NKV, HS, (T + TILE - 1) / TILE, 1.0f / sqrtf((float)HS)};
-    const int nt = omp_get_max_threads(), units = B * NH * a.nb;
+// run_forward: every (b, h, query tile) unit of a, longest rows (last tiles) first.
+static void run_forward(float *out, float *lse, const Att *a) {
+    const int nt = omp_get_max_threads(), NH = a->NH, nb = a->nb, units = a->B * NH * nb;
     openblas_set_num_threads(1);
     #pragma omp parallel for schedule(dynamic, 1) num_threads(nt)
-    for (int u = 0; u < units; u++)                   // longest rows (last tiles) first
-        forward_rows(out, lse, &a, u / (NH * a.nb), u / a.nb % NH, a.nb - 1 - u % a.nb);
+    for (int u = 0; u < units; u++) forward_rows(out, lse, a, u / (NH * nb), u / nb % NH, nb - 1 - u % nb);
     openblas_set_num_threads(nt);
+}
+
+void attention_forward(float *out, float *lse, const float *q, const float *k, const float *v,
+                       const AttnBias *ab, int B, int T, int NH, int NKV, int HS) {
+    const Att a = {.q = q, .k = k, .v = v, .ab = ab, .B = B, .T = T, .NH = NH, .NKV = NKV, .HS = HS,
+                   .nb = (T + TILE - 1) / TILE, .q0 = 0, .Tk = T, .scale = 1.0f / sqrtf((float)HS)};
+    run_forward(out, lse, &a);
+}
+
+void attention_forward_cached(float *out, float *lse, const float *q, const float *k, const float *v,
+                              const AttnBias *ab, int q0, int T, int NH, int NKV, int HS) {
+    const Att a = {.q = q, .k = k, .v = v, .ab = ab, .B = 1, .T = T, .NH = NH, .NKV = NKV, .HS = HS,
+                   .nb = (T + TILE - 1) / TILE, .q0 = q0, .Tk = q0 + T, .scale = 1.0f / sqrtf((float)HS)};
+    run_forward(out, lse, &a);
 }
 
 // t5_tile_grad: part[n] += the sum of dS over the tile's (t, s <= t) whose distance falls
@@ -224,7 +241,8 @@ static void dkv_rows(float *dk, float *dv, const Att *a, int b, int g, int j) {
 void attention_backward(float *dq, float *dk, float *dv, float *dtable, const float *dout, const float *out,
                         const float *lse, const float *q, const float *k, const float *v, const AttnBias *ab,
                         float *delta, float *dbias, int B, int T, int NH, int NKV, int HS) {
-    const Att a = {q, k, v, out, dout, lse, delta, ab, B, T, NH, NKV, HS, (T + TILE - 1) / TILE, 1.0f / sqrtf((float)HS)};
+    const Att a = {q, k, v, out, dout, lse, delta, ab, B, T, NH, NKV, HS, .nb = (T + TILE - 1) / TILE, .q0 = 0, .Tk = T,
+                   .scale = 1.0f / sqrtf((float)HS)};
     const int nt = omp_get_max_threads(), t5 = ab->kind == BIAS_T5, NB = ab->NB;
     const int units_q = B * NH * a.nb, units_kv = B * NKV * a.nb;
     openblas_set_num_threads(1);

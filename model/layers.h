@@ -81,6 +81,12 @@ typedef struct {
 // out (B, T, NH, HS), lse (B, NH, T), q (B, T, NH, HS), k, v (B, T, NKV, HS).
 void attention_forward(float *out, float *lse, const float *q, const float *k, const float *v,
                        const AttnBias *bias, int B, int T, int NH, int NKV, int HS);
+// attention_forward_cached: one sequence (B = 1) whose T query rows are positions
+// [q0, q0 + T) and whose keys/values are positions [0, q0 + T): a cached prefix and then
+// the rows of these queries (scoring continuations of a long prompt, e.g. passkey).
+// out (T, NH, HS), lse (NH, T), q (T, NH, HS), k, v (q0 + T, NKV, HS).
+void attention_forward_cached(float *out, float *lse, const float *q, const float *k, const float *v,
+                              const AttnBias *bias, int q0, int T, int NH, int NKV, int HS);
 // dtable (NB, NH) gets the t5 table gradient (may be NULL otherwise). Scratch: delta
 // (B, NH, T); dbias holds attention_dbias_floats(B, T, NH, NB) floats (NULL unless t5).
 void attention_backward(float *dq, float *dk, float *dv, float *dtable, const float *dout, const float *out,

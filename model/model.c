@@ -142,6 +142,7 @@ static void free_prepared(Model *m) {
     free(m->rope_sin);
     free(m->alibi);
     free(m->t5_bucket);
+    free(m->kv_memory);
 }
 
 double model_flops_per_token(const ModelConfig *c, int T) {
@@ -171,6 +172,12 @@ void model_reserve(Model *m, int B, int T, int recompute) {
     reserve(m, B, T, recompute);
 }
 
+void model_reserve_cache(Model *m, int T) {
+    CHECK(!m->acts_memory, "model_reserve_cache must come before model_prepare");
+    reserve(m, 1, T, 1);
+    m->kv_T = T > m->kv_T ? T : m->kv_T;
+}
+
 // rope_tables: the cos/sin tables of m->pos for positions [0, T).
 static void rope_tables(Model *m, int T) {
     rope_position_tables(m->rope_cos, m->rope_sin, &m->pos, m->pos.theta, m->cfg.dim / m->cfg.n_heads, T);
@@ -193,6 +200,10 @@ void model_prepare(Model *m, int max_B, int max_T) {
     m->t5_bucket = xmalloc((size_t)T * sizeof(int));
     for (int n = 0; n < T; n++)
         m->t5_bucket[n] = m->pos.bias == BIAS_T5 ? t5_bucket(n, m->pos.t5_buckets, m->pos.t5_max_distance) : 0;
+    if (m->kv_T) {
+        const size_t KV = (size_t)m->cfg.n_kv_heads * (size_t)HS;
+        m->kv_memory = xmalloc(2 * (size_t)m->cfg.n_layers * (size_t)m->kv_T * KV * sizeof(float));
+    }
     acts_views(m, 1, 1);
 }
 
@@ -247,6 +258,18 @@ static LayerActs layer_acts(Model *m, int l) {
         .ha = a->hact + s * BT * H};
 }
 
+// cached_attention: a cached forward's attention in layer l: store the keys/values of
+// positions [t0, t0 + T) in the cache, then attend over positions [0, t0 + T).
+static void cached_attention(Model *m, int l, const LayerActs *s, const AttnBias *ab) {
+    const ModelConfig *c = &m->cfg;
+    const int T = m->T, NH = c->n_heads, NKV = c->n_kv_heads, HS = c->dim / NH;
+    const size_t KV = (size_t)NKV * HS, t0 = (size_t)m->kv_t0, layer = (size_t)m->kv_T * KV;
+    float *kc = m->kv_memory + (size_t)l * layer, *vc = kc + (size_t)c->n_layers * layer;
+    memcpy(kc + t0 * KV, s->k, (size_t)T * KV * sizeof(float));
+    memcpy(vc + t0 * KV, s->v, (size_t)T * KV * sizeof(float));
+    attention_forward_cached(s->att, s->lse, s->q, kc, vc, ab, m->kv_t0, T, NH, NKV, HS);
+}
+
 // layer_forward: x -> xnext = xmid + down(swiglu(gate(n2), up(n2))), n2 = rmsnorm(xmid),
 // xmid = x + o(attn(rope(q(n1)), rope(k(n1)), v(n1))), n1 = rmsnorm(x).
 static void layer_forward(Model *m, int l, const AttnBias *ab) {
@@ -262,10 +285,12 @@ static void layer_forward(Model *m, int l, const AttnBias *ab) {
     matmul_forward(s.k, s.xn1, p->wk + (size_t)l * KV * C, BT, C, KV);
     matmul_forward(s.v, s.xn1, p->wv + (size_t)l * KV * C, BT, C, KV);
     if (m->pos.rope) {
-        rope_forward(s.q, s.q, m->rope_cos, m->rope_sin, B, T, NH, HS);
-        rope_forward(s.k, s.k, m->rope_cos, m->rope_sin, B, T, NKV, HS);
+        const size_t t0 = (size_t)m->kv_t0 * (size_t)(HS / 2);     // 0 but in a cached forward
+        rope_forward(s.q, s.q, m->rope_cos + t0, m->rope_sin + t0, B, T, NH, HS);
+        rope_forward(s.k, s.k, m->rope_cos + t0, m->rope_sin + t0, B, T, NKV, HS);
     }
-    attention_forward(s.att, s.lse, s.q, s.k, s.v, ab, B, T, NH, NKV, HS);
+    if (m->kv_total) cached_attention(m, l, &s, ab);
+    else attention_forward(s.att, s.lse, s.q, s.k, s.v, ab, B, T, NH, NKV, HS);
     matmul_forward(tmp, s.att, p->wo + (size_t)l * C * C, BT, C, C);
     residual_forward(s.xmid, s.x, tmp, BT * C);
     rmsnorm_forward(s.xn2, s.rstd2, s.xmid, p->mlp_norm + (size_t)l * C, BT, C, c->norm_eps);
@@ -328,7 +353,8 @@ static void forward_trunk(Model *m, const int *inputs, const int *targets, int B
         CHECK(inputs[i] >= 0 && inputs[i] < V && (!targets || (targets[i] >= 0 && targets[i] < V)),
               "token id out of range [0, %d) at position %zu (hint: tokenizer and model vocab differ?)", V, i);
     acts_views(m, B, T);
-    if (rope_tables_depend_on_T(&m->pos) && m->rope_T != T) rope_tables(m, T);    // dynamic NTK, longrope
+    const int len = m->kv_total ? m->kv_total : T;                                  // the sequence's length
+    if (rope_tables_depend_on_T(&m->pos) && m->rope_T != len) rope_tables(m, len);  // dynamic NTK, longrope
     const AttnBias ab = attn_bias(m);
     encoder_forward(m->acts.resid, inputs, m->params.embed, BT, C);
     for (int l = 0; l < c->n_layers; l++) layer_forward(m, l, &ab);
@@ -354,6 +380,17 @@ float model_forward(Model *m, const int *inputs, const int *targets, int B, int 
     lmhead_ce_forward(m->acts.losses, m->acts.xnf, targets, head(c, &m->params), m->acts.logits, BT, c->dim, c->vocab,
                       logits_chunk(BT, c->vocab));
     return mean_loss(m);
+}
+
+float model_forward_cached(Model *m, const int *inputs, const int *targets, int n, int t0, int total) {
+    CHECK(m->kv_memory && n > 0 && t0 >= 0 && t0 + n <= total && total <= m->kv_T,
+          "model_forward_cached: positions [%d, %d) of a sequence of %d exceed the cache of %d (model_reserve_cache)",
+          t0, t0 + n, total, m->kv_T);
+    m->kv_t0 = t0;
+    m->kv_total = total;
+    const float loss = model_forward(m, inputs, targets, 1, n);
+    m->kv_t0 = m->kv_total = 0;
+    return loss;
 }
 
 float model_forward_backward(Model *m, const int *inputs, const int *targets, int B, int T, float loss_scale) {

@@ -137,6 +137,10 @@ typedef struct {
     int *t5_bucket;            // (max_T) bucket of each distance
     int recompute;             // set before model_prepare: keep one layer of saved
                                // activations and recompute each layer in backward
+    float *kv_memory;          // (2, L, kv_T, KV) key/value cache of one sequence (keys of all
+                               // layers, then values); NULL unless model_reserve_cache
+    int kv_T;                  // its capacity in positions
+    int kv_t0, kv_total;       // during model_forward_cached: first position, sequence length
     int B, T;                  // shape of the last forward
     float mean_loss;           // mean of losses over the last forward
 } Model;
@@ -154,6 +158,10 @@ void model_set_position(Model *m, const Position *p);
 // model_reserve: make the coming model_prepare size activations for a (B, T) forward in
 // the given recompute mode too (a run's stages, and its evals, which run with recompute).
 void model_reserve(Model *m, int B, int T, int recompute);
+// model_reserve_cache: make the coming model_prepare allocate a key/value cache for one
+// sequence of up to T positions (model_forward_cached), and size for its (1, T) forward
+// with recompute (forward-only callers set m->recompute = 1).
+void model_reserve_cache(Model *m, int T);
 // model_prepare: allocate grads, activations and RoPE tables once: for (max_B, max_T)
 // with m->recompute, and for every shape reserved before.
 void model_prepare(Model *m, int max_B, int max_T);
@@ -164,6 +172,13 @@ void model_free(Model *m);
 // model_forward: inputs, targets (B, T) token ids; targets may be NULL (no loss).
 // Returns the mean loss (NAN without targets).
 float model_forward(Model *m, const int *inputs, const int *targets, int B, int T);
+// model_forward_cached: the forward of one sequence's tokens at positions [t0, t0 + n),
+// whose queries attend to the keys/values of positions [0, t0) cached by earlier calls
+// (the same sequence) and to their own, which they cache. `total` is the sequence's
+// length (RoPE tables that depend on it — dynamic NTK, LongRoPE — use it), as if the whole
+// sequence ran in one forward. Per-token losses in m->acts.losses; returns their mean.
+// Scoring n continuations of one prompt costs one prompt forward, not n.
+float model_forward_cached(Model *m, const int *inputs, const int *targets, int n, int t0, int total);
 // model_forward_backward: one training micro-step: the forward, then accumulates (+=)
 // d(loss_scale * mean loss)/dparams into m->grads; returns the mean loss. The LM head's
 // logits are computed once, for the loss and its gradient together.

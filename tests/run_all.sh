@@ -27,6 +27,7 @@ done
 run real ./tests/test_real "$BASE" "$V1" checkpoints/base/tok512.bin build/tinystories.txt
 run train ./tests/test_train "$BASE" data/tinystories/val.bin
 run position ./tests/test_position
+run passkey ./tests/test_passkey "$BASE" checkpoints/base/tok512.bin data/tinystories/val.bin
 run cli bash tests/test_cli.sh
 run finetune bash tests/test_finetune.sh
 

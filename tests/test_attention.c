@@ -1,6 +1,7 @@
 // test_attention.c — the tiled attention of model/attention.c against the row-at-a-time
 // oracle (tests/attention_naive.c) on shapes around the tile size (128), with GQA and every
-// position bias, up to T = 1024; and bit-identical results from two runs.
+// position bias, up to T = 1024; and bit-identical results from two runs. For one
+// sequence also the cached forward (query rows from a position inside a tile).
 // Pass: |tiled - naive| <= atol + rtol * |naive| with rtol = 1e-5 and atol = 1e-5 * max|naive|
 // + 1e-6 (the scale of the tensor: sums over up to 1024 keys in another order; the floor
 // for a tensor that is 0 up to rounding, as dq at T = 1).
@@ -39,6 +40,21 @@ static void compare(const char *what, const float *a, const float *ref, size_t n
 
 // Shape: one case of the comparison.
 typedef struct { int B, T, NH, NKV, HS, kind; } Shape;
+
+// test_cached: attention_forward_cached for the query rows [q0, T) (q0 inside a tile)
+// over all T keys against those rows of the naive out/lse (1, T, NH, HS) / (1, NH, T).
+static void test_cached(const float *out, const float *lse, const float *q, const float *k, const float *v,
+                        const AttnBias *ab, int T, int NH, int NKV, int HS) {
+    const int q0 = T * 2 / 5 + 1, n = T - q0;
+    float *o = xcalloc((size_t)n * NH * HS, sizeof(float)), *l = xcalloc((size_t)NH * n, sizeof(float));
+    float *lref = xmalloc((size_t)NH * n * sizeof(float));
+    attention_forward_cached(o, l, q + (size_t)q0 * NH * HS, k, v, ab, q0, n, NH, NKV, HS);
+    for (int h = 0; h < NH; h++) memcpy(lref + (size_t)h * n, lse + (size_t)h * T + q0, (size_t)n * sizeof(float));
+    printf("  cached: query rows [%d, %d)\n", q0, T);
+    compare("out", o, out + (size_t)q0 * NH * HS, (size_t)n * NH * HS);
+    compare("lse", l, lref, (size_t)NH * n);
+    free(o); free(l); free(lref);
+}
 
 static void test_shape(const Shape *s) {
     const int B = s->B, T = s->T, NH = s->NH, NKV = s->NKV, HS = s->HS, NB = 32;
@@ -84,6 +100,7 @@ static void test_shape(const Shape *s) {
     checks++;
     if (!same) failures++;
     printf("  rerun   %s  (two tiled runs %s)\n", same ? "ok" : "FAIL", same ? "bit-identical" : "differ");
+    if (B == 1 && T > 1) test_cached(out[0], lse[0], q, k, v, &ab, T, NH, NKV, HS);
     for (int r = 0; r < 3; r++) { free(out[r]); free(lse[r]); free(dq[r]); free(dk[r]); free(dv[r]); free(dtable[r]); }
     free(q); free(k); free(v); free(dout); free(table); free(bucket);
 }

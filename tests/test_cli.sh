@@ -125,24 +125,55 @@ expect_error "train.seq_len beside a curriculum" "ft_native.yaml:7:12: train.seq
 cat >"$TMP/curriculum.yaml" <<YAML
 run: {name: test_cli_curriculum, seed: 1}
 model: {init_from: $BASE}
-data: {train: data/tinystories/train.bin, val: $VAL}
+data:
+  train: data/tinystories/train.bin
+  val: $VAL
+  tokenizer: checkpoints/base/tok512.bin
 train: {batch_tokens: 1024, micro_batch: 2, log_every: 1}
 position:
   rope: {scaling: linear, factor: 1}
 curriculum:
   - {seq_len: 256, tokens: 2K}
   - {seq_len: 512, tokens: 1K, rope: {factor: 2}, lr_scale: 0.5}
-eval: {every: 2, max_tokens: 2048, seq_lens: [256, 1024]}
+eval: {every: 2, max_tokens: 2048, seq_lens: [256, 1024], passkey: {lengths: [1024], depths: [0.5], trials: 2, every: 2}}
 YAML
 M=checkpoints/test_cli_curriculum/metrics.jsonl
 if ./train --config "$TMP/curriculum.yaml" >"$TMP/cur.out" 2>&1 \
    && grep -q '"step": 2, "stage": 1, "seq_len": 256' $M && grep -q '"step": 3, "stage": 2, "seq_len": 512' $M \
    && [ "$(grep -c '"type": "eval"' $M)" -eq 6 ] && [ "$(grep -c '"seq_len": 1024, "val_loss"' $M)" -eq 3 ] \
    && grep -q '"seq_len": 1024, "loss"' checkpoints/test_cli_curriculum/eval.json \
+   && [ "$(grep -c '"type": "passkey", "step": [023], "tokens": [0-9]*, "seq_len": 1024, "depth": 0.5' $M)" -eq 3 ] \
+   && grep -q '"passkey": \[{"seq_len": 1024, "depth": 0.5, "trials": 2' checkpoints/test_cli_curriculum/eval.json \
    && grep -q 'stage 2/2: seq_len 512, steps 3-3 (1024 tokens), 2 x 1 sequences per step, lr x 0.5' "$TMP/cur.out" \
    && grep -q 'step     3/3 | stage 2/2 T 512' "$TMP/cur.out" && grep -q '"factor": 2' "$TMP/cur.out"; then
-  ok "a two-stage curriculum: stages, seq_len, evals at 256 and 1024"
-else bad "a two-stage curriculum: stages, seq_len, evals at 256 and 1024" "$(tail -4 "$TMP/cur.out")"; fi
+  ok "a two-stage curriculum: stages, seq_len, evals at 256 and 1024, passkey"
+else bad "a two-stage curriculum: stages, seq_len, evals at 256 and 1024, passkey" "$(tail -4 "$TMP/cur.out")"; fi
+# ---- passkey -----------------------------------------------------------------------------
+TOK=checkpoints/base/tok512.bin
+PK="--set run.name=test_cli_pk --set eval.max_tokens=512"
+expect_error "passkey without data.tokenizer" "default: eval.passkey needs data.tokenizer|--set eval.passkey.lengths: eval.passkey needs data.tokenizer" \
+  ./train eval --config ft_native.yaml $PK --set 'eval.passkey.lengths=[512]'
+if [ -f ../shared/models/tokenizers/tok32000.bin ]; then
+  expect_error "passkey with another model's tokenizer" "data.tokenizer .*tok32000.bin has 32000 tokens, the model 512" \
+    ./train eval --config ft_native.yaml $PK --set 'eval.passkey.lengths=[512]' --set data.tokenizer=../shared/models/tokenizers/tok32000.bin
+fi
+expect_error "a passkey length too short for the prompt" "a passkey prompt of 100 positions leaves -?[0-9]+ filler tokens" \
+  ./train eval --config ft_native.yaml $PK --set 'eval.passkey.lengths=[100]' --set data.tokenizer=$TOK
+expect_error "passkey lengths out of order" "eval.passkey.lengths must be whole lengths in increasing order \\(512\\)" \
+  ./train eval --config ft_native.yaml $PK --set 'eval.passkey.lengths=[1024, 512]' --set data.tokenizer=$TOK
+expect_error "a passkey depth outside [0, 1]" "eval.passkey.depths = 1.5 is out of range \\[0, 1\\]" \
+  ./train eval --config ft_native.yaml $PK --set 'eval.passkey.depths=[0.5, 1.5]'
+expect_error "passkey longer than the filler text" "a passkey prompt of 65536 positions needs as much filler text" \
+  ./train eval --config ft_native.yaml $PK --set 'eval.passkey.lengths=[65536]' --set data.tokenizer=$TOK
+expect_error "passkey in training without data.val" "eval.passkey needs data.val" \
+  ./train --config ft_native.yaml $PK --set 'eval.passkey.lengths=[512]' --set data.tokenizer=$TOK --set 'data.val=""'
+if ./train eval --config ft_native.yaml $PK --set 'eval.passkey.lengths=[256, 512]' --set eval.passkey.trials=2 \
+     --set data.tokenizer=$TOK >"$TMP/pk.out" 2>&1 \
+   && grep -qE '^512 +[0-9]+% +[0-9]+% +[0-9]+% +[0-9]+% +[0-9.]+$' "$TMP/pk.out" \
+   && grep -q '"passkey": \[{"seq_len": 256, "depth": 0.1, "trials": 2, "accuracy": ' checkpoints/test_cli_pk/eval.json \
+   && [ "$(grep -o '"depth"' checkpoints/test_cli_pk/eval.json | wc -l)" -eq 6 ]; then
+  ok "train eval prints and writes passkey accuracy per length x depth"
+else bad "train eval prints and writes passkey accuracy per length x depth" "$(tail -4 "$TMP/pk.out")"; fi
 expect_error "missing config file" "missing.yaml: no such config file" ./train --config missing.yaml
 expect_error "unknown subcommand" "unknown subcommand 'trian'" ./train trian
 expect_error "prepare without --out" "prepare: missing --text, --tokenizer or --out" ./train prepare --text x

@@ -32,6 +32,7 @@ static const Key KEYS[] = {
     {"model.init_from", K_STR, F(init_from), 0, 0, "", NULL, 0, 0},
     {"data.train", K_STR, F(train_path), 0, 0, "", NULL, 0, 0},
     {"data.val", K_STR, F(val_path), 0, 0, "", NULL, 0, 0},
+    {"data.tokenizer", K_STR, F(tokenizer), 0, 0, "", NULL, 0, 0},
     {"train.seq_len", K_INT, F(seq_len), 1, 1 << 22, "512", NULL, 0, 0},
     {"train.batch_tokens", K_INT, F(batch_tokens), 1, 1ll << 32, "4096", NULL, 0, 0},
     {"train.micro_batch", K_INT, F(micro_batch), 0, 1 << 20, "0", NULL, 0, 0},
@@ -51,6 +52,10 @@ static const Key KEYS[] = {
     {"eval.every", K_INT, F(eval_every), 0, 1e12, "0", NULL, 0, 0},
     {"eval.max_tokens", K_INT, F(eval_max_tokens), 1, 1e15, "65536", NULL, 0, 0},
     {"eval.seq_lens", K_LIST, F(eval_lens), 1, 1 << 22, "", NULL, F(n_eval_lens), 0},
+    {"eval.passkey.lengths", K_LIST, F(passkey_lens), 64, 1 << 22, "", NULL, F(n_passkey_lens), 0},
+    {"eval.passkey.depths", K_LIST, F(passkey_depths), 0, 1, "[0.1, 0.5, 0.9]", NULL, F(n_passkey_depths), 0},
+    {"eval.passkey.trials", K_INT, F(passkey_trials), 1, 1e6, "10", NULL, 0, 0},
+    {"eval.passkey.every", K_INT, F(passkey_every), 0, 1e12, "0", NULL, 0, 0},
     {"position.rope", K_STR, F(rope), 0, 0, "on", "on|off", 0, 0},
     {"position.rope.theta", K_FLOAT, F(rope_theta), 0, 1e12, "0", NULL, 0, 0},
     {"position.rope.scaling", K_STR, F(rope_scaling), 0, 0, "none", "none|linear|ntk|dynamic|yarn|llama3|longrope", 0, 0},
@@ -69,7 +74,6 @@ static const Key KEYS[] = {
     {"position.t5.max_distance", K_INT, F(t5_max_distance), 1, 1 << 24, "128", NULL, 0, 0},
     {"position.t5.init", K_STR, F(t5_init), 0, 0, "zeros", "zeros|alibi", 0, 0},
 };
-#undef F
 #define N_KEYS (sizeof KEYS / sizeof KEYS[0])
 _Static_assert(N_KEYS <= 64, "Config.where holds 64 keys");
 
@@ -98,7 +102,7 @@ static void set_key(Config *c, int i, YTree *t, yaml_node_t *n, const char *wher
     } else if (k->type == K_FLOAT && k->nullable && yis_null(n)) {
         *(double *)field = -1.0;
     } else if (k->type == K_LIST) {
-        size_t cap = k->off == offsetof(Config, eval_lens) ? 16 : 512;
+        size_t cap = k->off == F(eval_lens) || k->off == F(passkey_lens) || k->off == F(passkey_depths) ? MAX_LIST : 512;
         if (!n || n->type != YAML_SEQUENCE_NODE || yseq_len(n) < 1 || yseq_len(n) > cap)
             yfail(t, n, "%s: expected a list of 1 to %zu numbers", k->key, cap);
         for (size_t j = 0; j < yseq_len(n); j++) {

@@ -12,6 +12,7 @@
 #define CFG_STR 256
 #define MAX_STAGES 16
 #define MAX_STAGE_KEYS 8
+#define MAX_LIST 16                // eval lists: seq_lens, passkey lengths and depths
 
 // Stage: one curriculum stage: a sequence length, a token budget, an LR scale, and
 // position.rope.* overrides kept as (key, YAML value text, "file:line:col") triples and
@@ -30,6 +31,7 @@ typedef struct {
     char init_from[CFG_STR];       // llama2.c file or Hugging Face directory
     char train_path[CFG_STR];
     char val_path[CFG_STR];
+    char tokenizer[CFG_STR];       // llama2.c tokenizer of the model (passkey prompts)
     long long seq_len;             // T
     long long batch_tokens;        // tokens per optimizer step
     long long micro_batch;         // sequences per forward; 0 = batch_tokens / seq_len
@@ -44,10 +46,16 @@ typedef struct {
     double min_lr;
     double grad_clip;              // 0 = off
     long long log_every;
-    long long eval_every;          // 0 = only at the start and the end
+    long long eval_every;          // 0 = only at the end
     long long eval_max_tokens;
-    double eval_lens[16];          // eval.seq_lens; none = the run's longest seq_len
+    double eval_lens[MAX_LIST];    // eval.seq_lens; none = the run's longest seq_len
     long long n_eval_lens;
+    double passkey_lens[MAX_LIST]; // eval.passkey.lengths; none = no passkey eval
+    long long n_passkey_lens;
+    double passkey_depths[MAX_LIST];
+    long long n_passkey_depths;
+    long long passkey_trials;
+    long long passkey_every;       // 0 = only at the end (and in `train eval`)
     // position: how positions enter attention (see model/position.h)
     char rope[CFG_STR];            // on | off
     double rope_theta;             // 0 = the checkpoint's base

@@ -54,7 +54,7 @@ static void edge_name(char *buf, size_t n, int e) {
     else snprintf(buf, n, "%d", e);
 }
 
-void print_eval_table(const EvalResult *r, FILE *f) {
+static void print_eval_table(const EvalResult *r, FILE *f) {
     char a[16], b[16];
     fprintf(f, "%-14s %10s %10s\n", "positions", "tokens", "loss");
     for (int j = 0; j < r->n_buckets; j++) {
@@ -65,7 +65,66 @@ void print_eval_table(const EvalResult *r, FILE *f) {
     fprintf(f, "%-14s %10zu %10.4f\n", "all", r->tokens, r->loss);
 }
 
-void evals_plan(const Config *c, const Plan *p, const Shard *val, Evals *e) {
+// print_passkey_table: accuracy per length (rows) and depth (columns), and per length.
+static void print_passkey_table(const EvalReport *r, FILE *f) {
+    if (!r->n_pk) return;
+    int nd = 1;
+    while (nd < r->n_pk && r->pk[nd].T == r->pk[0].T) nd++;
+    fprintf(f, "passkey retrieval: accuracy over %d trials per cell, %d keys (chance %.0f%%)\n%-8s", r->pk[0].trials,
+            PASSKEY_KEYS, 100.0 / PASSKEY_KEYS, "length");
+    for (int d = 0; d < nd; d++) fprintf(f, "  depth %-4g", r->pk[d].depth);
+    fprintf(f, " %8s %9s\n", "all", "mean rank");
+    for (int i = 0; i < r->n_pk; i += nd) {
+        int correct = 0, trials = 0;
+        double rank = 0.0;
+        fprintf(f, "%-8d", r->pk[i].T);
+        for (int d = 0; d < nd; d++) {
+            const PasskeyResult *p = &r->pk[i + d];
+            fprintf(f, "  %9.0f%%", 100.0 * p->correct / p->trials);
+            correct += p->correct;
+            trials += p->trials;
+            rank += p->mean_rank * p->trials;
+        }
+        fprintf(f, " %7.0f%% %9.2f\n", 100.0 * correct / trials, rank / trials);
+    }
+}
+
+void print_eval_report(const EvalReport *r, FILE *f) {
+    for (int i = 0; i < r->n; i++) {
+        fprintf(f, "windows of %d tokens:\n", r->r[i].edges[r->r[i].n_buckets]);
+        print_eval_table(&r->r[i], f);
+    }
+    print_passkey_table(r, f);
+}
+
+void log_eval_report(FILE *metrics, long long step, long long tokens, const EvalReport *rep) {
+    for (int i = 0; i < rep->n; i++) {
+        const EvalResult *r = &rep->r[i];
+        const int T = r->edges[r->n_buckets];
+        printf("eval  step %lld | T %d | val_loss %.4f over %zu tokens |", step, T, r->loss, r->tokens);
+        fprintf(metrics, "{\"type\": \"eval\", \"step\": %lld, \"tokens\": %lld, \"seq_len\": %d, \"val_loss\": %.6f, "
+                "\"val_tokens\": %zu, \"loss_by_position\": [", step, tokens, T, r->loss, r->tokens);
+        for (int j = 0; j < r->n_buckets; j++) {
+            printf(" %d-%d %.3f", r->edges[j], r->edges[j + 1], r->bucket_loss[j]);
+            fprintf(metrics, "%s{\"from\": %d, \"to\": %d, \"loss\": %.6f}", j ? ", " : "", r->edges[j],
+                    r->edges[j + 1], r->bucket_loss[j]);
+        }
+        printf("\n");
+        fprintf(metrics, "]}\n");
+    }
+    if (rep->n_pk) printf("eval  step %lld | passkey accuracy (length@depth) |", step);
+    for (int i = 0; i < rep->n_pk; i++) {
+        const PasskeyResult *p = &rep->pk[i];
+        printf(" %d@%g %.0f%%", p->T, p->depth, 100.0 * p->correct / p->trials);
+        fprintf(metrics, "{\"type\": \"passkey\", \"step\": %lld, \"tokens\": %lld, \"seq_len\": %d, \"depth\": %g, "
+                "\"trials\": %d, \"accuracy\": %.6f, \"mean_rank\": %.4f}\n", step, tokens, p->T, p->depth, p->trials,
+                (double)p->correct / p->trials, p->mean_rank);
+    }
+    if (rep->n_pk) printf("\n");
+    fflush(metrics);
+}
+
+void evals_plan(const Config *c, const Plan *p, const Shard *val, int vocab, Evals *e) {
     const int fwd = (int)p->max_tokens;
     e->n = c->n_eval_lens ? (int)c->n_eval_lens : 1;
     for (int i = 0; i < e->n; i++) {
@@ -78,6 +137,7 @@ void evals_plan(const Config *c, const Plan *p, const Shard *val, Evals *e) {
                 "data.val, shorter eval.seq_lens, or data.val: \"\" to train without evals)", val->path, val->n,
                 c->eval_max_tokens, e->T[i], config_where(c, c->n_eval_lens ? "eval.seq_lens" : "train.seq_len"));
     }
+    passkey_plan(c, val, vocab, &e->pk);
 }
 
 size_t evals_reserve(Model *m, const Evals *e) {
@@ -86,23 +146,37 @@ size_t evals_reserve(Model *m, const Evals *e) {
         model_reserve(m, e->B[i], e->T[i], 1);
         most = (size_t)e->B[i] * e->T[i] > most ? (size_t)e->B[i] * e->T[i] : most;
     }
+    passkey_reserve(m, &e->pk);
     return most;
 }
 
-void evals_run(Model *m, const Evals *e, const Shard *val, int *in, int *tg, long long max_tokens, EvalResult *r) {
-    for (int i = 0; i < e->n; i++) r[i] = evaluate(m, val, in, tg, e->B[i], e->T[i], max_tokens);
+void evals_run(Model *m, const Evals *e, const Shard *val, int *in, int *tg, long long max_tokens, int loss,
+               int passkey, EvalReport *out) {
+    out->n = loss ? e->n : 0;
+    for (int i = 0; i < out->n; i++) out->r[i] = evaluate(m, val, in, tg, e->B[i], e->T[i], max_tokens);
+    out->n_pk = passkey ? e->pk.n_lens * e->pk.n_depths : 0;
+    if (out->n_pk) passkey_run(m, &e->pk, out->pk);
 }
 
-void write_eval_json(const EvalResult *r, int n, const char *path) {
+void evals_free(Evals *e) { passkey_free(&e->pk); }
+
+void write_eval_json(const EvalReport *rep, const char *path) {
     FILE *f = xfopen(path, "w");
     fprintf(f, "{\"evals\": [");
-    for (int i = 0; i < n; i++) {
+    for (int i = 0; i < rep->n; i++) {
+        const EvalResult *r = &rep->r[i];
         fprintf(f, "%s{\"seq_len\": %d, \"loss\": %.6f, \"tokens\": %zu, \"loss_by_position\": [", i ? ", " : "",
-                r[i].edges[r[i].n_buckets], r[i].loss, r[i].tokens);
-        for (int j = 0; j < r[i].n_buckets; j++)
-            fprintf(f, "%s{\"from\": %d, \"to\": %d, \"tokens\": %zu, \"loss\": %.6f}", j ? ", " : "", r[i].edges[j],
-                    r[i].edges[j + 1], r[i].bucket_tokens[j], r[i].bucket_loss[j]);
+                r->edges[r->n_buckets], r->loss, r->tokens);
+        for (int j = 0; j < r->n_buckets; j++)
+            fprintf(f, "%s{\"from\": %d, \"to\": %d, \"tokens\": %zu, \"loss\": %.6f}", j ? ", " : "", r->edges[j],
+                    r->edges[j + 1], r->bucket_tokens[j], r->bucket_loss[j]);
         fprintf(f, "]}");
+    }
+    fprintf(f, "], \"passkey\": [");
+    for (int i = 0; i < rep->n_pk; i++) {
+        const PasskeyResult *p = &rep->pk[i];
+        fprintf(f, "%s{\"seq_len\": %d, \"depth\": %g, \"trials\": %d, \"accuracy\": %.6f, \"mean_rank\": %.4f}",
+                i ? ", " : "", p->T, p->depth, p->trials, (double)p->correct / p->trials, p->mean_rank);
     }
     fprintf(f, "]}\n");
     if (fclose(f) != 0) die("%s: write failed", path);
@@ -114,32 +188,31 @@ int eval_main(const Config *c) {
     setup_threads(c->threads);
     Plan plan;
     Evals ev;
-    EvalResult r[MAX_EVAL_LENS] = {{0}};
+    EvalReport *rep = xcalloc(1, sizeof *rep);
     Model m;
     Shard val;
     curriculum_plan(c, &plan);
     load_model_for(&m, c);
     shard_load(&val, c->val_path, m.cfg.vocab);
-    evals_plan(c, &plan, &val, &ev);
+    evals_plan(c, &plan, &val, m.cfg.vocab, &ev);
     size_t buf = evals_reserve(&m, &ev);
     m.recompute = 1;
     model_prepare(&m, ev.B[0], ev.T[0]);
     int *in = xmalloc(buf * sizeof(int)), *tg = xmalloc(buf * sizeof(int));
     double t0 = now_seconds();
-    evals_run(&m, &ev, &val, in, tg, c->eval_max_tokens, r);
+    evals_run(&m, &ev, &val, in, tg, c->eval_max_tokens, 1, 1, rep);
     double dt = now_seconds() - t0;
     make_dirs(c->out_dir);
     char *path = path_join(c->out_dir, "eval.json");
-    write_eval_json(r, ev.n, path);
+    write_eval_json(rep, path);
     printf("eval of %s on %s (%.1fs)\n", c->init_from, c->val_path, dt);
-    for (int i = 0; i < ev.n; i++) {
-        printf("windows of %d tokens:\n", ev.T[i]);
-        print_eval_table(&r[i], stdout);
-    }
+    print_eval_report(rep, stdout);
     printf("wrote %s\n", path);
     free(path);
     free(in);
     free(tg);
+    free(rep);
+    evals_free(&ev);
     shard_free(&val);
     model_free(&m);
     return 0;

@@ -23,31 +23,89 @@ typedef struct {
 
 // setup_threads: run.threads (0 = all cores) for OpenMP and OpenBLAS; returns the count.
 int setup_threads(long long threads);
-#define MAX_EVAL_LENS 16
+
+// Passkey: the passkey retrieval eval (passkey.c) of eval.passkey: prompts of `T[i]`
+// positions with the key at each depth, `trials` prompts per (length, depth).
+#define PASSKEY_KEYS 10          // the right key and 9 wrong ones
+typedef struct {
+    int n_lens, T[MAX_LIST];
+    int n_depths;
+    double depth[MAX_LIST];
+    int trials;
+    uint64_t seed;
+    Tokenizer tok;
+    uint32_t *filler;            // (n_filler) data.val without its BOS tokens
+    size_t n_filler;
+    uint32_t question[64];       // "What is the pass key? The pass key is"
+    int n_question;
+} Passkey;
+
+// PasskeyResult: one (length, depth) cell: trials whose right key scored highest, and
+// the right key's mean rank among the PASSKEY_KEYS (1 = first, ties count against it).
+typedef struct {
+    int T, trials, correct;
+    double depth, mean_rank;
+} PasskeyResult;
+
+// passkey_plan: from eval.passkey (n_lens = 0 when unset); dies, naming the key, when
+// data.tokenizer is missing or does not match the model, or a length cannot hold the
+// prompt or the filler text.
+void passkey_plan(const Config *c, const Shard *val, int vocab, Passkey *pk);
+// passkey_reserve: the key/value cache and the forwards of the longest prompt.
+void passkey_reserve(Model *m, const Passkey *pk);
+// passkey_run: every (length, depth) cell into r (n_lens * n_depths, length-major);
+// the same prompts at every call of a run (seeded by run.seed). Forward only.
+void passkey_run(Model *m, const Passkey *pk, PasskeyResult *r);
+void passkey_free(Passkey *pk);
+// PasskeyTrial: one prompt: its length P (the answer starts at position P), the keys
+// (key[0] the right one), each key's log p(answer | prompt), and the right key's rank.
+typedef struct {
+    int P, rank, key[PASSKEY_KEYS];
+    double logp[PASSKEY_KEYS];
+} PasskeyTrial;
+// passkey_trial: trial `trial` of cell (T, depth index di): seq (T + 1) gets the prompt.
+void passkey_trial(Model *m, const Passkey *pk, int T, int di, int trial, int *seq, PasskeyTrial *out);
 
 // Evals: the lengths of eval.seq_lens (default: the run's longest seq_len), each
 // evaluated B windows per forward so that a forward holds no more tokens than a
-// training forward (or one window).
+// training forward (or one window); and the passkey eval.
 typedef struct {
-    int n, T[MAX_EVAL_LENS], B[MAX_EVAL_LENS];
+    int n, T[MAX_LIST], B[MAX_LIST];
+    Passkey pk;
 } Evals;
+
+// EvalReport: the results of one round of evals.
+typedef struct {
+    int n, n_pk;
+    EvalResult r[MAX_LIST];
+    PasskeyResult pk[MAX_LIST * MAX_LIST];
+} EvalReport;
 
 // evaluate: windows of T tokens (llm.c convention) over the shard, up to max_tokens
 // targets, B windows per forward, with one layer of saved activations (m->recompute is
 // restored after); inputs, targets (B, T) are the caller's buffers.
 EvalResult evaluate(Model *m, const Shard *val, int *inputs, int *targets, int B, int T, long long max_tokens);
-// evals_plan: the lengths and batch sizes for a run with stages `p`; dies before any
-// training when the shard holds no window at one of the lengths.
+// evals_plan: the lengths, batch sizes and passkey prompts for a run with stages `p`;
+// dies before any training when the shard holds no window at one of the lengths.
 struct Plan;
-void evals_plan(const Config *c, const struct Plan *p, const Shard *val, Evals *e);
-// evals_reserve: model_reserve for every length (evals run with recompute); returns the
-// most tokens of one eval forward (the size of the caller's input/target buffers).
+void evals_plan(const Config *c, const struct Plan *p, const Shard *val, int vocab, Evals *e);
+// evals_reserve: model_reserve for every length (evals run with recompute) and the
+// passkey cache; returns the most tokens of one eval forward (the size of the caller's
+// input/target buffers).
 size_t evals_reserve(Model *m, const Evals *e);
-// evals_run: evaluate at every length into r[0 .. e->n).
-void evals_run(Model *m, const Evals *e, const Shard *val, int *inputs, int *targets, long long max_tokens, EvalResult *r);
-void print_eval_table(const EvalResult *r, FILE *f);
-// write_eval_json: {"evals": [{"seq_len", "loss", "tokens", "loss_by_position": [...]}, ...]}.
-void write_eval_json(const EvalResult *r, int n, const char *path);
+// evals_run: evaluate at every length (when `loss`), then the passkey cells (when
+// `passkey`); a part not run is left out of the report.
+void evals_run(Model *m, const Evals *e, const Shard *val, int *inputs, int *targets, long long max_tokens, int loss,
+               int passkey, EvalReport *out);
+void evals_free(Evals *e);
+// print_eval_report: the loss-by-position table of each length, then the passkey table.
+void print_eval_report(const EvalReport *r, FILE *f);
+// log_eval_report: metrics.jsonl rows ("eval" per length, "passkey" per cell) and one
+// progress line per length and for the passkey.
+void log_eval_report(FILE *metrics, long long step, long long tokens, const EvalReport *r);
+// write_eval_json: {"evals": [{"seq_len", "loss", "tokens", "loss_by_position": [...]}, ...],
+//                   "passkey": [{"seq_len", "depth", "trials", "accuracy", "mean_rank"}, ...]}.
+void write_eval_json(const EvalReport *r, const char *path);
 
 // load_model_for: model.init_from with its position scheme: the config's `position:`
 // keys, or (none set) a stretch state's own scheme (checkpoint.c).

@@ -34,22 +34,6 @@ static void stop_nonfinite(long long step, const char *what, double v) {
     exit(1);
 }
 
-// log_eval: one metrics row and one printed line per evaluated length.
-static void log_eval(FILE *metrics, long long step, long long tokens, const EvalResult *r) {
-    const int T = r->edges[r->n_buckets];
-    printf("eval  step %lld | T %d | val_loss %.4f over %zu tokens |", step, T, r->loss, r->tokens);
-    fprintf(metrics, "{\"type\": \"eval\", \"step\": %lld, \"tokens\": %lld, \"seq_len\": %d, \"val_loss\": %.6f, "
-            "\"val_tokens\": %zu, \"loss_by_position\": [", step, tokens, T, r->loss, r->tokens);
-    for (int j = 0; j < r->n_buckets; j++) {
-        printf(" %d-%d %.3f", r->edges[j], r->edges[j + 1], r->bucket_loss[j]);
-        fprintf(metrics, "%s{\"from\": %d, \"to\": %d, \"loss\": %.6f}", j ? ", " : "", r->edges[j], r->edges[j + 1],
-                r->bucket_loss[j]);
-    }
-    printf("\n");
-    fprintf(metrics, "]}\n");
-    fflush(metrics);
-}
-
 // stage_position: the position scheme of stage s (its rope overrides over the run's).
 static void stage_position(const Config *c, int s, const Model *m, Position *pos) {
     Config *sc = xmalloc(sizeof *sc);
@@ -88,13 +72,15 @@ int train_main(const Config *c) {
     if (!*c->init_from) die("model.init_from is not set (the base model to fine-tune)");
     if (!*c->train_path) die("data.train is not set (a token shard to train on)");
     if (c->min_lr > c->lr) die("%s: train.schedule.min_lr %g exceeds train.optimizer.lr %g", config_where(c, "train.schedule.min_lr"), c->min_lr, c->lr);
+    if (c->n_passkey_lens && !*c->val_path)
+        die("%s: eval.passkey needs data.val (its text is the filler)", config_where(c, "eval.passkey.lengths"));
     int threads = setup_threads(c->threads);
     Plan plan;
     curriculum_plan(c, &plan);
     Model m;
     Shard train, val;
     Evals ev = {0};
-    EvalResult results[MAX_EVAL_LENS];
+    EvalReport *report = xcalloc(1, sizeof *report);
     load_model_for(&m, c);
     double base_theta = m.cfg.rope_theta;
     Position *stage_pos = xmalloc((size_t)plan.n * sizeof *stage_pos);
@@ -102,7 +88,7 @@ int train_main(const Config *c) {
     shard_load(&train, c->train_path, m.cfg.vocab);
     if (*c->val_path) {
         shard_load(&val, c->val_path, m.cfg.vocab);
-        evals_plan(c, &plan, &val, &ev);
+        evals_plan(c, &plan, &val, m.cfg.vocab, &ev);
     }
     m.recompute = c->recompute;
     for (int s = 0; s < plan.n; s++) model_reserve(&m, plan.s[s].micro, plan.s[s].T, m.recompute);
@@ -132,9 +118,11 @@ int train_main(const Config *c) {
             cur = s;
             t_stage = now_seconds();
         }
-        if (*c->val_path && c->eval_every > 0 && step % c->eval_every == 0) {
-            evals_run(&m, &ev, &val, in, tg, c->eval_max_tokens, results);
-            for (int i = 0; i < ev.n; i++) log_eval(metrics, step, tokens, &results[i]);
+        const int eval_loss = c->eval_every > 0 && step % c->eval_every == 0;
+        const int eval_pk = c->passkey_every > 0 && step % c->passkey_every == 0;
+        if (*c->val_path && (eval_loss || eval_pk)) {
+            evals_run(&m, &ev, &val, in, tg, c->eval_max_tokens, eval_loss, eval_pk, report);
+            log_eval_report(metrics, step, tokens, report);
         }
         double t0 = now_seconds(), loss = 0.0;
         model_zero_grad(&m);
@@ -165,9 +153,10 @@ int train_main(const Config *c) {
     }
     if (*c->val_path) {
         char *eval_path = path_join(c->out_dir, "eval.json");
-        evals_run(&m, &ev, &val, in, tg, c->eval_max_tokens, results);
-        for (int i = 0; i < ev.n; i++) log_eval(metrics, plan.total_steps, tokens, &results[i]);
-        write_eval_json(results, ev.n, eval_path);
+        evals_run(&m, &ev, &val, in, tg, c->eval_max_tokens, 1, 1, report);
+        log_eval_report(metrics, plan.total_steps, tokens, report);
+        write_eval_json(report, eval_path);
+        print_eval_report(report, stdout);
         free(eval_path);
     }
     save_run_model(&m, base_theta, c->out_dir);
@@ -181,6 +170,8 @@ int train_main(const Config *c) {
     adamw_free(&opt);
     shard_free(&train);
     if (*c->val_path) shard_free(&val);
+    evals_free(&ev);
+    free(report);
     model_free(&m);
     return 0;
 }
