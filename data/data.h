@@ -17,6 +17,8 @@ typedef struct {
     char *path;
     uint32_t *tokens;      // (n) widened to uint32
     size_t n;
+    size_t *file_start;    // (n_files) where each file's tokens start (shard_load_glob)
+    size_t n_files;
 } Shard;
 
 // shard_load: read and validate a shard; every token must be < vocab (vocab > 0).
@@ -45,15 +47,53 @@ size_t tokenizer_encode(const Tokenizer *t, const char *text, int bos, uint32_t 
 // leading space stripped after BOS). Returns a pointer into t or into buf[2].
 const char *tokenizer_decode_piece(const Tokenizer *t, int prev, int id, char buf[2]);
 
-// Loader: windows of T+1 tokens at uniformly random starts (seeded, reproducible).
+// Documents: a shard is a stream of documents, each starting with BOS_ID (llama2.c and
+// llm.c tokenizers prefix every text with BOS); a file's start also starts a document.
+#define BOS_ID 1
+
+// shard_load_glob: every file matching `pattern` (a path or a glob), in sorted order,
+// concatenated into one Shard (path = pattern); `key` names the config key in errors.
+void shard_load_glob(Shard *s, const char *pattern, int vocab, const char *key);
+
+// LoaderOptions: which documents an epoch holds (long-context data recipes, e.g. Fu et
+// al. 2024, "Data Engineering for Scaling Language Models to 128K Context"): documents
+// shorter than min_doc_tokens are dropped; those of at least upsample_min_tokens
+// (0 = none) appear upsample_factor times per epoch.
+typedef struct {
+    size_t min_doc_tokens, upsample_min_tokens;
+    int upsample_factor;
+} LoaderOptions;
+
+// LoaderCursor: where the loader stands, exactly: the epoch, the index into that epoch's
+// document order, and the tokens of that document already consumed. A later run that
+// seeks to a saved cursor continues with the same batches.
+typedef struct {
+    uint64_t epoch, doc, offset;
+} LoaderCursor;
+
+// Loader: packing. Each epoch orders the documents by a permutation seeded by (seed,
+// epoch) and concatenates them into one stream; a sequence is the next T + 1 tokens of
+// the stream (inputs: the first T, targets: the last T) and may span documents;
+// consecutive sequences overlap by one token, so every token is a target once per epoch.
 typedef struct {
     const Shard *shard;
-    Rng rng;
+    size_t *doc_start, *doc_len;     // (n_docs) after filtering, long documents repeated
+    size_t n_docs, epoch_tokens;
+    size_t *order;                   // (n_docs) the permutation of order_epoch
+    uint64_t order_epoch, seed;
+    LoaderCursor cur;
 } Loader;
 
-void loader_init(Loader *l, const Shard *s, uint64_t seed, int T);
-// loader_next: inputs, targets (B, T).
+// loader_init: index the shard's documents; dies, naming the shard, when the options
+// leave no document or an epoch holds fewer than T + 1 tokens.
+void loader_init(Loader *l, const Shard *s, const LoaderOptions *o, uint64_t seed, int T);
+void loader_free(Loader *l);
+// loader_next: the next B sequences: inputs, targets (B, T).
 void loader_next(Loader *l, int *inputs, int *targets, int B, int T);
+// loader_seek: continue from a cursor of loader_cursor (dies if it does not fit).
+void loader_seek(Loader *l, LoaderCursor c);
+LoaderCursor loader_cursor(const Loader *l);
+
 // window_fill: inputs/targets of window k (B windows from k0) in the llm.c eval
 // convention: inputs tokens[kT ... kT+T-1], targets tokens[kT+1 ... kT+T].
 void window_fill(const Shard *s, size_t k0, int *inputs, int *targets, int B, int T);

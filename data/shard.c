@@ -1,6 +1,8 @@
-// shard.c — llm.c token shards, the random-window loader and eval windows (data.h).
+// shard.c — llm.c token shards, globs of them, and eval windows (data.h).
+#define _POSIX_C_SOURCE 200809L
 #include "data.h"
 
+#include <glob.h>
 #include <assert.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,6 +24,8 @@ void shard_load(Shard *s, const char *path, int vocab) {
         die("%s: %zu bytes, but the header's %zu tokens of %zu bytes need %zu", path, size, n, w, sizeof h + n * w);
     s->path = xstrdup(path);
     s->n = n;
+    s->file_start = xcalloc(1, sizeof *s->file_start);
+    s->n_files = 1;
     s->tokens = xmalloc(n * sizeof(uint32_t));
     if (w == 4) xfread(s->tokens, n * 4, f, path, "the tokens");
     else {
@@ -37,7 +41,28 @@ void shard_load(Shard *s, const char *path, int vocab) {
                 s->tokens[i], i, vocab);
 }
 
+void shard_load_glob(Shard *s, const char *pattern, int vocab, const char *key) {
+    glob_t g;
+    const int rc = glob(pattern, 0, NULL, &g);
+    if (rc == GLOB_NOMATCH || (rc == 0 && g.gl_pathc == 0)) die("%s: no file matches '%s'", key, pattern);
+    if (rc != 0) die("%s: cannot expand '%s'", key, pattern);
+    memset(s, 0, sizeof *s);
+    for (size_t i = 0; i < g.gl_pathc; i++) {
+        Shard one;
+        shard_load(&one, g.gl_pathv[i], vocab);
+        s->tokens = xrealloc(s->tokens, (s->n + one.n) * sizeof *s->tokens);
+        memcpy(s->tokens + s->n, one.tokens, one.n * sizeof *s->tokens);
+        s->file_start = xrealloc(s->file_start, (s->n_files + 1) * sizeof *s->file_start);
+        s->file_start[s->n_files++] = s->n;
+        s->n += one.n;
+        shard_free(&one);
+    }
+    s->path = xstrdup(pattern);
+    globfree(&g);
+}
+
 void shard_free(Shard *s) {
+    free(s->file_start);
     free(s->tokens);
     free(s->path);
     memset(s, 0, sizeof *s);
@@ -60,23 +85,6 @@ void shard_write(const char *path, const uint32_t *tokens, size_t n, int vocab) 
         free(tmp);
     }
     if (fclose(f) != 0) die("%s: write failed", path);
-}
-
-void loader_init(Loader *l, const Shard *s, uint64_t seed, int T) {
-    if (s->n < (size_t)T + 1) die("%s: %zu tokens, fewer than one window of seq_len + 1 = %d", s->path, s->n, T + 1);
-    l->shard = s;
-    l->rng.s = seed;
-}
-
-void loader_next(Loader *l, int *inputs, int *targets, int B, int T) {
-    const Shard *s = l->shard;
-    for (int b = 0; b < B; b++) {
-        size_t start = rng_below(&l->rng, s->n - (size_t)T);
-        for (int t = 0; t < T; t++) {
-            inputs[(size_t)b * T + t] = (int)s->tokens[start + t];
-            targets[(size_t)b * T + t] = (int)s->tokens[start + t + 1];
-        }
-    }
 }
 
 size_t window_count(const Shard *s, int T) { return s->n < 1 ? 0 : (s->n - 1) / (size_t)T; }

@@ -21,6 +21,7 @@ run() {
 run layers ./tests/test_layers
 run attention ./tests/test_attention
 run curriculum ./tests/test_curriculum
+run data ./tests/test_data
 for f in tests/fixtures/refcheck_*.safetensors; do
   run "refcheck $(basename "$f" .safetensors)" ./tests/refcheck "$f"
 done

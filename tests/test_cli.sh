@@ -148,6 +148,18 @@ if ./train --config "$TMP/curriculum.yaml" >"$TMP/cur.out" 2>&1 \
    && grep -q 'step     3/3 | stage 2/2 T 512' "$TMP/cur.out" && grep -q '"factor": 2' "$TMP/cur.out"; then
   ok "a two-stage curriculum: stages, seq_len, evals at 256 and 1024, passkey"
 else bad "a two-stage curriculum: stages, seq_len, evals at 256 and 1024, passkey" "$(tail -4 "$TMP/cur.out")"; fi
+# ---- training data: globs and document filters -------------------------------------------
+expect_error "a data.train glob that matches nothing" "--set data.train: data.train: no file matches 'data/nowhere/\\*.bin'" \
+  ./train --config ft_native.yaml --set 'data.train=data/nowhere/*.bin'
+expect_error "min_doc_tokens that leaves no document" "train.bin: data.min_doc_tokens 100000 leaves no document" \
+  ./train --config ft_native.yaml --set data.min_doc_tokens=100000
+if ./train --config ft_native.yaml --set run.name=test_cli_glob --set 'data.train=data/tinystories/[t]rain.bin' \
+     --set data.upsample.min_tokens=600 --set data.upsample.factor=2 --set train.max_steps=1 --set train.batch_tokens=512 \
+     --set train.micro_batch=1 --set eval.every=0 --set eval.max_tokens=512 >"$TMP/glob.out" 2>&1 \
+   && grep -qE '^data: [0-9]+ tokens in 1 file; an epoch packs [0-9]+ documents' "$TMP/glob.out"; then
+  ok "a glob for data.train, upsampled documents"
+else bad "a glob for data.train, upsampled documents" "$(tail -3 "$TMP/glob.out")"; fi
+
 # ---- passkey -----------------------------------------------------------------------------
 TOK=checkpoints/base/tok512.bin
 PK="--set run.name=test_cli_pk --set eval.max_tokens=512"
@@ -203,8 +215,8 @@ if ./train positions --config ft_native.yaml --set position.rope.scaling=ntk --s
   ok "train positions prints theta per pair and the alibi slopes"
 else bad "train positions prints theta per pair and the alibi slopes"; fi
 # a retrofitted run saves a stretch state that re-evaluates to its last val loss
-H="--set run.name=test_cli_hybrid --set train.max_steps=3 --set train.batch_tokens=1024 --set train.micro_batch=2 --set eval.max_tokens=2048"
-if ./train --config retrofit_yarn_alibi.yaml $H --set train.seq_len=512 --set position.bias=t5 --set position.t5.init=alibi \
+H="--set run.name=test_cli_hybrid --set train.max_steps=3 --set train.batch_tokens=1024 --set train.micro_batch=2 --set eval.max_tokens=2048 --set eval.seq_lens=[512] --set eval.passkey.lengths=[]"
+if ./train --config retrofit_yarn_alibi.yaml $H --set 'curriculum=[{seq_len: 512, tokens: 3K}]' --set position.bias=t5 --set position.t5.init=alibi \
      >"$TMP/hyb.out" 2>&1 && [ -f checkpoints/test_cli_hybrid/model.safetensors ] && [ ! -f checkpoints/test_cli_hybrid/model.bin ]; then
   ok "a yarn+t5 run saves model.safetensors and no llama2.c model.bin"
 else bad "a yarn+t5 run saves model.safetensors and no llama2.c model.bin" "$(tail -2 "$TMP/hyb.out")"; fi
@@ -218,9 +230,9 @@ got=$(sed 's/^{"evals": \[{"seq_len": [0-9]*, "loss": \([0-9.]*\),.*/\1/' checkp
 if [ -n "$want" ] && [ "$want" = "$got" ]; then ok "yarn+t5 state re-evaluates to its final val loss ($got)"
 else bad "yarn+t5 state re-evaluates to its final val loss" "trained $want, state $got"; fi
 # two identical runs (same seed, same threads) are bit-identical: losses and grad norms
-R="--set train.max_steps=3 --set train.batch_tokens=1024 --set train.micro_batch=2 --set eval.max_tokens=1024 --set run.threads=2"
-./train --config retrofit_yarn_alibi.yaml $R --set train.seq_len=512 --set run.name=test_cli_det1 >/dev/null 2>&1
-./train --config retrofit_yarn_alibi.yaml $R --set train.seq_len=512 --set run.name=test_cli_det2 >/dev/null 2>&1
+R="--set train.max_steps=3 --set train.batch_tokens=1024 --set train.micro_batch=2 --set eval.max_tokens=1024 --set run.threads=2 --set eval.seq_lens=[512] --set eval.passkey.lengths=[]"
+./train --config retrofit_yarn_alibi.yaml $R --set 'curriculum=[{seq_len: 512, tokens: 3K}]' --set run.name=test_cli_det1 >/dev/null 2>&1
+./train --config retrofit_yarn_alibi.yaml $R --set 'curriculum=[{seq_len: 512, tokens: 3K}]' --set run.name=test_cli_det2 >/dev/null 2>&1
 strip() { sed 's/, "tokens_per_s".*//' "$1"; }
 if [ -s checkpoints/test_cli_det1/metrics.jsonl ] && [ "$(strip checkpoints/test_cli_det1/metrics.jsonl)" = "$(strip checkpoints/test_cli_det2/metrics.jsonl)" ] \
    && cmp -s checkpoints/test_cli_det1/model.safetensors checkpoints/test_cli_det2/model.safetensors; then

@@ -33,6 +33,9 @@ static const Key KEYS[] = {
     {"data.train", K_STR, F(train_path), 0, 0, "", NULL, 0, 0},
     {"data.val", K_STR, F(val_path), 0, 0, "", NULL, 0, 0},
     {"data.tokenizer", K_STR, F(tokenizer), 0, 0, "", NULL, 0, 0},
+    {"data.min_doc_tokens", K_INT, F(min_doc_tokens), 0, 1e12, "0", NULL, 0, 0},
+    {"data.upsample.min_tokens", K_INT, F(upsample_min_tokens), 0, 1e12, "0", NULL, 0, 0},
+    {"data.upsample.factor", K_INT, F(upsample_factor), 1, 1000, "1", NULL, 0, 0},
     {"train.seq_len", K_INT, F(seq_len), 1, 1 << 22, "512", NULL, 0, 0},
     {"train.batch_tokens", K_INT, F(batch_tokens), 1, 1ll << 32, "4096", NULL, 0, 0},
     {"train.micro_batch", K_INT, F(micro_batch), 0, 1 << 20, "0", NULL, 0, 0},
@@ -103,8 +106,8 @@ static void set_key(Config *c, int i, YTree *t, yaml_node_t *n, const char *wher
         *(double *)field = -1.0;
     } else if (k->type == K_LIST) {
         size_t cap = k->off == F(eval_lens) || k->off == F(passkey_lens) || k->off == F(passkey_depths) ? MAX_LIST : 512;
-        if (!n || n->type != YAML_SEQUENCE_NODE || yseq_len(n) < 1 || yseq_len(n) > cap)
-            yfail(t, n, "%s: expected a list of 1 to %zu numbers", k->key, cap);
+        if (!n || n->type != YAML_SEQUENCE_NODE || yseq_len(n) > cap)      // [] = unset
+            yfail(t, n, "%s: expected a list of at most %zu numbers", k->key, cap);
         for (size_t j = 0; j < yseq_len(n); j++) {
             double v = ydouble(t, yseq_at(t, n, j), k->key);
             check_range(t, yseq_at(t, n, j), k, v);

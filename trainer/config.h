@@ -32,6 +32,9 @@ typedef struct {
     char train_path[CFG_STR];
     char val_path[CFG_STR];
     char tokenizer[CFG_STR];       // llama2.c tokenizer of the model (passkey prompts)
+    long long min_doc_tokens;      // drop shorter documents from training
+    long long upsample_min_tokens; // documents at least this long (0 = none) ...
+    long long upsample_factor;     // ... appear this many times per epoch
     long long seq_len;             // T
     long long batch_tokens;        // tokens per optimizer step
     long long micro_batch;         // sequences per forward; 0 = batch_tokens / seq_len

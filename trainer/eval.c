@@ -193,7 +193,7 @@ int eval_main(const Config *c) {
     Shard val;
     curriculum_plan(c, &plan);
     load_model_for(&m, c);
-    shard_load(&val, c->val_path, m.cfg.vocab);
+    load_data(&val, c, "data.val", m.cfg.vocab);
     evals_plan(c, &plan, &val, m.cfg.vocab, &ev);
     size_t buf = evals_reserve(&m, &ev);
     m.recompute = 1;

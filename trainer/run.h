@@ -107,6 +107,8 @@ void log_eval_report(FILE *metrics, long long step, long long tokens, const Eval
 //                   "passkey": [{"seq_len", "depth", "trials", "accuracy", "mean_rank"}, ...]}.
 void write_eval_json(const EvalReport *r, const char *path);
 
+// load_data: the shard(s) of the config key `key` (data.train or data.val: a path or glob).
+void load_data(Shard *s, const Config *c, const char *key, int vocab);
 // load_model_for: model.init_from with its position scheme: the config's `position:`
 // keys, or (none set) a stretch state's own scheme (checkpoint.c).
 void load_model_for(Model *m, const Config *c);

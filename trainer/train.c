@@ -20,6 +20,12 @@ int setup_threads(long long threads) {
     return n;
 }
 
+void load_data(Shard *s, const Config *c, const char *key, int vocab) {
+    char where[CFG_STR + 64];
+    snprintf(where, sizeof where, "%s: %s", config_where(c, key), key);
+    shard_load_glob(s, !strcmp(key, "data.train") ? c->train_path : c->val_path, vocab, where);
+}
+
 static void fmt_time(char *buf, size_t n, double s) {
     long t = (long)(s + 0.5);
     if (t >= 3600) snprintf(buf, n, "%ld:%02ld:%02ld", t / 3600, t / 60 % 60, t % 60);
@@ -85,9 +91,9 @@ int train_main(const Config *c) {
     double base_theta = m.cfg.rope_theta;
     Position *stage_pos = xmalloc((size_t)plan.n * sizeof *stage_pos);
     for (int s = 0; s < plan.n; s++) stage_position(c, s, &m, &stage_pos[s]);   // all valid before any step
-    shard_load(&train, c->train_path, m.cfg.vocab);
+    load_data(&train, c, "data.train", m.cfg.vocab);
     if (*c->val_path) {
-        shard_load(&val, c->val_path, m.cfg.vocab);
+        load_data(&val, c, "data.val", m.cfg.vocab);
         evals_plan(c, &plan, &val, m.cfg.vocab, &ev);
     }
     m.recompute = c->recompute;
@@ -106,7 +112,11 @@ int train_main(const Config *c) {
     AdamW opt;
     Loader loader;
     adamw_init(&opt, m.num_params);
-    loader_init(&loader, &train, (uint64_t)c->seed, plan.max_T);
+    const LoaderOptions lo = {(size_t)c->min_doc_tokens, (size_t)c->upsample_min_tokens, (int)c->upsample_factor};
+    loader_init(&loader, &train, &lo, (uint64_t)c->seed, plan.max_T);
+    printf("data: %zu tokens in %zu file%s; an epoch packs %zu documents, %zu tokens (%.2f epochs in this run)\n",
+           train.n, train.n_files, train.n_files == 1 ? "" : "s", loader.n_docs, loader.epoch_tokens,
+           (double)plan.total_steps * (double)c->batch_tokens / (double)loader.epoch_tokens);
     int *in = xmalloc(buf * sizeof(int)), *tg = xmalloc(buf * sizeof(int));
     double t_start = now_seconds(), t_stage = t_start;
     long long tokens = 0;
@@ -168,6 +178,7 @@ int train_main(const Config *c) {
     free(met_path);
     free(stage_pos);
     adamw_free(&opt);
+    loader_free(&loader);
     shard_free(&train);
     if (*c->val_path) shard_free(&val);
     evals_free(&ev);

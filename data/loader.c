@@ -1,0 +1,111 @@
+// loader.c — packing documents into training sequences, with a seeded document order per
+// epoch, length filtering and upsampling, and an exact cursor (data.h).
+#include "data.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+// add_doc: append the document [start, start + len) `times` times.
+static void add_doc(Loader *l, size_t *cap, size_t start, size_t len, int times) {
+    for (int k = 0; k < times; k++) {
+        if (l->n_docs == *cap) {
+            *cap = *cap ? 2 * *cap : 1024;
+            l->doc_start = xrealloc(l->doc_start, *cap * sizeof *l->doc_start);
+            l->doc_len = xrealloc(l->doc_len, *cap * sizeof *l->doc_len);
+        }
+        l->doc_start[l->n_docs] = start;
+        l->doc_len[l->n_docs++] = len;
+        l->epoch_tokens += len;
+    }
+}
+
+// index_docs: the documents of the shard — a BOS or a file start opens one — filtered
+// and upsampled by o.
+static void index_docs(Loader *l, const LoaderOptions *o) {
+    const Shard *s = l->shard;
+    size_t cap = 0, file = 0, start = 0;
+    for (size_t i = 1; i <= s->n; i++) {
+        const int file_start = file + 1 < s->n_files && s->file_start[file + 1] == i;
+        if (i < s->n && s->tokens[i] != BOS_ID && !file_start) continue;
+        const size_t len = i - start;
+        const int upsample = o->upsample_min_tokens && len >= o->upsample_min_tokens;
+        if (len >= o->min_doc_tokens) add_doc(l, &cap, start, len, upsample ? o->upsample_factor : 1);
+        file += file_start;
+        start = i;
+    }
+}
+
+void loader_init(Loader *l, const Shard *s, const LoaderOptions *o, uint64_t seed, int T) {
+    memset(l, 0, sizeof *l);
+    l->shard = s;
+    l->seed = seed;
+    index_docs(l, o);
+    if (!l->n_docs)
+        die("%s: data.min_doc_tokens %zu leaves no document (of %zu tokens)", s->path, o->min_doc_tokens, s->n);
+    if (l->epoch_tokens < (size_t)T + 1)
+        die("%s: an epoch holds %zu tokens, fewer than one sequence of seq_len + 1 = %d", s->path, l->epoch_tokens, T + 1);
+    l->order = xmalloc(l->n_docs * sizeof *l->order);
+    l->order_epoch = UINT64_MAX;
+}
+
+void loader_free(Loader *l) {
+    free(l->doc_start);
+    free(l->doc_len);
+    free(l->order);
+    memset(l, 0, sizeof *l);
+}
+
+// order_of: the document order of `epoch`: a Fisher–Yates shuffle from its own seed, so
+// that any epoch's order is recomputed exactly (kept for the last epoch asked).
+static const size_t *order_of(Loader *l, uint64_t epoch) {
+    if (l->order_epoch != epoch) {
+        Rng r = {l->seed ^ ((epoch + 1) * 0x9E3779B97F4A7C15ull)};
+        for (size_t i = 0; i < l->n_docs; i++) l->order[i] = i;
+        for (size_t i = l->n_docs - 1; i > 0; i--) {
+            const size_t j = rng_below(&r, i + 1), t = l->order[i];
+            l->order[i] = l->order[j];
+            l->order[j] = t;
+        }
+        l->order_epoch = epoch;
+    }
+    return l->order;
+}
+
+// walk: move c forward by n tokens of the stream, copying them to out (when not NULL).
+static void walk(Loader *l, LoaderCursor *c, size_t n, int *out) {
+    while (n > 0) {
+        const size_t d = order_of(l, c->epoch)[c->doc], left = l->doc_len[d] - c->offset;
+        const size_t take = left < n ? left : n;
+        if (out)
+            for (size_t i = 0; i < take; i++) *out++ = (int)l->shard->tokens[l->doc_start[d] + c->offset + i];
+        n -= take;
+        c->offset += take;
+        if (c->offset == l->doc_len[d]) {
+            c->offset = 0;
+            if (++c->doc == l->n_docs) {
+                c->doc = 0;
+                c->epoch++;
+            }
+        }
+    }
+}
+
+void loader_next(Loader *l, int *inputs, int *targets, int B, int T) {
+    for (int b = 0; b < B; b++) {
+        int *in = inputs + (size_t)b * T, *tg = targets + (size_t)b * T;
+        walk(l, &l->cur, (size_t)T, in);
+        memcpy(tg, in + 1, ((size_t)T - 1) * sizeof *tg);
+        LoaderCursor ahead = l->cur;              // the last target starts the next sequence
+        walk(l, &ahead, 1, tg + T - 1);
+    }
+}
+
+void loader_seek(Loader *l, LoaderCursor c) {
+    if (c.doc >= l->n_docs || c.offset >= l->doc_len[order_of(l, c.epoch)[c.doc]])
+        die("%s: the data cursor (epoch %llu, document %llu, offset %llu) does not fit its %zu documents "
+            "(hint: data.train or its filters changed since the cursor was saved)", l->shard->path,
+            (unsigned long long)c.epoch, (unsigned long long)c.doc, (unsigned long long)c.offset, l->n_docs);
+    l->cur = c;
+}
+
+LoaderCursor loader_cursor(const Loader *l) { return l->cur; }
