@@ -4,6 +4,8 @@
 #   make run      all of the above, then the main job: configs/retrofit_32k.yaml
 #   make debug    ./train_debug with -fsanitize=address,undefined
 #   make bench    throughput and memory figures (CASES=name,... to pick cases)
+#   make compare  the README's method comparison: every configs/retrofit_<method>.yaml,
+#                 zero-shot and adapted (about 45 minutes on 2 cores)
 
 SHARED  ?= ../shared
 CC      ?= gcc
@@ -34,7 +36,7 @@ DATA    := data/tinystories/train.bin data/tinystories/val.bin
 ORIGIN_MODEL := https://huggingface.co/karpathy/tinyllamas/resolve/main/stories260K
 ORIGIN_TEXT  := https://huggingface.co/datasets/roneneldan/TinyStories/resolve/main/TinyStories-valid.txt
 
-.PHONY: all test run debug bench clean packages
+.PHONY: all test run debug bench compare clean packages
 .SECONDARY:
 all: train $(BASE) $(DATA)
 
@@ -90,6 +92,9 @@ test: all $(TESTS)
 
 run: all
 	./train --config configs/retrofit_32k.yaml
+
+compare: all
+	scripts/compare_methods.sh $(METHODS)
 
 bench: tests/bench
 	@./tests/bench $(CASES)

@@ -138,7 +138,9 @@ curriculum:
 eval: {every: 2, max_tokens: 2048, seq_lens: [256, 1024], passkey: {lengths: [1024], depths: [0.5], trials: 2, every: 2}}
 YAML
 M=checkpoints/test_cli_curriculum/metrics.jsonl
+rm -rf checkpoints/test_cli_curriculum
 if ./train --config "$TMP/curriculum.yaml" >"$TMP/cur.out" 2>&1 \
+   && [ -f checkpoints/test_cli_curriculum/stage_1/model.safetensors ] && [ ! -d checkpoints/test_cli_curriculum/stage_2 ] \
    && grep -q '"step": 2, "stage": 1, "seq_len": 256' $M && grep -q '"step": 3, "stage": 2, "seq_len": 512' $M \
    && [ "$(grep -c '"type": "eval"' $M)" -eq 6 ] && [ "$(grep -c '"seq_len": 1024, "val_loss"' $M)" -eq 3 ] \
    && grep -q '"seq_len": 1024, "loss"' checkpoints/test_cli_curriculum/eval.json \
@@ -146,8 +148,8 @@ if ./train --config "$TMP/curriculum.yaml" >"$TMP/cur.out" 2>&1 \
    && grep -q '"passkey": \[{"seq_len": 1024, "depth": 0.5, "trials": 2' checkpoints/test_cli_curriculum/eval.json \
    && grep -q 'stage 2/2: seq_len 512, steps 3-3 (1024 tokens), 2 x 1 sequences per step, lr x 0.5' "$TMP/cur.out" \
    && grep -q 'step     3/3 | stage 2/2 T 512' "$TMP/cur.out" && grep -q '"factor": 2' "$TMP/cur.out"; then
-  ok "a two-stage curriculum: stages, seq_len, evals at 256 and 1024, passkey"
-else bad "a two-stage curriculum: stages, seq_len, evals at 256 and 1024, passkey" "$(tail -4 "$TMP/cur.out")"; fi
+  ok "a two-stage curriculum: stages, seq_len, evals, passkey, stage model"
+else bad "a two-stage curriculum: stages, seq_len, evals, passkey, stage model" "$(tail -4 "$TMP/cur.out")"; fi
 # ---- training data: globs and document filters -------------------------------------------
 expect_error "a data.train glob that matches nothing" "--set data.train: data.train: no file matches 'data/nowhere/\\*.bin'" \
   ./train --config ft_native.yaml --set 'data.train=data/nowhere/*.bin'

@@ -96,7 +96,7 @@ static int build_prompt(const Passkey *pk, const Trial *tr, int T, double depth,
     int d = (int)lround(depth * F), n = 0;
     for (int j = d; j <= F && j < d + SNAP; j++)
         if (j == 0 || ends_sentence(&pk->tok, f[j - 1])) { d = j; break; }
-    seq[n++] = 1;
+    seq[n++] = BOS_ID;
     for (int j = 0; j < d; j++) seq[n++] = (int)f[j];
     for (int j = 0; j < tr->n_needle; j++) seq[n++] = (int)tr->needle[j];
     for (int j = d; j < F; j++) seq[n++] = (int)f[j];
@@ -137,7 +137,6 @@ void passkey_trial(Model *m, const Passkey *pk, int T, int di, int trial, int *s
 
 void passkey_run(Model *m, const Passkey *pk, PasskeyResult *res) {
     const int recompute = m->recompute;
-    int *seq = xmalloc(((size_t)pk->T[pk->n_lens - 1] + 1) * sizeof *seq);
     m->recompute = 1;
     for (int li = 0; li < pk->n_lens; li++)
         for (int di = 0; di < pk->n_depths; di++) {
@@ -145,13 +144,12 @@ void passkey_run(Model *m, const Passkey *pk, PasskeyResult *res) {
             *r = (PasskeyResult){.T = pk->T[li], .depth = pk->depth[di], .trials = pk->trials};
             for (int trial = 0; trial < pk->trials; trial++) {
                 PasskeyTrial t;
-                passkey_trial(m, pk, pk->T[li], di, trial, seq, &t);
+                passkey_trial(m, pk, pk->T[li], di, trial, pk->seq, &t);
                 r->correct += t.rank == 1;
                 r->mean_rank += (double)t.rank / pk->trials;
             }
         }
     m->recompute = recompute;
-    free(seq);
 }
 
 void passkey_plan(const Config *c, const Shard *val, int vocab, Passkey *pk) {
@@ -167,7 +165,7 @@ void passkey_plan(const Config *c, const Shard *val, int vocab, Passkey *pk) {
     pk->n_question = encode(&pk->tok, QUESTION, pk->question, 64);
     pk->filler = xmalloc(val->n * sizeof *pk->filler);
     for (size_t i = 0; i < val->n; i++)
-        if (val->tokens[i] != 1) pk->filler[pk->n_filler++] = val->tokens[i];
+        if (val->tokens[i] != BOS_ID) pk->filler[pk->n_filler++] = val->tokens[i];
     pk->n_lens = (int)c->n_passkey_lens;
     pk->n_depths = (int)c->n_passkey_depths;
     pk->trials = (int)c->passkey_trials;
@@ -189,6 +187,7 @@ void passkey_plan(const Config *c, const Shard *val, int vocab, Passkey *pk) {
             die("%s: a passkey prompt of %d positions needs as much filler text; %s holds %zu tokens of text "
                 "(hint: a longer data.val)", where, pk->T[i], val->path, pk->n_filler);
     }
+    pk->seq = xmalloc(((size_t)pk->T[pk->n_lens - 1] + 1) * sizeof *pk->seq);
 }
 
 void passkey_reserve(Model *m, const Passkey *pk) {
@@ -198,5 +197,6 @@ void passkey_reserve(Model *m, const Passkey *pk) {
 void passkey_free(Passkey *pk) {
     if (pk->n_lens) tokenizer_free(&pk->tok);
     free(pk->filler);
+    free(pk->seq);
     memset(pk, 0, sizeof *pk);
 }

@@ -38,6 +38,7 @@ typedef struct {
     size_t n_filler;
     uint32_t question[64];       // "What is the pass key? The pass key is"
     int n_question;
+    int *seq;                    // (T[n_lens - 1] + 1) a prompt
 } Passkey;
 
 // PasskeyResult: one (length, depth) cell: trials whose right key scored highest, and

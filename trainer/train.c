@@ -40,6 +40,17 @@ static void stop_nonfinite(long long step, const char *what, double v) {
     exit(1);
 }
 
+// save_stage_model: the model at the end of stage s (0-based) into <out>/stage_<s+1>/,
+// with that stage's position scheme: each stage's result stays loadable.
+static void save_stage_model(const Model *m, double base_theta, const char *out_dir, int s) {
+    char name[32];
+    snprintf(name, sizeof name, "stage_%d", s + 1);
+    char *dir = path_join(out_dir, name);
+    make_dirs(dir);
+    save_run_model(m, base_theta, dir);
+    free(dir);
+}
+
 // stage_position: the position scheme of stage s (its rope overrides over the run's).
 static void stage_position(const Config *c, int s, const Model *m, Position *pos) {
     Config *sc = xmalloc(sizeof *sc);
@@ -160,6 +171,8 @@ int train_main(const Config *c) {
                    step + 1, plan.total_steps, s + 1, plan.n, T, loss, lr, norm, tps, el, eta);
             fflush(stdout);
         }
+        if (step + 1 == plan.s[s].first_step + plan.s[s].steps && step + 1 < plan.total_steps)
+            save_stage_model(&m, base_theta, c->out_dir, s);
     }
     if (*c->val_path) {
         char *eval_path = path_join(c->out_dir, "eval.json");
