@@ -28,6 +28,7 @@ static size_t doc_len(int i) { return 3 + (size_t)(i * 7 % 23); }   // 3 .. 25 t
 // write_shards: documents [0, 20) to a file, [20, 40) to another (the second's first
 // document has no BOS: the file start must open it).
 static void write_shards(void) {
+    make_dirs("tests/tmp");
     uint32_t *tok = xmalloc(NDOC * 32 * sizeof *tok);
     for (int f = 0; f < 2; f++) {
         size_t n = 0;
