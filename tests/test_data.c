@@ -65,6 +65,20 @@ static int epoch_docs(Loader *l, int *seen, int *first_order, int *n_order, size
     return overlap && spans > 0;
 }
 
+// same_order: whether a fresh loader (seed, at the start of `epoch`) meets the documents
+// of its first `tokens` targets in the order of order1 (n1 documents).
+static int same_order(const Shard *s, const LoaderOptions *o, uint64_t seed, uint64_t epoch, const int *order1,
+                      int n1, size_t tokens) {
+    Loader l;
+    int seen[NDOC], order[NDOC], n, same = 1;
+    loader_init(&l, s, o, seed, T);
+    loader_seek(&l, (LoaderCursor){epoch, 0, 0});
+    epoch_docs(&l, seen, order, &n, tokens);
+    for (int i = 0; i < n && i < n1; i++) same &= order1[i] == order[i];
+    loader_free(&l);
+    return same;
+}
+
 static void test_packing(void) {
     write_shards();
     Shard s;
@@ -101,26 +115,12 @@ static void test_packing(void) {
            "a cursor restored in a fresh loader continues identically", 1, 1);
     expect(loader_cursor(&l).epoch >= 1, "the stream wrapped into epoch 2", (double)loader_cursor(&l).epoch, 1);
     loader_free(&l2);
-    loader_init(&l2, &s, &o, 42, T);
-    LoaderCursor next = {1, 0, 0};
-    loader_seek(&l2, next);
-    epoch_docs(&l2, seen, order2, &n2, total / 2);
-    int same = 1;
-    for (int i = 0; i < n2 && i < n1; i++) same &= order1[i] == order2[i];
+    int same = same_order(&s, &o, 42, 1, order1, n1, total / 2);
     expect(!same, "epoch 2 has another order", same, 0);
-    loader_free(&l2);
-    loader_init(&l2, &s, &o, 43, T);
-    epoch_docs(&l2, seen, order2, &n2, total / 2);
-    same = 1;
-    for (int i = 0; i < n2 && i < n1; i++) same &= order1[i] == order2[i];
+    same = same_order(&s, &o, 43, 0, order1, n1, total / 2);
     expect(!same, "another seed, another order", same, 0);
-    loader_free(&l2);
-    loader_init(&l2, &s, &o, 42, T);
-    epoch_docs(&l2, seen, order2, &n2, total / 2);
-    same = 1;
-    for (int i = 0; i < n2 && i < n1; i++) same &= order1[i] == order2[i];
+    same = same_order(&s, &o, 42, 0, order1, n1, total / 2);
     expect(same, "the same seed, the same order", same, 1);
-    loader_free(&l2);
 
     o = (LoaderOptions){10, 20, 3};
     loader_init(&l2, &s, &o, 42, T);
