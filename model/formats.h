@@ -15,6 +15,10 @@ typedef enum { LAYOUT_INTERLEAVED, LAYOUT_HALF } RopeLayout;
 void load_model(Model *m, const char *path);
 void load_llama2c(Model *m, const char *path);
 void load_hf_dir(Model *m, const char *dir);
+// save_hf_dir: dir/config.json (LlamaForCausalLM with max_position_embeddings and
+// rope_theta, then `extra_json`: more "key": value members, e.g. rope_scaling) and
+// dir/model.safetensors (F32, q/k rows in the half layout Hugging Face expects).
+void save_hf_dir(const Model *m, const char *dir, int max_position, double rope_theta, const char *extra_json);
 // save_llama2c_v1: write m in llama2.c v1 format (magic "ak42", 256-byte header).
 void save_llama2c_v1(const Model *m, const char *path);
 
@@ -41,6 +45,9 @@ typedef struct {
 } Safetensors;
 
 void st_open(Safetensors *st, const char *path);
+// st_open_stream: the same on an open stream, which st_close then closes; `path` names
+// it in errors.
+void st_open_stream(Safetensors *st, FILE *f, const char *path);
 void st_close(Safetensors *st);
 const StEntry *st_find(const Safetensors *st, const char *name);   // NULL if absent
 // st_metadata: the string value of __metadata__[key], or NULL.
@@ -68,10 +75,15 @@ typedef struct {
 } StTensor;
 // st_write: a safetensors file of F32 tensors with string metadata (keys[i] -> values[i]).
 void st_write(const char *path, const StTensor *t, size_t n, const char *const *keys, const char *const *values, size_t n_meta);
+// state_tensors: the tensors of src (a view laid out like the parameters: weights,
+// gradients or optimizer moments) named prefix + Hugging Face name, into t (room for
+// NUM_PARAMS * n_layers); returns how many.
+size_t state_tensors(const ModelConfig *c, const ParamTensors *src, const char *prefix, StTensor *t);
 // save_state: the stretch checkpoint — parameters under Hugging Face names (interleaved
-// pairs), __metadata__.model (model_config_json) and __metadata__.position (`position_json`,
-// the config's position vocabulary; "{}" = plain RoPE). Refcheck states share the layout.
-void save_state(const Model *m, const char *position_json, const char *path);
+// pairs), __metadata__.model (model_config_json), __metadata__.position (`position_json`,
+// the config's position vocabulary; "{}" = plain RoPE) and, unless NULL,
+// __metadata__.train (`train_json`: how far training got). Refcheck states share the layout.
+void save_state(const Model *m, const char *position_json, const char *train_json, const char *path);
 // model_config_json: {"dim": .., ..., "rope_layout": "interleaved", "max_seq_len": ..}.
 void model_config_json(const ModelConfig *c, char *buf, size_t cap);
 // model_config_from_json: read the `__metadata__.model` JSON of refcheck states.

@@ -39,8 +39,6 @@ static void read_hf_config(ModelConfig *c, const char *path) {
         yfail(&t, n, "model_type '%s' is not supported (only llama)", yscalar(&t, n, "model_type"));
     if ((n = ymap_get(&t, r, "hidden_act")) && strcmp(yscalar(&t, n, "hidden_act"), "silu"))
         yfail(&t, n, "hidden_act '%s' is not supported (only silu)", yscalar(&t, n, "hidden_act"));
-    if ((n = ymap_get(&t, r, "rope_scaling")) && !yis_null(n))
-        yfail(&t, n, "rope_scaling in a base checkpoint is not supported; load the unscaled model");
     if (json_bool(&t, r, "attention_bias", 0) || json_bool(&t, r, "mlp_bias", 0))
         yfail(&t, r, "attention_bias / mlp_bias are not supported (Llama has no biases)");
     *c = (ModelConfig){
@@ -52,6 +50,10 @@ static void read_hf_config(ModelConfig *c, const char *path) {
     c->n_kv_heads = json_int(&t, r, "num_key_value_heads", c->n_heads, 0);
     if (c->n_heads && json_int(&t, r, "head_dim", c->dim / c->n_heads, 0) * c->n_heads != c->dim)
         yfail(&t, r, "head_dim must equal hidden_size / num_attention_heads");
+    if ((n = ymap_get(&t, r, "stretch")) && n->type == YAML_MAPPING_NODE) {   // our export: the base model's facts
+        c->rope_theta = (float)json_num(&t, n, "rope_theta", c->rope_theta);
+        c->max_seq_len = json_int(&t, n, "max_seq_len", c->max_seq_len, 0);
+    }
     ytree_free(&t);
     free(text);
     model_config_check(c, path);
@@ -103,7 +105,8 @@ static void open_shards(Shards *s, const char *dir, const char *index_path) {
 }
 
 // check_no_extra: every tensor in the files must be a parameter of the config (a stray
-// tensor means the config contradicts the checkpoint), except rotary inv_freq buffers.
+// tensor means the config contradicts the checkpoint), except rotary inv_freq buffers
+// and a T5 table (loaded with the position scheme, which must have a T5 bias).
 static void check_no_extra(Safetensors *files, size_t n_files, const ModelConfig *c) {
     TensorSpec s[NUM_PARAMS];
     char name[256];
@@ -111,7 +114,7 @@ static void check_no_extra(Safetensors *files, size_t n_files, const ModelConfig
     for (size_t f = 0; f < n_files; f++)
         for (size_t e = 0; e < files[f].n_entries; e++) {
             const char *en = files[f].entries[e].name;
-            int known = strstr(en, "rotary_emb.inv_freq") != NULL;
+            int known = strstr(en, "rotary_emb.inv_freq") != NULL || !strcmp(en, "model.relative_attention_bias.weight");
             for (int i = 0; i < NUM_PARAMS && !known; i++) {
                 if (!spec_numel(&s[i], c->n_layers)) continue;
                 for (int l = 0; l < (s[i].per_layer ? c->n_layers : 1) && !known; l++) {
@@ -171,4 +174,40 @@ void model_config_from_json(ModelConfig *c, RopeLayout *layout, const char *json
     }
     ytree_free(&t);
     model_config_check(c, source);
+}
+
+void save_hf_dir(const Model *m, const char *dir, int max_position, double rope_theta, const char *extra_json) {
+    const ModelConfig *c = &m->cfg;
+    const int HS = c->dim / c->n_heads;
+    TensorSpec s[NUM_PARAMS];
+    param_specs(c, s);
+    float *half = xmalloc(m->num_params * sizeof(float));        // a copy with q/k rows in the half layout
+    memcpy(half, m->params_memory, m->num_params * sizeof(float));
+    ParamTensors view;
+    for (int i = 0; i < NUM_PARAMS; i++) {
+        view.t[i] = m->params.t[i] ? half + (m->params.t[i] - m->params_memory) : NULL;
+        if (!view.t[i] || !s[i].rope_rows) continue;
+        size_t per = spec_numel(&s[i], 1);
+        for (int l = 0; l < c->n_layers; l++) rope_permute_rows(view.t[i] + (size_t)l * per, s[i].rope_rows, HS, s[i].shape[1], 1);
+    }
+    StTensor *t = xcalloc((size_t)NUM_PARAMS * (size_t)c->n_layers, sizeof(StTensor));
+    size_t n = state_tensors(c, &view, "", t);
+    const char *keys[1] = {"format"}, *vals[1] = {"pt"};
+    char *st_path = path_join(dir, "model.safetensors"), *cfg_path = path_join(dir, "config.json");
+    st_write(st_path, t, n, keys, vals, 1);
+    FILE *f = xfopen(cfg_path, "w");
+    fprintf(f, "{\n  \"architectures\": [\"LlamaForCausalLM\"],\n  \"model_type\": \"llama\",\n"
+            "  \"hidden_size\": %d,\n  \"intermediate_size\": %d,\n  \"num_hidden_layers\": %d,\n"
+            "  \"num_attention_heads\": %d,\n  \"num_key_value_heads\": %d,\n  \"head_dim\": %d,\n"
+            "  \"vocab_size\": %d,\n  \"rms_norm_eps\": %.9g,\n  \"hidden_act\": \"silu\",\n"
+            "  \"tie_word_embeddings\": %s,\n  \"attention_bias\": false,\n  \"mlp_bias\": false,\n"
+            "  \"bos_token_id\": 1,\n  \"eos_token_id\": 2,\n  \"torch_dtype\": \"float32\",\n"
+            "  \"max_position_embeddings\": %d,\n  \"rope_theta\": %.17g,\n%s\n}\n",
+            c->dim, c->hidden, c->n_layers, c->n_heads, c->n_kv_heads, HS, c->vocab, c->norm_eps,
+            c->tied ? "true" : "false", max_position, rope_theta, extra_json);
+    if (fclose(f) != 0) die("%s: write failed", cfg_path);
+    free(st_path);
+    free(cfg_path);
+    free(t);
+    free(half);
 }

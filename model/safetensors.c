@@ -44,10 +44,14 @@ static void parse_entry(Safetensors *st, StEntry *e, yaml_node_t *v) {
 }
 
 void st_open(Safetensors *st, const char *path) {
+    st_open_stream(st, xfopen(path, "rb"), path);
+}
+
+void st_open_stream(Safetensors *st, FILE *f, const char *path) {
     uint64_t n;
     memset(st, 0, sizeof *st);
     st->path = xstrdup(path);
-    st->f = xfopen(path, "rb");
+    st->f = f;
     size_t size = file_size(st->f, path);
     if (size < 8) die("%s: truncated: %zu bytes, too small for a safetensors header", path, size);
     xfread(&n, 8, st->f, path, "the header length");
@@ -236,26 +240,30 @@ void model_config_json(const ModelConfig *c, char *buf, size_t cap) {
              c->rope_theta, c->tied ? "true" : "false", c->max_seq_len);
 }
 
-void save_state(const Model *m, const char *position_json, const char *path) {
+size_t state_tensors(const ModelConfig *c, const ParamTensors *src, const char *prefix, StTensor *t) {
     TensorSpec s[NUM_PARAMS];
-    const ModelConfig *c = &m->cfg;
-    size_t n = 0, cap = (size_t)NUM_PARAMS * (size_t)c->n_layers;
-    StTensor *t = xcalloc(cap, sizeof(StTensor));
-    char model_json[512];
+    size_t n = 0;
     param_specs(c, s);
     for (int i = 0; i < NUM_PARAMS; i++) {
-        if (!m->params.t[i]) continue;
+        if (!src->t[i]) continue;
         size_t per = spec_numel(&s[i], 1);
         for (int l = 0; l < (s[i].per_layer ? c->n_layers : 1); l++, n++) {
-            param_name(t[n].name, sizeof t[n].name, &s[i], "", l);
-            t[n].data = m->params.t[i] + (size_t)l * per;
+            param_name(t[n].name, sizeof t[n].name, &s[i], prefix, l);
+            t[n].data = src->t[i] + (size_t)l * per;
             t[n].ndim = s[i].ndim;
             t[n].shape[0] = s[i].shape[0];
             t[n].shape[1] = s[i].shape[1];
         }
     }
-    model_config_json(c, model_json, sizeof model_json);
-    const char *keys[3] = {"format", "model", "position"}, *vals[3] = {"stretch", model_json, position_json};
-    st_write(path, t, n, keys, vals, 3);
+    return n;
+}
+
+void save_state(const Model *m, const char *position_json, const char *train_json, const char *path) {
+    StTensor *t = xcalloc((size_t)NUM_PARAMS * (size_t)m->cfg.n_layers, sizeof(StTensor));
+    char model_json[512];
+    size_t n = state_tensors(&m->cfg, &m->params, "", t);
+    model_config_json(&m->cfg, model_json, sizeof model_json);
+    const char *keys[4] = {"format", "model", "position", "train"}, *vals[4] = {"stretch", model_json, position_json, train_json};
+    st_write(path, t, n, keys, vals, train_json ? 4 : 3);
     free(t);
 }

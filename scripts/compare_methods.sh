@@ -33,6 +33,7 @@ for m in $METHODS; do
   ./train eval --config "configs/retrofit_$m.yaml" --set run.name="compare_${m}_zeroshot" >"$OUT/${m}_zeroshot.log"
   cp "checkpoints/compare_${m}_zeroshot/eval.json" "$OUT/${m}_zeroshot.json"
   echo "== $m: adaptation" >&2
+  rm -rf "checkpoints/retrofit_$m"
   ./train --config "configs/retrofit_$m.yaml" >"$OUT/${m}_adapted.log"
   cp "checkpoints/retrofit_$m/eval.json" "$OUT/${m}_adapted.json"
 done

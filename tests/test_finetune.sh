@@ -6,6 +6,7 @@ set -u
 cd "$(dirname "$0")/.."
 RUN=test_finetune
 DIR=checkpoints/$RUN
+rm -rf "$DIR"
 ./train --config ft_native.yaml --set run.name=$RUN --set train.log_every=25 || { echo "test_finetune: training failed"; exit 1; }
 rows=$(grep -c '"type": "train"' "$DIR/metrics.jsonl")
 first=$(grep '"type": "eval"' "$DIR/metrics.jsonl" | head -1 | sed 's/.*"val_loss": \([0-9.]*\).*/\1/')

@@ -59,6 +59,9 @@ static const Key KEYS[] = {
     {"eval.passkey.depths", K_LIST, F(passkey_depths), 0, 1, "[0.1, 0.5, 0.9]", NULL, F(n_passkey_depths), 0},
     {"eval.passkey.trials", K_INT, F(passkey_trials), 1, 1e6, "10", NULL, 0, 0},
     {"eval.passkey.every", K_INT, F(passkey_every), 0, 1e12, "0", NULL, 0, 0},
+    {"checkpoint.every", K_INT, F(ckpt_every), 0, 1e12, "0", NULL, 0, 0},
+    {"checkpoint.keep_last", K_INT, F(ckpt_keep_last), 0, 1e9, "0", NULL, 0, 0},
+    {"checkpoint.compress", K_BOOL, F(ckpt_compress), 0, 1, "false", NULL, 0, 0},
     {"position.rope", K_STR, F(rope), 0, 0, "on", "on|off", 0, 0},
     {"position.rope.theta", K_FLOAT, F(rope_theta), 0, 1e12, "0", NULL, 0, 0},
     {"position.rope.scaling", K_STR, F(rope_scaling), 0, 0, "none", "none|linear|ntk|dynamic|yarn|llama3|longrope", 0, 0},
@@ -237,13 +240,57 @@ const char *config_where(const Config *c, const char *key) {
     return c->where[i];
 }
 
+// write_value: the value of key k in c as YAML, then a newline.
+static void write_value(const Config *c, const Key *k, FILE *f) {
+    const char *field = (const char *)c + k->off;
+    if (k->type == K_INT) fprintf(f, "%lld\n", *(const long long *)field);
+    else if (k->type == K_FLOAT && k->nullable && *(const double *)field < 0) fprintf(f, "null\n");
+    else if (k->type == K_FLOAT) fprintf(f, "%.17g\n", *(const double *)field);
+    else if (k->type == K_PAIR) fprintf(f, "[%.17g, %.17g]\n", ((const double *)field)[0], ((const double *)field)[1]);
+    else if (k->type == K_BOOL) fprintf(f, "%s\n", *(const int *)field ? "true" : "false");
+    else if (k->type == K_STAGES) curriculum_write(c, f);
+    else if (k->type == K_LIST) {
+        long long n = *(const long long *)((const char *)c + k->off2);
+        fputc('[', f);
+        for (long long j = 0; j < n; j++) fprintf(f, "%s%.17g", j ? ", " : "", ((const double *)field)[j]);
+        fputs("]\n", f);
+    } else {
+        fputc('"', f);
+        for (const char *q = field; *q; q++) fprintf(f, *q == '"' || *q == '\\' ? "\\%c" : "%c", *q);
+        fputs("\"\n", f);
+    }
+}
+
+size_t config_diff(const Config *a, const Config *b, char *out, size_t cap) {
+    size_t n = 0, len = 0;
+    out[0] = '\0';
+    for (size_t i = 0; i < N_KEYS; i++) {
+        char *va = NULL, *vb = NULL;
+        size_t la, lb;
+        FILE *fa = open_memstream(&va, &la), *fb = open_memstream(&vb, &lb);
+        CHECK(fa && fb, "cannot open a memory stream");
+        write_value(a, &KEYS[i], fa);
+        write_value(b, &KEYS[i], fb);
+        fclose(fa);
+        fclose(fb);
+        if (strcmp(va, vb)) {
+            int k = snprintf(out + len, len < cap ? cap - len : 0, "%s%s", n ? ", " : "", KEYS[i].key);
+            len += k > 0 ? (size_t)k : 0;
+            n++;
+        }
+        free(va);
+        free(vb);
+    }
+    if (len >= cap && cap > 4) strcpy(out + cap - 4, "...");
+    return n;
+}
+
 void config_write(const Config *c, const char *path) {
     FILE *f = xfopen(path, "w");
     char prev[256] = "";
     fprintf(f, "# resolved configuration of run '%s' (defaults, file and --set applied)\n", c->run_name);
     for (size_t i = 0; i < N_KEYS; i++) {
         const Key *k = &KEYS[i];
-        const char *field = (const char *)c + k->off;
         // position keys are written only when set (membership in a method is judged by
         // that), and `rope` only as the scalar `off`
         if (!strncmp(k->key, "position.", 9) && !strcmp(c->where[i], "default")) continue;
@@ -266,23 +313,7 @@ void config_write(const Config *c, const char *path) {
             depth++;
         }
         fprintf(f, "%*s%s: ", 2 * depth, "", s);
-        if (k->type == K_INT) fprintf(f, "%lld\n", *(const long long *)field);
-        else if (k->type == K_FLOAT && k->nullable && *(const double *)field < 0) fprintf(f, "null\n");
-        else if (k->type == K_FLOAT) fprintf(f, "%.17g\n", *(const double *)field);
-        else if (k->type == K_PAIR) fprintf(f, "[%.17g, %.17g]\n", ((const double *)field)[0], ((const double *)field)[1]);
-        else if (k->type == K_BOOL) fprintf(f, "%s\n", *(const int *)field ? "true" : "false");
-        else if (k->type == K_STAGES) curriculum_write(c, f);
-        else if (k->type == K_LIST) {
-            long long n = *(const long long *)((const char *)c + k->off2);
-            fputc('[', f);
-            for (long long j = 0; j < n; j++) fprintf(f, "%s%.17g", j ? ", " : "", ((const double *)field)[j]);
-            fputs("]\n", f);
-        }
-        else {
-            fputc('"', f);
-            for (const char *q = field; *q; q++) fprintf(f, *q == '"' || *q == '\\' ? "\\%c" : "%c", *q);
-            fputs("\"\n", f);
-        }
+        write_value(c, k, f);
         snprintf(prev, sizeof prev, "%s", k->key);
     }
     if (fclose(f) != 0) die("%s: write failed", path);

@@ -59,6 +59,9 @@ typedef struct {
     long long n_passkey_depths;
     long long passkey_trials;
     long long passkey_every;       // 0 = only at the end (and in `train eval`)
+    long long ckpt_every;          // checkpoint every N steps (0: stage ends and the end only)
+    long long ckpt_keep_last;      // keep the newest N whole checkpoints (0 = all)
+    int ckpt_compress;             // zlib the optimizer state
     // position: how positions enter attention (see model/position.h)
     char rope[CFG_STR];            // on | off
     double rope_theta;             // 0 = the checkpoint's base
@@ -84,6 +87,9 @@ typedef struct {
 void config_load(Config *c, const char *path, char **overrides, int n_overrides);
 // config_write: the resolved configuration as YAML that config_load reads back.
 void config_write(const Config *c, const char *path);
+// config_diff: the keys whose values differ between a and b, comma-separated into out;
+// returns how many.
+size_t config_diff(const Config *a, const Config *b, char *out, size_t cap);
 // config_where: where a key was set (for cross-key error messages).
 const char *config_where(const Config *c, const char *key);
 // config_apply: set the keys of a YAML/JSON mapping node whose keys live under `prefix`

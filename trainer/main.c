@@ -1,8 +1,9 @@
 // main.c — ./train: command-line entry point.
-//   train --config F [--set key=value ...]        fine-tune (the default subcommand)
+//   train --config F [--set key=value ...] [--resume [PATH]]   fine-tune (the default)
 //   train eval --config F [--set key=value ...]   evaluate model.init_from on data.val
 //   train prepare --text F --tokenizer T --out D  tokenize text into token shards
 //   train positions --config F [--set ...]        what the position scheme does, per pair
+//   train export --from SRC --to DIR --format hf|llama2c   a model in other formats
 //   train info MODEL                              print a checkpoint's shape
 #include "run.h"
 #include "../model/formats.h"
@@ -13,10 +14,12 @@
 #include <string.h>
 
 static const char *USAGE =
-    "usage: train [--config F] [--set key=value ...]        fine-tune (see configs/)\n"
+    "usage: train --config F [--set key=value ...] [--resume [PATH]]   fine-tune (see configs/); --resume\n"
+    "                                                     continues the run (or PATH: a checkpoint or run dir)\n"
     "       train eval --config F [--set key=value ...]   evaluate model.init_from on data.val\n"
     "       train prepare --text F --tokenizer T --out DIR [--val-fraction X] [--story-start P]\n"
     "       train positions --config F [--set key=value ...]   the position scheme, per rotary pair\n"
+    "       train export --from SRC --to DIR --format hf|llama2c   SRC: a checkpoint, run dir or state\n"
     "       train info MODEL                              print a checkpoint's shape\n";
 
 static int info_main(int argc, char **argv) {
@@ -34,10 +37,12 @@ static int info_main(int argc, char **argv) {
 
 int main(int argc, char **argv) {
     const char *cmd = "train", *config = NULL;
+    Resume resume = {0, NULL};
     int i = 1;
     if (argc > 1 && argv[1][0] != '-') cmd = argv[i++];
     if (!strcmp(cmd, "prepare")) return prepare_main(argc - i, argv + i);
     if (!strcmp(cmd, "info")) return info_main(argc - i, argv + i);
+    if (!strcmp(cmd, "export")) return export_main(argc - i, argv + i);
     if (strcmp(cmd, "train") && strcmp(cmd, "eval") && strcmp(cmd, "positions")) die("unknown subcommand '%s' (see train --help)", cmd);
     char **sets = xmalloc((size_t)argc * sizeof(char *));
     int n_sets = 0;
@@ -46,15 +51,24 @@ int main(int argc, char **argv) {
             fputs(USAGE, stdout);
             return 0;
         }
+        if (!strcmp(argv[i], "--resume")) {          // an optional PATH follows
+            if (strcmp(cmd, "train")) die("--resume applies to training only");
+            resume.resume = 1;
+            if (i + 1 < argc && argv[i + 1][0] != '-') resume.path = argv[++i];
+            continue;
+        }
         if (i + 1 >= argc) die("%s needs a value (see train --help)", argv[i]);
         if (!strcmp(argv[i], "--config")) config = argv[++i];
         else if (!strcmp(argv[i], "--set")) sets[n_sets++] = argv[++i];
         else die("unknown option '%s' (see train --help)", argv[i]);
     }
+    char *own_config = NULL;                          // --resume PATH alone: the run's own config
+    if (!config && resume.path) config = own_config = path_join(resume.path, "config.yaml");
     if (!config) die("--config is required (see train --help)");
     Config c;
     config_load(&c, config, sets, n_sets);
     free(sets);
+    free(own_config);
     if (!strcmp(cmd, "positions")) return positions_main(&c);
-    return !strcmp(cmd, "eval") ? eval_main(&c) : train_main(&c);
+    return !strcmp(cmd, "eval") ? eval_main(&c) : train_main(&c, &resume);
 }

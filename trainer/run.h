@@ -110,14 +110,37 @@ void write_eval_json(const EvalReport *r, const char *path);
 
 // load_data: the shard(s) of the config key `key` (data.train or data.val: a path or glob).
 void load_data(Shard *s, const Config *c, const char *key, int vocab);
-// load_model_for: model.init_from with its position scheme: the config's `position:`
-// keys, or (none set) a stretch state's own scheme (checkpoint.c).
+// SourceKind: what a model path names (resolve_source in modelio.c).
+typedef enum { SRC_LLAMA2C, SRC_HF, SRC_STATE } SourceKind;
+// resolve_source: the file or directory to load for `from` (a llama2.c file, a stretch
+// state, a checkpoint step directory, a run directory or a Hugging Face directory);
+// checkpoints are CRC-checked first. Caller frees.
+char *resolve_source(const char *from, SourceKind *kind);
+// load_model_from: the model `from` names with its position scheme: the config's
+// `position:` keys if any are set, else the source's own (a stretch state's metadata, a
+// Hugging Face config's "stretch" key or rope_scaling; plain RoPE for llama2.c). Returns
+// resolve_source's path (caller frees); *kind (may be NULL) gets its kind.
+char *load_model_from(Model *m, const Config *c, const char *from, SourceKind *kind);
+// load_model_for: load_model_from(model.init_from).
 void load_model_for(Model *m, const Config *c);
-// save_run_model: dir/model.safetensors (stretch state: weights, model and position
-// metadata), plus dir/model.bin (llama2.c v1) when the scheme is plain RoPE.
-void save_run_model(const Model *m, double base_theta, const char *dir);
+// save_model_state: a stretch state of m at path (position metadata relative to the
+// base model's theta), with __metadata__.train = train_json unless NULL.
+void save_model_state(const Model *m, double base_theta, const char *train_json, const char *path);
+// save_run_model: dir/model.safetensors (save_model_state), plus dir/model.bin
+// (llama2.c v1) when the scheme is plain RoPE.
+void save_run_model(const Model *m, double base_theta, const char *train_json, const char *dir);
+// hf_position: the position scheme of Hugging Face directory `dir` into own: our
+// export's "stretch.position", else rope_scaling translated key by key (export.c).
+void hf_position(Config *own, const char *dir);
 
-int train_main(const Config *c);
+// Resume: how `train` starts: fresh, or from a checkpoint (--resume [PATH]).
+typedef struct {
+    int resume;                 // --resume given
+    const char *path;           // its PATH (a step_N or run directory), or NULL: the run's own
+} Resume;
+
+int train_main(const Config *c, const Resume *r);
+int export_main(int argc, char **argv);
 int positions_main(const Config *c);
 int eval_main(const Config *c);
 

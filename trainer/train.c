@@ -1,17 +1,25 @@
 // train.c — the training loop: curriculum stages, gradient accumulation to batch_tokens,
 // AdamW with warmup + decay over the whole run, global-norm clipping, evals at every
-// eval.seq_lens length, progress lines and metrics.jsonl (run.h).
-#include "run.h"
-#include "curriculum.h"
-#include "optim.h"
+// eval.seq_lens length, progress lines and metrics.jsonl, checkpoints (every
+// checkpoint.every steps, at each stage end, at the end, and on SIGINT/SIGTERM: the
+// current step finishes, a checkpoint is saved, exit 0; a second signal exits at once).
+#include "train.h"
 #include "../model/formats.h"
 #include "../util/util.h"
 
 #include <cblas.h>
 #include <math.h>
 #include <omp.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+
+static volatile sig_atomic_t stop_signal = 0;
+
+static void on_signal(int sig) {
+    if (stop_signal) _Exit(128 + sig);
+    stop_signal = sig;
+}
 
 int setup_threads(long long threads) {
     int n = threads > 0 ? (int)threads : omp_get_num_procs();
@@ -36,19 +44,47 @@ static void fmt_time(char *buf, size_t n, double s) {
 static void stop_nonfinite(long long step, const char *what, double v) {
     fflush(stdout);
     fprintf(stderr, "stretch: step %lld: %s is %s; stopping the run (hint: lower train.optimizer.lr or "
-            "set train.grad_clip)\n", step, what, isnan(v) ? "nan" : v > 0 ? "inf" : "-inf");
+            "set train.grad_clip; --resume continues from the last checkpoint)\n", step, what,
+            isnan(v) ? "nan" : v > 0 ? "inf" : "-inf");
     exit(1);
+}
+
+static void check_config(const Config *c) {
+    if (!*c->init_from) die("model.init_from is not set (the base model to fine-tune)");
+    if (!*c->train_path) die("data.train is not set (a token shard to train on)");
+    if (c->min_lr > c->lr) die("%s: train.schedule.min_lr %g exceeds train.optimizer.lr %g", config_where(c, "train.schedule.min_lr"), c->min_lr, c->lr);
+    if (c->n_passkey_lens && !*c->val_path)
+        die("%s: eval.passkey needs data.val (its text is the filler)", config_where(c, "eval.passkey.lengths"));
+}
+
+// train_json: __metadata__.train of a saved model: how far training got.
+static void train_json(const Run *r, char *buf, size_t cap) {
+    snprintf(buf, cap, "{\"step\": %lld, \"tokens\": %lld, \"seq_len\": %d}", r->ts.step, r->ts.tokens,
+             r->ts.trained_seq_len);
 }
 
 // save_stage_model: the model at the end of stage s (0-based) into <out>/stage_<s+1>/,
 // with that stage's position scheme: each stage's result stays loadable.
-static void save_stage_model(const Model *m, double base_theta, const char *out_dir, int s) {
-    char name[32];
+static void save_stage_model(const Run *r, int s) {
+    char name[32], tj[256];
     snprintf(name, sizeof name, "stage_%d", s + 1);
-    char *dir = path_join(out_dir, name);
+    char *dir = path_join(r->c->out_dir, name);
     make_dirs(dir);
-    save_run_model(m, base_theta, dir);
+    train_json(r, tj, sizeof tj);
+    save_run_model(&r->m, r->base_theta, tj, dir);
     free(dir);
+}
+
+// save_checkpoint: r->ts completed with the loader cursor, time and metrics length.
+static void save_checkpoint(Run *r, const char *reason) {
+    fflush(r->metrics);
+    r->ts.cursor = loader_cursor(&r->loader);
+    r->ts.opt_t = r->opt.t;
+    r->ts.elapsed = now_seconds() - r->t_start;
+    r->ts.metrics_bytes = ftell(r->metrics);
+    r->ts.threads = r->threads;
+    snprintf(r->ts.reason, sizeof r->ts.reason, "%s", reason);
+    free(checkpoint_save(r->c->out_dir, &r->m, &r->opt, &r->ts, r->c, r->base_theta));
 }
 
 // stage_position: the position scheme of stage s (its rope overrides over the run's).
@@ -61,9 +97,9 @@ static void stage_position(const Config *c, int s, const Model *m, Position *pos
 
 // eta_seconds: the rest of this stage at its measured pace, and later stages at that
 // pace scaled by their FLOPs per token (model_flops_per_token): an estimate.
-static double eta_seconds(const Plan *p, const ModelConfig *mc, long long step, double stage_elapsed) {
+static double eta_seconds(const Plan *p, const ModelConfig *mc, long long step, long long stage_steps, double stage_elapsed) {
     const int s = plan_stage(p, step);
-    const double per_step = stage_elapsed / (double)(step + 1 - p->s[s].first_step);
+    const double per_step = stage_elapsed / (double)stage_steps;
     double eta = per_step * (double)(p->s[s].first_step + p->s[s].steps - step - 1);
     for (int j = s + 1; j < p->n; j++)
         eta += per_step * (double)p->s[j].steps * model_flops_per_token(mc, p->s[j].T) / model_flops_per_token(mc, p->s[s].T);
@@ -85,117 +121,184 @@ static void print_plan(const Config *c, const Plan *p, const Position *pos, doub
     }
 }
 
-int train_main(const Config *c) {
-    if (!*c->init_from) die("model.init_from is not set (the base model to fine-tune)");
-    if (!*c->train_path) die("data.train is not set (a token shard to train on)");
-    if (c->min_lr > c->lr) die("%s: train.schedule.min_lr %g exceeds train.optimizer.lr %g", config_where(c, "train.schedule.min_lr"), c->min_lr, c->lr);
-    if (c->n_passkey_lens && !*c->val_path)
-        die("%s: eval.passkey needs data.val (its text is the filler)", config_where(c, "eval.passkey.lengths"));
-    int threads = setup_threads(c->threads);
-    Plan plan;
-    curriculum_plan(c, &plan);
-    Model m;
-    Shard train, val;
-    Evals ev = {0};
-    EvalReport *report = xcalloc(1, sizeof *report);
-    load_model_for(&m, c);
-    double base_theta = m.cfg.rope_theta;
-    Position *stage_pos = xmalloc((size_t)plan.n * sizeof *stage_pos);
-    for (int s = 0; s < plan.n; s++) stage_position(c, s, &m, &stage_pos[s]);   // all valid before any step
-    load_data(&train, c, "data.train", m.cfg.vocab);
+// setup: the model (from init_from, or the checkpoint being resumed), every stage's
+// position scheme, data, evals, and every buffer for the curriculum's largest step.
+static void setup(Run *r, const char *ckpt) {
+    const Config *c = r->c;
+    curriculum_plan(c, &r->plan);
+    if (ckpt) free(load_model_from(&r->m, c, ckpt, NULL));
+    else load_model_for(&r->m, c);
+    r->base_theta = r->m.cfg.rope_theta;
+    r->stage_pos = xmalloc((size_t)r->plan.n * sizeof *r->stage_pos);
+    for (int s = 0; s < r->plan.n; s++) stage_position(c, s, &r->m, &r->stage_pos[s]);   // all valid before any step
+    load_data(&r->train, c, "data.train", r->m.cfg.vocab);
     if (*c->val_path) {
-        load_data(&val, c, "data.val", m.cfg.vocab);
-        evals_plan(c, &plan, &val, m.cfg.vocab, &ev);
+        load_data(&r->val, c, "data.val", r->m.cfg.vocab);
+        evals_plan(c, &r->plan, &r->val, r->m.cfg.vocab, &r->ev);
     }
-    m.recompute = c->recompute;
-    for (int s = 0; s < plan.n; s++) model_reserve(&m, plan.s[s].micro, plan.s[s].T, m.recompute);
-    size_t eval_buf = evals_reserve(&m, &ev), buf = eval_buf > plan.max_tokens ? eval_buf : plan.max_tokens;
-    model_prepare(&m, plan.s[0].micro, plan.s[0].T);
-    make_dirs(c->out_dir);
-    char *cfg_path = path_join(c->out_dir, "config.yaml"), *met_path = path_join(c->out_dir, "metrics.jsonl");
-    config_write(c, cfg_path);
-    FILE *metrics = xfopen(met_path, "w");
-    printf("run %s: %zu params, %lld steps of %lld tokens, %d threads\n", c->run_name, m.num_params, plan.total_steps,
-           c->batch_tokens, threads);
-    print_plan(c, &plan, stage_pos, base_theta);
-    if (m.cfg.max_seq_len && plan.max_T > m.cfg.max_seq_len)
-        printf("note: seq_len %d exceeds the checkpoint's pretraining context %d\n", plan.max_T, m.cfg.max_seq_len);
-    AdamW opt;
-    Loader loader;
-    adamw_init(&opt, m.num_params);
+    r->report = xcalloc(1, sizeof *r->report);
+    r->m.recompute = c->recompute;
+    for (int s = 0; s < r->plan.n; s++) model_reserve(&r->m, r->plan.s[s].micro, r->plan.s[s].T, r->m.recompute);
+    size_t eval_buf = evals_reserve(&r->m, &r->ev), buf = eval_buf > r->plan.max_tokens ? eval_buf : r->plan.max_tokens;
+    model_prepare(&r->m, r->plan.s[0].micro, r->plan.s[0].T);
+    r->in = xmalloc(buf * sizeof(int));
+    r->tg = xmalloc(buf * sizeof(int));
+    adamw_init(&r->opt, r->m.num_params);
     const LoaderOptions lo = {(size_t)c->min_doc_tokens, (size_t)c->upsample_min_tokens, (int)c->upsample_factor};
-    loader_init(&loader, &train, &lo, (uint64_t)c->seed, plan.max_T);
+    loader_init(&r->loader, &r->train, &lo, (uint64_t)c->seed, r->plan.max_T);
+    r->ts.total_steps = r->plan.total_steps;
+    r->ts.seed = c->seed;
+}
+
+static void print_header(const Run *r) {
+    const Config *c = r->c;
+    printf("run %s: %zu params, %lld steps of %lld tokens, %d threads\n", c->run_name, r->m.num_params,
+           r->plan.total_steps, c->batch_tokens, r->threads);
+    print_plan(c, &r->plan, r->stage_pos, r->base_theta);
+    if (r->m.cfg.max_seq_len && r->plan.max_T > r->m.cfg.max_seq_len)
+        printf("note: seq_len %d exceeds the checkpoint's pretraining context %d\n", r->plan.max_T, r->m.cfg.max_seq_len);
     printf("data: %zu tokens in %zu file%s; an epoch packs %zu documents, %zu tokens (%.2f epochs in this run)\n",
-           train.n, train.n_files, train.n_files == 1 ? "" : "s", loader.n_docs, loader.epoch_tokens,
-           (double)plan.total_steps * (double)c->batch_tokens / (double)loader.epoch_tokens);
-    int *in = xmalloc(buf * sizeof(int)), *tg = xmalloc(buf * sizeof(int));
-    double t_start = now_seconds(), t_stage = t_start;
-    long long tokens = 0;
+           r->train.n, r->train.n_files, r->train.n_files == 1 ? "" : "s", r->loader.n_docs, r->loader.epoch_tokens,
+           (double)r->plan.total_steps * (double)c->batch_tokens / (double)r->loader.epoch_tokens);
+}
+
+static void run_evals(Run *r, long long step, int loss, int passkey) {
+    evals_run(&r->m, &r->ev, &r->val, r->in, r->tg, r->c->eval_max_tokens, loss, passkey, r->report);
+    log_eval_report(r->metrics, step, r->ts.tokens, r->report);
+}
+
+// train_step: optimizer step `step` (from 0) of stage s; logs it and advances r->ts.
+static void train_step(Run *r, long long step, int s, double stage_t0, long long stage_steps) {
+    const Config *c = r->c;
+    const int T = r->plan.s[s].T, micro = r->plan.s[s].micro, accum = r->plan.s[s].accum;
+    double t0 = now_seconds(), loss = 0.0;
+    model_zero_grad(&r->m);
+    for (int a = 0; a < accum; a++) {
+        loader_next(&r->loader, r->in, r->tg, micro, T);
+        loss += model_forward_backward(&r->m, r->in, r->tg, micro, T, 1.0f / (float)accum) / accum;
+    }
+    if (!isfinite(loss)) stop_nonfinite(step + 1, "the loss", loss);
+    double norm = grad_norm(&r->m);
+    if (!isfinite(norm)) stop_nonfinite(step + 1, "the gradient norm", norm);
+    if (c->grad_clip > 0 && norm > c->grad_clip) grad_scale(&r->m, (float)(c->grad_clip / norm));
+    double lr = lr_at(c, step, r->plan.total_steps) * r->plan.s[s].lr_scale;
+    adamw_step(&r->opt, &r->m, (float)lr, (float)c->beta1, (float)c->beta2, (float)c->eps, (float)c->weight_decay);
+    TrainState *ts = &r->ts;
+    ts->step = step + 1;
+    ts->tokens += c->batch_tokens;
+    ts->stage = s;
+    ts->seq_len = T;
+    ts->trained_seq_len = T > ts->trained_seq_len ? T : ts->trained_seq_len;
+    ts->lr = lr;
+    double now = now_seconds(), tps = (double)c->batch_tokens / (now - t0);
+    fprintf(r->metrics, "{\"type\": \"train\", \"step\": %lld, \"stage\": %d, \"seq_len\": %d, \"tokens\": %lld, "
+            "\"loss\": %.6f, \"lr\": %.6e, \"grad_norm\": %.6f, \"tokens_per_s\": %.1f, \"elapsed_s\": %.3f}\n",
+            step + 1, s + 1, T, ts->tokens, loss, lr, norm, tps, now - r->t_start);
+    fflush(r->metrics);
+    if ((step + 1) % c->log_every == 0 || step + 1 == r->plan.total_steps) {
+        char el[32], eta[32];
+        fmt_time(el, sizeof el, now - r->t_start);
+        fmt_time(eta, sizeof eta, eta_seconds(&r->plan, &r->m.cfg, step, stage_steps, now - stage_t0));
+        printf("step %5lld/%lld | stage %d/%d T %d | loss %.4f | lr %.2e | gnorm %.4f | %7.0f tok/s | %s elapsed | ETA %s\n",
+               step + 1, r->plan.total_steps, s + 1, r->plan.n, T, loss, lr, norm, tps, el, eta);
+        fflush(stdout);
+    }
+}
+
+// run_steps: from r->ts.step to the end; returns 0, or the signal that stopped it early
+// (after its checkpoint).
+static int run_steps(Run *r) {
+    const Config *c = r->c;
+    const Plan *p = &r->plan;
     int cur = -1;
-    for (long long step = 0; step < plan.total_steps; step++) {
-        const int s = plan_stage(&plan, step), T = plan.s[s].T, micro = plan.s[s].micro, accum = plan.s[s].accum;
+    double stage_t0 = 0.0;
+    long long stage_steps = 0;
+    for (long long step = r->ts.step; step < p->total_steps; step++) {
+        const int s = plan_stage(p, step);
         if (s != cur) {                                  // a new stage: its RoPE tables; buffers stay
-            model_set_rope(&m, &stage_pos[s]);
+            model_set_rope(&r->m, &r->stage_pos[s]);
             cur = s;
-            t_stage = now_seconds();
+            stage_t0 = now_seconds();
+            stage_steps = 0;
         }
         const int eval_loss = c->eval_every > 0 && step % c->eval_every == 0;
         const int eval_pk = c->passkey_every > 0 && step % c->passkey_every == 0;
-        if (*c->val_path && (eval_loss || eval_pk)) {
-            evals_run(&m, &ev, &val, in, tg, c->eval_max_tokens, eval_loss, eval_pk, report);
-            log_eval_report(metrics, step, tokens, report);
-        }
-        double t0 = now_seconds(), loss = 0.0;
-        model_zero_grad(&m);
-        for (int a = 0; a < accum; a++) {
-            loader_next(&loader, in, tg, micro, T);
-            loss += model_forward_backward(&m, in, tg, micro, T, 1.0f / (float)accum) / accum;
-        }
-        if (!isfinite(loss)) stop_nonfinite(step + 1, "the loss", loss);
-        double norm = grad_norm(&m);
-        if (!isfinite(norm)) stop_nonfinite(step + 1, "the gradient norm", norm);
-        if (c->grad_clip > 0 && norm > c->grad_clip) grad_scale(&m, (float)(c->grad_clip / norm));
-        double lr = lr_at(c, step, plan.total_steps) * plan.s[s].lr_scale;
-        adamw_step(&opt, &m, (float)lr, (float)c->beta1, (float)c->beta2, (float)c->eps, (float)c->weight_decay);
-        tokens += c->batch_tokens;
-        double now = now_seconds(), tps = (double)c->batch_tokens / (now - t0);
-        fprintf(metrics, "{\"type\": \"train\", \"step\": %lld, \"stage\": %d, \"seq_len\": %d, \"tokens\": %lld, "
-                "\"loss\": %.6f, \"lr\": %.6e, \"grad_norm\": %.6f, \"tokens_per_s\": %.1f, \"elapsed_s\": %.3f}\n",
-                step + 1, s + 1, T, tokens, loss, lr, norm, tps, now - t_start);
-        fflush(metrics);
-        if ((step + 1) % c->log_every == 0 || step + 1 == plan.total_steps) {
-            char el[32], eta[32];
-            fmt_time(el, sizeof el, now - t_start);
-            fmt_time(eta, sizeof eta, eta_seconds(&plan, &m.cfg, step, now - t_stage));
-            printf("step %5lld/%lld | stage %d/%d T %d | loss %.4f | lr %.2e | gnorm %.4f | %7.0f tok/s | %s elapsed | ETA %s\n",
-                   step + 1, plan.total_steps, s + 1, plan.n, T, loss, lr, norm, tps, el, eta);
-            fflush(stdout);
-        }
-        if (step + 1 == plan.s[s].first_step + plan.s[s].steps && step + 1 < plan.total_steps)
-            save_stage_model(&m, base_theta, c->out_dir, s);
+        if (*c->val_path && (eval_loss || eval_pk)) run_evals(r, step, eval_loss, eval_pk);
+        train_step(r, step, s, stage_t0, ++stage_steps);
+        if (step + 1 == p->total_steps) break;
+        const int stage_end = step + 1 == p->s[s].first_step + p->s[s].steps;
+        if (stage_end) save_stage_model(r, s);
+        const char *reason = stop_signal ? "signal" : stage_end ? "stage"
+                           : c->ckpt_every > 0 && (step + 1) % c->ckpt_every == 0 ? "every" : NULL;
+        if (reason) save_checkpoint(r, reason);
+        if (stop_signal) return stop_signal;
     }
+    return 0;
+}
+
+// finish: the final evals, the final model in the run directory, the last checkpoint.
+static void finish(Run *r) {
+    const Config *c = r->c;
+    char tj[256];
     if (*c->val_path) {
         char *eval_path = path_join(c->out_dir, "eval.json");
-        evals_run(&m, &ev, &val, in, tg, c->eval_max_tokens, 1, 1, report);
-        log_eval_report(metrics, plan.total_steps, tokens, report);
-        write_eval_json(report, eval_path);
-        print_eval_report(report, stdout);
+        run_evals(r, r->plan.total_steps, 1, 1);
+        write_eval_json(r->report, eval_path);
+        print_eval_report(r->report, stdout);
         free(eval_path);
     }
-    save_run_model(&m, base_theta, c->out_dir);
-    printf("wrote %s, %s\n", cfg_path, met_path);
-    fclose(metrics);
-    free(in);
-    free(tg);
+    train_json(r, tj, sizeof tj);
+    save_run_model(&r->m, r->base_theta, tj, c->out_dir);
+    save_checkpoint(r, "end");
+}
+
+static void free_run(Run *r) {
+    if (r->metrics) fclose(r->metrics);
+    free(r->in);
+    free(r->tg);
+    free(r->stage_pos);
+    adamw_free(&r->opt);
+    loader_free(&r->loader);
+    shard_free(&r->train);
+    if (*r->c->val_path) shard_free(&r->val);
+    evals_free(&r->ev);
+    free(r->report);
+    model_free(&r->m);
+    free(r);
+}
+
+int train_main(const Config *c, const Resume *res) {
+    check_config(c);
+    Run *r = xcalloc(1, sizeof *r);
+    r->c = c;
+    r->threads = setup_threads(c->threads);
+    char *ckpt = resume_from(c, res);
+    setup(r, ckpt);                                   // validates the config, model and data first
+    if (!ckpt) refuse_overwrite(c);
+    make_dirs(c->out_dir);
+    char *cfg_path = path_join(c->out_dir, "config.yaml"), *met_path = path_join(c->out_dir, "metrics.jsonl");
+    config_write(c, cfg_path);
+    print_header(r);
+    r->metrics = ckpt ? resume_restore(r, ckpt) : xfopen(met_path, "w");
+    r->t_start = now_seconds() - r->ts.elapsed;
+    int stopped = 0;
+    if (r->ts.step >= r->plan.total_steps) {
+        printf("run %s is complete (step %lld of %lld); nothing to do\n", c->run_name, r->ts.step, r->plan.total_steps);
+    } else {
+        signal(SIGINT, on_signal);
+        signal(SIGTERM, on_signal);
+        stopped = run_steps(r);
+        if (!stopped) finish(r);
+        signal(SIGINT, SIG_DFL);
+        signal(SIGTERM, SIG_DFL);
+    }
+    if (stopped)
+        printf("stopped by %s after step %lld; continue with: ./train --config <this config> --resume\n",
+               stopped == SIGINT ? "SIGINT" : "SIGTERM", r->ts.step);
+    else printf("wrote %s, %s\n", cfg_path, met_path);
+    free(ckpt);
     free(cfg_path);
     free(met_path);
-    free(stage_pos);
-    adamw_free(&opt);
-    loader_free(&loader);
-    shard_free(&train);
-    if (*c->val_path) shard_free(&val);
-    evals_free(&ev);
-    free(report);
-    model_free(&m);
+    free_run(r);
     return 0;
 }

@@ -1,0 +1,187 @@
+// export.c — `train export --from SRC --to DIR --format hf|llama2c`, and the reverse
+// mapping used when a Hugging Face directory is loaded (hf_position).
+//
+// Hugging Face config.json per method (transformers' rope_init_functions):
+//   plain RoPE, ABF       rope_theta = the scheme's base, rope_scaling null
+//   ntk                   rope_theta = b s^(d/(d-2)) (static NTK is a base change), null
+//   linear                {"rope_type": "linear", "factor"}
+//   dynamic               {"rope_type": "dynamic", "factor", "original_max_position_embeddings"};
+//                         max_position_embeddings = L_o, the length transformers scales against
+//   yarn                  {"rope_type": "yarn", "factor", "original_max_position_embeddings",
+//                          "beta_fast", "beta_slow", "truncate"[, "attention_factor"]}
+//   llama3                {"rope_type": "llama3", "factor", "low_freq_factor", "high_freq_factor",
+//                          "original_max_position_embeddings"}
+//   longrope              {"rope_type": "longrope", "factor", "short_factor", "long_factor",
+//                          "original_max_position_embeddings"[, "attention_factor"]}
+//   alibi, t5 bias        no Llama equivalent: rope part as above, bias only under "stretch"
+// Every export also carries "stretch": {"rope_theta" (base), "max_seq_len" (L_o),
+// "trained_seq_len", "position" (the config's position keys)}, so that init_from on the
+// directory rebuilds exactly the model that was exported.
+#include "run.h"
+#include "../model/formats.h"
+#include "../util/fs.h"
+#include "../util/util.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+// rope_scaling keys of transformers that map 1:1 to position.rope.* keys.
+static const char *const HF_ROPE_KEYS[] = {"factor", "original_max_position_embeddings", "beta_fast", "beta_slow",
+                                           "attention_factor", "truncate", "low_freq_factor", "high_freq_factor",
+                                           "short_factor", "long_factor"};
+
+void hf_position(Config *own, const char *dir) {
+    char *path = path_join(dir, "config.json");
+    size_t len;
+    char *text = read_file(path, &len);
+    YTree t;
+    ytree_parse(&t, path, text, len);
+    yaml_node_t *r = ytree_root(&t), *st = ymap_get(&t, r, "stretch"), *rs = ymap_get(&t, r, "rope_scaling");
+    yaml_node_t *pos = st && st->type == YAML_MAPPING_NODE ? ymap_get(&t, st, "position") : NULL;
+    if (pos) config_apply(own, &t, pos, "position");
+    else if (rs && !yis_null(rs)) {
+        if (rs->type != YAML_MAPPING_NODE) yfail(&t, rs, "rope_scaling must be an object");
+        for (yaml_node_pair_t *p = rs->data.mapping.pairs.start; p < rs->data.mapping.pairs.top; p++) {
+            yaml_node_t *kn = yaml_document_get_node(&t.doc, p->key), *vn = yaml_document_get_node(&t.doc, p->value);
+            const char *k = yscalar(&t, kn, "rope_scaling key");
+            char key[128], where[CFG_STR];
+            snprintf(where, sizeof where, "%s:%zu:%zu", path, vn->start_mark.line + 1, vn->start_mark.column + 1);
+            if (!strcmp(k, "rope_type") || !strcmp(k, "type")) {
+                const char *v = yscalar(&t, vn, k);
+                if (strcmp(v, "default")) config_set_node(own, "position.rope.scaling", &t, vn, where);
+                continue;
+            }
+            size_t i = 0, n = sizeof HF_ROPE_KEYS / sizeof HF_ROPE_KEYS[0];
+            while (i < n && strcmp(k, HF_ROPE_KEYS[i])) i++;
+            if (i == n) yfail(&t, kn, "rope_scaling.%s has no equivalent here (supported: rope_type and the keys of "
+                              "position.rope in README.md)", k);
+            snprintf(key, sizeof key, "position.rope.%s", k);
+            config_set_node(own, key, &t, vn, where);
+        }
+    }
+    ytree_free(&t);
+    free(text);
+    free(path);
+}
+
+// trained_length: __metadata__.train.seq_len of a stretch state, else L_o.
+static int trained_length(const char *state, int L0) {
+    Safetensors st;
+    st_open(&st, state);
+    const char *tj = st_metadata(&st, "train");
+    int T = L0;
+    if (tj) {
+        YTree t;
+        ytree_parse(&t, "__metadata__.train", tj, strlen(tj));
+        yaml_node_t *n = ymap_get(&t, ytree_root(&t), "seq_len");
+        if (n) T = (int)yint(&t, n, "seq_len");
+        ytree_free(&t);
+    }
+    st_close(&st);
+    return T;
+}
+
+// hf_rope_scaling: the "rope_scaling" member for p; *max_pos becomes L_o for dynamic.
+static void hf_rope_scaling(const Position *p, int *max_pos, char *buf, size_t cap) {
+    const RopeScaling s = p->scaling;
+    const char *type[] = {NULL, "linear", NULL, "dynamic", "yarn", "llama3", "longrope"};
+    size_t n = 0;
+    if (!p->rope || s == SCALE_NONE || s == SCALE_NTK) {
+        snprintf(buf, cap, "  \"rope_scaling\": null");
+        return;
+    }
+    n += (size_t)snprintf(buf + n, cap - n, "  \"rope_scaling\": {\"rope_type\": \"%s\", \"factor\": %.17g", type[s], p->factor);
+    if (s != SCALE_LINEAR)
+        n += (size_t)snprintf(buf + n, cap - n, ", \"original_max_position_embeddings\": %d", p->original_max);
+    if (s == SCALE_DYNAMIC) *max_pos = p->original_max;
+    if (s == SCALE_YARN)
+        n += (size_t)snprintf(buf + n, cap - n, ", \"beta_fast\": %.17g, \"beta_slow\": %.17g, \"truncate\": %s",
+                              p->beta_fast, p->beta_slow, p->truncate ? "true" : "false");
+    if ((s == SCALE_YARN || s == SCALE_LONGROPE) && p->attention_factor >= 0)
+        n += (size_t)snprintf(buf + n, cap - n, ", \"attention_factor\": %.17g", p->attention_factor);
+    if (s == SCALE_LLAMA3)
+        n += (size_t)snprintf(buf + n, cap - n, ", \"low_freq_factor\": %.17g, \"high_freq_factor\": %.17g",
+                              p->low_freq_factor, p->high_freq_factor);
+    for (int k = 0; s == SCALE_LONGROPE && k < 2; k++) {
+        const double *f = k ? p->long_factor : p->short_factor;
+        n += (size_t)snprintf(buf + n, cap - n, ", \"%s\": [", k ? "long_factor" : "short_factor");
+        for (int i = 0; i < (k ? p->n_long : p->n_short) && n < cap; i++)
+            n += (size_t)snprintf(buf + n, cap - n, "%s%.17g", i ? ", " : "", f[i]);
+        n += n < cap ? (size_t)snprintf(buf + n, cap - n, "]") : 0;
+    }
+    if (n < cap) snprintf(buf + n, cap - n, "}");
+}
+
+static void export_hf(const Model *m, const char *dir, int trained) {
+    const Position *p = &m->pos;
+    const int HS = m->cfg.dim / m->cfg.n_heads;
+    double theta = p->theta;
+    int max_pos = trained;
+    if (p->rope && p->scaling == SCALE_NTK) theta = p->theta * pow(p->factor, HS / (HS - 2.0));
+    char *extra = xmalloc(65536), pos[8192];
+    hf_rope_scaling(p, &max_pos, extra, 32768);
+    position_json(p, m->cfg.rope_theta, pos, sizeof pos);
+    CHECK(pos[0] && strlen(extra) < 32000, "the position scheme does not fit the export's JSON buffers");
+    size_t n = strlen(extra);
+    snprintf(extra + n, 65536 - n, ",\n  \"stretch\": {\"rope_theta\": %.9g, \"max_seq_len\": %d, \"trained_seq_len\": %d, "
+             "\"position\": %s}", m->cfg.rope_theta, m->cfg.max_seq_len, trained, pos);
+    save_hf_dir(m, dir, max_pos, theta, extra);
+    if (p->bias != BIAS_NONE)
+        printf("note: transformers' Llama has no %s bias; only this project (model.init_from) reads it from "
+               "config.json's \"stretch\" key\n", BIAS_NAMES[p->bias]);
+    if (p->rope && p->scaling == SCALE_YARN && fabs((double)trained / p->original_max - p->factor) > 1e-9)
+        printf("note: recent transformers derive YaRN's factor from max_position_embeddings / "
+               "original_max_position_embeddings = %d / %d, not the trained factor %g\n", trained, p->original_max, p->factor);
+    free(extra);
+}
+
+static void export_llama2c(const Model *m, const char *dir) {
+    if (!position_is_plain(&m->pos, m->cfg.rope_theta) || m->params.t5_table || m->cfg.rope_theta != 10000.0f) {
+        char pos[8192];
+        position_json(&m->pos, m->cfg.rope_theta, pos, sizeof pos);
+        die("--format llama2c: llama2.c v1 stores no position settings (its runners apply plain RoPE with base 10000), "
+            "and this model uses %s with base %g; export it with --format hf", pos, m->cfg.rope_theta);
+    }
+    char *bin = path_join(dir, "model.bin");
+    save_llama2c_v1(m, bin);
+    free(bin);
+}
+
+int export_main(int argc, char **argv) {
+    const char *from = NULL, *to = NULL, *format = NULL;
+    for (int i = 0; i < argc; i++) {
+        if (i + 1 >= argc) die("%s needs a value (usage: train export --from SRC --to DIR --format hf|llama2c)", argv[i]);
+        if (!strcmp(argv[i], "--from")) from = argv[++i];
+        else if (!strcmp(argv[i], "--to")) to = argv[++i];
+        else if (!strcmp(argv[i], "--format")) format = argv[++i];
+        else die("export: unknown option '%s' (usage: train export --from SRC --to DIR --format hf|llama2c)", argv[i]);
+    }
+    if (!from || !to || !format) die("usage: train export --from SRC --to DIR --format hf|llama2c");
+    if (strcmp(format, "hf") && strcmp(format, "llama2c")) die("--format %s: expected hf or llama2c", format);
+    if (file_exists(to) && !is_dir(to)) die("--to %s: a file of that name exists; --to names a directory", to);
+    size_t n_entries;
+    char **entries = list_dir(to, &n_entries);
+    free_list(entries, n_entries);
+    if (n_entries) die("--to %s: the directory exists and is not empty; choose a new one", to);
+    Config *c = xmalloc(sizeof *c);
+    config_load(c, NULL, NULL, 0);
+    Model m;
+    SourceKind kind;
+    char *state = load_model_from(&m, c, from, &kind);
+    int trained = kind == SRC_STATE ? trained_length(state, m.cfg.max_seq_len) : m.cfg.max_seq_len;
+    char *tmp = xmalloc(strlen(to) + 8);
+    sprintf(tmp, "%s.tmp", to);
+    remove_tree(tmp);
+    make_dirs(tmp);
+    if (!strcmp(format, "hf")) export_hf(&m, tmp, trained);
+    else export_llama2c(&m, tmp);
+    remove_tree(to);
+    rename_path(tmp, to);
+    printf("exported %s to %s (%s, trained length %d)\n", from, to, format, trained);
+    model_free(&m);
+    free(tmp);
+    free(state);
+    free(c);
+    return 0;
+}

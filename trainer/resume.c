@@ -1,0 +1,128 @@
+// resume.c — how a training run starts: fresh on a new run directory, or from a
+// checkpoint with --resume; and what a checkpoint of a running run records.
+//   fresh      refused when checkpoints/<run>/ already holds a run (metrics.jsonl,
+//              config.yaml or step_*), so nothing is overwritten by accident
+//   --resume   the newest whole checkpoint of the run (a damaged one is reported and the
+//              one before it used); a run directory that does not exist starts fresh
+//   --resume P a step_N directory (must be whole) or a run directory (its newest)
+// Resuming restores weights, AdamW moments and step count, the data cursor, tokens seen,
+// elapsed time, and cuts metrics.jsonl back to its length at the checkpoint, so the rows
+// of steps redone are not duplicated. The trainer draws no random numbers while stepping:
+// the data order is a function of (run.seed, epoch), restored through the cursor.
+#define _XOPEN_SOURCE 700
+#include "train.h"
+#include "../util/fs.h"
+#include "../util/util.h"
+
+#include <errno.h>
+#include <libgen.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static int holds_run(const char *dir) {
+    char *met = path_join(dir, "metrics.jsonl"), *cfg = path_join(dir, "config.yaml");
+    int held = file_exists(met) || file_exists(cfg) || checkpoint_count(dir) > 0;
+    free(met);
+    free(cfg);
+    return held;
+}
+
+// same_dir: a and b name one directory.
+static int same_dir(const char *a, const char *b) {
+    char *ra = realpath(a, NULL), *rb = realpath(b, NULL);
+    int same = ra && rb && !strcmp(ra, rb);
+    free(ra);
+    free(rb);
+    return same;
+}
+
+void refuse_overwrite(const Config *c) {
+    if (holds_run(c->out_dir))
+        die("%s already holds run '%s' (metrics.jsonl, config.yaml or checkpoints): pass --resume to continue it "
+            "from its newest checkpoint, or set run.name (or remove the directory) to start a new run",
+            c->out_dir, c->run_name);
+}
+
+char *resume_from(const Config *c, const Resume *r) {
+    char err[512];
+    if (!r->resume) return NULL;
+    if (is_dir(c->out_dir)) checkpoint_clean(c->out_dir);
+    if (r->path) {
+        char *done = path_join(r->path, "DONE"), *found = NULL;
+        if (file_exists(done)) {
+            if (checkpoint_verify(r->path, err, sizeof err) != 0)
+                die("--resume %s: damaged checkpoint: %s (hint: --resume the run directory to take its newest whole "
+                    "checkpoint, or name an earlier step_*)", r->path, err);
+            found = xstrdup(r->path);
+        } else if (is_dir(r->path) && checkpoint_count(r->path)) {
+            found = checkpoint_newest(r->path);
+        }
+        free(done);
+        if (!found) die("--resume %s: neither a whole checkpoint (step_N/ with DONE) nor a run directory holding one", r->path);
+        return found;
+    }
+    if (!holds_run(c->out_dir)) {
+        printf("--resume: %s holds no run yet; starting run '%s'\n", c->out_dir, c->run_name);
+        return NULL;
+    }
+    char *found = checkpoint_newest(c->out_dir);
+    if (!found)
+        die("--resume: %s has no whole checkpoint (the run stopped before its first save); remove the directory to "
+            "start over, or set checkpoint.every", c->out_dir);
+    return found;
+}
+
+// note_changes: what differs between the checkpoint's run and this one; resuming stays
+// possible, but the result is bit-identical to an uninterrupted run only without changes.
+static void note_changes(const Config *c, const char *ckpt, const TrainState *ts, long long total_steps, int threads) {
+    char *cfg_path = path_join(ckpt, "config.yaml"), diff[1024];
+    Config *old = xmalloc(sizeof *old);
+    config_load(old, cfg_path, NULL, 0);
+    snprintf(old->run_name, sizeof old->run_name, "%s", c->run_name);
+    snprintf(old->out_dir, sizeof old->out_dir, "%s", c->out_dir);
+    if (config_diff(old, c, diff, sizeof diff))
+        printf("note: settings changed since the checkpoint (%s): %s; the rest of the run differs from an "
+               "uninterrupted one\n", cfg_path, diff);
+    if (ts->threads != threads)
+        printf("note: the checkpoint ran with %d threads, this run with %d: results are bit-identical only with the "
+               "same thread count\n", ts->threads, threads);
+    if (ts->total_steps != total_steps)
+        printf("note: the run now has %lld steps (the checkpoint's run had %lld)\n", total_steps, ts->total_steps);
+    free(old);
+    free(cfg_path);
+}
+
+// cut_metrics: metrics.jsonl back to `bytes` (the rows up to the checkpoint).
+static void cut_metrics(const char *path, long long bytes) {
+    FILE *f = fopen(path, "rb");
+    size_t size = f ? file_size(f, path) : 0;
+    if (f) fclose(f);
+    if (!f || (long long)size < bytes) {
+        printf("note: %s is %s; rows before the checkpoint are missing\n", path, f ? "shorter than at the checkpoint" : "absent");
+        return;
+    }
+    if ((long long)size > bytes) {
+        if (truncate(path, (off_t)bytes) != 0) die("%s: cannot cut back to %lld bytes: %s", path, bytes, strerror(errno));
+        printf("%s: dropped %lld bytes of rows written after the checkpoint\n", path, (long long)size - bytes);
+    }
+}
+
+FILE *resume_restore(Run *r, const char *ckpt) {
+    TrainState *ts = &r->ts;
+    checkpoint_read_state(ckpt, ts);
+    note_changes(r->c, ckpt, ts, r->plan.total_steps, r->threads);
+    if (ts->seed != r->c->seed) printf("note: run.seed was %lld at the checkpoint, now %lld\n", ts->seed, r->c->seed);
+    checkpoint_read_optimizer(ckpt, &r->m, &r->opt, ts->opt_t);
+    loader_seek(&r->loader, ts->cursor);
+    char *parent = xstrdup(ckpt), *met = path_join(r->c->out_dir, "metrics.jsonl");
+    int own = same_dir(dirname(parent), r->c->out_dir);
+    if (own) cut_metrics(met, ts->metrics_bytes);
+    FILE *f = xfopen(met, own ? "a" : "w");
+    printf("resuming from %s: step %lld/%lld, stage %d, %lld tokens, data epoch %llu document %llu (+%llu tokens)\n",
+           ckpt, ts->step, r->plan.total_steps, ts->stage + 1, ts->tokens, (unsigned long long)ts->cursor.epoch,
+           (unsigned long long)ts->cursor.doc, (unsigned long long)ts->cursor.offset);
+    free(parent);
+    free(met);
+    return f;
+}

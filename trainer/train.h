@@ -1,0 +1,41 @@
+// train.h — the state of one training run (train.c) and how it starts or resumes
+// (resume.c).
+#ifndef STRETCH_TRAIN_H
+#define STRETCH_TRAIN_H
+
+#include <stdio.h>
+#include "checkpoint.h"
+#include "curriculum.h"
+#include "optim.h"
+#include "run.h"
+
+// Run: everything a training run holds; allocated once, before the first step.
+typedef struct {
+    const Config *c;
+    int threads;
+    Plan plan;
+    Model m;
+    double base_theta;         // the base model's RoPE base (position metadata is relative to it)
+    Position *stage_pos;       // (plan.n) each stage's position scheme
+    Shard train, val;
+    Evals ev;
+    EvalReport *report;
+    AdamW opt;
+    Loader loader;
+    int *in, *tg;              // token buffers of the largest forward (training or eval)
+    FILE *metrics;             // checkpoints/<run>/metrics.jsonl
+    TrainState ts;             // where the run stands; what a checkpoint records
+    double t_start;            // now_seconds() at step 0 (earlier sessions included)
+} Run;
+
+// resume_from: the checkpoint directory to continue from (caller frees), or NULL to start
+// fresh; dies when --resume finds nothing whole to resume.
+char *resume_from(const Config *c, const Resume *r);
+// refuse_overwrite: dies when a fresh start would write over the run in checkpoints/<run>/.
+void refuse_overwrite(const Config *c);
+// resume_restore: r->ts, the AdamW moments and the loader position from checkpoint
+// `ckpt` (whose weights r->m already holds); returns metrics.jsonl opened for appending,
+// cut back to the checkpoint when it belongs to this run directory.
+FILE *resume_restore(Run *r, const char *ckpt);
+
+#endif
