@@ -1,7 +1,8 @@
 # stretch — build, stage, test.
 #   make          install missing Debian packages, build ./train, stage the base model and data
 #   make test     all of the above, then every test (exit non-zero on any failure)
-#   make run      all of the above, then the main job: configs/retrofit_32k.yaml
+#   make run      all of the above, then the main job: configs/retrofit_32k.yaml (resumed
+#                 from its newest checkpoint when interrupted; "complete" when done)
 #   make debug    ./train_debug with -fsanitize=address,undefined
 #   make bench    throughput and memory figures (CASES=name,... to pick cases)
 #   make compare  the README's method comparison: every configs/retrofit_<method>.yaml,
@@ -91,7 +92,7 @@ test: all $(TESTS)
 	@bash tests/run_all.sh
 
 run: all
-	./train --config configs/retrofit_32k.yaml
+	./train --config configs/retrofit_32k.yaml --resume
 
 compare: all
 	scripts/compare_methods.sh $(METHODS)

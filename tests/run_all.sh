@@ -30,6 +30,8 @@ run train ./tests/test_train "$BASE" data/tinystories/val.bin
 run position ./tests/test_position
 run passkey ./tests/test_passkey "$BASE" checkpoints/base/tok512.bin data/tinystories/val.bin
 run cli bash tests/test_cli.sh
+run resume bash tests/test_resume.sh
+run export bash tests/test_export.sh
 run finetune bash tests/test_finetune.sh
 
 echo

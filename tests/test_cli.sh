@@ -2,23 +2,9 @@
 # test_cli.sh — ./train as a user meets it: every malformed file or config is one line
 # on stderr naming the file (or key, with line:column) and exit code 2; --set, the
 # configs/ lookup, the resolved config, `train eval` output and `train info`.
-set -u
 cd "$(dirname "$0")/.."
-TMP=tests/tmp/cli
-rm -rf "$TMP" checkpoints/test_cli_* && mkdir -p "$TMP"
-pass=0 fail=0
-
-ok()  { pass=$((pass + 1)); printf '%-64s ok\n' "$1"; }
-bad() { fail=$((fail + 1)); printf '%-64s FAIL\n' "$1"; [ -n "${2:-}" ] && printf '    %s\n' "$2"; }
-
-# expect_error NAME PATTERN CMD...: exit code 2, one stderr line matching PATTERN
-expect_error() {
-  local name=$1 pat=$2; shift 2
-  "$@" >"$TMP/out" 2>"$TMP/err"; local rc=$?
-  local lines; lines=$(wc -l <"$TMP/err")
-  if [ $rc -eq 2 ] && [ "$lines" -eq 1 ] && grep -qE -- "$pat" "$TMP/err"; then ok "$name"
-  else bad "$name" "exit $rc, $lines stderr lines: $(head -c 300 "$TMP/err")"; fi
-}
+. tests/lib.sh
+begin cli
 
 BASE=checkpoints/base/stories260K.bin
 V1=../shared/models/stories260K/stories260K_v1.bin
@@ -75,7 +61,7 @@ hdr='{"x":{"dtype":"F32","shape":[2,2],"data_offsets":[0,16]'
 { printf "\\x$(printf %02x ${#hdr})\\x00\\x00\\x00\\x00\\x00\\x00\\x00"; printf '%s' "$hdr"; head -c 16 /dev/zero; } >"$TMP/hf_bad/model.safetensors"
 expect_error "safetensors header that is not JSON" "model.safetensors:[0-9]+:[0-9]+: cannot parse" ./train info "$TMP/hf_bad"
 mkdir -p "$TMP/hf_empty"
-expect_error "HF directory without config.json" "hf_empty: no config.json" ./train info "$TMP/hf_empty"
+expect_error "a directory with no model in it" "hf_empty: not a model directory: no DONE \\(checkpoint\\), config.json \\(Hugging Face\\)" ./train info "$TMP/hf_empty"
 cp -r tests/fixtures/hf_tiny_sharded "$TMP/hf_shard"
 rm "$TMP/hf_shard/model-00002-of-00002.safetensors"
 expect_error "sharded checkpoint with a missing shard" "model-00002-of-00002.safetensors: cannot open" ./train info "$TMP/hf_shard"
@@ -244,5 +230,4 @@ if ./train info "$BASE" | grep -q "dim 64, hidden 172, layers 5, heads 8, kv hea
   ok "train info prints the checkpoint's shape"
 else bad "train info prints the checkpoint's shape"; fi
 
-echo "test_cli: $pass passed, $fail failed"
-[ $fail -eq 0 ]
+finish test_cli

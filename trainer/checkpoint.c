@@ -141,14 +141,9 @@ char *checkpoint_save(const char *run_dir, const Model *m, const AdamW *opt, con
     double t0 = now_seconds();
     char *name = step_name(ts->step, ""), *tname = step_name(ts->step, ".tmp");
     char *dir = path_join(run_dir, name), *tmp = path_join(run_dir, tname);
-    char err[512], train_json[256];
+    char train_json[256];
     free(name);
     free(tname);
-    if (checkpoint_verify(dir, err, sizeof err) == 0) {
-        free(tmp);
-        return dir;
-    }
-    remove_tree(dir);
     remove_tree(tmp);
     make_dirs(tmp);
     char *model = path_join(tmp, "model.safetensors"), *state = path_join(tmp, "trainer_state.json");
@@ -161,7 +156,14 @@ char *checkpoint_save(const char *run_dir, const Model *m, const AdamW *opt, con
     write_state(state, ts);
     config_write(c, cfg);
     write_done(tmp);
-    rename_path(tmp, dir);
+    if (is_dir(dir)) {                       // the same step saved before (e.g. damaged): replaced
+        char *del = xmalloc(strlen(dir) + 8);
+        sprintf(del, "%s.del", dir);
+        rename_path(dir, del);
+        rename_path(tmp, dir);
+        remove_tree(del);
+        free(del);
+    } else rename_path(tmp, dir);
     fsync_path(run_dir);
     uint64_t bytes = 0, size;
     uint32_t crc;
@@ -234,6 +236,22 @@ char *checkpoint_newest(const char *run_dir) {
     }
     free_list(names, n);
     return found;
+}
+
+void checkpoint_set_aside(const char *run_dir, long long step) {
+    size_t n;
+    char **names = list_dir(run_dir, &n);
+    for (size_t i = 0; i < n; i++) {
+        if (!is_step_name(names[i], "") || atoll(names[i] + 5) <= step) continue;
+        char *p = path_join(run_dir, names[i]), *to = xmalloc(strlen(p) + 8);
+        sprintf(to, "%s.stale", p);
+        remove_tree(to);
+        rename_path(p, to);
+        printf("set aside %s as %s: it continues the run past the checkpoint resumed from\n", p, to);
+        free(p);
+        free(to);
+    }
+    free_list(names, n);
 }
 
 size_t checkpoint_count(const char *run_dir) {

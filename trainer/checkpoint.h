@@ -32,7 +32,7 @@ typedef struct {
 
 // checkpoint_save: write step_<ts->step>/ under run_dir crash-safely (see above), then
 // keep only the newest checkpoint.keep_last complete ones. Returns the directory (caller
-// frees). A complete checkpoint of that step already there is kept as it is.
+// frees). A directory of that step already there (a damaged one) is replaced.
 char *checkpoint_save(const char *run_dir, const Model *m, const AdamW *opt, const TrainState *ts, const Config *c,
                       double base_theta);
 // checkpoint_verify: 0 when dir is a whole checkpoint (DONE present; every file listed
@@ -43,6 +43,9 @@ int checkpoint_verify(const char *dir, char *err, size_t cap);
 char *checkpoint_newest(const char *run_dir);
 // checkpoint_count: how many step_* directories run_dir holds (whole or not).
 size_t checkpoint_count(const char *run_dir);
+// checkpoint_set_aside: rename run_dir's step_* directories after `step` to .stale (they
+// belong to the trajectory abandoned by resuming from `step`; none is taken as newest).
+void checkpoint_set_aside(const char *run_dir, long long step);
 // checkpoint_clean: remove leftovers of interrupted saves and prunes (step_*.tmp, .del).
 void checkpoint_clean(const char *run_dir);
 // checkpoint_read_state: trainer_state.json of a verified checkpoint.

@@ -297,6 +297,7 @@ void config_write(const Config *c, const char *path) {
         if (!strcmp(k->key, "position.rope") && strcmp(c->rope, "off")) continue;
         if ((k->type == K_STAGES || k->type == K_LIST) && !*(const long long *)((const char *)c + k->off2))
             continue;                                   // an empty list is an unset key
+        if (!strcmp(k->key, "train.seq_len") && c->n_stages) continue;   // the stages set it
         // open the sections this key does not share with the previous one
         const char *s = k->key, *ps = prev;
         int depth = 0;

@@ -23,15 +23,20 @@ static const char *USAGE =
     "       train info MODEL                              print a checkpoint's shape\n";
 
 static int info_main(int argc, char **argv) {
-    if (argc != 1) die("usage: train info MODEL (a llama2.c file or a Hugging Face directory)");
+    if (argc != 1) die("usage: train info MODEL (a llama2.c file, Hugging Face directory, stretch state, checkpoint or run directory)");
     Model m;
     const ModelConfig *c = &m.cfg;
-    load_model(&m, argv[0]);
+    Config *dflt = xmalloc(sizeof *dflt);
+    char pos[8192];
+    config_load(dflt, NULL, NULL, 0);
+    free(load_model_from(&m, dflt, argv[0], NULL));
+    position_json(&m.pos, c->rope_theta, pos, sizeof pos);
     printf("%s: dim %d, hidden %d, layers %d, heads %d, kv heads %d, head size %d, vocab %d, %s head,\n"
-           "  norm_eps %g, rope_theta %g, max_seq_len %d, %zu parameters\n",
+           "  norm_eps %g, rope_theta %g, max_seq_len %d, %zu parameters, position %s\n",
            argv[0], c->dim, c->hidden, c->n_layers, c->n_heads, c->n_kv_heads, c->dim / c->n_heads, c->vocab,
-           c->tied ? "tied" : "untied", c->norm_eps, c->rope_theta, c->max_seq_len, m.num_params);
+           c->tied ? "tied" : "untied", c->norm_eps, c->rope_theta, c->max_seq_len, m.num_params, pos);
     model_free(&m);
+    free(dflt);
     return 0;
 }
 

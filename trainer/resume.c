@@ -4,10 +4,11 @@
 //              config.yaml or step_*), so nothing is overwritten by accident
 //   --resume   the newest whole checkpoint of the run (a damaged one is reported and the
 //              one before it used); a run directory that does not exist starts fresh
-//   --resume P a step_N directory (must be whole) or a run directory (its newest)
+//   --resume P a step_N directory (must be whole) or a run directory (its newest); from
+//              another run's checkpoint, only into a run directory that holds no run
 // Resuming restores weights, AdamW moments and step count, the data cursor, tokens seen,
 // elapsed time, and cuts metrics.jsonl back to its length at the checkpoint, so the rows
-// of steps redone are not duplicated. The trainer draws no random numbers while stepping:
+// of steps redone are not duplicated; later checkpoints of the run are set aside (.stale). The trainer draws no random numbers while stepping:
 // the data order is a function of (run.seed, epoch), restored through the cursor.
 #define _XOPEN_SOURCE 700
 #include "train.h"
@@ -60,6 +61,12 @@ char *resume_from(const Config *c, const Resume *r) {
         }
         free(done);
         if (!found) die("--resume %s: neither a whole checkpoint (step_N/ with DONE) nor a run directory holding one", r->path);
+        char *parent = xstrdup(found);
+        int own = same_dir(dirname(parent), c->out_dir);
+        free(parent);
+        if (!own && holds_run(c->out_dir))
+            die("--resume %s: the checkpoint belongs to another run directory, and %s already holds run '%s'; set "
+                "run.name to continue from it in a new run directory", r->path, c->out_dir, c->run_name);
         return found;
     }
     if (!holds_run(c->out_dir)) {
@@ -117,7 +124,10 @@ FILE *resume_restore(Run *r, const char *ckpt) {
     loader_seek(&r->loader, ts->cursor);
     char *parent = xstrdup(ckpt), *met = path_join(r->c->out_dir, "metrics.jsonl");
     int own = same_dir(dirname(parent), r->c->out_dir);
-    if (own) cut_metrics(met, ts->metrics_bytes);
+    if (own) {
+        cut_metrics(met, ts->metrics_bytes);
+        checkpoint_set_aside(r->c->out_dir, ts->step);
+    }
     FILE *f = xfopen(met, own ? "a" : "w");
     printf("resuming from %s: step %lld/%lld, stage %d, %lld tokens, data epoch %llu document %llu (+%llu tokens)\n",
            ckpt, ts->step, r->plan.total_steps, ts->stage + 1, ts->tokens, (unsigned long long)ts->cursor.epoch,

@@ -1,0 +1,19 @@
+# lib.sh — shared by the shell tests (sourced): pass/fail counting and the checks.
+#   ok NAME / bad NAME [DETAIL]       count and print one case
+#   expect_error NAME PATTERN CMD...  CMD exits 2 with one stderr line matching PATTERN
+#   begin NAME                        TMP=tests/tmp/NAME, emptied, and no checkpoints/test_NAME_*
+#   finish SUITE                      print "SUITE: N passed, M failed"; exit 1 on a failure
+# Sourced from the repository root.
+set -u
+pass=0 fail=0
+begin() { TMP=tests/tmp/$1; rm -rf "$TMP" checkpoints/test_"$1"_*; mkdir -p "$TMP"; }
+ok()  { pass=$((pass + 1)); printf '%-72s ok\n' "$1"; }
+bad() { fail=$((fail + 1)); printf '%-72s FAIL\n' "$1"; [ -n "${2:-}" ] && printf '    %s\n' "$2"; }
+expect_error() {
+  local name=$1 pat=$2; shift 2
+  "$@" >"$TMP/out" 2>"$TMP/err"; local rc=$?
+  local lines; lines=$(wc -l <"$TMP/err")
+  if [ $rc -eq 2 ] && [ "$lines" -eq 1 ] && grep -qE -- "$pat" "$TMP/err"; then ok "$name"
+  else bad "$name" "exit $rc, $lines stderr lines: $(head -c 300 "$TMP/err")"; fi
+}
+finish() { echo "$1: $pass passed, $fail failed"; [ $fail -eq 0 ]; exit $?; }
