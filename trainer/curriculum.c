@@ -55,7 +55,7 @@ void curriculum_parse(Config *c, YTree *t, yaml_node_t *seq) {
     for (size_t i = 0; i < yseq_len(seq); i++) {
         yaml_node_t *map = yseq_at(t, seq, i);
         Stage *st = &c->stages[i];
-        char what[32];
+        char what[48];             // "curriculum[" + any size_t + "]"
         snprintf(what, sizeof what, "curriculum[%zu]", i);
         if (map->type != YAML_MAPPING_NODE) yfail(t, map, "%s: a stage is a mapping, e.g. {seq_len: 2048, tokens: 4M}", what);
         memset(st, 0, sizeof *st);
@@ -64,7 +64,7 @@ void curriculum_parse(Config *c, YTree *t, yaml_node_t *seq) {
         if (!sl || !tk) yfail(t, map, "%s: a stage needs seq_len and tokens", what);
         st->seq_len = yint(t, sl, "seq_len");
         if (st->seq_len < 1 || st->seq_len > (1 << 22)) yfail(t, sl, "%s: seq_len %lld is out of range [1, %d]", what, st->seq_len, 1 << 22);
-        char tokens_what[48];
+        char tokens_what[64];
         snprintf(tokens_what, sizeof tokens_what, "%s.tokens", what);
         st->tokens = parse_tokens(t, tk, tokens_what);
         if (ls) st->lr_scale = ydouble(t, ls, "lr_scale");
