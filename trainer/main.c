@@ -4,8 +4,10 @@
 //   train prepare --text F --tokenizer T --out D  tokenize text into token shards
 //   train positions --config F [--set ...]        what the position scheme does, per pair
 //   train export --from SRC --to DIR --format hf|llama2c   a model in other formats
+//   train compare RUN_DIR... [--out F.svg] [...]  loss curves of runs side by side
 //   train info MODEL                              print a checkpoint's shape
 #include "run.h"
+#include "report.h"
 #include "../model/formats.h"
 #include "../util/util.h"
 
@@ -20,6 +22,7 @@ static const char *USAGE =
     "       train prepare --text F --tokenizer T --out DIR [--val-fraction X] [--story-start P]\n"
     "       train positions --config F [--set key=value ...]   the position scheme, per rotary pair\n"
     "       train export --from SRC --to DIR --format hf|llama2c   SRC: a checkpoint, run dir or state\n"
+    "       train compare RUN_DIR... [--out FILE.svg] [--metric loss|val_loss] [--x tokens|steps] [--log-y]\n"
     "       train info MODEL                              print a checkpoint's shape\n";
 
 static int info_main(int argc, char **argv) {
@@ -48,6 +51,7 @@ int main(int argc, char **argv) {
     if (!strcmp(cmd, "prepare")) return prepare_main(argc - i, argv + i);
     if (!strcmp(cmd, "info")) return info_main(argc - i, argv + i);
     if (!strcmp(cmd, "export")) return export_main(argc - i, argv + i);
+    if (!strcmp(cmd, "compare")) return compare_main(argc - i, argv + i);
     if (strcmp(cmd, "train") && strcmp(cmd, "eval") && strcmp(cmd, "positions")) die("unknown subcommand '%s' (see train --help)", cmd);
     char **sets = xmalloc((size_t)argc * sizeof(char *));
     int n_sets = 0;

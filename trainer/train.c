@@ -4,6 +4,7 @@
 // checkpoint.every steps, at each stage end, at the end, and on SIGINT/SIGTERM: the
 // current step finishes, a checkpoint is saved, exit 0; a second signal exits at once).
 #include "train.h"
+#include "report.h"
 #include "../model/formats.h"
 #include "../util/util.h"
 
@@ -32,12 +33,6 @@ void load_data(Shard *s, const Config *c, const char *key, int vocab) {
     char where[CFG_STR + 64];
     snprintf(where, sizeof where, "%s: %s", config_where(c, key), key);
     shard_load_glob(s, !strcmp(key, "data.train") ? c->train_path : c->val_path, vocab, where);
-}
-
-static void fmt_time(char *buf, size_t n, double s) {
-    long t = (long)(s + 0.5);
-    if (t >= 3600) snprintf(buf, n, "%ld:%02ld:%02ld", t / 3600, t / 60 % 60, t % 60);
-    else snprintf(buf, n, "%ld:%02ld", t / 60, t % 60);
 }
 
 // stop_nonfinite: a NaN/inf loss or gradient ends the run (exit 1) with a hint.
@@ -197,8 +192,8 @@ static void train_step(Run *r, long long step, int s, double stage_t0, long long
     fflush(r->metrics);
     if ((step + 1) % c->log_every == 0 || step + 1 == r->plan.total_steps) {
         char el[32], eta[32];
-        fmt_time(el, sizeof el, now - r->t_start);
-        fmt_time(eta, sizeof eta, eta_seconds(&r->plan, &r->m.cfg, step, stage_steps, now - stage_t0));
+        fmt_duration(now - r->t_start, el, sizeof el);
+        fmt_duration(eta_seconds(&r->plan, &r->m.cfg, step, stage_steps, now - stage_t0), eta, sizeof eta);
         printf("step %5lld/%lld | stage %d/%d T %d | loss %.4f | lr %.2e | gnorm %.4f | %7.0f tok/s | %s elapsed | ETA %s\n",
                step + 1, r->plan.total_steps, s + 1, r->plan.n, T, loss, lr, norm, tps, el, eta);
         fflush(stdout);

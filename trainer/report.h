@@ -1,0 +1,100 @@
+// report.h — reading runs back for people: metrics.jsonl as a RunLog, smoothing, axis
+// ticks, the SVG chart (svg.c), and `train compare` with its terminal chart and table
+// (compare.c).
+#ifndef STRETCH_REPORT_H
+#define STRETCH_REPORT_H
+
+#include <stddef.h>
+#include <stdio.h>
+#include "run.h"
+
+// TrainPoint, EvalPoint, PasskeyPoint: one metrics.jsonl row of each type (see README).
+typedef struct {
+    long long step, tokens;
+    int stage, seq_len;
+    double loss, lr, grad_norm, tokens_per_s, elapsed_s;
+} TrainPoint;
+
+typedef struct {
+    long long step, tokens;
+    int seq_len, n;                         // n position buckets
+    double loss;
+    int from[MAX_BUCKETS], to[MAX_BUCKETS];
+    double bucket[MAX_BUCKETS];
+} EvalPoint;
+
+typedef struct {
+    long long step, tokens;
+    int seq_len, trials;
+    double depth, accuracy, mean_rank;
+} PasskeyPoint;
+
+// RunLog: a run directory read back. `method` is the position scheme of its config.yaml
+// in a few words ("yarn", "rope off + alibi", ...), or "?" without one.
+typedef struct {
+    char dir[CFG_STR], name[CFG_STR], method[96];
+    TrainPoint *train;
+    size_t n_train;
+    EvalPoint *eval;
+    size_t n_eval;
+    PasskeyPoint *pk;
+    size_t n_pk;
+    int partial_line;                        // the last line was still being written (ignored)
+} RunLog;
+
+// runlog_read: dir/metrics.jsonl (and dir/config.yaml). Dies naming the file when there
+// is none or a complete line is not a metrics row; a last line without its newline is a
+// row being written and is skipped. Rows of other types are ignored.
+void runlog_read(RunLog *r, const char *dir);
+// runlog_parse: the same from the text of a metrics file (`source` names it in errors).
+void runlog_parse(RunLog *r, const char *text, size_t len, const char *source);
+void runlog_free(RunLog *r);
+// runlog_latest_eval: the latest eval at the run's longest eval length (NULL if none).
+const EvalPoint *runlog_latest_eval(const RunLog *r);
+// runlog_passkey: the latest passkey round: accuracy per length over its depths
+// (trial-weighted), lengths in the order first logged; returns how many lengths.
+int runlog_passkey(const RunLog *r, int *lens, double *acc);
+
+// ema: out[i] = the bias-corrected exponential moving average of x[0..i] with weight
+// `alpha` on the past (as TensorBoard's smoothing): m_i = alpha m_{i-1} + (1-alpha) x_i,
+// out[i] = m_i / (1 - alpha^(i+1)).
+void ema(const double *x, size_t n, double alpha, double *out);
+// nice_ticks: at most max_ticks (>= 2) round ticks (1, 2 or 5 x 10^k apart, the step
+// nearest (hi - lo) / (max_ticks - 1), widened until they fit) covering [lo, hi]
+// (after Heckbert 1990, "Nice numbers for graph labels"); the range becomes
+// [ticks[0], ticks[n-1]]. Returns n.
+int nice_ticks(double lo, double hi, int max_ticks, double *ticks);
+// pow2_ticks: ticks 0, s, 2s, ... reaching hi, with s the smallest power of two that
+// needs at most max_ticks: token counts read as 256K, 512K, 768K, 1M (binary, as the
+// config's budgets). Returns n.
+int pow2_ticks(double hi, int max_ticks, double *ticks);
+// log_ticks: ticks for a log axis over [lo, hi] (lo > 0): each 1, 2, 5 x 10^k inside,
+// thinned to decades when there are more than max_ticks. Returns n (>= 2: the ends are
+// added when fewer than two fall inside).
+int log_ticks(double lo, double hi, int max_ticks, double *ticks);
+// fmt_count: exact multiples of 1024^u with binary suffixes as in the config (4096 -> "4K",
+// 786432 -> "768K", 2^20 -> "1M"), other counts of 1000 or more with 3 digits and SI
+// suffixes (1234567 -> "1.23M"); fmt_tick: a tick label with the digits its step needs.
+void fmt_count(double v, char *buf, size_t cap);
+void fmt_tick(double v, double step, char *buf, size_t cap);
+// fmt_duration: seconds as m:ss or h:mm:ss.
+void fmt_duration(double seconds, char *buf, size_t cap);
+
+// ChartOptions: what `train compare` draws.
+typedef struct {
+    int val_metric;                          // y: 0 = training loss (raw + EMA), 1 = val_loss
+    int x_steps;                             // x: 0 = tokens, 1 = steps
+    int log_y;
+    double smooth;                           // EMA weight on the past
+} ChartOptions;
+
+// svg_report: the comparison chart of runs r[0..n) as SVG into f: curves vs tokens or
+// steps with stage boundaries and val points; loss by position bucket of each run's
+// latest eval at its longest length; passkey accuracy per length.
+void svg_report(FILE *f, const RunLog *r, size_t n, const ChartOptions *o);
+// report_write: dir's own report (one run) into dir/report.svg, atomically; the training
+// loop calls it after each eval.
+void report_write(const char *dir);
+int compare_main(int argc, char **argv);
+
+#endif

@@ -1,0 +1,231 @@
+// runlog.c — metrics.jsonl read back (see report.h), the EMA and axis ticks. Each line is
+// one JSON object parsed with libyaml; the last line of a run still being written may lack
+// its newline and is skipped.
+#define _POSIX_C_SOURCE 200809L
+#include "report.h"
+#include "../util/util.h"
+#include "../util/ytree.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+static double num(YTree *t, yaml_node_t *row, const char *key) {
+    yaml_node_t *n = ymap_get(t, row, key);
+    if (!n) yfail(t, row, "metrics row lacks '%s'", key);
+    return ydouble(t, n, key);
+}
+
+static void parse_eval(YTree *t, yaml_node_t *row, EvalPoint *e) {
+    e->step = (long long)num(t, row, "step");
+    e->tokens = (long long)num(t, row, "tokens");
+    e->seq_len = (int)num(t, row, "seq_len");
+    e->loss = num(t, row, "val_loss");
+    yaml_node_t *b = ymap_get(t, row, "loss_by_position");
+    e->n = 0;
+    if (!b) return;
+    if (b->type != YAML_SEQUENCE_NODE || yseq_len(b) > MAX_BUCKETS) yfail(t, b, "loss_by_position must be a list of at most %d buckets", MAX_BUCKETS);
+    for (size_t i = 0; i < yseq_len(b); i++, e->n++) {
+        yaml_node_t *k = yseq_at(t, b, i);
+        e->from[i] = (int)num(t, k, "from");
+        e->to[i] = (int)num(t, k, "to");
+        e->bucket[i] = num(t, k, "loss");
+    }
+}
+
+// parse_row: one complete line into r (by its "type").
+static void parse_row(RunLog *r, const char *line, size_t len, const char *where) {
+    YTree t;
+    ytree_parse(&t, where, line, len);
+    yaml_node_t *row = ytree_root(&t), *ty;
+    if (row->type != YAML_MAPPING_NODE || !(ty = ymap_get(&t, row, "type"))) yfail(&t, row, "not a metrics row (a JSON object with \"type\")");
+    const char *type = yscalar(&t, ty, "type");
+    if (!strcmp(type, "train")) {
+        r->train = xrealloc(r->train, (r->n_train + 1) * sizeof *r->train);
+        r->train[r->n_train++] = (TrainPoint){(long long)num(&t, row, "step"), (long long)num(&t, row, "tokens"),
+            (int)num(&t, row, "stage"), (int)num(&t, row, "seq_len"), num(&t, row, "loss"), num(&t, row, "lr"),
+            num(&t, row, "grad_norm"), num(&t, row, "tokens_per_s"), num(&t, row, "elapsed_s")};
+    } else if (!strcmp(type, "eval")) {
+        r->eval = xrealloc(r->eval, (r->n_eval + 1) * sizeof *r->eval);
+        parse_eval(&t, row, &r->eval[r->n_eval++]);
+    } else if (!strcmp(type, "passkey")) {
+        r->pk = xrealloc(r->pk, (r->n_pk + 1) * sizeof *r->pk);
+        r->pk[r->n_pk++] = (PasskeyPoint){(long long)num(&t, row, "step"), (long long)num(&t, row, "tokens"),
+            (int)num(&t, row, "seq_len"), (int)num(&t, row, "trials"), num(&t, row, "depth"), num(&t, row, "accuracy"),
+            num(&t, row, "mean_rank")};
+    }
+    ytree_free(&t);
+}
+
+void runlog_parse(RunLog *r, const char *text, size_t len, const char *source) {
+    size_t line_no = 0;
+    for (size_t i = 0; i < len;) {
+        const char *nl = memchr(text + i, '\n', len - i);
+        line_no++;
+        if (!nl) {                                   // being written: not a row yet
+            r->partial_line = 1;
+            break;
+        }
+        size_t n = (size_t)(nl - (text + i));
+        if (n) {
+            char where[CFG_STR + 32];
+            snprintf(where, sizeof where, "%s line %zu", source, line_no);
+            parse_row(r, text + i, n, where);
+        }
+        i += n + 1;
+    }
+}
+
+// method_label: the position scheme of config.yaml in a few words.
+static void method_label(RunLog *r, const char *dir) {
+    char *path = path_join(dir, "config.yaml");
+    snprintf(r->method, sizeof r->method, "?");
+    if (file_exists(path)) {
+        Config *c = xmalloc(sizeof *c);
+        config_load(c, path, NULL, 0);
+        const char *scaling = strcmp(c->rope, "off") ? c->rope_scaling : "rope off";
+        if (!strcmp(scaling, "none")) scaling = c->rope_theta > 0 ? "abf" : "plain rope";
+        if (strcmp(c->bias, "none")) snprintf(r->method, sizeof r->method, "%.40s + %.40s", scaling, c->bias);
+        else snprintf(r->method, sizeof r->method, "%.40s", scaling);
+        free(c);
+    }
+    free(path);
+}
+
+void runlog_read(RunLog *r, const char *dir) {
+    memset(r, 0, sizeof *r);
+    char *path = path_join(dir, "metrics.jsonl");
+    if (!file_exists(path)) die("%s: no metrics.jsonl (not a run directory, or its run has not started)", dir);
+    size_t len;
+    char *text = read_file(path, &len);
+    runlog_parse(r, text, len, path);
+    if (!r->n_train && !r->n_eval) die("%s: no complete rows yet (the run has just started?)", path);
+    snprintf(r->dir, sizeof r->dir, "%s", dir);
+    size_t n = strlen(dir);
+    while (n > 1 && dir[n - 1] == '/') n--;
+    const char *base = dir + n;
+    while (base > dir && base[-1] != '/') base--;
+    snprintf(r->name, sizeof r->name, "%.*s", (int)(dir + n - base), base);
+    method_label(r, dir);
+    free(text);
+    free(path);
+}
+
+void runlog_free(RunLog *r) {
+    free(r->train);
+    free(r->eval);
+    free(r->pk);
+    memset(r, 0, sizeof *r);
+}
+
+void ema(const double *x, size_t n, double alpha, double *out) {
+    double m = 0.0, w = 1.0;
+    for (size_t i = 0; i < n; i++) {
+        m = alpha * m + (1.0 - alpha) * x[i];
+        w *= alpha;
+        out[i] = w < 1.0 ? m / (1.0 - w) : x[i];
+    }
+}
+
+// nice_num: a 1, 2, 5 or 10 x 10^k near x, rounded (round) or not below it.
+static double nice_num(double x, int round) {
+    double e = floor(log10(x)), f = x / pow(10.0, e), n;
+    if (round) n = f < 1.5 ? 1 : f < 3 ? 2 : f < 7 ? 5 : 10;
+    else n = f <= 1 ? 1 : f <= 2 ? 2 : f <= 5 ? 5 : 10;
+    return n * pow(10.0, e);
+}
+
+int pow2_ticks(double hi, int max_ticks, double *ticks) {
+    double step = 1.0;
+    while (step * (max_ticks - 1) < hi) step *= 2.0;
+    int n = 0;
+    for (double v = 0.0; v < hi + step && n < 64; v += step) ticks[n++] = v;
+    return n;
+}
+
+int nice_ticks(double lo, double hi, int max_ticks, double *ticks) {
+    if (!(hi > lo)) {                                  // one value: a unit range around it
+        double d = lo != 0 ? fabs(lo) * 0.1 : 1.0;
+        lo -= d;
+        hi += d;
+    }
+    double step = nice_num((hi - lo) / (max_ticks - 1), 1);
+    while ((floor(hi / step) - ceil(lo / step) + 3) > max_ticks) step = nice_num(step * 1.5, 0);
+    double first = floor(lo / step) * step, last = ceil(hi / step) * step;
+    int n = 0;
+    for (double v = first; v <= last + step * 0.5 && n < 64; v += step) ticks[n++] = fabs(v) < step * 1e-9 ? 0.0 : v;
+    return n;
+}
+
+int log_ticks(double lo, double hi, int max_ticks, double *ticks) {
+    static const double M[3] = {1, 2, 5};
+    int n = 0, e0 = (int)floor(log10(lo)), e1 = (int)ceil(log10(hi));
+    for (int pass = 0; pass < 2; pass++) {            // pass 1: decades only
+        n = 0;
+        for (int e = e0; e <= e1 && n < 64; e++)
+            for (int k = 0; k < (pass ? 1 : 3) && n < 64; k++) {
+                double v = M[k] * pow(10.0, e);
+                if (v >= lo * (1 - 1e-9) && v <= hi * (1 + 1e-9)) ticks[n++] = v;
+            }
+        if (n <= max_ticks) break;
+    }
+    if (n < 2) {
+        ticks[0] = lo;
+        ticks[1] = hi;
+        n = 2;
+    }
+    return n;
+}
+
+void fmt_count(double v, char *buf, size_t cap) {
+    static const char *const BIN[] = {"", "K", "M", "G", "T"}, *const DEC[] = {"", "k", "M", "G", "T"};
+    int u = 0;
+    double a = fabs(v);
+    while (u < 4 && a >= 1024.0 && fmod(a, 1024.0) == 0.0) a /= 1024.0, u++;
+    if (u || a < 1000.0) {                            // exact binary multiples: 4096 -> 4K, 2^20 -> 1M
+        snprintf(buf, cap, "%s%.*f%s", v < 0 ? "-" : "", a == floor(a) ? 0 : 2, a, BIN[u]);
+        return;
+    }
+    while (u < 4 && a >= 1000.0) a /= 1000.0, u++;
+    snprintf(buf, cap, "%s%.3g%s", v < 0 ? "-" : "", a, DEC[u]);
+}
+
+void fmt_tick(double v, double step, char *buf, size_t cap) {
+    int digits = step > 0 && step < 1 ? (int)ceil(-log10(step) - 1e-9) : 0;
+    snprintf(buf, cap, "%.*f", digits, v);
+}
+
+const EvalPoint *runlog_latest_eval(const RunLog *r) {
+    const EvalPoint *best = NULL;
+    for (size_t i = 0; i < r->n_eval; i++)
+        if (!best || r->eval[i].seq_len > best->seq_len || (r->eval[i].seq_len == best->seq_len && r->eval[i].step >= best->step))
+            best = &r->eval[i];
+    return best;
+}
+
+int runlog_passkey(const RunLog *r, int *lens, double *acc) {
+    long long last = -1;
+    int k = 0;
+    double trials[MAX_LIST] = {0};
+    for (size_t i = 0; i < r->n_pk; i++) last = r->pk[i].step > last ? r->pk[i].step : last;
+    for (size_t i = 0; i < r->n_pk; i++) {
+        const PasskeyPoint *p = &r->pk[i];
+        if (p->step != last) continue;
+        int j = 0;
+        while (j < k && lens[j] != p->seq_len) j++;
+        if (j == k) {
+            if (k == MAX_LIST) continue;
+            lens[k] = p->seq_len, acc[k] = 0.0, k++;
+        }
+        acc[j] += p->accuracy * p->trials;
+        trials[j] += p->trials;
+    }
+    for (int j = 0; j < k; j++) acc[j] = trials[j] > 0 ? acc[j] / trials[j] : 0.0;
+    return k;
+}
+
+void fmt_duration(double seconds, char *buf, size_t cap) {
+    long t = (long)(seconds + 0.5);
+    if (t >= 3600) snprintf(buf, cap, "%ld:%02ld:%02ld", t / 3600, t / 60 % 60, t % 60);
+    else snprintf(buf, cap, "%ld:%02ld", t / 60, t % 60);
+}
