@@ -7,6 +7,7 @@
 #   make bench    throughput and memory figures (CASES=name,... to pick cases)
 #   make compare  the README's method comparison: every configs/retrofit_<method>.yaml,
 #                 zero-shot and adapted (about 45 minutes on 2 cores)
+#   make docs     the README's charts (docs/*.svg) from the runs of make compare and make run
 
 SHARED  ?= ../shared
 CC      ?= gcc
@@ -23,21 +24,23 @@ DEBUGFLAGS := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer
 
 PKGS      := libopenblas-openmp-dev libyaml-dev zlib1g-dev
 PKG_STAMP := build/.packages
+TEST_PKGS := librsvg2-bin
+TEST_STAMP := build/.test-packages
 
 LIB_SRC := util/util.c util/ytree.c util/fs.c \
            model/model.c model/layers.c model/softmax.c model/attention.c model/position.c model/llama2c.c model/safetensors.c model/hf.c \
            data/shard.c data/loader.c data/tokenizer.c data/prepare.c \
-           trainer/config.c trainer/curriculum.c trainer/optim.c trainer/train.c trainer/eval.c trainer/passkey.c trainer/positions.c trainer/modelio.c trainer/checkpoint.c trainer/resume.c trainer/export.c trainer/runlog.c trainer/svg.c trainer/compare.c
+           trainer/config.c trainer/curriculum.c trainer/optim.c trainer/train.c trainer/eval.c trainer/passkey.c trainer/positions.c trainer/modelio.c trainer/checkpoint.c trainer/resume.c trainer/export.c trainer/runlog.c trainer/svg.c trainer/compare.c trainer/progress.c
 LIB_OBJ := $(LIB_SRC:%.c=build/%.o)
 HEADERS := $(wildcard util/*.h model/*.h data/*.h trainer/*.h)
-TESTS   := tests/test_layers tests/test_attention tests/test_curriculum tests/refcheck tests/test_real tests/test_train tests/test_position tests/test_passkey tests/test_data
+TESTS   := tests/test_layers tests/test_attention tests/test_curriculum tests/refcheck tests/test_real tests/test_train tests/test_position tests/test_passkey tests/test_data tests/test_report
 
 BASE    := checkpoints/base/stories260K.bin checkpoints/base/tok512.bin
 DATA    := data/tinystories/train.bin data/tinystories/val.bin
 ORIGIN_MODEL := https://huggingface.co/karpathy/tinyllamas/resolve/main/stories260K
 ORIGIN_TEXT  := https://huggingface.co/datasets/roneneldan/TinyStories/resolve/main/TinyStories-valid.txt
 
-.PHONY: all test run debug bench compare clean packages
+.PHONY: all test run debug bench compare docs clean packages
 .SECONDARY:
 all: train $(BASE) $(DATA)
 
@@ -50,6 +53,17 @@ $(PKG_STAMP):
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $(PKGS) \
 	    || { echo "could not install $(PKGS); install them and re-run make" >&2; exit 1; }; \
+	fi
+	@touch $@
+
+# rsvg-convert, with which tests/test_report.sh checks that the charts render
+$(TEST_STAMP):
+	@mkdir -p build
+	@if ! command -v rsvg-convert >/dev/null 2>&1; then \
+	  echo "installing $(TEST_PKGS) (rsvg-convert, for tests/test_report.sh)"; \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $(TEST_PKGS) \
+	    || { echo "could not install $(TEST_PKGS); install it and re-run make test" >&2; exit 1; }; \
 	fi
 	@touch $@
 
@@ -88,7 +102,7 @@ $(DATA) &: train checkpoints/base/tok512.bin build/tinystories.txt
 	  --out data/tinystories --val-fraction 0.15 --story-start "Once upon a time"
 
 # --- tests ------------------------------------------------------------------------------
-test: all $(TESTS)
+test: all $(TESTS) $(TEST_STAMP)
 	@bash tests/run_all.sh
 
 run: all
@@ -96,6 +110,15 @@ run: all
 
 compare: all
 	scripts/compare_methods.sh $(METHODS)
+
+DOC_METHODS := none linear ntk abf dynamic yarn llama3 alibi t5
+DOC_RUNS    := $(addprefix checkpoints/retrofit_,$(DOC_METHODS))
+docs: train
+	@for d in $(DOC_RUNS) checkpoints/retrofit_32k; do [ -f $$d/metrics.jsonl ] || \
+	  { echo "$$d has no metrics.jsonl: run make compare (and make run) first" >&2; exit 1; }; done
+	@mkdir -p docs
+	./train compare $(DOC_RUNS) --out docs/compare.svg > docs/compare.txt
+	./train compare checkpoints/retrofit_32k --out docs/retrofit_32k.svg > docs/retrofit_32k.txt
 
 bench: tests/bench
 	@./tests/bench $(CASES)

@@ -29,9 +29,11 @@ run real ./tests/test_real "$BASE" "$V1" checkpoints/base/tok512.bin build/tinys
 run train ./tests/test_train "$BASE" data/tinystories/val.bin
 run position ./tests/test_position
 run passkey ./tests/test_passkey "$BASE" checkpoints/base/tok512.bin data/tinystories/val.bin
+run report ./tests/test_report tests/fixtures/report
 run cli bash tests/test_cli.sh
 run resume bash tests/test_resume.sh
 run export bash tests/test_export.sh
+run compare bash tests/test_report.sh
 run finetune bash tests/test_finetune.sh
 
 echo

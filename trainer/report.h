@@ -69,11 +69,11 @@ int nice_ticks(double lo, double hi, int max_ticks, double *ticks);
 // config's budgets). Returns n.
 int pow2_ticks(double hi, int max_ticks, double *ticks);
 // log_ticks: ticks for a log axis over [lo, hi] (lo > 0): each 1, 2, 5 x 10^k inside,
-// thinned to decades when there are more than max_ticks. Returns n (>= 2: the ends are
-// added when fewer than two fall inside).
+// thinned to decades when there are more than max_ticks; when fewer than two fall inside,
+// the round linear ticks (nice_ticks) inside [lo, hi]. Returns n.
 int log_ticks(double lo, double hi, int max_ticks, double *ticks);
-// fmt_count: exact multiples of 1024^u with binary suffixes as in the config (4096 -> "4K",
-// 786432 -> "768K", 2^20 -> "1M"), other counts of 1000 or more with 3 digits and SI
+// fmt_count: multiples of 1024^u / 4 with binary suffixes as in the config (4096 -> "4K",
+// 786432 -> "768K", 1.5 x 2^20 -> "1.5M"), other counts of 1000 or more with 3 digits and SI
 // suffixes (1234567 -> "1.23M"); fmt_tick: a tick label with the digits its step needs.
 void fmt_count(double v, char *buf, size_t cap);
 void fmt_tick(double v, double step, char *buf, size_t cap);

@@ -76,18 +76,37 @@ void runlog_parse(RunLog *r, const char *text, size_t len, const char *source) {
     }
 }
 
-// method_label: the position scheme of config.yaml in a few words.
+// scalar_at: the scalar at a dotted path of a YAML mapping, or NULL.
+static const char *scalar_at(YTree *t, yaml_node_t *n, const char *path) {
+    char key[64];
+    while (n && n->type == YAML_MAPPING_NODE && *path) {
+        size_t k = strcspn(path, ".");
+        snprintf(key, sizeof key, "%.*s", (int)k, path);
+        n = ymap_get(t, n, key);
+        path += k + (path[k] == '.');
+    }
+    return n && !*path && n->type == YAML_SCALAR_NODE ? (const char *)n->data.scalar.value : NULL;
+}
+
+// method_label: the position scheme of config.yaml in a few words, read leniently (a
+// config of an older version still labels its run).
 static void method_label(RunLog *r, const char *dir) {
     char *path = path_join(dir, "config.yaml");
     snprintf(r->method, sizeof r->method, "?");
     if (file_exists(path)) {
-        Config *c = xmalloc(sizeof *c);
-        config_load(c, path, NULL, 0);
-        const char *scaling = strcmp(c->rope, "off") ? c->rope_scaling : "rope off";
-        if (!strcmp(scaling, "none")) scaling = c->rope_theta > 0 ? "abf" : "plain rope";
-        if (strcmp(c->bias, "none")) snprintf(r->method, sizeof r->method, "%.40s + %.40s", scaling, c->bias);
-        else snprintf(r->method, sizeof r->method, "%.40s", scaling);
-        free(c);
+        size_t len;
+        char *text = read_file(path, &len);
+        YTree t;
+        ytree_parse(&t, path, text, len);
+        yaml_node_t *root = ytree_root(&t);
+        const char *rope = scalar_at(&t, root, "position.rope"), *scaling = scalar_at(&t, root, "position.rope.scaling");
+        const char *theta = scalar_at(&t, root, "position.rope.theta"), *bias = scalar_at(&t, root, "position.bias");
+        const char *r0 = rope && !strcmp(rope, "off") ? "rope off" : scaling && strcmp(scaling, "none") ? scaling
+                       : theta ? "abf" : "plain rope";
+        if (bias && strcmp(bias, "none")) snprintf(r->method, sizeof r->method, "%.40s + %.40s", r0, bias);
+        else snprintf(r->method, sizeof r->method, "%.40s", r0);
+        ytree_free(&t);
+        free(text);
     }
     free(path);
 }
@@ -169,11 +188,11 @@ int log_ticks(double lo, double hi, int max_ticks, double *ticks) {
             }
         if (n <= max_ticks) break;
     }
-    if (n < 2) {
-        ticks[0] = lo;
-        ticks[1] = hi;
-        n = 2;
-    }
+    if (n >= 2) return n;
+    double lin[64];                                   // a narrow range: round linear values inside it
+    int m = nice_ticks(lo, hi, max_ticks, lin);
+    n = 0;
+    for (int i = 0; i < m; i++) if (lin[i] >= lo * (1 - 1e-9) && lin[i] <= hi * (1 + 1e-9)) ticks[n++] = lin[i];
     return n;
 }
 
@@ -181,9 +200,9 @@ void fmt_count(double v, char *buf, size_t cap) {
     static const char *const BIN[] = {"", "K", "M", "G", "T"}, *const DEC[] = {"", "k", "M", "G", "T"};
     int u = 0;
     double a = fabs(v);
-    while (u < 4 && a >= 1024.0 && fmod(a, 1024.0) == 0.0) a /= 1024.0, u++;
-    if (u || a < 1000.0) {                            // exact binary multiples: 4096 -> 4K, 2^20 -> 1M
-        snprintf(buf, cap, "%s%.*f%s", v < 0 ? "-" : "", a == floor(a) ? 0 : 2, a, BIN[u]);
+    while (u < 4 && a >= 1024.0 && fmod(a / 256.0, 1.0) == 0.0) a /= 1024.0, u++;
+    if (u || a < 1000.0) {                            // quarters of 1024^u: 4096 -> 4K, 1.5 x 2^20 -> 1.5M
+        snprintf(buf, cap, "%s%.4g%s", v < 0 ? "-" : "", a, BIN[u]);
         return;
     }
     while (u < 4 && a >= 1000.0) a /= 1000.0, u++;

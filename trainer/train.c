@@ -37,6 +37,7 @@ void load_data(Shard *s, const Config *c, const char *key, int vocab) {
 
 // stop_nonfinite: a NaN/inf loss or gradient ends the run (exit 1) with a hint.
 static void stop_nonfinite(long long step, const char *what, double v) {
+    progress_clear();
     fflush(stdout);
     fprintf(stderr, "stretch: step %lld: %s is %s; stopping the run (hint: lower train.optimizer.lr or "
             "set train.grad_clip; --resume continues from the last checkpoint)\n", step, what,
@@ -62,6 +63,7 @@ static void train_json(const Run *r, char *buf, size_t cap) {
 // with that stage's position scheme: each stage's result stays loadable.
 static void save_stage_model(const Run *r, int s) {
     char name[32], tj[256];
+    progress_clear();
     snprintf(name, sizeof name, "stage_%d", s + 1);
     char *dir = path_join(r->c->out_dir, name);
     make_dirs(dir);
@@ -72,6 +74,7 @@ static void save_stage_model(const Run *r, int s) {
 
 // save_checkpoint: r->ts completed with the loader cursor, time and metrics length.
 static void save_checkpoint(Run *r, const char *reason) {
+    progress_clear();
     fflush(r->metrics);
     r->ts.cursor = loader_cursor(&r->loader);
     r->ts.opt_t = r->opt.t;
@@ -157,9 +160,13 @@ static void print_header(const Run *r) {
            (double)r->plan.total_steps * (double)c->batch_tokens / (double)r->loader.epoch_tokens);
 }
 
+// run_evals: the evals, their metrics rows and progress lines, and the run's report.svg.
 static void run_evals(Run *r, long long step, int loss, int passkey) {
     evals_run(&r->m, &r->ev, &r->val, r->in, r->tg, r->c->eval_max_tokens, loss, passkey, r->report);
+    progress_clear();
     log_eval_report(r->metrics, step, r->ts.tokens, r->report);
+    fflush(r->metrics);
+    report_write(r->c->out_dir);
 }
 
 // train_step: optimizer step `step` (from 0) of stage s; logs it and advances r->ts.
@@ -190,10 +197,15 @@ static void train_step(Run *r, long long step, int s, double stage_t0, long long
             "\"loss\": %.6f, \"lr\": %.6e, \"grad_norm\": %.6f, \"tokens_per_s\": %.1f, \"elapsed_s\": %.3f}\n",
             step + 1, s + 1, T, ts->tokens, loss, lr, norm, tps, now - r->t_start);
     fflush(r->metrics);
-    if ((step + 1) % c->log_every == 0 || step + 1 == r->plan.total_steps) {
+    const StagePlan *sp = &r->plan.s[s];
+    const int stage_end = step + 1 == sp->first_step + sp->steps, tty = progress_tty();
+    const double eta_s = eta_seconds(&r->plan, &r->m.cfg, step, stage_steps, now - stage_t0);
+    if (tty) progress_show(r, step + 1, s, loss, tps, (double)(step + 1 - sp->first_step) / (double)sp->steps, eta_s);
+    if (tty ? stage_end : (step + 1) % c->log_every == 0 || step + 1 == r->plan.total_steps) {
         char el[32], eta[32];
+        progress_clear();
         fmt_duration(now - r->t_start, el, sizeof el);
-        fmt_duration(eta_seconds(&r->plan, &r->m.cfg, step, stage_steps, now - stage_t0), eta, sizeof eta);
+        fmt_duration(eta_s, eta, sizeof eta);
         printf("step %5lld/%lld | stage %d/%d T %d | loss %.4f | lr %.2e | gnorm %.4f | %7.0f tok/s | %s elapsed | ETA %s\n",
                step + 1, r->plan.total_steps, s + 1, r->plan.n, T, loss, lr, norm, tps, el, eta);
         fflush(stdout);
@@ -245,6 +257,8 @@ static void finish(Run *r) {
     train_json(r, tj, sizeof tj);
     save_run_model(&r->m, r->base_theta, tj, c->out_dir);
     save_checkpoint(r, "end");
+    report_write(c->out_dir);
+    printf("wrote %s/report.svg (train compare %s: the same chart, a terminal chart and a table)\n", c->out_dir, c->out_dir);
 }
 
 static void free_run(Run *r) {
@@ -287,6 +301,7 @@ int train_main(const Config *c, const Resume *res) {
         signal(SIGINT, SIG_DFL);
         signal(SIGTERM, SIG_DFL);
     }
+    progress_clear();
     if (stopped)
         printf("stopped by %s after step %lld; continue with: ./train --config <this config> --resume\n",
                stopped == SIGINT ? "SIGINT" : "SIGTERM", r->ts.step);

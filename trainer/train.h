@@ -38,4 +38,12 @@ void refuse_overwrite(const Config *c);
 // cut back to the checkpoint when it belongs to this run directory.
 FILE *resume_restore(Run *r, const char *ckpt);
 
+// progress_tty: whether stdout is a terminal (then the loop draws a live line).
+int progress_tty(void);
+// progress_show: the live line after step `step` (1-based) of stage s: bars for the stage
+// (stage_frac done) and the run, loss, tokens/s, memory, elapsed time and ETA.
+void progress_show(const Run *r, long long step, int s, double loss, double tps, double stage_frac, double eta);
+// progress_clear: erase the live line before other output (no-op when none is shown).
+void progress_clear(void);
+
 #endif
