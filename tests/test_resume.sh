@@ -45,6 +45,7 @@ train kill --resume >"$TMP/kill2.out" 2>&1 && grep -q "resuming from checkpoints
 pid=$!
 M=checkpoints/test_resume_term/metrics.jsonl
 for _ in $(seq 1 2000); do [ -f $M ] && [ "$(grep -c '"train"' $M)" -ge 3 ] && break; sleep 0.01; done
+train term --resume >/dev/null 2>"$TMP/lock.err"; lrc=$?
 kill -TERM $pid; wait $pid; rc=$?
 k=$(sed -n 's/^stopped by SIGTERM after step \([0-9]*\);.*/\1/p' "$TMP/term1.out")
 train term --set checkpoint.every=0 --set train.log_every=2 --resume >"$TMP/term2.out" 2>&1
@@ -52,6 +53,10 @@ if [ $rc -eq 0 ] && [ -n "$k" ] && [ "$k" -lt 16 ] && grep -q '"reason": "signal
    && grep -q "note: settings changed since the checkpoint (.*): train.log_every;" "$TMP/term2.out" && same term; then
   ok "SIGTERM: finishes the step ($k), saves, exits 0; --resume: identical"
 else bad "SIGTERM: finishes the step, saves, exits 0; --resume: identical" "exit $rc, step '$k'; $(tail -2 "$TMP/term1.out")"; fi
+
+[ $lrc -eq 2 ] && grep -q "test_resume_term: another train process (pid $pid) is running this run" "$TMP/lock.err" \
+  && ok "a run being trained cannot be resumed by a second process (LOCK)" \
+  || bad "a run being trained cannot be resumed by a second process (LOCK)" "exit $lrc: $(cat "$TMP/lock.err")"
 
 # ---- kill -9 while a checkpoint is being written -----------------------------------------
 STRETCH_FAULT=kill-in-checkpoint:9 train crash >"$TMP/crash1.out" 2>&1; rc=$?

@@ -6,6 +6,8 @@
 //              one before it used); a run directory that does not exist starts fresh
 //   --resume P a step_N directory (must be whole) or a run directory (its newest); from
 //              another run's checkpoint, only into a run directory that holds no run
+// A running run holds a lock on checkpoints/<run>/LOCK (fcntl; released when the process
+// ends, however it ends), so a second process cannot resume or start it meanwhile.
 // Resuming restores weights, AdamW moments and step count, the data cursor, tokens seen,
 // elapsed time, and cuts metrics.jsonl back to its length at the checkpoint, so the rows
 // of steps redone are not duplicated; later checkpoints of the run are set aside (.stale). The trainer draws no random numbers while stepping:
@@ -16,10 +18,30 @@
 #include "../util/util.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <libgen.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+
+void lock_run(const char *dir) {
+    static int fd = -1;                  // held until the process ends (also by kill -9)
+    if (fd >= 0) return;
+    char *path = path_join(dir, "LOCK"), pid[32] = "";
+    fd = open(path, O_RDWR | O_CREAT, 0644);
+    if (fd < 0) die("%s: cannot open: %s", path, strerror(errno));
+    struct flock l = {.l_type = F_WRLCK, .l_whence = SEEK_SET};
+    if (fcntl(fd, F_SETLK, &l) != 0) {
+        ssize_t n = read(fd, pid, sizeof pid - 1);
+        pid[n > 0 ? n : 0] = '\0';
+        pid[strcspn(pid, "\n")] = '\0';
+        die("%s: another train process (pid %s) is running this run; wait for it or stop it (SIGTERM saves a "
+            "checkpoint) before --resume", dir, *pid ? pid : "?");
+    }
+    snprintf(pid, sizeof pid, "%ld\n", (long)getpid());
+    if (ftruncate(fd, 0) != 0 || write(fd, pid, strlen(pid)) < 0) die("%s: cannot write the process id", path);
+    free(path);
+}
 
 static int holds_run(const char *dir) {
     char *met = path_join(dir, "metrics.jsonl"), *cfg = path_join(dir, "config.yaml");
@@ -48,7 +70,10 @@ void refuse_overwrite(const Config *c) {
 char *resume_from(const Config *c, const Resume *r) {
     char err[512];
     if (!r->resume) return NULL;
-    if (is_dir(c->out_dir)) checkpoint_clean(c->out_dir);
+    if (is_dir(c->out_dir)) {
+        lock_run(c->out_dir);
+        checkpoint_clean(c->out_dir);
+    }
     if (r->path) {
         char *done = path_join(r->path, "DONE"), *found = NULL;
         if (file_exists(done)) {

@@ -285,6 +285,7 @@ int train_main(const Config *c, const Resume *res) {
     setup(r, ckpt);                                   // validates the config, model and data first
     if (!ckpt) refuse_overwrite(c);
     make_dirs(c->out_dir);
+    lock_run(c->out_dir);
     char *cfg_path = path_join(c->out_dir, "config.yaml"), *met_path = path_join(c->out_dir, "metrics.jsonl");
     config_write(c, cfg_path);
     print_header(r);

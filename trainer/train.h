@@ -31,6 +31,9 @@ typedef struct {
 // resume_from: the checkpoint directory to continue from (caller frees), or NULL to start
 // fresh; dies when --resume finds nothing whole to resume.
 char *resume_from(const Config *c, const Resume *r);
+// lock_run: take dir/LOCK for this process (writing its pid), or die naming the pid of
+// the process that holds it.
+void lock_run(const char *dir);
 // refuse_overwrite: dies when a fresh start would write over the run in checkpoints/<run>/.
 void refuse_overwrite(const Config *c);
 // resume_restore: r->ts, the AdamW moments and the loader position from checkpoint
