@@ -111,7 +111,7 @@ run: all
 compare: all
 	scripts/compare_methods.sh $(METHODS)
 
-DOC_METHODS := none linear ntk abf dynamic yarn llama3 alibi t5
+DOC_METHODS := none linear ntk abf dynamic yarn llama3 longrope alibi t5 yarn_alibi
 DOC_RUNS    := $(addprefix checkpoints/retrofit_,$(DOC_METHODS))
 docs: train
 	@for d in $(DOC_RUNS) checkpoints/retrofit_32k; do [ -f $$d/metrics.jsonl ] || \

@@ -14,7 +14,7 @@
 #define TH 14          // and rows; each cell holds 2 x 4 braille dots
 
 // ANSI 256-colour approximations of the SVG palette, in the same order.
-static const int ANSI[] = {67, 208, 167, 73, 71, 221, 139, 211, 137, 249};
+static const int ANSI[] = {67, 208, 167, 73, 71, 221, 139, 211, 137, 249, 38, 100};
 
 // Canvas: braille dots and, per cell, the run that drew there last (-1: none).
 typedef struct {
@@ -62,7 +62,7 @@ static void put_cell(const Canvas *c, int row, int col, int color) {
         putchar(' ');
         return;
     }
-    if (color) printf("\033[38;5;%dm", ANSI[run % 10]);
+    if (color) printf("\033[38;5;%dm", ANSI[run % (int)(sizeof ANSI / sizeof ANSI[0])]);
     printf("%c%c%c", 0xE2, 0xA0 + (b >> 6), 0x80 + (b & 0x3F));
     if (color) printf("\033[0m");
 }

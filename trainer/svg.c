@@ -12,9 +12,9 @@
 #define H 820
 #define MAX_LENS 8
 
-// Tableau 10: distinct on white, and for most colour-vision deficiencies.
-static const char *const COLORS[] = {"#4e79a7", "#f28e2b", "#e15759", "#76b7b2", "#59a14f",
-                                     "#edc948", "#b07aa1", "#ff9da7", "#9c755f", "#bab0ac"};
+// Tableau 10 (distinct on white, and for most colour-vision deficiencies), then two more.
+static const char *const COLORS[] = {"#4e79a7", "#f28e2b", "#e15759", "#76b7b2", "#59a14f", "#edc948",
+                                     "#b07aa1", "#ff9da7", "#9c755f", "#bab0ac", "#17becf", "#8c8c00"};
 #define NCOLORS (sizeof COLORS / sizeof COLORS[0])
 
 // Panel: a plot area (pixels) and the data range it shows.
