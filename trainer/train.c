@@ -304,8 +304,8 @@ int train_main(const Config *c, const Resume *res) {
     }
     progress_clear();
     if (stopped)
-        printf("stopped by %s after step %lld; continue with: ./train --config <this config> --resume\n",
-               stopped == SIGINT ? "SIGINT" : "SIGTERM", r->ts.step);
+        printf("stopped by %s after step %lld; continue with: ./train --resume %s\n",
+               stopped == SIGINT ? "SIGINT" : "SIGTERM", r->ts.step, c->out_dir);
     else printf("wrote %s, %s\n", cfg_path, met_path);
     free(ckpt);
     free(cfg_path);
