@@ -148,18 +148,17 @@ static void draw_bounds(FILE *f, const Panel *p, const RunLog *r, size_t n, cons
         shared = k == k0;
         for (int j = 0; j < k && shared; j++) shared = T[j] == T0[j] && fabs(x[j] - x0[j]) <= 1e-6 * (p->xhi - p->xlo);
     }
-    char label[32], style[96];
-    for (size_t i = 0; i < (shared ? 1 : n); i++) {
+    char label[32], stroke[96], fill[64];
+    for (size_t i = 0; i < (shared ? 1 : n); i++) {      // shared: once, in grey; else per run
         int k = stage_bounds(&r[i], o, x, T);
         const char *c = shared ? "#777" : COLORS[i % NCOLORS];
-        snprintf(style, sizeof style, "stroke=\"%s\" stroke-dasharray=\"5,4\"%s", c, shared ? "" : " stroke-opacity=\"0.6\"");
+        snprintf(stroke, sizeof stroke, "stroke=\"%s\" stroke-dasharray=\"5,4\"%s", c, shared ? "" : " stroke-opacity=\"0.6\"");
+        snprintf(fill, sizeof fill, "fill=\"%s\" font-size=\"10\"", c);
         for (int j = 0; j < k; j++) {
             double X = px(p, x[j]);
-            line(f, X, p->y0, X, p->y0 + p->h, style);
+            line(f, X, p->y0, X, p->y0 + p->h, stroke);
             snprintf(label, sizeof label, "T %d", T[j]);
-            snprintf(style, sizeof style, "fill=\"%s\" font-size=\"10\"", c);
-            text(f, X + 3, p->y0 + 12 + 11 * (double)(shared ? 0 : i), "start", style, label);
-            snprintf(style, sizeof style, "stroke=\"%s\" stroke-dasharray=\"5,4\"%s", c, shared ? "" : " stroke-opacity=\"0.6\"");
+            text(f, X + 3, p->y0 + 12 + 11 * (double)(shared ? 0 : i), "start", fill, label);
         }
     }
 }
