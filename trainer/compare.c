@@ -185,6 +185,11 @@ int compare_main(int argc, char **argv) {
             dirs[n++] = argv[i];
             continue;
         }
+        if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
+            printf("%s\n", USAGE_COMPARE);
+            free(dirs);
+            return 0;
+        }
         if (!strcmp(argv[i], "--log-y")) {
             o.log_y = 1;
             continue;

@@ -151,6 +151,12 @@ static void export_llama2c(const Model *m, const char *dir) {
 int export_main(int argc, char **argv) {
     const char *from = NULL, *to = NULL, *format = NULL;
     for (int i = 0; i < argc; i++) {
+        if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
+            printf("usage: train export --from SRC --to DIR --format hf|llama2c\n"
+                   "  SRC: a checkpoint step_N/ directory, a run directory, a stretch state, a Hugging Face\n"
+                   "  directory or a llama2.c file; DIR: a new directory (see README, Export)\n");
+            return 0;
+        }
         if (i + 1 >= argc) die("%s needs a value (usage: train export --from SRC --to DIR --format hf|llama2c)", argv[i]);
         if (!strcmp(argv[i], "--from")) from = argv[++i];
         else if (!strcmp(argv[i], "--to")) to = argv[++i];
