@@ -7,7 +7,8 @@
 #   make bench    throughput and memory figures (CASES=name,... to pick cases)
 #   make compare  the README's method comparison: every configs/retrofit_<method>.yaml,
 #                 zero-shot and adapted (about 45 minutes on 2 cores)
-#   make docs     the README's charts (docs/*.svg) from the runs of make compare and make run
+#   make docs     the README's charts (docs/*.svg) from the runs of make compare, make run
+#                 and configs/retrofit_32k_ntk.yaml
 
 SHARED  ?= ../shared
 CC      ?= gcc
@@ -114,11 +115,12 @@ compare: all
 DOC_METHODS := none linear ntk abf dynamic yarn llama3 longrope alibi t5 yarn_alibi
 DOC_RUNS    := $(addprefix checkpoints/retrofit_,$(DOC_METHODS))
 docs: train
-	@for d in $(DOC_RUNS) checkpoints/retrofit_32k; do [ -f $$d/metrics.jsonl ] || \
-	  { echo "$$d has no metrics.jsonl: run make compare (and make run) first" >&2; exit 1; }; done
+	@for d in $(DOC_RUNS) checkpoints/retrofit_32k checkpoints/retrofit_32k_ntk; do [ -f $$d/metrics.jsonl ] || \
+	  { echo "$$d has no metrics.jsonl: run make compare, make run and ./train --config retrofit_32k_ntk.yaml first" >&2; \
+	    exit 1; }; done
 	@mkdir -p docs
 	./train compare $(DOC_RUNS) --out docs/compare.svg > docs/compare.txt
-	./train compare checkpoints/retrofit_32k --out docs/retrofit_32k.svg > docs/retrofit_32k.txt
+	./train compare checkpoints/retrofit_32k checkpoints/retrofit_32k_ntk --out docs/compare_32k.svg > docs/compare_32k.txt
 
 bench: tests/bench
 	@./tests/bench $(CASES)
