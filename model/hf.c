@@ -114,7 +114,7 @@ static void check_no_extra(Safetensors *files, size_t n_files, const ModelConfig
     for (size_t f = 0; f < n_files; f++)
         for (size_t e = 0; e < files[f].n_entries; e++) {
             const char *en = files[f].entries[e].name;
-            int known = strstr(en, "rotary_emb.inv_freq") != NULL || !strcmp(en, "model.relative_attention_bias.weight");
+            int known = strstr(en, "rotary_emb.inv_freq") != NULL || !strcmp(en, T5_TABLE_NAME);
             for (int i = 0; i < NUM_PARAMS && !known; i++) {
                 if (!spec_numel(&s[i], c->n_layers)) continue;
                 for (int l = 0; l < (s[i].per_layer ? c->n_layers : 1) && !known; l++) {
@@ -184,8 +184,8 @@ void save_hf_dir(const Model *m, const char *dir, int max_position, double rope_
     float *half = xmalloc(m->num_params * sizeof(float));        // a copy with q/k rows in the half layout
     memcpy(half, m->params_memory, m->num_params * sizeof(float));
     ParamTensors view;
+    model_views(m, half, &view);
     for (int i = 0; i < NUM_PARAMS; i++) {
-        view.t[i] = m->params.t[i] ? half + (m->params.t[i] - m->params_memory) : NULL;
         if (!view.t[i] || !s[i].rope_rows) continue;
         size_t per = spec_numel(&s[i], 1);
         for (int l = 0; l < c->n_layers; l++) rope_permute_rows(view.t[i] + (size_t)l * per, s[i].rope_rows, HS, s[i].shape[1], 1);

@@ -24,7 +24,7 @@ void param_specs(const ModelConfig *c, TensorSpec s[NUM_PARAMS]) {
     s[P_WDOWN]      = (TensorSpec){"model.layers.%d.mlp.down_proj.weight", 1, 2, {C, H}, 1, 0};
     s[P_FINAL_NORM] = (TensorSpec){"model.norm.weight", 0, 1, {C, 0}, 0, 0};
     s[P_LM_HEAD]    = (TensorSpec){"lm_head.weight", 0, 2, {c->tied ? 0 : V, c->tied ? 0 : C}, 1, 0};
-    s[P_T5]         = (TensorSpec){"model.relative_attention_bias.weight", 0, 2,
+    s[P_T5]         = (TensorSpec){T5_TABLE_NAME, 0, 2,
                                    {(size_t)c->t5_buckets, c->t5_buckets ? (size_t)c->n_heads : 0}, 0, 0};
 }
 
@@ -70,6 +70,10 @@ static void param_views(Model *m) {
         m->params.t[i] = n ? p : NULL;
         p += n;
     }
+}
+
+void model_views(const Model *m, float *base, ParamTensors *out) {
+    for (int i = 0; i < NUM_PARAMS; i++) out->t[i] = m->params.t[i] ? base + (m->params.t[i] - m->params_memory) : NULL;
 }
 
 void model_init(Model *m, const ModelConfig *c, const char *source) {
@@ -189,8 +193,7 @@ void model_prepare(Model *m, int max_B, int max_T) {
     const int HS = m->cfg.dim / m->cfg.n_heads, T = m->max_T;
     free_prepared(m);
     m->grads_memory = xcalloc(m->num_params, sizeof(float));
-    for (int i = 0; i < NUM_PARAMS; i++)
-        m->grads.t[i] = m->params.t[i] ? m->grads_memory + (m->params.t[i] - m->params_memory) : NULL;
+    model_views(m, m->grads_memory, &m->grads);
     m->acts_memory = xcalloc(m->acts_capacity, sizeof(float));
     m->rope_cos = xmalloc((size_t)T * (size_t)(HS / 2) * sizeof(float));
     m->rope_sin = xmalloc((size_t)T * (size_t)(HS / 2) * sizeof(float));

@@ -14,6 +14,9 @@
 #include <stdint.h>
 #include "position.h"
 
+// T5_TABLE_NAME: the checkpoint name of the learned T5 bias table (P_T5).
+#define T5_TABLE_NAME "model.relative_attention_bias.weight"
+
 typedef struct {
     int dim;            // C
     int hidden;         // H
@@ -152,6 +155,10 @@ size_t logits_chunk(size_t rows, int V);
 
 // model_init: allocate (zeroed) parameters for `c`; dies if the shape is impossible.
 void model_init(Model *m, const ModelConfig *c, const char *source);
+// model_views: views laid out like m's parameters over `base`, another buffer of
+// num_params floats (gradients, optimizer moments, a converted copy); NULL where a
+// parameter is absent.
+void model_views(const Model *m, float *base, ParamTensors *out);
 // model_set_position: switch the position scheme (before model_prepare). A T5 bias
 // appends its (NB, NH) table to the parameters, initialised by p->t5_init_alibi.
 void model_set_position(Model *m, const Position *p);

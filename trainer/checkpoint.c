@@ -15,7 +15,6 @@
 #include <string.h>
 
 #define DONE_HEADER "stretch checkpoint v1"
-#define MAX_FILES 8
 
 static void fault(const char *point, long long step) {
     const char *f = getenv("STRETCH_FAULT");
@@ -42,18 +41,10 @@ static int is_step_name(const char *name, const char *suffix) {
     return p - name >= 13 && !strcmp(p, suffix);
 }
 
-// optimizer_views: ParamTensors over opt->m and opt->v laid out like m's parameters.
-static void optimizer_views(const Model *m, const AdamW *opt, ParamTensors *mv, ParamTensors *vv) {
-    for (int i = 0; i < NUM_PARAMS; i++) {
-        size_t off = m->params.t[i] ? (size_t)(m->params.t[i] - m->params_memory) : 0;
-        mv->t[i] = m->params.t[i] ? opt->m + off : NULL;
-        vv->t[i] = m->params.t[i] ? opt->v + off : NULL;
-    }
-}
-
 static void write_optimizer(const char *dir, const Model *m, const AdamW *opt, int compress) {
     ParamTensors mv, vv;
-    optimizer_views(m, opt, &mv, &vv);
+    model_views(m, opt->m, &mv);
+    model_views(m, opt->v, &vv);
     StTensor *t = xcalloc(2 * (size_t)NUM_PARAMS * (size_t)m->cfg.n_layers, sizeof(StTensor));
     size_t n = state_tensors(&m->cfg, &mv, "exp_avg.", t);
     n += state_tensors(&m->cfg, &vv, "exp_avg_sq.", t + n);
@@ -343,7 +334,8 @@ void checkpoint_read_optimizer(const char *dir, const Model *m, AdamW *opt, long
     const char *fmt = st_metadata(&st, "format");
     if (!fmt || strcmp(fmt, "stretch-adamw")) die("%s: __metadata__.format is not 'stretch-adamw'", st.path);
     ParamTensors mv, vv;
-    optimizer_views(m, opt, &mv, &vv);
+    model_views(m, opt->m, &mv);
+    model_views(m, opt->v, &vv);
     st_load_params(st_resolve_single, &st, &m->cfg, &mv, "exp_avg.", LAYOUT_INTERLEAVED);
     st_load_params(st_resolve_single, &st, &m->cfg, &vv, "exp_avg_sq.", LAYOUT_INTERLEAVED);
     opt->t = t;

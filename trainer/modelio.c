@@ -17,8 +17,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define T5_TABLE "model.relative_attention_bias.weight"
-
 static int ends_with(const char *s, const char *suffix) {
     size_t n = strlen(s), k = strlen(suffix);
     return n >= k && !strcmp(s + n - k, suffix);
@@ -83,11 +81,11 @@ static void finish_load(Model *m, const Config *c, const Config *own, const char
     if (!table_file) return;
     Safetensors st;
     st_open(&st, table_file);
-    if (st_find(&st, T5_TABLE)) {
+    if (st_find(&st, T5_TABLE_NAME)) {
         if (pos.bias != BIAS_T5)
             die("%s: the model has a learned T5 table but position.bias is %s; keep bias: t5 or start from the base model",
                 table_file, BIAS_NAMES[pos.bias]);
-        st_read_f32(&st, T5_TABLE, m->params.t5_table, (size_t)m->cfg.t5_buckets * (size_t)m->cfg.n_heads);
+        st_read_f32(&st, T5_TABLE_NAME, m->params.t5_table, (size_t)m->cfg.t5_buckets * (size_t)m->cfg.n_heads);
     }
     st_close(&st);
 }
