@@ -27,10 +27,11 @@ static void fault(const char *point, long long step) {
     }
 }
 
-static char *step_name(long long step, const char *suffix) {
-    char *s = xmalloc(64);
-    snprintf(s, 64, "step_%08lld%s", step, suffix);
-    return s;
+// step_dir: run_dir/step_NNNNNNNN.
+static char *step_dir(const char *run_dir, long long step) {
+    char name[32];
+    snprintf(name, sizeof name, "step_%08lld", step);
+    return path_join(run_dir, name);
 }
 
 // is_step_name: "step_" + 8+ digits + exactly `suffix`.
@@ -81,8 +82,10 @@ static void write_state(const char *path, const TrainState *s) {
     if (fclose(f) != 0) die("%s: write failed", path);
 }
 
-// write_done: DONE lists "crc32 size name" of every file, then the directory is synced.
-static void write_done(const char *dir) {
+// write_done: DONE lists "crc32 size name" of every file, then the directory is synced;
+// returns the bytes of those files.
+static uint64_t write_done(const char *dir) {
+    uint64_t bytes = 0;
     size_t n;
     char **names = list_dir(dir, &n);
     char *done = path_join(dir, "DONE");
@@ -95,6 +98,7 @@ static void write_done(const char *dir) {
         fsync_path(p);
         if (file_crc32(p, &crc, &size) != 0) die("%s: cannot read back what was just written", p);
         fprintf(f, "%08" PRIx32 " %" PRIu64 " %s\n", crc, size, names[i]);
+        bytes += size;
         free(p);
     }
     if (fclose(f) != 0) die("%s: write failed", done);
@@ -102,6 +106,21 @@ static void write_done(const char *dir) {
     fsync_path(dir);
     free(done);
     free_list(names, n);
+    return bytes;
+}
+
+// with_suffix: "<path><suffix>" in a new buffer.
+static char *with_suffix(const char *path, const char *suffix) {
+    char *s = xmalloc(strlen(path) + strlen(suffix) + 1);
+    return strcat(strcpy(s, path), suffix);
+}
+
+// discard: rename dir to dir.del (from then on never taken for a checkpoint), then remove it.
+static void discard(const char *dir) {
+    char *del = with_suffix(dir, ".del");
+    rename_path(dir, del);
+    remove_tree(del);
+    free(del);
 }
 
 // prune: keep the newest `keep` whole checkpoints; older ones are renamed to .del (no
@@ -114,12 +133,8 @@ static void prune(const char *run_dir, long long keep) {
         if (!is_step_name(names[i], "")) continue;
         char *dir = path_join(run_dir, names[i]), *done = path_join(dir, "DONE");
         if (file_exists(done) && ++whole > (size_t)keep) {
-            char *del = xmalloc(strlen(dir) + 8);
-            sprintf(del, "%s.del", dir);
-            rename_path(dir, del);
-            remove_tree(del);
+            discard(dir);
             printf("checkpoint.keep_last %lld: removed %s\n", keep, dir);
-            free(del);
         }
         free(dir);
         free(done);
@@ -130,42 +145,24 @@ static void prune(const char *run_dir, long long keep) {
 char *checkpoint_save(const char *run_dir, const Model *m, const AdamW *opt, const TrainState *ts, const Config *c,
                       double base_theta) {
     double t0 = now_seconds();
-    char *name = step_name(ts->step, ""), *tname = step_name(ts->step, ".tmp");
-    char *dir = path_join(run_dir, name), *tmp = path_join(run_dir, tname);
-    char train_json[256];
-    free(name);
-    free(tname);
+    char *dir = step_dir(run_dir, ts->step), *tmp = with_suffix(dir, ".tmp"), train_json[256];
     remove_tree(tmp);
     make_dirs(tmp);
     char *model = path_join(tmp, "model.safetensors"), *state = path_join(tmp, "trainer_state.json");
     char *cfg = path_join(tmp, "config.yaml");
-    snprintf(train_json, sizeof train_json, "{\"step\": %lld, \"tokens\": %lld, \"seq_len\": %d}", ts->step, ts->tokens,
-             ts->trained_seq_len);
+    train_state_json(ts, train_json, sizeof train_json);
     save_model_state(m, base_theta, train_json, model);
     fault("kill-in-checkpoint", ts->step);
     write_optimizer(tmp, m, opt, c->ckpt_compress);
     write_state(state, ts);
     config_write(c, cfg);
-    write_done(tmp);
-    if (is_dir(dir)) {                       // the same step saved before (e.g. damaged): replaced
-        char *del = xmalloc(strlen(dir) + 8);
-        sprintf(del, "%s.del", dir);
-        rename_path(dir, del);
-        rename_path(tmp, dir);
-        remove_tree(del);
-        free(del);
-    } else rename_path(tmp, dir);
+    const uint64_t bytes = write_done(tmp);
+    char *old = is_dir(dir) ? with_suffix(dir, ".del") : NULL;   // the same step saved before: replaced
+    if (old) rename_path(dir, old);
+    rename_path(tmp, dir);
     fsync_path(run_dir);
-    uint64_t bytes = 0, size;
-    uint32_t crc;
-    size_t n;
-    char **names = list_dir(dir, &n);
-    for (size_t i = 0; i < n; i++) {
-        char *p = path_join(dir, names[i]);
-        if (file_crc32(p, &crc, &size) == 0) bytes += size;
-        free(p);
-    }
-    free_list(names, n);
+    if (old) remove_tree(old);
+    free(old);
     printf("checkpoint %s (%s): %.1f MB in %.2fs\n", dir, ts->reason, (double)bytes / 1e6, now_seconds() - t0);
     fflush(stdout);
     fault("kill-after-checkpoint", ts->step);
@@ -229,13 +226,16 @@ char *checkpoint_newest(const char *run_dir) {
     return found;
 }
 
+void train_state_json(const TrainState *ts, char *buf, size_t cap) {
+    snprintf(buf, cap, "{\"step\": %lld, \"tokens\": %lld, \"seq_len\": %d}", ts->step, ts->tokens, ts->trained_seq_len);
+}
+
 void checkpoint_set_aside(const char *run_dir, long long step) {
     size_t n;
     char **names = list_dir(run_dir, &n);
     for (size_t i = 0; i < n; i++) {
         if (!is_step_name(names[i], "") || atoll(names[i] + 5) <= step) continue;
-        char *p = path_join(run_dir, names[i]), *to = xmalloc(strlen(p) + 8);
-        sprintf(to, "%s.stale", p);
+        char *p = path_join(run_dir, names[i]), *to = with_suffix(p, ".stale");
         remove_tree(to);
         rename_path(p, to);
         printf("set aside %s as %s: it continues the run past the checkpoint resumed from\n", p, to);

@@ -35,6 +35,9 @@ typedef struct {
 // frees). A directory of that step already there (a damaged one) is replaced.
 char *checkpoint_save(const char *run_dir, const Model *m, const AdamW *opt, const TrainState *ts, const Config *c,
                       double base_theta);
+// train_state_json: {"step", "tokens", "seq_len" (the longest trained)}, the
+// __metadata__.train of a model saved by a run.
+void train_state_json(const TrainState *ts, char *buf, size_t cap);
 // checkpoint_verify: 0 when dir is a whole checkpoint (DONE present; every file listed
 // there has its size and CRC-32); else -1 with the reason in err.
 int checkpoint_verify(const char *dir, char *err, size_t cap);

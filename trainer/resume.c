@@ -51,10 +51,11 @@ static int holds_run(const char *dir) {
     return held;
 }
 
-// same_dir: a and b name one directory.
-static int same_dir(const char *a, const char *b) {
-    char *ra = realpath(a, NULL), *rb = realpath(b, NULL);
+// in_run_dir: checkpoint directory ckpt lies directly in run directory out_dir.
+static int in_run_dir(const char *ckpt, const char *out_dir) {
+    char *parent = xstrdup(ckpt), *ra = realpath(dirname(parent), NULL), *rb = realpath(out_dir, NULL);
     int same = ra && rb && !strcmp(ra, rb);
+    free(parent);
     free(ra);
     free(rb);
     return same;
@@ -86,10 +87,7 @@ char *resume_from(const Config *c, const Resume *r) {
         }
         free(done);
         if (!found) die("--resume %s: neither a whole checkpoint (step_N/ with DONE) nor a run directory holding one", r->path);
-        char *parent = xstrdup(found);
-        int own = same_dir(dirname(parent), c->out_dir);
-        free(parent);
-        if (!own && holds_run(c->out_dir))
+        if (!in_run_dir(found, c->out_dir) && holds_run(c->out_dir))
             die("--resume %s: the checkpoint belongs to another run directory, and %s already holds run '%s'; set "
                 "run.name to continue from it in a new run directory", r->path, c->out_dir, c->run_name);
         return found;
@@ -144,11 +142,10 @@ FILE *resume_restore(Run *r, const char *ckpt) {
     TrainState *ts = &r->ts;
     checkpoint_read_state(ckpt, ts);
     note_changes(r->c, ckpt, ts, r->plan.total_steps, r->threads);
-    if (ts->seed != r->c->seed) printf("note: run.seed was %lld at the checkpoint, now %lld\n", ts->seed, r->c->seed);
     checkpoint_read_optimizer(ckpt, &r->m, &r->opt, ts->opt_t);
     loader_seek(&r->loader, ts->cursor);
-    char *parent = xstrdup(ckpt), *met = path_join(r->c->out_dir, "metrics.jsonl");
-    int own = same_dir(dirname(parent), r->c->out_dir);
+    char *met = path_join(r->c->out_dir, "metrics.jsonl");
+    const int own = in_run_dir(ckpt, r->c->out_dir);
     if (own) {
         cut_metrics(met, ts->metrics_bytes);
         checkpoint_set_aside(r->c->out_dir, ts->step);
@@ -157,7 +154,6 @@ FILE *resume_restore(Run *r, const char *ckpt) {
     printf("resuming from %s: step %lld/%lld, stage %d, %lld tokens, data epoch %llu document %llu (+%llu tokens)\n",
            ckpt, ts->step, r->plan.total_steps, ts->stage + 1, ts->tokens, (unsigned long long)ts->cursor.epoch,
            (unsigned long long)ts->cursor.doc, (unsigned long long)ts->cursor.offset);
-    free(parent);
     free(met);
     return f;
 }

@@ -53,12 +53,6 @@ static void check_config(const Config *c) {
         die("%s: eval.passkey needs data.val (its text is the filler)", config_where(c, "eval.passkey.lengths"));
 }
 
-// train_json: __metadata__.train of a saved model: how far training got.
-static void train_json(const Run *r, char *buf, size_t cap) {
-    snprintf(buf, cap, "{\"step\": %lld, \"tokens\": %lld, \"seq_len\": %d}", r->ts.step, r->ts.tokens,
-             r->ts.trained_seq_len);
-}
-
 // save_stage_model: the model at the end of stage s (0-based) into <out>/stage_<s+1>/,
 // with that stage's position scheme: each stage's result stays loadable.
 static void save_stage_model(const Run *r, int s) {
@@ -67,7 +61,7 @@ static void save_stage_model(const Run *r, int s) {
     snprintf(name, sizeof name, "stage_%d", s + 1);
     char *dir = path_join(r->c->out_dir, name);
     make_dirs(dir);
-    train_json(r, tj, sizeof tj);
+    train_state_json(&r->ts, tj, sizeof tj);
     save_run_model(&r->m, r->base_theta, tj, dir);
     free(dir);
 }
@@ -124,8 +118,11 @@ static void print_plan(const Config *c, const Plan *p, const Position *pos, doub
 static void setup(Run *r, const char *ckpt) {
     const Config *c = r->c;
     curriculum_plan(c, &r->plan);
-    if (ckpt) free(load_model_from(&r->m, c, ckpt, NULL));
-    else load_model_for(&r->m, c);
+    if (ckpt) {                                  // verified by resume_from: its weights, not the directory again
+        char *state = path_join(ckpt, "model.safetensors");
+        free(load_model_from(&r->m, c, state, NULL));
+        free(state);
+    } else load_model_for(&r->m, c);
     r->base_theta = r->m.cfg.rope_theta;
     r->stage_pos = xmalloc((size_t)r->plan.n * sizeof *r->stage_pos);
     for (int s = 0; s < r->plan.n; s++) stage_position(c, s, &r->m, &r->stage_pos[s]);   // all valid before any step
@@ -254,7 +251,7 @@ static void finish(Run *r) {
         print_eval_report(r->report, stdout);
         free(eval_path);
     }
-    train_json(r, tj, sizeof tj);
+    train_state_json(&r->ts, tj, sizeof tj);
     save_run_model(&r->m, r->base_theta, tj, c->out_dir);
     save_checkpoint(r, "end");
     report_write(c->out_dir);
