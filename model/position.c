@@ -1,6 +1,7 @@
 // position.c — see position.h.
 #define _DEFAULT_SOURCE
 #include "position.h"
+#include "../util/util.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -41,12 +42,14 @@ void yarn_correction_range(const Position *p, double theta, int HS, double *low,
     *high = hi < HS - 1 ? hi : HS - 1;
 }
 
+double rope_ntk_base(double theta, double s, int d) { return theta * pow(s, d / (d - 2.0)); }
+
 void rope_inv_freq(const Position *p, double theta, int HS, int T, double *inv, double *mscale) {
     const int half = HS / 2;
     const double s = p->factor, d = HS;
     double b = theta;
     *mscale = 1.0;
-    if (p->scaling == SCALE_NTK) b = theta * pow(s, d / (d - 2.0));           // period matching
+    if (p->scaling == SCALE_NTK) b = rope_ntk_base(theta, s, HS);             // period matching
     if (p->scaling == SCALE_DYNAMIC) {                                         // HF dynamic NTK
         double Th = T > p->original_max ? T : p->original_max;
         b = theta * pow(s * Th / p->original_max - (s - 1.0), d / (d - 2.0));
@@ -154,55 +157,36 @@ int position_is_plain(const Position *p, double theta0) {
     return p->rope && p->scaling == SCALE_NONE && p->bias == BIAS_NONE && p->theta == theta0;
 }
 
-// add: append printf-style text at *n within cap (truncation is caught by the caller).
-static void add(char *buf, size_t cap, size_t *n, const char *fmt, double a, double b) {
-    int k = snprintf(buf + *n, *n < cap ? cap - *n : 0, fmt, a, b);
-    *n += k > 0 ? (size_t)k : 0;
-}
-
-static void add_list(char *buf, size_t cap, size_t *n, const char *key, const double *v, int len) {
-    int k = snprintf(buf + *n, *n < cap ? cap - *n : 0, ", \"%s\": [", key);
-    *n += k > 0 ? (size_t)k : 0;
-    for (int i = 0; i < len; i++) add(buf, cap, n, i ? ", %.17g" : "%.17g", v[i], 0);
-    add(buf, cap, n, "]", 0, 0);
-}
-
 void position_json(const Position *p, double theta0, char *buf, size_t cap) {
     size_t n = 0;
     const RopeScaling s = p->scaling;
-    add(buf, cap, &n, "{", 0, 0);
-    if (!p->rope) add(buf, cap, &n, "\"rope\": \"off\"", 0, 0);
+    appendf(buf, cap, &n, "{");
+    if (!p->rope) appendf(buf, cap, &n, "\"rope\": \"off\"");
     else if (s != SCALE_NONE || p->theta != theta0) {
-        add(buf, cap, &n, "\"rope\": {\"theta\": %.17g", p->theta, 0);
-        if (s != SCALE_NONE) {
-            int k = snprintf(buf + n, n < cap ? cap - n : 0, ", \"scaling\": \"%s\"", SCALING_NAMES[s]);
-            n += k > 0 ? (size_t)k : 0;
-            add(buf, cap, &n, ", \"factor\": %.17g", p->factor, 0);
-        }
+        appendf(buf, cap, &n, "\"rope\": {\"theta\": %.17g", p->theta);
+        if (s != SCALE_NONE) appendf(buf, cap, &n, ", \"scaling\": \"%s\", \"factor\": %.17g", SCALING_NAMES[s], p->factor);
         if (s == SCALE_DYNAMIC || s == SCALE_YARN || s == SCALE_LLAMA3 || s == SCALE_LONGROPE)
-            add(buf, cap, &n, ", \"original_max_position_embeddings\": %.0f", p->original_max, 0);
+            appendf(buf, cap, &n, ", \"original_max_position_embeddings\": %d", p->original_max);
         if (s == SCALE_YARN)
-            add(buf, cap, &n, ", \"beta_fast\": %.17g, \"beta_slow\": %.17g", p->beta_fast, p->beta_slow);
-        if (s == SCALE_YARN) add(buf, cap, &n, p->truncate ? ", \"truncate\": true" : ", \"truncate\": false", 0, 0);
+            appendf(buf, cap, &n, ", \"beta_fast\": %.17g, \"beta_slow\": %.17g, \"truncate\": %s", p->beta_fast,
+                    p->beta_slow, p->truncate ? "true" : "false");
         if (s == SCALE_YARN || s == SCALE_LONGROPE) {
-            if (p->attention_factor >= 0) add(buf, cap, &n, ", \"attention_factor\": %.17g", p->attention_factor, 0);
-            else add(buf, cap, &n, ", \"attention_factor\": null", 0, 0);
+            if (p->attention_factor >= 0) appendf(buf, cap, &n, ", \"attention_factor\": %.17g", p->attention_factor);
+            else appendf(buf, cap, &n, ", \"attention_factor\": null");
         }
         if (s == SCALE_LLAMA3)
-            add(buf, cap, &n, ", \"low_freq_factor\": %.17g, \"high_freq_factor\": %.17g", p->low_freq_factor, p->high_freq_factor);
+            appendf(buf, cap, &n, ", \"low_freq_factor\": %.17g, \"high_freq_factor\": %.17g", p->low_freq_factor,
+                    p->high_freq_factor);
         if (s == SCALE_LONGROPE) {
-            add_list(buf, cap, &n, "short_factor", p->short_factor, p->n_short);
-            add_list(buf, cap, &n, "long_factor", p->long_factor, p->n_long);
+            append_json_list(buf, cap, &n, "short_factor", p->short_factor, p->n_short);
+            append_json_list(buf, cap, &n, "long_factor", p->long_factor, p->n_long);
         }
-        add(buf, cap, &n, "}", 0, 0);
+        appendf(buf, cap, &n, "}");
     }
-    if (p->bias != BIAS_NONE) {
-        int k = snprintf(buf + n, n < cap ? cap - n : 0, "%s\"bias\": \"%s\"", n > 1 ? ", " : "", BIAS_NAMES[p->bias]);
-        n += k > 0 ? (size_t)k : 0;
-    }
+    if (p->bias != BIAS_NONE) appendf(buf, cap, &n, "%s\"bias\": \"%s\"", n > 1 ? ", " : "", BIAS_NAMES[p->bias]);
     if (p->bias == BIAS_T5)
-        add(buf, cap, &n, ", \"t5\": {\"num_buckets\": %.0f, \"max_distance\": %.0f", p->t5_buckets, p->t5_max_distance);
-    if (p->bias == BIAS_T5) add(buf, cap, &n, p->t5_init_alibi ? ", \"init\": \"alibi\"}" : ", \"init\": \"zeros\"}", 0, 0);
-    add(buf, cap, &n, "}", 0, 0);
+        appendf(buf, cap, &n, ", \"t5\": {\"num_buckets\": %d, \"max_distance\": %d, \"init\": \"%s\"}", p->t5_buckets,
+                p->t5_max_distance, p->t5_init_alibi ? "alibi" : "zeros");
+    appendf(buf, cap, &n, "}");
     if (n >= cap) buf[0] = '\0';     // too long: the caller checks for an empty result
 }

@@ -41,6 +41,9 @@ void position_default(Position *p);
 // (dynamic and longrope depend on T) from the base `theta`, and the cos/sin multiplier
 // (the attention factor of yarn/longrope, else 1).
 void rope_inv_freq(const Position *p, double theta, int HS, int T, double *inv_freq, double *mscale);
+// rope_ntk_base: b s^(d/(d-2)), NTK-aware base scaling (bloc97 2023): the base under
+// which the slowest pair's period grows s-fold, with the fastest pair unchanged.
+double rope_ntk_base(double theta, double s, int d);
 // yarn_correction_range: HF find_correction_range (floor/ceil when truncate), clamped
 // to [0, d-1].
 void yarn_correction_range(const Position *p, double theta, int HS, double *low, double *high);

@@ -162,10 +162,10 @@ static void table(const RunLog *r, size_t n, double smooth) {
         int lens[MAX_LIST];
         double acc[MAX_LIST];
         int k = runlog_passkey(q, lens, acc);
-        for (int j = 0, m = 0; j < k; j++) {
+        size_t m = 0;
+        for (int j = 0; j < k; j++) {
             fmt_count(lens[j], a, sizeof a);
-            m += snprintf(pk + m, sizeof pk - (size_t)m, "%s%s: %.0f%%", j ? ", " : "", a, 100.0 * acc[j]);
-            if ((size_t)m >= sizeof pk) break;
+            appendf(pk, sizeof pk, &m, "%s%s: %.0f%%", j ? ", " : "", a, 100.0 * acc[j]);
         }
         printf("| %zu | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", i + 1, q->name, q->method, fin, best, first,
                last, pk, tok, wall, tps);

@@ -273,11 +273,7 @@ size_t config_diff(const Config *a, const Config *b, char *out, size_t cap) {
         write_value(b, &KEYS[i], fb);
         fclose(fa);
         fclose(fb);
-        if (strcmp(va, vb)) {
-            int k = snprintf(out + len, len < cap ? cap - len : 0, "%s%s", n ? ", " : "", KEYS[i].key);
-            len += k > 0 ? (size_t)k : 0;
-            n++;
-        }
+        if (strcmp(va, vb)) appendf(out, cap, &len, "%s%s", n++ ? ", " : "", KEYS[i].key);
         free(va);
         free(vb);
     }

@@ -82,50 +82,46 @@ static int trained_length(const char *state, int L0) {
     return T;
 }
 
-// hf_rope_scaling: the "rope_scaling" member for p; *max_pos becomes L_o for dynamic.
-static void hf_rope_scaling(const Position *p, int *max_pos, char *buf, size_t cap) {
+// hf_rope_scaling: the "rope_scaling" member for p, appended to buf; *max_pos becomes L_o
+// for dynamic.
+static void hf_rope_scaling(const Position *p, int *max_pos, char *buf, size_t cap, size_t *n) {
     const RopeScaling s = p->scaling;
     const char *type[] = {NULL, "linear", NULL, "dynamic", "yarn", "llama3", "longrope"};
-    size_t n = 0;
     if (!p->rope || s == SCALE_NONE || s == SCALE_NTK) {
-        snprintf(buf, cap, "  \"rope_scaling\": null");
+        appendf(buf, cap, n, "  \"rope_scaling\": null");
         return;
     }
-    n += (size_t)snprintf(buf + n, cap - n, "  \"rope_scaling\": {\"rope_type\": \"%s\", \"factor\": %.17g", type[s], p->factor);
-    if (s != SCALE_LINEAR)
-        n += (size_t)snprintf(buf + n, cap - n, ", \"original_max_position_embeddings\": %d", p->original_max);
+    appendf(buf, cap, n, "  \"rope_scaling\": {\"rope_type\": \"%s\", \"factor\": %.17g", type[s], p->factor);
+    if (s != SCALE_LINEAR) appendf(buf, cap, n, ", \"original_max_position_embeddings\": %d", p->original_max);
     if (s == SCALE_DYNAMIC) *max_pos = p->original_max;
     if (s == SCALE_YARN)
-        n += (size_t)snprintf(buf + n, cap - n, ", \"beta_fast\": %.17g, \"beta_slow\": %.17g, \"truncate\": %s",
-                              p->beta_fast, p->beta_slow, p->truncate ? "true" : "false");
+        appendf(buf, cap, n, ", \"beta_fast\": %.17g, \"beta_slow\": %.17g, \"truncate\": %s", p->beta_fast, p->beta_slow,
+                p->truncate ? "true" : "false");
     if ((s == SCALE_YARN || s == SCALE_LONGROPE) && p->attention_factor >= 0)
-        n += (size_t)snprintf(buf + n, cap - n, ", \"attention_factor\": %.17g", p->attention_factor);
+        appendf(buf, cap, n, ", \"attention_factor\": %.17g", p->attention_factor);
     if (s == SCALE_LLAMA3)
-        n += (size_t)snprintf(buf + n, cap - n, ", \"low_freq_factor\": %.17g, \"high_freq_factor\": %.17g",
-                              p->low_freq_factor, p->high_freq_factor);
-    for (int k = 0; s == SCALE_LONGROPE && k < 2; k++) {
-        const double *f = k ? p->long_factor : p->short_factor;
-        n += (size_t)snprintf(buf + n, cap - n, ", \"%s\": [", k ? "long_factor" : "short_factor");
-        for (int i = 0; i < (k ? p->n_long : p->n_short) && n < cap; i++)
-            n += (size_t)snprintf(buf + n, cap - n, "%s%.17g", i ? ", " : "", f[i]);
-        n += n < cap ? (size_t)snprintf(buf + n, cap - n, "]") : 0;
+        appendf(buf, cap, n, ", \"low_freq_factor\": %.17g, \"high_freq_factor\": %.17g", p->low_freq_factor,
+                p->high_freq_factor);
+    if (s == SCALE_LONGROPE) {
+        append_json_list(buf, cap, n, "short_factor", p->short_factor, p->n_short);
+        append_json_list(buf, cap, n, "long_factor", p->long_factor, p->n_long);
     }
-    if (n < cap) snprintf(buf + n, cap - n, "}");
+    appendf(buf, cap, n, "}");
 }
 
 static void export_hf(const Model *m, const char *dir, int trained) {
     const Position *p = &m->pos;
-    const int HS = m->cfg.dim / m->cfg.n_heads;
-    double theta = p->theta;
+    const double theta = p->rope && p->scaling == SCALE_NTK ? rope_ntk_base(p->theta, p->factor, m->cfg.dim / m->cfg.n_heads)
+                                                            : p->theta;
     int max_pos = trained;
-    if (p->rope && p->scaling == SCALE_NTK) theta = p->theta * pow(p->factor, HS / (HS - 2.0));
-    char *extra = xmalloc(65536), pos[8192];
-    hf_rope_scaling(p, &max_pos, extra, 32768);
+    const size_t cap = 65536;
+    size_t n = 0;
+    char *extra = xmalloc(cap), pos[8192];
     position_json(p, m->cfg.rope_theta, pos, sizeof pos);
-    CHECK(pos[0] && strlen(extra) < 32000, "the position scheme does not fit the export's JSON buffers");
-    size_t n = strlen(extra);
-    snprintf(extra + n, 65536 - n, ",\n  \"stretch\": {\"rope_theta\": %.9g, \"max_seq_len\": %d, \"trained_seq_len\": %d, "
-             "\"position\": %s}", m->cfg.rope_theta, m->cfg.max_seq_len, trained, pos);
+    hf_rope_scaling(p, &max_pos, extra, cap, &n);
+    appendf(extra, cap, &n, ",\n  \"stretch\": {\"rope_theta\": %.9g, \"max_seq_len\": %d, \"trained_seq_len\": %d, "
+            "\"position\": %s}", m->cfg.rope_theta, m->cfg.max_seq_len, trained, pos);
+    CHECK(pos[0] && n < cap, "the position scheme does not fit the export's JSON buffers");
     save_hf_dir(m, dir, max_pos, theta, extra);
     if (p->bias != BIAS_NONE)
         printf("note: transformers' Llama has no %s bias; only this project (model.init_from) reads it from "

@@ -49,6 +49,15 @@ void make_dirs(const char *path);
 // path_join: "<a>/<b>" into a new buffer.
 char *path_join(const char *a, const char *b);
 
+// appendf: printf at buf + *n within cap bytes in all, adding to *n what was (or would
+// have been) written: *n >= cap afterwards means the text did not fit.
+#if defined(__GNUC__)
+__attribute__((format(printf, 4, 5)))
+#endif
+void appendf(char *buf, size_t cap, size_t *n, const char *fmt, ...);
+// append_json_list: appendf of `, "key": [v0, v1, ...]` (%.17g each).
+void append_json_list(char *buf, size_t cap, size_t *n, const char *key, const double *v, int len);
+
 double now_seconds(void);
 
 // Rng: splitmix64, a tiny reproducible generator whose whole state is one uint64
