@@ -78,9 +78,12 @@ static void terminal_chart(const RunLog *r, size_t n, const ChartOptions *o, int
         for (size_t j = 0; j < k; j++) xmax = fmax(xmax, x[j]), lo = fmin(lo, y[j]), hi = fmax(hi, y[j]);
     }
     if (!(lo < hi)) lo -= 0.5, hi += 0.5;
+    int *end_row = xmalloc((n + 1) * sizeof *end_row), *end_col = xmalloc((n + 1) * sizeof *end_col);
     for (int row = 0; row < TH; row++) for (int col = 0; col < TW; col++) c->owner[row][col] = -1;
     for (size_t i = 0; i < n; i++) {
         size_t k = series(&r[i], o, x, y);
+        end_col[i] = k ? (int)(x[k - 1] / xmax * (TW - 1)) : -1;     // where the curve ends: its number goes there
+        end_row[i] = k ? (int)lround((hi - y[k - 1]) / (hi - lo) * (TH - 1)) : -1;
         for (size_t j = 0; j < k; j++) {
             double X = x[j] / xmax * (2 * TW - 1), Y = (hi - y[j]) / (hi - lo) * (4 * TH - 1);
             if (j) segment(c, x[j - 1] / xmax * (2 * TW - 1), (hi - y[j - 1]) / (hi - lo) * (4 * TH - 1), X, Y, (int)i);
@@ -89,12 +92,6 @@ static void terminal_chart(const RunLog *r, size_t n, const ChartOptions *o, int
     }
     printf("%s vs %s, %s\n", o->val_metric ? "val loss (longest eval length)" : "training loss (EMA)",
            o->x_steps ? "steps" : "tokens", color ? "one colour per run (see the table)" : "run number at each curve's end");
-    int *end_row = xmalloc((n + 1) * sizeof *end_row), *end_col = xmalloc((n + 1) * sizeof *end_col);
-    for (size_t i = 0; i < n; i++) {                 // where each curve ends: its number goes there
-        size_t k = series(&r[i], o, x, y);
-        end_col[i] = k ? (int)(x[k - 1] / xmax * (TW - 1)) : -1;
-        end_row[i] = k ? (int)lround((hi - y[k - 1]) / (hi - lo) * (TH - 1)) : -1;
-    }
     for (int row = 0; row < TH; row++) {
         double v = hi - (hi - lo) * row / (TH - 1);
         if (row == 0 || row == TH - 1 || row == TH / 2) printf("%7.3f \u2524", v);
@@ -131,7 +128,7 @@ static void table(const RunLog *r, size_t n, double smooth) {
     for (size_t i = 0; i < n; i++) {
         const RunLog *q = &r[i];
         char fin[32] = "\u2013", best[48] = "\u2013", first[48] = "\u2013", last[64] = "\u2013", pk[160] = "\u2013";
-        char tok[16] = "\u2013", wall[32] = "\u2013", tps[32] = "\u2013", a[16], b[16];
+        char tok[16] = "\u2013", wall[32] = "\u2013", tps[32] = "\u2013", a[32];
         if (q->n_train) {
             double *x = xmalloc(q->n_train * sizeof *x), *y = xmalloc(q->n_train * sizeof *y);
             for (size_t j = 0; j < q->n_train; j++) x[j] = q->train[j].loss, y[j] = q->train[j].tokens_per_s;
@@ -151,13 +148,11 @@ static void table(const RunLog *r, size_t n, double smooth) {
             snprintf(best, sizeof best, "%.4f at T %d", lo, e->seq_len);
         }
         if (e && e->n) {
-            fmt_count(e->from[0], a, sizeof a);
-            fmt_count(e->to[0], b, sizeof b);
+            fmt_bucket(e->from[0], e->to[0], a, sizeof a);
             if (e->from[0] == 0 && e->to[0] == 256) snprintf(first, sizeof first, "%.4f", e->bucket[0]);
-            else snprintf(first, sizeof first, "%.4f (%s\u2013%s)", e->bucket[0], a, b);
-            fmt_count(e->from[e->n - 1], a, sizeof a);
-            fmt_count(e->to[e->n - 1], b, sizeof b);
-            snprintf(last, sizeof last, "%.4f (%s\u2013%s)", e->bucket[e->n - 1], a, b);
+            else snprintf(first, sizeof first, "%.4f (%s)", e->bucket[0], a);
+            fmt_bucket(e->from[e->n - 1], e->to[e->n - 1], a, sizeof a);
+            snprintf(last, sizeof last, "%.4f (%s)", e->bucket[e->n - 1], a);
         }
         int lens[MAX_LIST];
         double acc[MAX_LIST];

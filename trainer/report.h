@@ -77,6 +77,8 @@ int log_ticks(double lo, double hi, int max_ticks, double *ticks);
 // suffixes (1234567 -> "1.23M"); fmt_tick: a tick label with the digits its step needs.
 void fmt_count(double v, char *buf, size_t cap);
 void fmt_tick(double v, double step, char *buf, size_t cap);
+// fmt_bucket: a position bucket [from, to) as "2K–4K".
+void fmt_bucket(int from, int to, char *buf, size_t cap);
 // fmt_duration: seconds as m:ss or h:mm:ss.
 void fmt_duration(double seconds, char *buf, size_t cap);
 

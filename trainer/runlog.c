@@ -209,6 +209,13 @@ void fmt_count(double v, char *buf, size_t cap) {
     snprintf(buf, cap, "%s%.3g%s", v < 0 ? "-" : "", a, DEC[u]);
 }
 
+void fmt_bucket(int from, int to, char *buf, size_t cap) {
+    char a[16], b[16];
+    fmt_count(from, a, sizeof a);
+    fmt_count(to, b, sizeof b);
+    snprintf(buf, cap, "%s\xe2\x80\x93%s", a, b);   // an en dash
+}
+
 void fmt_tick(double v, double step, char *buf, size_t cap) {
     int digits = step > 0 && step < 1 ? (int)ceil(-log10(step) - 1e-9) : 0;
     snprintf(buf, cap, "%.*f", digits, v);

@@ -92,18 +92,23 @@ static void axes(FILE *f, const Panel *p, const double *xt, int nx, const double
             p->x0 - 48, p->y0 + p->h / 2, ytitle);
 }
 
+// add_sorted: x into the sorted distinct v[0..*n) with room for cap; returns where it went,
+// or -1 when it was there already or v is full.
+static int add_sorted(int *v, int *n, int cap, int x) {
+    int at = 0;
+    while (at < *n && v[at] < x) at++;
+    if ((at < *n && v[at] == x) || *n == cap) return -1;
+    memmove(v + at + 1, v + at, (size_t)(*n - at) * sizeof *v);
+    v[at] = x;
+    (*n)++;
+    return at;
+}
+
 // eval_lengths: the sorted distinct eval lengths of the runs (at most MAX_LENS).
 static int eval_lengths(const RunLog *r, size_t n, int *lens) {
     int k = 0;
     for (size_t i = 0; i < n; i++)
-        for (size_t j = 0; j < r[i].n_eval; j++) {
-            int T = r[i].eval[j].seq_len, at = 0;
-            while (at < k && lens[at] < T) at++;
-            if ((at < k && lens[at] == T) || k == MAX_LENS) continue;
-            memmove(lens + at + 1, lens + at, (size_t)(k - at) * sizeof *lens);
-            lens[at] = T;
-            k++;
-        }
+        for (size_t j = 0; j < r[i].n_eval; j++) add_sorted(lens, &k, MAX_LENS, r[i].eval[j].seq_len);
     return k;
 }
 
@@ -250,13 +255,6 @@ static void legend(FILE *f, const RunLog *r, size_t n, const ChartOptions *o, co
     text(f, x + 28, y, "start", "font-size=\"11\" fill=\"#444\"", "curriculum stage boundary");
 }
 
-static void bucket_label(int from, int to, char *buf, size_t cap) {
-    char a[16], b[16];
-    fmt_count(from, a, sizeof a);
-    fmt_count(to, b, sizeof b);
-    snprintf(buf, cap, "%s\xe2\x80\x93%s", a, b);   // an en dash
-}
-
 // buckets: loss by position bucket in each run's latest eval at its longest length.
 static void buckets(FILE *f, const RunLog *r, size_t n) {
     Panel p = {80, 540, 430, 200, 0, 1, 0, 1, 0};
@@ -268,13 +266,11 @@ static void buckets(FILE *f, const RunLog *r, size_t n) {
         same_T = same_T && (!T || T == e->seq_len);
         T = e->seq_len;
         for (int j = 0; j < e->n; j++) {
-            int at = 0;
             lo = fmin(lo, e->bucket[j]), hi = fmax(hi, e->bucket[j]);
-            while (at < nc && from[at] < e->from[j]) at++;
-            if ((at < nc && from[at] == e->from[j]) || nc == MAX_BUCKETS) continue;
-            memmove(from + at + 1, from + at, (size_t)(nc - at) * sizeof *from);
-            memmove(to + at + 1, to + at, (size_t)(nc - at) * sizeof *to);
-            from[at] = e->from[j], to[at] = e->to[j], nc++;
+            int at = add_sorted(from, &nc, MAX_BUCKETS, e->from[j]);    // buckets are keyed by their start
+            if (at < 0) continue;
+            memmove(to + at + 1, to + at, (size_t)(nc - 1 - at) * sizeof *to);
+            to[at] = e->to[j];
         }
     }
     char title[96], label[40], style[96];
@@ -285,7 +281,7 @@ static void buckets(FILE *f, const RunLog *r, size_t n) {
     p.xlo = -0.5, p.xhi = nc > 0 ? nc - 0.5 : 0.5;
     axes(f, &p, NULL, 0, yt, ny, 0, "positions in the window (tokens)", "val loss (nats/token)", "clip-buckets");
     for (int c = 0; c < nc; c++) {
-        bucket_label(from[c], to[c], label, sizeof label);
+        fmt_bucket(from[c], to[c], label, sizeof label);
         text(f, px(&p, c), p.y0 + p.h + 16, "middle", "font-size=\"11\" fill=\"#444\"", label);
     }
     for (size_t i = 0; i < n; i++) {
@@ -307,13 +303,7 @@ static void passkey(FILE *f, const RunLog *r, size_t n) {
     char label[32], style[96];
     for (size_t i = 0; i < n; i++) {
         int k = runlog_passkey(&r[i], rl, acc);
-        for (int j = 0; j < k; j++) {
-            int at = 0;
-            while (at < nl && lens[at] < rl[j]) at++;
-            if ((at < nl && lens[at] == rl[j]) || nl == MAX_LIST) continue;
-            memmove(lens + at + 1, lens + at, (size_t)(nl - at) * sizeof *lens);
-            lens[at] = rl[j], nl++;
-        }
+        for (int j = 0; j < k; j++) add_sorted(lens, &nl, MAX_LIST, rl[j]);
     }
     text(f, p.x0, p.y0 - 12, "start", "font-weight=\"bold\" fill=\"#222\"", "passkey retrieval, latest round");
     text(f, p.x0 + p.w, p.y0 - 12, "end", "font-size=\"10\" fill=\"#555\"", "dashed: chance (1 in 10)");
