@@ -254,7 +254,7 @@ static void finish(Run *r) {
     train_state_json(&r->ts, tj, sizeof tj);
     save_run_model(&r->m, r->base_theta, tj, c->out_dir);
     save_checkpoint(r, "end");
-    report_write(c->out_dir);
+    if (!*c->val_path) report_write(c->out_dir);      // else the final evals just wrote it
     printf("wrote %s/report.svg (train compare %s: the same chart, a terminal chart and a table)\n", c->out_dir, c->out_dir);
 }
 
