@@ -142,6 +142,8 @@ FILE *resume_restore(Run *r, const char *ckpt) {
     TrainState *ts = &r->ts;
     checkpoint_read_state(ckpt, ts);
     note_changes(r->c, ckpt, ts, r->plan.total_steps, r->threads);
+    ts->total_steps = r->plan.total_steps;           // later checkpoints record this run's plan
+    ts->seed = r->c->seed;
     checkpoint_read_optimizer(ckpt, &r->m, &r->opt, ts->opt_t);
     loader_seek(&r->loader, ts->cursor);
     char *met = path_join(r->c->out_dir, "metrics.jsonl");
