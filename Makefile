@@ -45,27 +45,23 @@ ORIGIN_TEXT  := https://huggingface.co/datasets/roneneldan/TinyStories/resolve/m
 .SECONDARY:
 all: train $(BASE) $(DATA)
 
-# --- Debian packages: installed only when a header is missing -------------------------
+# --- Debian packages: installed only when a header (or tool) is missing ------------------
+# apt_install PACKAGES: apt-get install, through sudo when not root; fails with a hint.
+apt_install = echo "installing $(1)"; SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $(1) \
+	    || { echo "could not install $(1); install them and re-run make" >&2; exit 1; }
+
 packages: $(PKG_STAMP)
 $(PKG_STAMP):
 	@mkdir -p build
 	@if [ ! -f $(BLASINC)/cblas.h ] || [ ! -f /usr/include/yaml.h ] || [ ! -f /usr/include/zlib.h ]; then \
-	  echo "installing $(PKGS)"; \
-	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
-	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $(PKGS) \
-	    || { echo "could not install $(PKGS); install them and re-run make" >&2; exit 1; }; \
-	fi
+	  $(call apt_install,$(PKGS)); fi
 	@touch $@
 
 # rsvg-convert, with which tests/test_report.sh checks that the charts render
 $(TEST_STAMP):
 	@mkdir -p build
-	@if ! command -v rsvg-convert >/dev/null 2>&1; then \
-	  echo "installing $(TEST_PKGS) (rsvg-convert, for tests/test_report.sh)"; \
-	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
-	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $(TEST_PKGS) \
-	    || { echo "could not install $(TEST_PKGS); install it and re-run make test" >&2; exit 1; }; \
-	fi
+	@if ! command -v rsvg-convert >/dev/null 2>&1; then $(call apt_install,$(TEST_PKGS)); fi
 	@touch $@
 
 # --- build -----------------------------------------------------------------------------
