@@ -2,6 +2,8 @@
 #   ok NAME / bad NAME [DETAIL]       count and print one case
 #   expect_error NAME PATTERN CMD...  CMD exits 2 with one stderr line matching PATTERN
 #   begin NAME                        TMP=tests/tmp/NAME, emptied, and no checkpoints/test_NAME_*
+#   strip_timing FILE                 metrics.jsonl without tokens_per_s and elapsed_s (the
+#                                     only values that differ between equal runs)
 #   finish SUITE                      print "SUITE: N passed, M failed"; exit 1 on a failure
 # Sourced from the repository root.
 set -u
@@ -16,4 +18,5 @@ expect_error() {
   if [ $rc -eq 2 ] && [ "$lines" -eq 1 ] && grep -qE -- "$pat" "$TMP/err"; then ok "$name"
   else bad "$name" "exit $rc, $lines stderr lines: $(head -c 300 "$TMP/err")"; fi
 }
+strip_timing() { sed 's/, "tokens_per_s": [0-9.]*, "elapsed_s": [0-9.]*//' "$1"; }
 finish() { echo "$1: $pass passed, $fail failed"; [ $fail -eq 0 ]; exit $?; }

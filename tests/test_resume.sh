@@ -18,11 +18,10 @@ begin resume
 CFG=tests/resume.yaml
 
 train() { local name=$1; shift; ./train --config $CFG --set run.name="test_resume_$name" "$@"; }
-strip() { sed 's/, "tokens_per_s": [0-9.]*, "elapsed_s": [0-9.]*//' "$1"; }
 # same NAME: run NAME ended exactly as the uninterrupted reference
 same() {
   local d=checkpoints/test_resume_$1 r=checkpoints/test_resume_ref
-  [ "$(strip $d/metrics.jsonl)" = "$(strip $r/metrics.jsonl)" ] && cmp -s $d/model.safetensors $r/model.safetensors \
+  [ "$(strip_timing $d/metrics.jsonl)" = "$(strip_timing $r/metrics.jsonl)" ] && cmp -s $d/model.safetensors $r/model.safetensors \
     && cmp -s $d/step_00000016/model.safetensors $r/step_00000016/model.safetensors
 }
 
@@ -104,7 +103,7 @@ train zlib --set checkpoint.compress=true --resume >"$TMP/zlib.out" 2>&1
 ./train --resume $R/step_00000003 --set run.name=test_resume_branch >"$TMP/branch.out" 2>&1
 D=checkpoints/test_resume_branch
 if cmp -s $D/model.safetensors $R/model.safetensors && [ "$(grep -c '"type": "train"' $D/metrics.jsonl)" -eq 13 ] \
-   && [ "$(strip $D/metrics.jsonl | grep '"step": 16, "stage"')" = "$(strip $R/metrics.jsonl | grep '"step": 16, "stage"')" ]; then
+   && [ "$(strip_timing $D/metrics.jsonl | grep '"step": 16, "stage"')" = "$(strip_timing $R/metrics.jsonl | grep '"step": 16, "stage"')" ]; then
   ok "--resume PATH (another run's step 3, its own config): same final weights"
 else bad "--resume PATH (another run's step 3, its own config): same final weights" "$(tail -2 "$TMP/branch.out")"; fi
 
