@@ -11,10 +11,14 @@
 typedef enum { LAYOUT_INTERLEAVED, LAYOUT_HALF } RopeLayout;
 
 // load_model: a directory is a Hugging Face checkpoint, a file a llama2.c checkpoint
-// (legacy or v1, told apart by the magic). Allocates m's parameters.
+// (legacy or v1, told apart by the magic). Allocates m's parameters; m->pos stays plain
+// RoPE (a directory's scheme: load_hf_dir).
 void load_model(Model *m, const char *path);
 void load_llama2c(Model *m, const char *path);
-void load_hf_dir(Model *m, const char *dir);
+// load_hf_dir: config.json (parsed once) and the weights; pos (may be NULL) gets the
+// directory's position scheme, unresolved: our export's "stretch.position", else
+// rope_scaling translated key by key, else plain RoPE.
+void load_hf_dir(Model *m, const char *dir, Position *pos);
 // save_hf_dir: dir/config.json (LlamaForCausalLM with max_position_embeddings and
 // rope_theta, then `extra_json`: more "key": value members, e.g. rope_scaling) and
 // dir/model.safetensors (F32, q/k rows in the half layout Hugging Face expects).
@@ -80,10 +84,17 @@ void st_write(const char *path, const StTensor *t, size_t n, const char *const *
 // NUM_PARAMS * n_layers); returns how many.
 size_t state_tensors(const ModelConfig *c, const ParamTensors *src, const char *prefix, StTensor *t);
 // save_state: the stretch checkpoint — parameters under Hugging Face names (interleaved
-// pairs), __metadata__.model (model_config_json), __metadata__.position (`position_json`,
-// the config's position vocabulary; "{}" = plain RoPE) and, unless NULL,
-// __metadata__.train (`train_json`: how far training got). Refcheck states share the layout.
-void save_state(const Model *m, const char *position_json, const char *train_json, const char *path);
+// pairs), __metadata__.model (model_config_json), __metadata__.position (m->pos as
+// position_json's POS_JSON_SCHEME relative to the checkpoint's base; "{}" = plain RoPE)
+// and, unless NULL, __metadata__.train (`train_json`: how far training got). Refcheck
+// states share the layout.
+void save_state(const Model *m, const char *train_json, const char *path);
+// load_state: a stretch state's weights (not its T5 table: load_t5_table, once the
+// scheme is set) and, into pos (may be NULL), its unresolved position scheme.
+void load_state(Model *m, const char *path, Position *pos);
+// load_t5_table: the learned T5 table of safetensors file `path`, if it holds one (dies
+// unless m's scheme has a T5 bias).
+void load_t5_table(Model *m, const char *path);
 // model_config_json: {"dim": .., ..., "rope_layout": "interleaved", "max_seq_len": ..}.
 void model_config_json(const ModelConfig *c, char *buf, size_t cap);
 // model_config_from_json: read the `__metadata__.model` JSON of refcheck states.

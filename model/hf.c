@@ -7,28 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-static int json_int(YTree *t, yaml_node_t *root, const char *key, int dflt, int required) {
-    yaml_node_t *n = ymap_get(t, root, key);
-    if (!n || yis_null(n)) {
-        if (required) yfail(t, root, "required key '%s' is missing", key);
-        return dflt;
-    }
-    long long v = yint(t, n, key);
-    if (v < 0 || v > (1ll << 30)) yfail(t, n, "'%s' = %lld is out of range", key, v);
-    return (int)v;
-}
-
-static double json_num(YTree *t, yaml_node_t *root, const char *key, double dflt) {
-    yaml_node_t *n = ymap_get(t, root, key);
-    return !n || yis_null(n) ? dflt : ydouble(t, n, key);
-}
-
-static int json_bool(YTree *t, yaml_node_t *root, const char *key, int dflt) {
-    yaml_node_t *n = ymap_get(t, root, key);
-    return !n || yis_null(n) ? dflt : ybool(t, n, key);
-}
-
-static void read_hf_config(ModelConfig *c, const char *path) {
+// read_hf_config: the model's shape and, into pos unless NULL, its position scheme.
+static void read_hf_config(ModelConfig *c, Position *pos, const char *path) {
     size_t len;
     char *text = read_file(path, &len);
     YTree t;
@@ -39,20 +19,27 @@ static void read_hf_config(ModelConfig *c, const char *path) {
         yfail(&t, n, "model_type '%s' is not supported (only llama)", yscalar(&t, n, "model_type"));
     if ((n = ymap_get(&t, r, "hidden_act")) && strcmp(yscalar(&t, n, "hidden_act"), "silu"))
         yfail(&t, n, "hidden_act '%s' is not supported (only silu)", yscalar(&t, n, "hidden_act"));
-    if (json_bool(&t, r, "attention_bias", 0) || json_bool(&t, r, "mlp_bias", 0))
+    if (ymap_bool(&t, r, "attention_bias", 0) || ymap_bool(&t, r, "mlp_bias", 0))
         yfail(&t, r, "attention_bias / mlp_bias are not supported (Llama has no biases)");
     *c = (ModelConfig){
-        .dim = json_int(&t, r, "hidden_size", 0, 1), .hidden = json_int(&t, r, "intermediate_size", 0, 1),
-        .n_layers = json_int(&t, r, "num_hidden_layers", 0, 1), .n_heads = json_int(&t, r, "num_attention_heads", 0, 1),
-        .vocab = json_int(&t, r, "vocab_size", 0, 1), .max_seq_len = json_int(&t, r, "max_position_embeddings", 0, 0),
-        .norm_eps = (float)json_num(&t, r, "rms_norm_eps", 1e-6), .rope_theta = (float)json_num(&t, r, "rope_theta", 10000.0),
-        .tied = json_bool(&t, r, "tie_word_embeddings", 0)};
-    c->n_kv_heads = json_int(&t, r, "num_key_value_heads", c->n_heads, 0);
-    if (c->n_heads && json_int(&t, r, "head_dim", c->dim / c->n_heads, 0) * c->n_heads != c->dim)
+        .dim = ymap_int(&t, r, "hidden_size", 0, 1), .hidden = ymap_int(&t, r, "intermediate_size", 0, 1),
+        .n_layers = ymap_int(&t, r, "num_hidden_layers", 0, 1), .n_heads = ymap_int(&t, r, "num_attention_heads", 0, 1),
+        .vocab = ymap_int(&t, r, "vocab_size", 0, 1), .max_seq_len = ymap_int(&t, r, "max_position_embeddings", 0, 0),
+        .norm_eps = (float)ymap_double(&t, r, "rms_norm_eps", 1e-6), .rope_theta = (float)ymap_double(&t, r, "rope_theta", 10000.0),
+        .tied = ymap_bool(&t, r, "tie_word_embeddings", 0)};
+    c->n_kv_heads = ymap_int(&t, r, "num_key_value_heads", c->n_heads, 0);
+    if (c->n_heads && ymap_int(&t, r, "head_dim", c->dim / c->n_heads, 0) * c->n_heads != c->dim)
         yfail(&t, r, "head_dim must equal hidden_size / num_attention_heads");
+    yaml_node_t *sp = NULL, *rs = ymap_get(&t, r, "rope_scaling");
     if ((n = ymap_get(&t, r, "stretch")) && n->type == YAML_MAPPING_NODE) {   // our export: the base model's facts
-        c->rope_theta = (float)json_num(&t, n, "rope_theta", c->rope_theta);
-        c->max_seq_len = json_int(&t, n, "max_seq_len", c->max_seq_len, 0);
+        c->rope_theta = (float)ymap_double(&t, n, "rope_theta", c->rope_theta);
+        c->max_seq_len = ymap_int(&t, n, "max_seq_len", c->max_seq_len, 0);
+        sp = ymap_get(&t, n, "position");
+    }
+    if (pos) {
+        position_default(pos);
+        if (sp) position_apply(pos, &t, sp, "position", NULL);
+        else if (rs && !yis_null(rs)) position_from_hf(pos, &t, rs, path);
     }
     ytree_free(&t);
     free(text);
@@ -126,12 +113,12 @@ static void check_no_extra(Safetensors *files, size_t n_files, const ModelConfig
         }
 }
 
-void load_hf_dir(Model *m, const char *dir) {
+void load_hf_dir(Model *m, const char *dir, Position *pos) {
     ModelConfig c;
     char *cfg = path_join(dir, "config.json"), *single = path_join(dir, "model.safetensors");
     char *index = path_join(dir, "model.safetensors.index.json");
     if (!file_exists(cfg)) die("%s: no config.json in this Hugging Face directory", dir);
-    read_hf_config(&c, cfg);
+    read_hf_config(&c, pos, cfg);
     model_init(m, &c, cfg);
     if (file_exists(single)) {
         Safetensors st;
@@ -153,27 +140,6 @@ void load_hf_dir(Model *m, const char *dir) {
     free(cfg);
     free(single);
     free(index);
-}
-
-void model_config_from_json(ModelConfig *c, RopeLayout *layout, const char *json, const char *source) {
-    YTree t;
-    ytree_parse(&t, source, json, strlen(json));
-    yaml_node_t *r = ytree_root(&t), *n;
-    if (r->type != YAML_MAPPING_NODE) yfail(&t, r, "model metadata must be a JSON object");
-    *c = (ModelConfig){
-        .dim = json_int(&t, r, "dim", 0, 1), .hidden = json_int(&t, r, "hidden", 0, 1),
-        .n_layers = json_int(&t, r, "n_layers", 0, 1), .n_heads = json_int(&t, r, "n_heads", 0, 1),
-        .n_kv_heads = json_int(&t, r, "n_kv_heads", 0, 1), .vocab = json_int(&t, r, "vocab", 0, 1),
-        .norm_eps = (float)json_num(&t, r, "norm_eps", 1e-5), .rope_theta = (float)json_num(&t, r, "rope_theta", 10000.0),
-        .tied = json_bool(&t, r, "tied", 0), .max_seq_len = json_int(&t, r, "max_seq_len", 0, 0)};
-    *layout = LAYOUT_INTERLEAVED;
-    if ((n = ymap_get(&t, r, "rope_layout"))) {
-        const char *s = yscalar(&t, n, "rope_layout");
-        if (!strcmp(s, "half")) *layout = LAYOUT_HALF;
-        else if (strcmp(s, "interleaved")) yfail(&t, n, "rope_layout '%s' must be interleaved or half", s);
-    }
-    ytree_free(&t);
-    model_config_check(c, source);
 }
 
 void save_hf_dir(const Model *m, const char *dir, int max_position, double rope_theta, const char *extra_json) {

@@ -111,6 +111,6 @@ void save_llama2c_v1(const Model *m, const char *path) {
 void load_model(Model *m, const char *path) {
     struct stat st;
     if (stat(path, &st) != 0) die("%s: no such model file or directory (model.init_from)", path);
-    if (S_ISDIR(st.st_mode)) load_hf_dir(m, path);
+    if (S_ISDIR(st.st_mode)) load_hf_dir(m, path, NULL);
     else load_llama2c(m, path);
 }

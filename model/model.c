@@ -12,20 +12,24 @@
 void param_specs(const ModelConfig *c, TensorSpec s[NUM_PARAMS]) {
     size_t C = (size_t)c->dim, H = (size_t)c->hidden, V = (size_t)c->vocab;
     size_t KV = (size_t)c->n_kv_heads * (C / (size_t)c->n_heads);
-    s[P_EMBED]      = (TensorSpec){"model.embed_tokens.weight", 0, 2, {V, C}, 1, 0};
-    s[P_ATTN_NORM]  = (TensorSpec){"model.layers.%d.input_layernorm.weight", 1, 1, {C, 0}, 0, 0};
-    s[P_WQ]         = (TensorSpec){"model.layers.%d.self_attn.q_proj.weight", 1, 2, {C, C}, 1, c->n_heads};
-    s[P_WK]         = (TensorSpec){"model.layers.%d.self_attn.k_proj.weight", 1, 2, {KV, C}, 1, c->n_kv_heads};
-    s[P_WV]         = (TensorSpec){"model.layers.%d.self_attn.v_proj.weight", 1, 2, {KV, C}, 1, 0};
-    s[P_WO]         = (TensorSpec){"model.layers.%d.self_attn.o_proj.weight", 1, 2, {C, C}, 1, 0};
-    s[P_MLP_NORM]   = (TensorSpec){"model.layers.%d.post_attention_layernorm.weight", 1, 1, {C, 0}, 0, 0};
-    s[P_WGATE]      = (TensorSpec){"model.layers.%d.mlp.gate_proj.weight", 1, 2, {H, C}, 1, 0};
-    s[P_WUP]        = (TensorSpec){"model.layers.%d.mlp.up_proj.weight", 1, 2, {H, C}, 1, 0};
-    s[P_WDOWN]      = (TensorSpec){"model.layers.%d.mlp.down_proj.weight", 1, 2, {C, H}, 1, 0};
-    s[P_FINAL_NORM] = (TensorSpec){"model.norm.weight", 0, 1, {C, 0}, 0, 0};
-    s[P_LM_HEAD]    = (TensorSpec){"lm_head.weight", 0, 2, {c->tied ? 0 : V, c->tied ? 0 : C}, 1, 0};
-    s[P_T5]         = (TensorSpec){T5_TABLE_NAME, 0, 2,
-                                   {(size_t)c->t5_buckets, c->t5_buckets ? (size_t)c->n_heads : 0}, 0, 0};
+    const TensorSpec specs[NUM_PARAMS] = {
+        [P_EMBED] = {.name = "model.embed_tokens.weight", .ndim = 2, .shape = {V, C}, .decay = 1},
+        [P_ATTN_NORM] = {.name = "model.layers.%d.input_layernorm.weight", .per_layer = 1, .ndim = 1, .shape = {C, 0}},
+        [P_WQ] = {.name = "model.layers.%d.self_attn.q_proj.weight", .per_layer = 1, .ndim = 2, .shape = {C, C},
+                  .decay = 1, .rope_rows = c->n_heads},
+        [P_WK] = {.name = "model.layers.%d.self_attn.k_proj.weight", .per_layer = 1, .ndim = 2, .shape = {KV, C},
+                  .decay = 1, .rope_rows = c->n_kv_heads},
+        [P_WV] = {.name = "model.layers.%d.self_attn.v_proj.weight", .per_layer = 1, .ndim = 2, .shape = {KV, C}, .decay = 1},
+        [P_WO] = {.name = "model.layers.%d.self_attn.o_proj.weight", .per_layer = 1, .ndim = 2, .shape = {C, C}, .decay = 1},
+        [P_MLP_NORM] = {.name = "model.layers.%d.post_attention_layernorm.weight", .per_layer = 1, .ndim = 1, .shape = {C, 0}},
+        [P_WGATE] = {.name = "model.layers.%d.mlp.gate_proj.weight", .per_layer = 1, .ndim = 2, .shape = {H, C}, .decay = 1},
+        [P_WUP] = {.name = "model.layers.%d.mlp.up_proj.weight", .per_layer = 1, .ndim = 2, .shape = {H, C}, .decay = 1},
+        [P_WDOWN] = {.name = "model.layers.%d.mlp.down_proj.weight", .per_layer = 1, .ndim = 2, .shape = {C, H}, .decay = 1},
+        [P_FINAL_NORM] = {.name = "model.norm.weight", .ndim = 1, .shape = {C, 0}},
+        [P_LM_HEAD] = {.name = "lm_head.weight", .ndim = 2, .shape = {c->tied ? 0 : V, c->tied ? 0 : C}, .decay = 1},
+        [P_T5] = {.name = T5_TABLE_NAME, .ndim = 2, .shape = {(size_t)c->t5_buckets, c->t5_buckets ? (size_t)c->n_heads : 0}},
+    };
+    memcpy(s, specs, sizeof specs);
 }
 
 size_t spec_numel(const TensorSpec *s, int n_layers) {
@@ -84,7 +88,7 @@ void model_init(Model *m, const ModelConfig *c, const char *source) {
     m->params_memory = xcalloc(m->num_params, sizeof(float));
     param_views(m);
     position_default(&m->pos);
-    m->pos.theta = c->rope_theta;
+    position_resolve(&m->pos, c->dim / c->n_heads, c->rope_theta, c->max_seq_len);
 }
 
 void model_set_position(Model *m, const Position *p) {
@@ -125,17 +129,23 @@ static void acts_sizes(const ModelConfig *c, int recompute, size_t B, size_t T, 
     memcpy(n, sz, sizeof sz);
 }
 
-// acts_views: point the activation views at acts_memory for the shape (B, T).
-static void acts_views(Model *m, int B, int T) {
+// Pass: the shape and mode of one forward (and its backward): B sequences whose T rows
+// are positions [t0, t0 + T) of sequences `len` long; t0 > 0 only in a cached forward
+// (cached: keys and values of positions [0, t0) come from the key/value cache). With
+// `recompute`, one layer slot of saved activations (forward-only passes always).
+typedef struct {
+    int B, T, t0, len, cached, recompute;
+} Pass;
+
+// acts_views: point the activation views at acts_memory for a pass's (B, T) and mode.
+static void acts_views(Model *m, const Pass *ps) {
     size_t n[NUM_ACTS], off = 0;
-    acts_sizes(&m->cfg, m->recompute, (size_t)B, (size_t)T, n);
+    acts_sizes(&m->cfg, ps->recompute, (size_t)ps->B, (size_t)ps->T, n);
     for (int i = 0; i < NUM_ACTS; i++) {
         m->acts.t[i] = m->acts_memory + off;
         off += n[i];
     }
     assert(off <= m->acts_capacity);
-    m->B = B;
-    m->T = T;
 }
 
 // free_prepared: release what model_prepare allocates.
@@ -182,14 +192,14 @@ void model_reserve_cache(Model *m, int T) {
     m->kv_T = T > m->kv_T ? T : m->kv_T;
 }
 
-// rope_tables: the cos/sin tables of m->pos for positions [0, T).
+// rope_tables: the cos/sin tables of m->pos for sequences of length T (positions [0, T)).
 static void rope_tables(Model *m, int T) {
-    rope_position_tables(m->rope_cos, m->rope_sin, &m->pos, m->pos.theta, m->cfg.dim / m->cfg.n_heads, T);
+    rope_position_tables(m->rope_cos, m->rope_sin, &m->pos, m->cfg.dim / m->cfg.n_heads, T);
     m->rope_T = T;
 }
 
-void model_prepare(Model *m, int max_B, int max_T) {
-    reserve(m, max_B, max_T, m->recompute);
+void model_prepare(Model *m) {
+    CHECK(m->acts_capacity > 0, "model_prepare: no shape was reserved (model_reserve first)");
     const int HS = m->cfg.dim / m->cfg.n_heads, T = m->max_T;
     free_prepared(m);
     m->grads_memory = xcalloc(m->num_params, sizeof(float));
@@ -207,7 +217,6 @@ void model_prepare(Model *m, int max_B, int max_T) {
         const size_t KV = (size_t)m->cfg.n_kv_heads * (size_t)HS;
         m->kv_memory = xmalloc(2 * (size_t)m->cfg.n_layers * (size_t)m->kv_T * KV * sizeof(float));
     }
-    acts_views(m, 1, 1);
 }
 
 void model_set_rope(Model *m, const Position *p) {
@@ -248,10 +257,10 @@ typedef struct {
     float *x, *xnext, *rstd1, *xn1, *q, *k, *v, *att, *lse, *xmid, *rstd2, *xn2, *hg, *hu, *ha;
 } LayerActs;
 
-static LayerActs layer_acts(Model *m, int l) {
+static LayerActs layer_acts(Model *m, const Pass *ps, int l) {
     const ModelConfig *c = &m->cfg;
-    const size_t BT = (size_t)m->B * m->T, C = (size_t)c->dim, H = (size_t)c->hidden, NH = (size_t)c->n_heads;
-    const size_t KV = (size_t)c->n_kv_heads * (C / NH), s = m->recompute ? 0 : (size_t)l;
+    const size_t BT = (size_t)ps->B * ps->T, C = (size_t)c->dim, H = (size_t)c->hidden, NH = (size_t)c->n_heads;
+    const size_t KV = (size_t)c->n_kv_heads * (C / NH), s = ps->recompute ? 0 : (size_t)l;
     Activations *a = &m->acts;
     return (LayerActs){
         .x = a->resid + (size_t)l * BT * C, .xnext = l + 1 < c->n_layers ? a->resid + (size_t)(l + 1) * BT * C : a->xout,
@@ -263,36 +272,36 @@ static LayerActs layer_acts(Model *m, int l) {
 
 // cached_attention: a cached forward's attention in layer l: store the keys/values of
 // positions [t0, t0 + T) in the cache, then attend over positions [0, t0 + T).
-static void cached_attention(Model *m, int l, const LayerActs *s, const AttnBias *ab) {
+static void cached_attention(Model *m, const Pass *ps, int l, const LayerActs *s, const AttnBias *ab) {
     const ModelConfig *c = &m->cfg;
-    const int T = m->T, NH = c->n_heads, NKV = c->n_kv_heads, HS = c->dim / NH;
-    const size_t KV = (size_t)NKV * HS, t0 = (size_t)m->kv_t0, layer = (size_t)m->kv_T * KV;
+    const int T = ps->T, NH = c->n_heads, NKV = c->n_kv_heads, HS = c->dim / NH;
+    const size_t KV = (size_t)NKV * HS, t0 = (size_t)ps->t0, layer = (size_t)m->kv_T * KV;
     float *kc = m->kv_memory + (size_t)l * layer, *vc = kc + (size_t)c->n_layers * layer;
     memcpy(kc + t0 * KV, s->k, (size_t)T * KV * sizeof(float));
     memcpy(vc + t0 * KV, s->v, (size_t)T * KV * sizeof(float));
-    attention_forward_cached(s->att, s->lse, s->q, kc, vc, ab, m->kv_t0, T, NH, NKV, HS);
+    attention_forward_cached(s->att, s->lse, s->q, kc, vc, ab, ps->t0, T, NH, NKV, HS);
 }
 
 // layer_forward: x -> xnext = xmid + down(swiglu(gate(n2), up(n2))), n2 = rmsnorm(xmid),
 // xmid = x + o(attn(rope(q(n1)), rope(k(n1)), v(n1))), n1 = rmsnorm(x).
-static void layer_forward(Model *m, int l, const AttnBias *ab) {
+static void layer_forward(Model *m, const Pass *ps, int l, const AttnBias *ab) {
     const ModelConfig *c = &m->cfg;
-    const int B = m->B, T = m->T, C = c->dim, H = c->hidden, NH = c->n_heads, NKV = c->n_kv_heads;
+    const int B = ps->B, T = ps->T, C = c->dim, H = c->hidden, NH = c->n_heads, NKV = c->n_kv_heads;
     const int HS = C / NH, KV = NKV * HS;
     const size_t BT = (size_t)B * T;
     const ParamTensors *p = &m->params;
     float *tmp = m->acts.dtmp;
-    LayerActs s = layer_acts(m, l);
+    LayerActs s = layer_acts(m, ps, l);
     rmsnorm_forward(s.xn1, s.rstd1, s.x, p->attn_norm + (size_t)l * C, BT, C, c->norm_eps);
     matmul_forward(s.q, s.xn1, p->wq + (size_t)l * C * C, BT, C, C);
     matmul_forward(s.k, s.xn1, p->wk + (size_t)l * KV * C, BT, C, KV);
     matmul_forward(s.v, s.xn1, p->wv + (size_t)l * KV * C, BT, C, KV);
     if (m->pos.rope) {
-        const size_t t0 = (size_t)m->kv_t0 * (size_t)(HS / 2);     // 0 but in a cached forward
+        const size_t t0 = (size_t)ps->t0 * (size_t)(HS / 2);     // 0 but in a cached forward
         rope_forward(s.q, s.q, m->rope_cos + t0, m->rope_sin + t0, B, T, NH, HS);
         rope_forward(s.k, s.k, m->rope_cos + t0, m->rope_sin + t0, B, T, NKV, HS);
     }
-    if (m->kv_total) cached_attention(m, l, &s, ab);
+    if (ps->cached) cached_attention(m, ps, l, &s, ab);
     else attention_forward(s.att, s.lse, s.q, s.k, s.v, ab, B, T, NH, NKV, HS);
     matmul_forward(tmp, s.att, p->wo + (size_t)l * C * C, BT, C, C);
     residual_forward(s.xmid, s.x, tmp, BT * C);
@@ -309,15 +318,15 @@ static void zero(float *x, size_t n) { memset(x, 0, n * sizeof(float)); }
 
 // layer_backward: the transpose of layer_forward; m->acts.dresid holds dxnext on entry
 // and dx on exit (the residual stream accumulates).
-static void layer_backward(Model *m, int l, const AttnBias *ab) {
+static void layer_backward(Model *m, const Pass *ps, int l, const AttnBias *ab) {
     const ModelConfig *c = &m->cfg;
-    const int B = m->B, T = m->T, C = c->dim, H = c->hidden, NH = c->n_heads, NKV = c->n_kv_heads;
+    const int B = ps->B, T = ps->T, C = c->dim, H = c->hidden, NH = c->n_heads, NKV = c->n_kv_heads;
     const int HS = C / NH, KV = NKV * HS;
     const size_t BT = (size_t)B * T;
     const ParamTensors *p = &m->params;
     ParamTensors *g = &m->grads;
     Activations *a = &m->acts;
-    LayerActs s = layer_acts(m, l);
+    LayerActs s = layer_acts(m, ps, l);
     // MLP block: xnext = xmid + down(swiglu(gate(xn2), up(xn2)))
     zero(a->dhact, BT * H); zero(a->dhgate, BT * H); zero(a->dhup, BT * H); zero(a->dxn, BT * C);
     matmul_backward(a->dhact, g->wdown + (size_t)l * C * H, a->dresid, s.ha, p->wdown + (size_t)l * C * H, BT, H, C);
@@ -344,64 +353,68 @@ static void layer_backward(Model *m, int l, const AttnBias *ab) {
     rmsnorm_backward(a->dresid, g->attn_norm + (size_t)l * C, a->dxn, s.x, s.rstd1, p->attn_norm + (size_t)l * C, BT, C);
 }
 
-// forward_trunk: embeddings, the layers and the final norm of a (B, T) batch into a->xnf.
-static void forward_trunk(Model *m, const int *inputs, const int *targets, int B, int T) {
+// forward_trunk: embeddings, the layers and the final norm of a pass into a->xnf.
+static void forward_trunk(Model *m, const Pass *ps, const int *inputs, const int *targets) {
     const ModelConfig *c = &m->cfg;
     const int C = c->dim, V = c->vocab;
-    const size_t BT = (size_t)B * T;
-    CHECK(m->acts_memory && T <= m->max_T && acts_total(c, m->recompute, B, T) <= m->acts_capacity,
-          "a forward of %d x %d tokens (recompute %d) exceeds what model_prepare/model_reserve sized for "
-          "(T <= %d, %zu activation floats)", B, T, m->recompute, m->max_T, m->acts_capacity);
+    const size_t BT = (size_t)ps->B * ps->T;
+    CHECK(m->acts_memory && ps->T <= m->max_T && acts_total(c, ps->recompute, ps->B, ps->T) <= m->acts_capacity,
+          "a forward of %d x %d tokens (recompute %d) exceeds what model_reserve sized for (T <= %d, %zu activation "
+          "floats)", ps->B, ps->T, ps->recompute, m->max_T, m->acts_capacity);
     for (size_t i = 0; i < BT; i++)
         CHECK(inputs[i] >= 0 && inputs[i] < V && (!targets || (targets[i] >= 0 && targets[i] < V)),
               "token id out of range [0, %d) at position %zu (hint: tokenizer and model vocab differ?)", V, i);
-    acts_views(m, B, T);
-    const int len = m->kv_total ? m->kv_total : T;                                  // the sequence's length
-    if (rope_tables_depend_on_T(&m->pos) && m->rope_T != len) rope_tables(m, len);  // dynamic NTK, longrope
+    acts_views(m, ps);
+    if (rope_tables_depend_on_T(&m->pos) && m->rope_T != ps->len) rope_tables(m, ps->len);   // dynamic NTK, longrope
     const AttnBias ab = attn_bias(m);
     encoder_forward(m->acts.resid, inputs, m->params.embed, BT, C);
-    for (int l = 0; l < c->n_layers; l++) layer_forward(m, l, &ab);
+    for (int l = 0; l < c->n_layers; l++) layer_forward(m, ps, l, &ab);
     rmsnorm_forward(m->acts.xnf, m->acts.rstdf, m->acts.xout, m->params.final_norm, BT, C, c->norm_eps);
 }
 
 // head: the LM head's weight (or its gradient) in t: the embedding when tied.
 static float *head(const ModelConfig *c, const ParamTensors *t) { return c->tied ? t->embed : t->lm_head; }
 
-// mean_loss: the mean of the (B*T) per-token losses, summed in double.
-static float mean_loss(Model *m) {
-    const size_t BT = (size_t)m->B * m->T;
+// mean_loss: the mean of a pass's (B*T) per-token losses, summed in double.
+static float mean_loss(const Model *m, const Pass *ps) {
+    const size_t BT = (size_t)ps->B * ps->T;
     double s = 0.0;
     for (size_t i = 0; i < BT; i++) s += m->acts.losses[i];
-    return m->mean_loss = (float)(s / (double)BT);
+    return (float)(s / (double)BT);
+}
+
+// forward_loss: a forward-only pass, then its per-token losses when there are targets.
+static float forward_loss(Model *m, const Pass *ps, const int *inputs, const int *targets) {
+    const ModelConfig *c = &m->cfg;
+    forward_trunk(m, ps, inputs, targets);
+    if (!targets) return NAN;
+    const size_t BT = (size_t)ps->B * ps->T;
+    lmhead_ce_forward(m->acts.losses, m->acts.xnf, targets, head(c, &m->params), m->acts.logits, BT, c->dim, c->vocab,
+                      logits_chunk(BT, c->vocab));
+    return mean_loss(m, ps);
 }
 
 float model_forward(Model *m, const int *inputs, const int *targets, int B, int T) {
-    const ModelConfig *c = &m->cfg;
-    forward_trunk(m, inputs, targets, B, T);
-    if (!targets) return m->mean_loss = NAN;
-    const size_t BT = (size_t)B * T;
-    lmhead_ce_forward(m->acts.losses, m->acts.xnf, targets, head(c, &m->params), m->acts.logits, BT, c->dim, c->vocab,
-                      logits_chunk(BT, c->vocab));
-    return mean_loss(m);
+    const Pass ps = {.B = B, .T = T, .t0 = 0, .len = T, .cached = 0, .recompute = 1};
+    return forward_loss(m, &ps, inputs, targets);
 }
 
 float model_forward_cached(Model *m, const int *inputs, const int *targets, int n, int t0, int total) {
     CHECK(m->kv_memory && n > 0 && t0 >= 0 && t0 + n <= total && total <= m->kv_T,
           "model_forward_cached: positions [%d, %d) of a sequence of %d exceed the cache of %d (model_reserve_cache)",
           t0, t0 + n, total, m->kv_T);
-    m->kv_t0 = t0;
-    m->kv_total = total;
-    const float loss = model_forward(m, inputs, targets, 1, n);
-    m->kv_t0 = m->kv_total = 0;
-    return loss;
+    const Pass ps = {.B = 1, .T = n, .t0 = t0, .len = total, .cached = 1, .recompute = 1};
+    return forward_loss(m, &ps, inputs, targets);
 }
 
-float model_forward_backward(Model *m, const int *inputs, const int *targets, int B, int T, float loss_scale) {
+float model_forward_backward(Model *m, const int *inputs, const int *targets, int B, int T, float loss_scale,
+                             int recompute) {
     const ModelConfig *c = &m->cfg;
     const int C = c->dim, V = c->vocab;
     const size_t BT = (size_t)B * T;
+    const Pass ps = {.B = B, .T = T, .t0 = 0, .len = T, .cached = 0, .recompute = recompute};
     CHECK(m->grads_memory && targets, "model_forward_backward needs model_prepare() and targets");
-    forward_trunk(m, inputs, targets, B, T);
+    forward_trunk(m, &ps, inputs, targets);
     ParamTensors *p = &m->params, *g = &m->grads;
     Activations *a = &m->acts;
     const AttnBias ab = attn_bias(m);
@@ -411,9 +424,9 @@ float model_forward_backward(Model *m, const int *inputs, const int *targets, in
     zero(a->dresid, BT * C);
     rmsnorm_backward(a->dresid, g->final_norm, a->dxn, a->xout, a->rstdf, p->final_norm, BT, C);
     for (int l = c->n_layers - 1; l >= 0; l--) {
-        if (m->recompute) layer_forward(m, l, &ab);    // refill the single layer slot
-        layer_backward(m, l, &ab);
+        if (recompute) layer_forward(m, &ps, l, &ab);    // refill the single layer slot
+        layer_backward(m, &ps, l, &ab);
     }
     encoder_backward(g->embed, a->dresid, inputs, BT, C);
-    return mean_loss(m);
+    return mean_loss(m, &ps);
 }

@@ -55,6 +55,7 @@ typedef union {
     };
     float *t[NUM_PARAMS];
 } ParamTensors;
+_Static_assert(sizeof(ParamTensors) == NUM_PARAMS * sizeof(float *), "a view per P_* parameter, in enum order");
 
 // TensorSpec: one row of the parameter table. `name` is the Hugging Face name, with
 // "%d" for the layer index when per_layer; shape excludes the stacked L dimension.
@@ -120,6 +121,7 @@ typedef union {
     };
     float *t[NUM_ACTS];
 } Activations;
+_Static_assert(sizeof(Activations) == NUM_ACTS * sizeof(float *), "a view per A_* activation, in enum order");
 
 typedef struct {
     ModelConfig cfg;
@@ -131,21 +133,17 @@ typedef struct {
     Activations acts;
     float *acts_memory;
     size_t acts_capacity;      // floats in acts_memory
-    int max_T;                 // the longest sequence model_prepare() sized for
+    int max_T;                 // the longest sequence reserved (model_reserve, model_reserve_cache)
     Position pos;              // how positions enter attention (plain RoPE by default)
     float *rope_cos;           // (max_T, HS/2)
     float *rope_sin;           // (max_T, HS/2)
-    int rope_T;                // the length the tables were computed for (dynamic, longrope)
+    int rope_T;                // the sequence length the tables hold (dynamic and longrope
+                               // recompute them when a forward's length differs)
     float *alibi;              // (NH) slopes
     int *t5_bucket;            // (max_T) bucket of each distance
-    int recompute;             // set before model_prepare: keep one layer of saved
-                               // activations and recompute each layer in backward
     float *kv_memory;          // (2, L, kv_T, KV) key/value cache of one sequence (keys of all
                                // layers, then values); NULL unless model_reserve_cache
     int kv_T;                  // its capacity in positions
-    int kv_t0, kv_total;       // during model_forward_cached: first position, sequence length
-    int B, T;                  // shape of the last forward
-    float mean_loss;           // mean of losses over the last forward
 } Model;
 
 // LOGITS_CHUNK_FLOATS: the LM head and loss run over chunks of rows of at most this many
@@ -166,18 +164,18 @@ void model_set_position(Model *m, const Position *p);
 // the given recompute mode too (a run's stages, and its evals, which run with recompute).
 void model_reserve(Model *m, int B, int T, int recompute);
 // model_reserve_cache: make the coming model_prepare allocate a key/value cache for one
-// sequence of up to T positions (model_forward_cached), and size for its (1, T) forward
-// with recompute (forward-only callers set m->recompute = 1).
+// sequence of up to T positions (model_forward_cached), and size for its (1, T) forward.
 void model_reserve_cache(Model *m, int T);
-// model_prepare: allocate grads, activations and RoPE tables once: for (max_B, max_T)
-// with m->recompute, and for every shape reserved before.
-void model_prepare(Model *m, int max_B, int max_T);
+// model_prepare: allocate grads, activations and RoPE tables once, for every shape
+// reserved before (at least one).
+void model_prepare(Model *m);
 // model_set_rope: switch the RoPE settings after model_prepare (a curriculum stage);
 // rope on/off and the bias must stay as they were.
 void model_set_rope(Model *m, const Position *p);
 void model_free(Model *m);
 // model_forward: inputs, targets (B, T) token ids; targets may be NULL (no loss).
-// Returns the mean loss (NAN without targets).
+// Returns the mean loss (NAN without targets); per-token losses in m->acts.losses.
+// Forward only: one layer slot of activations (reserve (B, T) with recompute 1).
 float model_forward(Model *m, const int *inputs, const int *targets, int B, int T);
 // model_forward_cached: the forward of one sequence's tokens at positions [t0, t0 + n),
 // whose queries attend to the keys/values of positions [0, t0) cached by earlier calls
@@ -188,8 +186,11 @@ float model_forward(Model *m, const int *inputs, const int *targets, int B, int 
 float model_forward_cached(Model *m, const int *inputs, const int *targets, int n, int t0, int total);
 // model_forward_backward: one training micro-step: the forward, then accumulates (+=)
 // d(loss_scale * mean loss)/dparams into m->grads; returns the mean loss. The LM head's
-// logits are computed once, for the loss and its gradient together.
-float model_forward_backward(Model *m, const int *inputs, const int *targets, int B, int T, float loss_scale);
+// logits are computed once, for the loss and its gradient together. recompute: keep one
+// layer of saved activations and recompute each layer in backward (same results, bit
+// for bit; reserve (B, T) in that mode).
+float model_forward_backward(Model *m, const int *inputs, const int *targets, int B, int T, float loss_scale,
+                             int recompute);
 void model_zero_grad(Model *m);
 // model_flops_per_token: the FLOPs of one training token at sequence length T (forward +
 // backward = 3x forward): 6 N_matmul + 3 L (4 C (T + 1) / 2), N_matmul counting the LM

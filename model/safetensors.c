@@ -258,12 +258,63 @@ size_t state_tensors(const ModelConfig *c, const ParamTensors *src, const char *
     return n;
 }
 
-void save_state(const Model *m, const char *position_json, const char *train_json, const char *path) {
+void model_config_from_json(ModelConfig *c, RopeLayout *layout, const char *json, const char *source) {
+    YTree t;
+    ytree_parse(&t, source, json, strlen(json));
+    yaml_node_t *r = ytree_root(&t), *n;
+    if (r->type != YAML_MAPPING_NODE) yfail(&t, r, "model metadata must be a JSON object");
+    *c = (ModelConfig){
+        .dim = ymap_int(&t, r, "dim", 0, 1), .hidden = ymap_int(&t, r, "hidden", 0, 1),
+        .n_layers = ymap_int(&t, r, "n_layers", 0, 1), .n_heads = ymap_int(&t, r, "n_heads", 0, 1),
+        .n_kv_heads = ymap_int(&t, r, "n_kv_heads", 0, 1), .vocab = ymap_int(&t, r, "vocab", 0, 1),
+        .norm_eps = (float)ymap_double(&t, r, "norm_eps", 1e-5), .rope_theta = (float)ymap_double(&t, r, "rope_theta", 10000.0),
+        .tied = ymap_bool(&t, r, "tied", 0), .max_seq_len = ymap_int(&t, r, "max_seq_len", 0, 0)};
+    *layout = LAYOUT_INTERLEAVED;
+    if ((n = ymap_get(&t, r, "rope_layout"))) {
+        const char *s = yscalar(&t, n, "rope_layout");
+        if (!strcmp(s, "half")) *layout = LAYOUT_HALF;
+        else if (strcmp(s, "interleaved")) yfail(&t, n, "rope_layout '%s' must be interleaved or half", s);
+    }
+    ytree_free(&t);
+    model_config_check(c, source);
+}
+
+void save_state(const Model *m, const char *train_json, const char *path) {
     StTensor *t = xcalloc((size_t)NUM_PARAMS * (size_t)m->cfg.n_layers, sizeof(StTensor));
-    char model_json[512];
+    char model_json[512], *pos = xmalloc(POS_JSON_MAX);
     size_t n = state_tensors(&m->cfg, &m->params, "", t);
     model_config_json(&m->cfg, model_json, sizeof model_json);
-    const char *keys[4] = {"format", "model", "position", "train"}, *vals[4] = {"stretch", model_json, position_json, train_json};
+    CHECK(position_json(&m->pos, POS_JSON_SCHEME, m->cfg.rope_theta, pos, POS_JSON_MAX) == 0,
+          "the position scheme does not fit its %d-byte JSON buffer", POS_JSON_MAX);
+    const char *keys[4] = {"format", "model", "position", "train"}, *vals[4] = {"stretch", model_json, pos, train_json};
     st_write(path, t, n, keys, vals, train_json ? 4 : 3);
+    free(pos);
     free(t);
+}
+
+void load_state(Model *m, const char *path, Position *pos) {
+    Safetensors st;
+    ModelConfig mc;
+    RopeLayout layout;
+    st_open(&st, path);
+    const char *meta = st_metadata(&st, "model"), *pj = st_metadata(&st, "position");
+    if (!meta) die("%s: no __metadata__.model: not a stretch state (use a llama2.c file or a Hugging Face directory)", path);
+    model_config_from_json(&mc, &layout, meta, path);
+    if (pos && pj) position_parse_json(pos, pj, "__metadata__.position");
+    else if (pos) position_default(pos);
+    model_init(m, &mc, path);
+    st_load_params(st_resolve_single, &st, &m->cfg, &m->params, "", layout);
+    st_close(&st);
+}
+
+void load_t5_table(Model *m, const char *path) {
+    Safetensors st;
+    st_open(&st, path);
+    if (st_find(&st, T5_TABLE_NAME)) {
+        if (m->pos.bias != BIAS_T5)
+            die("%s: the model has a learned T5 table but position.bias is %s; keep bias: t5 or start from the base model",
+                path, BIAS_NAMES[m->pos.bias]);
+        st_read_f32(&st, T5_TABLE_NAME, m->params.t5_table, (size_t)m->cfg.t5_buckets * (size_t)m->cfg.n_heads);
+    }
+    st_close(&st);
 }

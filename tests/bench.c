@@ -11,7 +11,7 @@
 #include "../model/formats.h"
 #include "../model/layers.h"
 #include "../trainer/optim.h"
-#include "../trainer/run.h"
+#include "../trainer/setup.h"
 #include "../util/util.h"
 
 #include <cblas.h>
@@ -81,8 +81,8 @@ static void run_step_case(const Case *k, double peak) {
     Rng r = {7};
     model_init(&m, &cfg, k->name);
     model_init_random(&m, 1, 0.02f);
-    m.recompute = k->recompute;
-    model_prepare(&m, k->B, k->T);
+    model_reserve(&m, k->B, k->T, k->recompute);
+    model_prepare(&m);
     adamw_init(&opt, m.num_params);
     size_t BT = (size_t)k->B * k->T;
     int *in = xmalloc(BT * sizeof(int)), *tg = xmalloc(BT * sizeof(int));
@@ -91,7 +91,7 @@ static void run_step_case(const Case *k, double peak) {
     for (int s = k->steps > 1 ? -1 : 0; s < k->steps; s++) {   // s = -1 warms up; long single-step cases skip it
         double t0 = now_seconds();
         model_zero_grad(&m);
-        model_forward_backward(&m, in, tg, k->B, k->T, 1.0f);
+        model_forward_backward(&m, in, tg, k->B, k->T, 1.0f, k->recompute);
         adamw_step(&opt, &m, 1e-5f, 0.9f, 0.95f, 1e-8f, 0.0f);
         if (s >= 0) t[s] = now_seconds() - t0;
     }
@@ -118,7 +118,8 @@ static void run_attention_case(const Case *k, double peak) {
     for (size_t i = 0; i < nk; i++) { kk[i] = rng_normal(&r); v[i] = rng_normal(&r); }
     Position plain;
     position_default(&plain);
-    rope_position_tables(cs, sn, &plain, 10000.0, HS, T);
+    plain.theta = 10000.0;
+    rope_position_tables(cs, sn, &plain, HS, T);
     alibi_slopes(NH, slopes);
     for (int n = 0; n < T; n++) bucket[n] = t5_bucket(n, NB, 128);
     AttnBias ab = {!strcmp(k->kind, "alibi") ? BIAS_ALIBI : !strcmp(k->kind, "t5") ? BIAS_T5 : BIAS_NONE, slopes, table, bucket, NB};

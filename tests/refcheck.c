@@ -7,7 +7,7 @@
 // Prints ||a-b||/||b|| for the loss and each gradient.
 // Exit 0 if all <= 1e-4, 1 otherwise, 2 on a malformed file.
 #include "../model/formats.h"
-#include "../trainer/run.h"
+#include "../trainer/setup.h"
 #include "../util/util.h"
 
 #include <math.h>
@@ -28,10 +28,9 @@ static double rel_err(const float *a, const float *b, size_t n) {
 // read_position: __metadata__.position in the config vocabulary ({} = plain RoPE).
 static void read_position(Safetensors *st, const ModelConfig *cfg, Position *p) {
     const char *json = st_metadata(st, "position");
-    Config c;
-    config_load(&c, NULL, NULL, 0);
-    if (json) config_apply_json(&c, json, "__metadata__.position", "position");
-    config_position(&c, cfg->dim / cfg->n_heads, cfg->rope_theta, cfg->max_seq_len, p);
+    if (json) position_parse_json(p, json, "__metadata__.position");
+    else position_default(p);
+    position_resolve(p, cfg->dim / cfg->n_heads, cfg->rope_theta, cfg->max_seq_len);
 }
 
 int main(int argc, char **argv) {
@@ -58,8 +57,9 @@ int main(int argc, char **argv) {
     st_read_i32(&st, "input_ids", ids, (size_t)T + 1);
     float ref_loss;
     st_read_f32(&st, "loss", &ref_loss, 1);
-    model_prepare(&m, 1, T);
-    float loss = model_forward_backward(&m, ids, ids + 1, 1, T, 1.0f), eval_loss = model_forward(&m, ids, ids + 1, 1, T);
+    model_reserve(&m, 1, T, 0);
+    model_prepare(&m);
+    float loss = model_forward_backward(&m, ids, ids + 1, 1, T, 1.0f, 0), eval_loss = model_forward(&m, ids, ids + 1, 1, T);
 
     float *ref_mem = xcalloc(m.num_params, sizeof(float));
     ParamTensors ref;

@@ -43,7 +43,7 @@ int main(void) {
     FILE *f = xfopen(path, "w");
     fputs(YAML, f);
     fclose(f);
-    Config *c = xmalloc(sizeof *c), *sc = xmalloc(sizeof *sc), *back = xmalloc(sizeof *back);
+    Config *c = xmalloc(sizeof *c), *back = xmalloc(sizeof *back);
     Plan p;
     load(c, path, NULL, 0);
     curriculum_plan(c, &p);
@@ -60,15 +60,16 @@ int main(void) {
     expect(plan_stage(&p, 0) == 0 && plan_stage(&p, 31) == 0 && plan_stage(&p, 32) == 1 && plan_stage(&p, 51) == 2,
            "plan_stage at stage edges", plan_stage(&p, 48), 2);
 
-    stage_config(c, 0, sc);
-    expect(sc->rope_factor == 4 && sc->seq_len == 2048, "stage 1 keeps the run's rope factor", sc->rope_factor, 4);
-    stage_config(c, 2, sc);
-    expect(sc->rope_factor == 64 && sc->beta_fast == 16 && sc->seq_len == 32768, "stage 3 overrides factor and beta_fast",
-           sc->rope_factor * 100 + sc->beta_fast, 6416);
-    expect(strstr(config_where(sc, "position.rope.factor"), "test_curriculum.yaml:11:") != NULL,
-           "an override's origin names its line", 0, 0);
-    Position pos;
-    config_position(sc, 8, 10000.0, 512, &pos);
+    Position *sp = xmalloc(sizeof *sp);
+    curriculum_position(c, 0, &c->pos, sp);
+    expect(sp->factor == 4 && c->stages[0].seq_len == 2048, "stage 1 keeps the run's rope factor", sp->factor, 4);
+    curriculum_position(c, 2, &c->pos, sp);
+    expect(sp->factor == 64 && sp->beta_fast == 16 && c->stages[2].seq_len == 32768, "stage 3 overrides factor and beta_fast",
+           sp->factor * 100 + sp->beta_fast, 6416);
+    expect(strstr(sp->where[PK_FACTOR], "test_curriculum.yaml:11:") != NULL, "an override's origin names its line", 0, 0);
+    Position pos = *sp;
+    free(sp);
+    position_resolve(&pos, 8, 10000.0, 512);
     expect(pos.scaling == SCALE_YARN && pos.factor == 64 && pos.original_max == 512, "stage 3's position scheme",
            pos.factor, 64);
 
@@ -88,8 +89,8 @@ int main(void) {
     int same = back->n_stages == c->n_stages;
     for (int i = 0; same && i < c->n_stages; i++) {
         const Stage *a = &c->stages[i], *b = &back->stages[i];
-        same = a->seq_len == b->seq_len && a->tokens == b->tokens && a->lr_scale == b->lr_scale && a->n_keys == b->n_keys;
-        for (int j = 0; same && j < a->n_keys; j++) same = !strcmp(a->key[j], b->key[j]) && !strcmp(a->value[j], b->value[j]);
+        same = a->seq_len == b->seq_len && a->tokens == b->tokens && a->lr_scale == b->lr_scale && a->over.set == b->over.set;
+        for (int k = 0; same && k < NUM_POS_KEYS; k++) same = !position_differs(&a->over, &b->over, (PosKey)k);
     }
     expect(same, "the resolved config reads back the same curriculum", back->n_stages, c->n_stages);
 
@@ -104,7 +105,6 @@ int main(void) {
     expect(p.n == 1 && p.s[0].T == 256 && p.s[0].steps == 7 && p.s[0].micro == 4, "no curriculum: one stage of seq_len",
            (double)p.s[0].steps, 7);
     free(c);
-    free(sc);
     free(back);
     printf("test_curriculum: %d checks, %d failed\n", checks, failures);
     return failures ? 1 : 0;

@@ -223,7 +223,8 @@ static void test_rope(void) {
     RopeCtx c = {randn(n, 1), filled((size_t)T * HS / 2, 0), filled((size_t)T * HS / 2, 0), B, T, NX, HS};
     Position plain;
     position_default(&plain);
-    rope_position_tables(c.cs, c.sn, &plain, 10000.0, HS, T);
+    plain.theta = 10000.0;
+    rope_position_tables(c.cs, c.sn, &plain, HS, T);
     float *out = filled(n, 0), *w = randn(n, 1), *dx = filled(n, 0.3f);
     Probe p = {rope_fwd, out, w, n, &c};
     probe_loss(&p);
@@ -335,12 +336,13 @@ static void test_model(int tied, int NKV) {
     for (int i = 0; i < 12; i++) { in[i] = (int)rng_below(&rng, 11); tg[i] = (int)rng_below(&rng, 11); }
     model_init(&m, &cfg, "test");
     model_init_random(&m, 7, 0.5f);
-    model_prepare(&m, 2, 6);
+    model_reserve(&m, 2, 6, 0);
+    model_prepare(&m);
     ModelCtx c = {&m, in, tg, 0};
     Probe p = {model_fwd, &c.loss, &one, 1, &c};
     probe_loss(&p);
     model_zero_grad(&m);
-    model_forward_backward(&m, in, tg, 2, 6, 1.0f);
+    model_forward_backward(&m, in, tg, 2, 6, 1.0f, 0);
     TensorSpec s[NUM_PARAMS];
     param_specs(&cfg, s);
     for (int i = 0; i < NUM_PARAMS; i++) {

@@ -10,7 +10,8 @@
 #define _POSIX_C_SOURCE 200809L
 #include "../data/data.h"
 #include "../model/formats.h"
-#include "../trainer/run.h"
+#include "../trainer/passkey.h"
+#include "../trainer/setup.h"
 #include "../util/util.h"
 
 #include <math.h>
@@ -37,9 +38,8 @@ static void cached_vs_full(const char *name, const Position *p, int nkv, int T, 
     model_init(&m, &mc, name);
     model_set_position(&m, p);
     model_init_random(&m, 7, 0.2f);
-    m.recompute = 1;
     model_reserve_cache(&m, T);
-    model_prepare(&m, 1, T);
+    model_prepare(&m);
     int *in = xmalloc((size_t)T * sizeof(int)), *tg = xmalloc((size_t)T * sizeof(int));
     Rng r = {11};
     for (int t = 0; t < T; t++) in[t] = (int)rng_below(&r, 64);
@@ -125,9 +125,8 @@ static void test_prompts(const char *model_path, const char *tok_path, const cha
     shard_load(&val, val_path, m.cfg.vocab);
     passkey_plan(c, &val, m.cfg.vocab, &pk);
     expect(pk.n_lens == 2 && pk.n_depths == 3 && pk.trials == 3, "plan: 2 lengths x 3 depths x 3 trials", pk.n_lens, 2);
-    m.recompute = 1;
     passkey_reserve(&m, &pk);
-    model_prepare(&m, 1, 1);
+    model_prepare(&m);
     const int T = 1000;
     int *seq = xmalloc((T + 1) * sizeof(int));
     uint32_t needle[128], ans[PASSKEY_KEYS][32], all[160];

@@ -33,37 +33,37 @@ static Position rope_pos(RopeScaling s, double factor, int L_o) {
 static void test_scalings(void) {
     double inv[64], ms;
     Position p = rope_pos(SCALE_NTK, 2, 0);
-    rope_inv_freq(&p, 1e4, 128, 1, inv, &ms);
+    rope_inv_freq(&p, 128, 1, inv, &ms);
     // b' = b s^(d/(d-2)); the slowest pair i = 63: theta' = b'^(-126/128)
     double bp = pow(inv[63], -128.0 / 126.0);
     expect_close("ntk: d=128 b=1e4 s=2 -> b' ~= 20221", bp, 20221.0, 1e-4);
     expect_close("ntk: slowest period grows by exactly s", (2 * M_PI / inv[63]) / (2 * M_PI * pow(1e4, 126.0 / 128)), 2.0, 1e-9);
     expect_close("ntk: fastest pair unchanged", inv[0], 1.0, 0);
     p = rope_pos(SCALE_LINEAR, 4, 0);
-    rope_inv_freq(&p, 1e4, 128, 1, inv, &ms);
+    rope_inv_freq(&p, 128, 1, inv, &ms);
     expect_close("linear: theta_i / s", inv[10], pow(1e4, -20.0 / 128) / 4, 1e-12);
     p = rope_pos(SCALE_YARN, 8, 4096);
     double lo, hi;
-    yarn_correction_range(&p, 1e4, 128, &lo, &hi);
+    yarn_correction_range(&p, 128, &lo, &hi);
     expect_close("yarn: correction range low (d=128, b=1e4, L_o=4096)", lo, 20, 0);
     expect_close("yarn: correction range high", hi, 46, 0);
-    rope_inv_freq(&p, 1e4, 128, 1, inv, &ms);
+    rope_inv_freq(&p, 128, 1, inv, &ms);
     expect_close("yarn: pair below the range extrapolates (theta_10)", inv[10], pow(1e4, -20.0 / 128), 1e-12);
     expect_close("yarn: pair above the range interpolates (theta_50 / s)", inv[50], pow(1e4, -100.0 / 128) / 8, 1e-12);
     double r = (33.0 - 20) / 26;
     expect_close("yarn: ramp inside the range (pair 33)", inv[33], pow(1e4, -66.0 / 128) * (r / 8 + 1 - r), 1e-12);
     expect_close("yarn: default attention factor 0.1 ln s + 1", ms, 0.1 * log(8.0) + 1, 1e-12);
     p.attention_factor = 1.5;
-    rope_inv_freq(&p, 1e4, 128, 1, inv, &ms);
+    rope_inv_freq(&p, 128, 1, inv, &ms);
     expect_close("yarn: explicit attention factor", ms, 1.5, 0);
     p = rope_pos(SCALE_DYNAMIC, 4, 512);
-    rope_inv_freq(&p, 1e4, 8, 512, inv, &ms);
+    rope_inv_freq(&p, 8, 512, inv, &ms);
     expect_close("dynamic: T <= L_o keeps the base", inv[3], pow(1e4, -6.0 / 8), 1e-12);
-    rope_inv_freq(&p, 1e4, 8, 2048, inv, &ms);
+    rope_inv_freq(&p, 8, 2048, inv, &ms);
     expect_close("dynamic: T = 2048 -> b (s T/L_o - s + 1)^(d/(d-2))", inv[3], pow(1e4 * pow(13.0, 8.0 / 6), -6.0 / 8), 1e-12);
     p = rope_pos(SCALE_LLAMA3, 8, 8192);                  // Llama 3.1: 8192 context, bands 1 and 4
     p.theta = 500000;
-    rope_inv_freq(&p, 500000, 128, 1, inv, &ms);
+    rope_inv_freq(&p, 128, 1, inv, &ms);
     double t63 = pow(500000, -126.0 / 128), t30 = pow(500000, -60.0 / 128);
     double wl30 = 2 * M_PI / t30, sm = (8192 / wl30 - 1) / 3;     // L_o/wl between 1 and 4
     expect_close("llama3: high-frequency pair unchanged", inv[0], 1.0, 0);
@@ -72,9 +72,9 @@ static void test_scalings(void) {
     expect_close("llama3: medium pair smoothly interpolated", inv[30], (1 - sm) * t30 / 8 + sm * t30, 1e-12);
     p = rope_pos(SCALE_LONGROPE, 16, 4096);
     for (int i = 0; i < 4; i++) { p.short_factor[i] = 1 + i; p.long_factor[i] = 10 + i; }
-    rope_inv_freq(&p, 1e4, 8, 4096, inv, &ms);
+    rope_inv_freq(&p, 8, 4096, inv, &ms);
     expect_close("longrope: T <= L_o uses short_factor", inv[2], pow(1e4, -4.0 / 8) / 3, 1e-12);
-    rope_inv_freq(&p, 1e4, 8, 4097, inv, &ms);
+    rope_inv_freq(&p, 8, 4097, inv, &ms);
     expect_close("longrope: T > L_o uses long_factor", inv[2], pow(1e4, -4.0 / 8) / 12, 1e-12);
     expect_close("longrope: attention factor sqrt(1 + ln s / ln L_o)", ms, sqrt(1 + log(16.0) / log(4096.0)), 1e-12);
 }
@@ -118,8 +118,8 @@ static void test_config(void) {
     char *sets[] = {"position.rope.scaling=yarn", "position.rope.factor=4", "position.bias=t5",
                     "position.t5.num_buckets=16", "position.t5.init=alibi"};
     config_load(&c, NULL, sets, 5);
-    Position p;
-    config_position(&c, 8, 10000, 512, &p);
+    Position p = c.pos;
+    position_resolve(&p, 8, 10000, 512);
     expect_close("config: yarn L_o defaults to the checkpoint's context", p.original_max, 512, 0);
     expect_close("config: theta defaults to the checkpoint's base", p.theta, 10000, 0);
     expect_close("config: t5 buckets and init", p.t5_buckets * 10 + p.t5_init_alibi, 161, 0);

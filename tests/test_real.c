@@ -7,7 +7,7 @@
 // usage: test_real MODEL_LEGACY MODEL_V1 TOKENIZER TEXT
 #include "../data/data.h"
 #include "../model/formats.h"
-#include "../trainer/run.h"
+#include "../trainer/setup.h"
 #include "../util/util.h"
 
 #include <math.h>
@@ -40,7 +40,8 @@ static float fixture_loss(Model *m, const char *fixture, float *ref) {
             in[w * T + t] = ids[w * (T + 1) + t];
             tg[w * T + t] = ids[w * (T + 1) + t + 1];
         }
-    model_prepare(m, W, T);
+    model_reserve(m, W, T, 1);
+    model_prepare(m);
     float loss = model_forward(m, in, tg, W, T);
     free(ids); free(in); free(tg);
     st_close(&st);

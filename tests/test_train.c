@@ -4,7 +4,7 @@
 #include "../data/data.h"
 #include "../model/formats.h"
 #include "../trainer/optim.h"
-#include "../trainer/run.h"
+#include "../trainer/setup.h"
 #include "../util/util.h"
 
 #include <math.h>
@@ -39,14 +39,15 @@ static void test_overfit(const char *model_path, const char *shard_path) {
     AdamW opt;
     load_model(&m, model_path);
     shard_load(&s, shard_path, m.cfg.vocab);
-    model_prepare(&m, B, T);
+    model_reserve(&m, B, T, 0);
+    model_prepare(&m);
     adamw_init(&opt, m.num_params);
     int *in = xmalloc((size_t)B * T * sizeof(int)), *tg = xmalloc((size_t)B * T * sizeof(int));
     window_fill(&s, 3, in, tg, B, T);
     float first = 0, loss = 0;
     for (int step = 0; step < steps; step++) {
         model_zero_grad(&m);
-        loss = model_forward_backward(&m, in, tg, B, T, 1.0f);
+        loss = model_forward_backward(&m, in, tg, B, T, 1.0f, 0);
         if (!step) first = loss;
         double norm = grad_norm(&m);
         if (norm > 1.0) grad_scale(&m, (float)(1.0 / norm));
@@ -79,11 +80,11 @@ static void test_recompute(const char *model_path, const char *shard_path) {
     for (int r = 0; r < 2; r++) {
         load_model(&m[r], model_path);
         model_set_position(&m[r], &pos);
-        m[r].recompute = r;
-        model_prepare(&m[r], B, T);
+        model_reserve(&m[r], B, T, r);
+        model_prepare(&m[r]);
         if (!r) shard_load(&s, shard_path, m[r].cfg.vocab);
         window_fill(&s, 5, in, tg, B, T);
-        loss[r] = model_forward_backward(&m[r], in, tg, B, T, 1.0f);
+        loss[r] = model_forward_backward(&m[r], in, tg, B, T, 1.0f, r);
     }
     int same = !memcmp(m[0].grads_memory, m[1].grads_memory, m[0].num_params * sizeof(float));
     expect(loss[0] == loss[1] && same, "recompute: loss and all gradients bitwise equal", loss[1], loss[0]);

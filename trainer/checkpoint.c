@@ -4,7 +4,6 @@
 // optimizer state, "kill-after-checkpoint:K" right after step K's checkpoint is whole.
 #define _POSIX_C_SOURCE 200809L
 #include "checkpoint.h"
-#include "run.h"
 #include "../model/formats.h"
 #include "../util/fs.h"
 #include "../util/util.h"
@@ -142,8 +141,7 @@ static void prune(const char *run_dir, long long keep) {
     free_list(names, n);
 }
 
-char *checkpoint_save(const char *run_dir, const Model *m, const AdamW *opt, const TrainState *ts, const Config *c,
-                      double base_theta) {
+char *checkpoint_save(const char *run_dir, const Model *m, const AdamW *opt, const TrainState *ts, const Config *c) {
     double t0 = now_seconds();
     char *dir = step_dir(run_dir, ts->step), *tmp = with_suffix(dir, ".tmp"), train_json[256];
     remove_tree(tmp);
@@ -151,7 +149,7 @@ char *checkpoint_save(const char *run_dir, const Model *m, const AdamW *opt, con
     char *model = path_join(tmp, "model.safetensors"), *state = path_join(tmp, "trainer_state.json");
     char *cfg = path_join(tmp, "config.yaml");
     train_state_json(ts, train_json, sizeof train_json);
-    save_model_state(m, base_theta, train_json, model);
+    save_state(m, train_json, model);
     fault("kill-in-checkpoint", ts->step);
     write_optimizer(tmp, m, opt, c->ckpt_compress);
     write_state(state, ts);

@@ -33,8 +33,7 @@ typedef struct {
 // checkpoint_save: write step_<ts->step>/ under run_dir crash-safely (see above), then
 // keep only the newest checkpoint.keep_last complete ones. Returns the directory (caller
 // frees). A directory of that step already there (a damaged one) is replaced.
-char *checkpoint_save(const char *run_dir, const Model *m, const AdamW *opt, const TrainState *ts, const Config *c,
-                      double base_theta);
+char *checkpoint_save(const char *run_dir, const Model *m, const AdamW *opt, const TrainState *ts, const Config *c);
 // train_state_json: {"step", "tokens", "seq_len" (the longest trained)}, the
 // __metadata__.train of a model saved by a run.
 void train_state_json(const TrainState *ts, char *buf, size_t cap);

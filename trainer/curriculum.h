@@ -1,10 +1,9 @@
-// curriculum.h — a run as a list of stages (`curriculum:` in the config): parsing and
-// writing the list, the plan of optimizer steps per stage, and each stage's configuration.
+// curriculum.h — a run as a list of stages (`curriculum:` in the config, parsed by
+// config.c): the plan of optimizer steps per stage, and each stage's position scheme.
 // Without a curriculum the run is one stage of train.seq_len for train.max_steps steps.
 #ifndef STRETCH_CURRICULUM_H
 #define STRETCH_CURRICULUM_H
 
-#include <stdio.h>
 #include "config.h"
 
 // StagePlan: stage steps [first_step, first_step + steps) run windows of T tokens,
@@ -24,18 +23,14 @@ typedef struct Plan {
     size_t max_tokens;          // the most tokens of one forward (micro x T)
 } Plan;
 
-// curriculum_parse: the `curriculum:` sequence node into c->stages (each override is
-// validated against the key schema here, at its line:column).
-void curriculum_parse(Config *c, YTree *t, yaml_node_t *seq);
-// curriculum_write: the stages as a YAML flow list that curriculum_parse reads back.
-void curriculum_write(const Config *c, FILE *f);
 // curriculum_plan: steps, batch shape and LR scale of every stage. Dies naming the
 // stage (or the keys) when batch_tokens does not split into its sequences. With a
 // curriculum, train.max_steps (when set) caps the run and train.seq_len must not be set.
 void curriculum_plan(const Config *c, Plan *p);
 // plan_stage: the stage that runs optimizer step `step` (from 0).
 int plan_stage(const Plan *p, long long step);
-// stage_config: c with stage s's overrides applied (out may not alias c).
-void stage_config(const Config *c, int s, Config *out);
+// curriculum_position: the position scheme of stage s, unresolved: `base` (the run's)
+// with the keys the stage overrides.
+void curriculum_position(const Config *c, int s, const Position *base, Position *out);
 
 #endif

@@ -1,8 +1,7 @@
 // eval.c — evaluation in windows of T tokens with loss by position bucket, and the
-// `train eval` subcommand (see run.h).
-#include "run.h"
-#include "curriculum.h"
-#include "../model/formats.h"
+// `train eval` subcommand (see eval.h).
+#include "eval.h"
+#include "setup.h"
 #include "../util/util.h"
 
 #include <stdlib.h>
@@ -18,7 +17,6 @@ static void make_buckets(EvalResult *r, int T) {
 }
 
 EvalResult evaluate(Model *m, const Shard *val, int *in, int *tg, int B, int T, long long max_tokens) {
-    const int recompute = m->recompute;
     EvalResult r;
     memset(&r, 0, sizeof r);
     make_buckets(&r, T);
@@ -28,7 +26,6 @@ EvalResult evaluate(Model *m, const Shard *val, int *in, int *tg, int B, int T, 
         die("%s: no evaluation window: %zu tokens and eval.max_tokens %lld for windows of seq_len %d + 1",
             val->path, val->n, max_tokens, T);
     double total = 0.0;
-    m->recompute = 1;                // forward only: one layer of saved activations is enough
     for (size_t k = 0; k < windows; k += (size_t)B) {
         int b = (int)(windows - k < (size_t)B ? windows - k : (size_t)B);
         window_fill(val, k, in, tg, b, T);
@@ -42,7 +39,6 @@ EvalResult evaluate(Model *m, const Shard *val, int *in, int *tg, int B, int T, 
                 total += l;
             }
     }
-    m->recompute = recompute;
     r.tokens = windows * (size_t)T;
     r.loss = total / (double)r.tokens;
     for (int j = 0; j < r.n_buckets; j++) r.bucket_loss[j] /= (double)r.bucket_tokens[j];
@@ -196,8 +192,7 @@ int eval_main(const Config *c) {
     load_data(&val, c, "data.val", m.cfg.vocab);
     evals_plan(c, &plan, &val, m.cfg.vocab, &ev);
     size_t buf = evals_reserve(&m, &ev);
-    m.recompute = 1;
-    model_prepare(&m, ev.B[0], ev.T[0]);
+    model_prepare(&m);
     int *in = xmalloc(buf * sizeof(int)), *tg = xmalloc(buf * sizeof(int));
     double t0 = now_seconds();
     evals_run(&m, &ev, &val, in, tg, c->eval_max_tokens, 1, 1, rep);

@@ -1,5 +1,5 @@
-// export.c — `train export --from SRC --to DIR --format hf|llama2c`, and the reverse
-// mapping used when a Hugging Face directory is loaded (hf_position).
+// export.c — `train export --from SRC --to DIR --format hf|llama2c`. model/position.c
+// writes rope_scaling (POS_JSON_HF) and reads it back (position_from_hf, by load_hf_dir).
 //
 // Hugging Face config.json per method (transformers' rope_init_functions):
 //   plain RoPE, ABF       rope_theta = the scheme's base, rope_scaling null
@@ -17,7 +17,8 @@
 // Every export also carries "stretch": {"rope_theta" (base), "max_seq_len" (L_o),
 // "trained_seq_len", "position" (the config's position keys)}, so that init_from on the
 // directory rebuilds exactly the model that was exported.
-#include "run.h"
+#include "export.h"
+#include "setup.h"
 #include "../model/formats.h"
 #include "../util/fs.h"
 #include "../util/util.h"
@@ -25,45 +26,6 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
-
-// rope_scaling keys of transformers that map 1:1 to position.rope.* keys.
-static const char *const HF_ROPE_KEYS[] = {"factor", "original_max_position_embeddings", "beta_fast", "beta_slow",
-                                           "attention_factor", "truncate", "low_freq_factor", "high_freq_factor",
-                                           "short_factor", "long_factor"};
-
-void hf_position(Config *own, const char *dir) {
-    char *path = path_join(dir, "config.json");
-    size_t len;
-    char *text = read_file(path, &len);
-    YTree t;
-    ytree_parse(&t, path, text, len);
-    yaml_node_t *r = ytree_root(&t), *st = ymap_get(&t, r, "stretch"), *rs = ymap_get(&t, r, "rope_scaling");
-    yaml_node_t *pos = st && st->type == YAML_MAPPING_NODE ? ymap_get(&t, st, "position") : NULL;
-    if (pos) config_apply(own, &t, pos, "position");
-    else if (rs && !yis_null(rs)) {
-        if (rs->type != YAML_MAPPING_NODE) yfail(&t, rs, "rope_scaling must be an object");
-        for (yaml_node_pair_t *p = rs->data.mapping.pairs.start; p < rs->data.mapping.pairs.top; p++) {
-            yaml_node_t *kn = yaml_document_get_node(&t.doc, p->key), *vn = yaml_document_get_node(&t.doc, p->value);
-            const char *k = yscalar(&t, kn, "rope_scaling key");
-            char key[128], where[CFG_STR];
-            snprintf(where, sizeof where, "%s:%zu:%zu", path, vn->start_mark.line + 1, vn->start_mark.column + 1);
-            if (!strcmp(k, "rope_type") || !strcmp(k, "type")) {
-                const char *v = yscalar(&t, vn, k);
-                if (strcmp(v, "default")) config_set_node(own, "position.rope.scaling", &t, vn, where);
-                continue;
-            }
-            size_t i = 0, n = sizeof HF_ROPE_KEYS / sizeof HF_ROPE_KEYS[0];
-            while (i < n && strcmp(k, HF_ROPE_KEYS[i])) i++;
-            if (i == n) yfail(&t, kn, "rope_scaling.%s has no equivalent here (supported: rope_type and the keys of "
-                              "position.rope in README.md)", k);
-            snprintf(key, sizeof key, "position.rope.%s", k);
-            config_set_node(own, key, &t, vn, where);
-        }
-    }
-    ytree_free(&t);
-    free(text);
-    free(path);
-}
 
 // trained_length: __metadata__.train.seq_len of a stretch state, else L_o.
 static int trained_length(const char *state, int L0) {
@@ -82,46 +44,19 @@ static int trained_length(const char *state, int L0) {
     return T;
 }
 
-// hf_rope_scaling: the "rope_scaling" member for p, appended to buf; *max_pos becomes L_o
-// for dynamic.
-static void hf_rope_scaling(const Position *p, int *max_pos, char *buf, size_t cap, size_t *n) {
-    const RopeScaling s = p->scaling;
-    const char *type[] = {NULL, "linear", NULL, "dynamic", "yarn", "llama3", "longrope"};
-    if (!p->rope || s == SCALE_NONE || s == SCALE_NTK) {
-        appendf(buf, cap, n, "  \"rope_scaling\": null");
-        return;
-    }
-    appendf(buf, cap, n, "  \"rope_scaling\": {\"rope_type\": \"%s\", \"factor\": %.17g", type[s], p->factor);
-    if (s != SCALE_LINEAR) appendf(buf, cap, n, ", \"original_max_position_embeddings\": %d", p->original_max);
-    if (s == SCALE_DYNAMIC) *max_pos = p->original_max;
-    if (s == SCALE_YARN)
-        appendf(buf, cap, n, ", \"beta_fast\": %.17g, \"beta_slow\": %.17g, \"truncate\": %s", p->beta_fast, p->beta_slow,
-                p->truncate ? "true" : "false");
-    if ((s == SCALE_YARN || s == SCALE_LONGROPE) && p->attention_factor >= 0)
-        appendf(buf, cap, n, ", \"attention_factor\": %.17g", p->attention_factor);
-    if (s == SCALE_LLAMA3)
-        appendf(buf, cap, n, ", \"low_freq_factor\": %.17g, \"high_freq_factor\": %.17g", p->low_freq_factor,
-                p->high_freq_factor);
-    if (s == SCALE_LONGROPE) {
-        append_json_list(buf, cap, n, "short_factor", p->short_factor, p->n_short);
-        append_json_list(buf, cap, n, "long_factor", p->long_factor, p->n_long);
-    }
-    appendf(buf, cap, n, "}");
-}
-
 static void export_hf(const Model *m, const char *dir, int trained) {
     const Position *p = &m->pos;
     const double theta = p->rope && p->scaling == SCALE_NTK ? rope_ntk_base(p->theta, p->factor, m->cfg.dim / m->cfg.n_heads)
                                                             : p->theta;
-    int max_pos = trained;
-    const size_t cap = 65536;
+    const int max_pos = p->rope && p->scaling == SCALE_DYNAMIC ? p->original_max : trained;
+    const size_t cap = 3 * POS_JSON_MAX;
     size_t n = 0;
-    char *extra = xmalloc(cap), pos[8192];
-    position_json(p, m->cfg.rope_theta, pos, sizeof pos);
-    hf_rope_scaling(p, &max_pos, extra, cap, &n);
-    appendf(extra, cap, &n, ",\n  \"stretch\": {\"rope_theta\": %.9g, \"max_seq_len\": %d, \"trained_seq_len\": %d, "
-            "\"position\": %s}", m->cfg.rope_theta, m->cfg.max_seq_len, trained, pos);
-    CHECK(pos[0] && n < cap, "the position scheme does not fit the export's JSON buffers");
+    char *extra = xmalloc(cap), *hf = xmalloc(POS_JSON_MAX), *pos = xmalloc(POS_JSON_MAX);
+    CHECK(position_json(p, POS_JSON_SCHEME, m->cfg.rope_theta, pos, POS_JSON_MAX) == 0 &&
+          position_json(p, POS_JSON_HF, m->cfg.rope_theta, hf, POS_JSON_MAX) == 0, "the position scheme is too long");
+    appendf(extra, cap, &n, "  \"rope_scaling\": %s,\n  \"stretch\": {\"rope_theta\": %.9g, \"max_seq_len\": %d, "
+            "\"trained_seq_len\": %d, \"position\": %s}", hf, m->cfg.rope_theta, m->cfg.max_seq_len, trained, pos);
+    CHECK(n < cap, "the position scheme does not fit the export's JSON buffers");
     save_hf_dir(m, dir, max_pos, theta, extra);
     if (p->bias != BIAS_NONE)
         printf("note: transformers' Llama has no %s bias; only this project (model.init_from) reads it from "
@@ -130,12 +65,14 @@ static void export_hf(const Model *m, const char *dir, int trained) {
         printf("note: recent transformers derive YaRN's factor from max_position_embeddings / "
                "original_max_position_embeddings = %d / %d, not the trained factor %g\n", trained, p->original_max, p->factor);
     free(extra);
+    free(hf);
+    free(pos);
 }
 
 static void export_llama2c(const Model *m, const char *dir) {
     if (!position_is_plain(&m->pos, m->cfg.rope_theta) || m->params.t5_table || m->cfg.rope_theta != 10000.0f) {
-        char pos[8192];
-        position_json(&m->pos, m->cfg.rope_theta, pos, sizeof pos);
+        char pos[POS_JSON_MAX];
+        position_json(&m->pos, POS_JSON_SCHEME, m->cfg.rope_theta, pos, sizeof pos);
         die("--format llama2c: llama2.c v1 stores no position settings (its runners apply plain RoPE with base 10000), "
             "and this model uses %s with base %g; export it with --format hf", pos, m->cfg.rope_theta);
     }

@@ -6,9 +6,12 @@
 //   train export --from SRC --to DIR --format hf|llama2c   a model in other formats
 //   train compare RUN_DIR... [--out F.svg] [...]  loss curves of runs side by side
 //   train info MODEL                              print a checkpoint's shape
-#include "run.h"
+#include "eval.h"
+#include "export.h"
+#include "positions.h"
 #include "report.h"
-#include "../model/formats.h"
+#include "setup.h"
+#include "train.h"
 #include "../util/util.h"
 
 #include <stdio.h>
@@ -30,15 +33,16 @@ static int info_main(int argc, char **argv) {
     Model m;
     const ModelConfig *c = &m.cfg;
     Config *dflt = xmalloc(sizeof *dflt);
-    char pos[8192];
+    char *pos = xmalloc(POS_JSON_MAX);
     config_load(dflt, NULL, NULL, 0);
     free(load_model_from(&m, dflt, argv[0], NULL));
-    position_json(&m.pos, c->rope_theta, pos, sizeof pos);
+    position_json(&m.pos, POS_JSON_SCHEME, c->rope_theta, pos, POS_JSON_MAX);
     printf("%s: dim %d, hidden %d, layers %d, heads %d, kv heads %d, head size %d, vocab %d, %s head,\n"
            "  norm_eps %g, rope_theta %g, max_seq_len %d, %zu parameters, position %s\n",
            argv[0], c->dim, c->hidden, c->n_layers, c->n_heads, c->n_kv_heads, c->dim / c->n_heads, c->vocab,
            c->tied ? "tied" : "untied", c->norm_eps, c->rope_theta, c->max_seq_len, m.num_params, pos);
     model_free(&m);
+    free(pos);
     free(dflt);
     return 0;
 }

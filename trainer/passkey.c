@@ -10,7 +10,7 @@
 // depth's share of F moved forward to the next sentence end (within 64 tokens). The prompt
 // runs once through model_forward_cached; each key's digits are then scored by a short
 // forward over the cached keys/values: log p(digits | prompt), summed over its tokens.
-#include "run.h"
+#include "passkey.h"
 #include "../util/util.h"
 
 #include <math.h>
@@ -136,8 +136,6 @@ void passkey_trial(Model *m, const Passkey *pk, int T, int di, int trial, int *s
 }
 
 void passkey_run(Model *m, const Passkey *pk, PasskeyResult *res) {
-    const int recompute = m->recompute;
-    m->recompute = 1;
     for (int li = 0; li < pk->n_lens; li++)
         for (int di = 0; di < pk->n_depths; di++) {
             PasskeyResult *r = &res[li * pk->n_depths + di];
@@ -149,7 +147,6 @@ void passkey_run(Model *m, const Passkey *pk, PasskeyResult *res) {
                 r->mean_rank += (double)t.rank / pk->trials;
             }
         }
-    m->recompute = recompute;
 }
 
 void passkey_plan(const Config *c, const Shard *val, int vocab, Passkey *pk) {

@@ -6,7 +6,8 @@
 
 #include <stddef.h>
 #include <stdio.h>
-#include "run.h"
+#include "config.h"
+#include "eval.h"
 
 // TrainPoint, EvalPoint, PasskeyPoint: one metrics.jsonl row of each type (see README).
 typedef struct {

@@ -4,7 +4,7 @@
 // checkpoint.every steps, at each stage end, at the end, and on SIGINT/SIGTERM: the
 // current step finishes, a checkpoint is saved, exit 0; a second signal exits at once).
 #include "train.h"
-#include "report.h"
+#include "setup.h"
 #include "../model/formats.h"
 #include "../util/util.h"
 
@@ -20,19 +20,6 @@ static volatile sig_atomic_t stop_signal = 0;
 static void on_signal(int sig) {
     if (stop_signal) _Exit(128 + sig);
     stop_signal = sig;
-}
-
-int setup_threads(long long threads) {
-    int n = threads > 0 ? (int)threads : omp_get_num_procs();
-    omp_set_num_threads(n);
-    openblas_set_num_threads(n);     // BLAS is only ever called outside OpenMP regions
-    return n;
-}
-
-void load_data(Shard *s, const Config *c, const char *key, int vocab) {
-    char where[CFG_STR + 64];
-    snprintf(where, sizeof where, "%s: %s", config_where(c, key), key);
-    shard_load_glob(s, !strcmp(key, "data.train") ? c->train_path : c->val_path, vocab, where);
 }
 
 // stop_nonfinite: a NaN/inf loss or gradient ends the run (exit 1) with a hint.
@@ -62,7 +49,7 @@ static void save_stage_model(const Run *r, int s) {
     char *dir = path_join(r->c->out_dir, name);
     make_dirs(dir);
     train_state_json(&r->ts, tj, sizeof tj);
-    save_run_model(&r->m, r->base_theta, tj, dir);
+    save_run_model(&r->m, tj, dir);
     free(dir);
 }
 
@@ -76,15 +63,14 @@ static void save_checkpoint(Run *r, const char *reason) {
     r->ts.metrics_bytes = ftell(r->metrics);
     r->ts.threads = r->threads;
     snprintf(r->ts.reason, sizeof r->ts.reason, "%s", reason);
-    free(checkpoint_save(r->c->out_dir, &r->m, &r->opt, &r->ts, r->c, r->base_theta));
+    free(checkpoint_save(r->c->out_dir, &r->m, &r->opt, &r->ts, r->c));
 }
 
-// stage_position: the position scheme of stage s (its rope overrides over the run's).
+// stage_position: the position scheme of stage s: its overrides over the scheme the
+// model was loaded with (the config's, or the source's), resolved.
 static void stage_position(const Config *c, int s, const Model *m, Position *pos) {
-    Config *sc = xmalloc(sizeof *sc);
-    stage_config(c, s, sc);
-    config_position(sc, m->cfg.dim / m->cfg.n_heads, m->cfg.rope_theta, m->cfg.max_seq_len, pos);
-    free(sc);
+    curriculum_position(c, s, &m->pos, pos);
+    position_resolve(pos, m->cfg.dim / m->cfg.n_heads, m->cfg.rope_theta, m->cfg.max_seq_len);
 }
 
 // eta_seconds: the rest of this stage at its measured pace, and later stages at that
@@ -100,10 +86,10 @@ static double eta_seconds(const Plan *p, const ModelConfig *mc, long long step, 
 
 // print_plan: one line per stage; pos[s] is stage s's position scheme.
 static void print_plan(const Config *c, const Plan *p, const Position *pos, double base_theta) {
+    char *json = xmalloc(POS_JSON_MAX);
     for (int s = 0; s < p->n; s++) {
         const StagePlan *st = &p->s[s];
-        char json[8192];
-        position_json(&pos[s], base_theta, json, sizeof json);
+        position_json(&pos[s], POS_JSON_SCHEME, base_theta, json, POS_JSON_MAX);
         char steps[96];
         if (st->steps) snprintf(steps, sizeof steps, "steps %lld-%lld (%lld tokens)", st->first_step + 1,
                                 st->first_step + st->steps, st->steps * c->batch_tokens);
@@ -111,6 +97,7 @@ static void print_plan(const Config *c, const Plan *p, const Position *pos, doub
         printf("stage %d/%d: seq_len %d, %s, %d x %d sequences per step, lr x %g, position %s\n", s + 1, p->n, st->T,
                steps, st->micro, st->accum, st->lr_scale, json);
     }
+    free(json);
 }
 
 // setup: the model (from init_from, or the checkpoint being resumed), every stage's
@@ -123,7 +110,6 @@ static void setup(Run *r, const char *ckpt) {
         free(load_model_from(&r->m, c, state, NULL));
         free(state);
     } else load_model_for(&r->m, c);
-    r->base_theta = r->m.cfg.rope_theta;
     r->stage_pos = xmalloc((size_t)r->plan.n * sizeof *r->stage_pos);
     for (int s = 0; s < r->plan.n; s++) stage_position(c, s, &r->m, &r->stage_pos[s]);   // all valid before any step
     load_data(&r->train, c, "data.train", r->m.cfg.vocab);
@@ -132,10 +118,9 @@ static void setup(Run *r, const char *ckpt) {
         evals_plan(c, &r->plan, &r->val, r->m.cfg.vocab, &r->ev);
     }
     r->report = xcalloc(1, sizeof *r->report);
-    r->m.recompute = c->recompute;
-    for (int s = 0; s < r->plan.n; s++) model_reserve(&r->m, r->plan.s[s].micro, r->plan.s[s].T, r->m.recompute);
+    for (int s = 0; s < r->plan.n; s++) model_reserve(&r->m, r->plan.s[s].micro, r->plan.s[s].T, c->recompute);
     size_t eval_buf = evals_reserve(&r->m, &r->ev), buf = eval_buf > r->plan.max_tokens ? eval_buf : r->plan.max_tokens;
-    model_prepare(&r->m, r->plan.s[0].micro, r->plan.s[0].T);
+    model_prepare(&r->m);
     r->in = xmalloc(buf * sizeof(int));
     r->tg = xmalloc(buf * sizeof(int));
     adamw_init(&r->opt, r->m.num_params);
@@ -149,7 +134,7 @@ static void print_header(const Run *r) {
     const Config *c = r->c;
     printf("run %s: %zu params, %lld steps of %lld tokens, %d threads\n", c->run_name, r->m.num_params,
            r->plan.total_steps, c->batch_tokens, r->threads);
-    print_plan(c, &r->plan, r->stage_pos, r->base_theta);
+    print_plan(c, &r->plan, r->stage_pos, r->m.cfg.rope_theta);
     if (r->m.cfg.max_seq_len && r->plan.max_T > r->m.cfg.max_seq_len)
         printf("note: seq_len %d exceeds the checkpoint's pretraining context %d\n", r->plan.max_T, r->m.cfg.max_seq_len);
     printf("data: %zu tokens in %zu file%s; an epoch packs %zu documents, %zu tokens (%.2f epochs in this run)\n",
@@ -174,7 +159,7 @@ static void train_step(Run *r, long long step, int s, double stage_t0, long long
     model_zero_grad(&r->m);
     for (int a = 0; a < accum; a++) {
         loader_next(&r->loader, r->in, r->tg, micro, T);
-        loss += model_forward_backward(&r->m, r->in, r->tg, micro, T, 1.0f / (float)accum) / accum;
+        loss += model_forward_backward(&r->m, r->in, r->tg, micro, T, 1.0f / (float)accum, (int)c->recompute) / accum;
     }
     if (!isfinite(loss)) stop_nonfinite(step + 1, "the loss", loss);
     double norm = grad_norm(&r->m);
@@ -252,7 +237,7 @@ static void finish(Run *r) {
         free(eval_path);
     }
     train_state_json(&r->ts, tj, sizeof tj);
-    save_run_model(&r->m, r->base_theta, tj, c->out_dir);
+    save_run_model(&r->m, tj, c->out_dir);
     save_checkpoint(r, "end");
     if (!*c->val_path) report_write(c->out_dir);      // else the final evals just wrote it
     printf("wrote %s/report.svg (train compare %s: the same chart, a terminal chart and a table)\n", c->out_dir, c->out_dir);

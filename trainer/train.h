@@ -1,13 +1,14 @@
-// train.h — the state of one training run (train.c) and how it starts or resumes
-// (resume.c).
+// train.h — the state of one training run (train.c), how it starts or resumes
+// (resume.c), and its live progress line (progress.c).
 #ifndef STRETCH_TRAIN_H
 #define STRETCH_TRAIN_H
 
 #include <stdio.h>
 #include "checkpoint.h"
 #include "curriculum.h"
+#include "eval.h"
 #include "optim.h"
-#include "run.h"
+#include "report.h"
 
 // Run: everything a training run holds; allocated once, before the first step.
 typedef struct {
@@ -15,8 +16,7 @@ typedef struct {
     int threads;
     Plan plan;
     Model m;
-    double base_theta;         // the base model's RoPE base (position metadata is relative to it)
-    Position *stage_pos;       // (plan.n) each stage's position scheme
+    Position *stage_pos;       // (plan.n) each stage's position scheme, resolved
     Shard train, val;
     Evals ev;
     EvalReport *report;
@@ -27,6 +27,15 @@ typedef struct {
     TrainState ts;             // where the run stands; what a checkpoint records
     double t_start;            // now_seconds() at step 0 (earlier sessions included)
 } Run;
+
+// Resume: how `train` starts: fresh, or from a checkpoint (--resume [PATH]).
+typedef struct {
+    int resume;                 // --resume given
+    const char *path;           // its PATH (a step_N or run directory), or NULL: the run's own
+} Resume;
+
+// train_main: `train`: the run the config describes, fresh or resumed.
+int train_main(const Config *c, const Resume *r);
 
 // resume_from: the checkpoint directory to continue from (caller frees), or NULL to start
 // fresh; dies when --resume finds nothing whole to resume.

@@ -125,3 +125,24 @@ yaml_node_t *yseq_at(YTree *t, yaml_node_t *n, size_t i) {
     assert(n && n->type == YAML_SEQUENCE_NODE && i < yseq_len(n));
     return yaml_document_get_node(&t->doc, n->data.sequence.items.start[i]);
 }
+
+int ymap_int(YTree *t, yaml_node_t *map, const char *key, int dflt, int required) {
+    yaml_node_t *n = ymap_get(t, map, key);
+    if (!n || yis_null(n)) {
+        if (required) yfail(t, map, "required key '%s' is missing", key);
+        return dflt;
+    }
+    long long v = yint(t, n, key);
+    if (v < 0 || v > (1ll << 30)) yfail(t, n, "'%s' = %lld is out of range", key, v);
+    return (int)v;
+}
+
+double ymap_double(YTree *t, yaml_node_t *map, const char *key, double dflt) {
+    yaml_node_t *n = ymap_get(t, map, key);
+    return !n || yis_null(n) ? dflt : ydouble(t, n, key);
+}
+
+int ymap_bool(YTree *t, yaml_node_t *map, const char *key, int dflt) {
+    yaml_node_t *n = ymap_get(t, map, key);
+    return !n || yis_null(n) ? dflt : ybool(t, n, key);
+}

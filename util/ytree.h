@@ -28,6 +28,12 @@ int yis_null(yaml_node_t *n);                                         // ~, null
 size_t yseq_len(yaml_node_t *n);
 yaml_node_t *yseq_at(YTree *t, yaml_node_t *n, size_t i);
 
+// Members of a JSON/YAML mapping with defaults: absent or null gives dflt (ymap_int: a
+// count in [0, 2^30]; dies when `required` and absent).
+int ymap_int(YTree *t, yaml_node_t *map, const char *key, int dflt, int required);
+double ymap_double(YTree *t, yaml_node_t *map, const char *key, double dflt);
+int ymap_bool(YTree *t, yaml_node_t *map, const char *key, int dflt);
+
 // yfail: die with the node's mark: "<source>:<line>:<col>: <message>".
 #if defined(__GNUC__)
 __attribute__((noreturn, format(printf, 3, 4)))

@@ -1,5 +1,6 @@
-// modelio.c — loading model.init_from with its position scheme, and saving a run's
-// model. What init_from (or `export --from`) names is resolved by resolve_source:
+// setup.c — what the subcommands set up from a config: threads, data shards, and
+// model.init_from with its position scheme; and saving a run's model. What init_from (or
+// `export --from`) names is resolved by resolve_source:
 //   *.safetensors              a stretch state (__metadata__.model and .position)
 //   a checkpoint step_N/ dir   its model.safetensors, after checking every CRC
 //   a run directory            its newest whole checkpoint (falling back past damage),
@@ -8,12 +9,15 @@
 //                              others may have rope_scaling, translated to position keys)
 //   any other file             llama2.c (legacy or v1)
 // The source's scheme applies unless the config sets `position:` keys, which replace it.
-#include "run.h"
+#include "setup.h"
 #include "checkpoint.h"
 #include "../model/formats.h"
 #include "../util/fs.h"
 #include "../util/util.h"
 
+#include <cblas.h>
+#include <omp.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -55,60 +59,34 @@ char *resolve_source(const char *from, SourceKind *kind) {
     return out;
 }
 
-// load_state: a stretch state's weights (a T5 table comes later, in finish_load) and,
-// into own, its position scheme.
-static void load_state(Model *m, const char *path, Config *own) {
-    Safetensors st;
-    ModelConfig mc;
-    RopeLayout layout;
-    st_open(&st, path);
-    const char *meta = st_metadata(&st, "model"), *pj = st_metadata(&st, "position");
-    if (!meta) die("%s: no __metadata__.model: not a stretch state (use a llama2.c file or a Hugging Face directory)", path);
-    model_config_from_json(&mc, &layout, meta, path);
-    if (pj) config_apply_json(own, pj, "__metadata__.position", "position");
-    model_init(m, &mc, path);
-    st_load_params(st_resolve_single, &st, &m->cfg, &m->params, "", layout);
-    st_close(&st);
-}
-
-// finish_load: the position scheme (the config's position keys if any, else the
-// source's, in own), then a T5 table from `table_file` when it holds one.
-static void finish_load(Model *m, const Config *c, const Config *own, const char *table_file) {
-    Position pos;
-    const Config *pc = config_position_is_set(c) ? c : own;
-    config_position(pc, m->cfg.dim / m->cfg.n_heads, m->cfg.rope_theta, m->cfg.max_seq_len, &pos);
+// finish_load: the scheme that applies (the config's position keys if any, else the
+// source's own `src`), resolved against the model; then a T5 table from `table_file`
+// when it holds one.
+static void finish_load(Model *m, const Config *c, const Position *src, const char *table_file) {
+    Position pos = position_is_set(&c->pos) ? c->pos : *src;
+    position_resolve(&pos, m->cfg.dim / m->cfg.n_heads, m->cfg.rope_theta, m->cfg.max_seq_len);
     model_set_position(m, &pos);
-    if (!table_file) return;
-    Safetensors st;
-    st_open(&st, table_file);
-    if (st_find(&st, T5_TABLE_NAME)) {
-        if (pos.bias != BIAS_T5)
-            die("%s: the model has a learned T5 table but position.bias is %s; keep bias: t5 or start from the base model",
-                table_file, BIAS_NAMES[pos.bias]);
-        st_read_f32(&st, T5_TABLE_NAME, m->params.t5_table, (size_t)m->cfg.t5_buckets * (size_t)m->cfg.n_heads);
-    }
-    st_close(&st);
+    if (table_file) load_t5_table(m, table_file);
 }
 
 char *load_model_from(Model *m, const Config *c, const char *from, SourceKind *kind_out) {
     SourceKind kind;
     char *path = resolve_source(from, &kind), *table = NULL;
     if (kind_out) *kind_out = kind;
-    Config *own = xmalloc(sizeof *own);
-    config_load(own, NULL, NULL, 0);
+    Position *src = xmalloc(sizeof *src);
+    position_default(src);
     if (kind == SRC_STATE) {
-        load_state(m, path, own);
+        load_state(m, path, src);
         table = xstrdup(path);
     } else if (kind == SRC_HF) {
-        load_hf_dir(m, path);
-        hf_position(own, path);
+        load_hf_dir(m, path, src);
         table = path_join(path, "model.safetensors");
         if (!file_exists(table)) free(table), table = NULL;
     } else {
         load_model(m, path);
     }
-    finish_load(m, c, own, table);
-    free(own);
+    finish_load(m, c, src, table);
+    free(src);
     free(table);
     return path;
 }
@@ -118,25 +96,32 @@ void load_model_for(Model *m, const Config *c) {
     free(load_model_from(m, c, c->init_from, NULL));
 }
 
-void save_model_state(const Model *m, double base_theta, const char *train_json, const char *path) {
-    char json[8192];
-    position_json(&m->pos, base_theta, json, sizeof json);
-    CHECK(json[0], "the position scheme does not fit its %zu-byte JSON buffer", sizeof json);
-    save_state(m, json, train_json, path);
-}
-
-void save_run_model(const Model *m, double base_theta, const char *train_json, const char *dir) {
+void save_run_model(const Model *m, const char *train_json, const char *dir) {
     char *state = path_join(dir, "model.safetensors"), *bin = path_join(dir, "model.bin");
-    save_model_state(m, base_theta, train_json, state);
-    if (position_is_plain(&m->pos, base_theta) && !m->params.t5_table) {
+    save_state(m, train_json, state);
+    if (position_is_plain(&m->pos, m->cfg.rope_theta) && !m->params.t5_table) {
         save_llama2c_v1(m, bin);
         printf("saved %s and %s (llama2.c v1)\n", state, bin);
     } else {
         remove(bin);
-        char json[8192];
-        position_json(&m->pos, base_theta, json, sizeof json);
+        char *json = xmalloc(POS_JSON_MAX);
+        position_json(&m->pos, POS_JSON_SCHEME, m->cfg.rope_theta, json, POS_JSON_MAX);
         printf("saved %s (position %s)\n", state, json);
+        free(json);
     }
     free(state);
     free(bin);
+}
+
+int setup_threads(long long threads) {
+    int n = threads > 0 ? (int)threads : omp_get_num_procs();
+    omp_set_num_threads(n);
+    openblas_set_num_threads(n);     // BLAS is only ever called outside OpenMP regions
+    return n;
+}
+
+void load_data(Shard *s, const Config *c, const char *key, int vocab) {
+    char where[CFG_STR + 64];
+    snprintf(where, sizeof where, "%s: %s", config_where(c, key), key);
+    shard_load_glob(s, !strcmp(key, "data.train") ? c->train_path : c->val_path, vocab, where);
 }

@@ -1,0 +1,31 @@
+// setup.h — what the subcommands set up from a config (setup.c): threads, data shards,
+// the model model.init_from names with its position scheme; and a run's saved model.
+#ifndef STRETCH_SETUP_H
+#define STRETCH_SETUP_H
+
+#include "config.h"
+#include "../data/data.h"
+#include "../model/model.h"
+
+// setup_threads: run.threads (0 = all cores) for OpenMP and OpenBLAS; returns the count.
+int setup_threads(long long threads);
+// load_data: the shard(s) of the config key `key` (data.train or data.val: a path or glob).
+void load_data(Shard *s, const Config *c, const char *key, int vocab);
+// SourceKind: what a model path names (resolve_source).
+typedef enum { SRC_LLAMA2C, SRC_HF, SRC_STATE } SourceKind;
+// resolve_source: the file or directory to load for `from` (a llama2.c file, a stretch
+// state, a checkpoint step directory, a run directory or a Hugging Face directory);
+// checkpoints are CRC-checked first. Caller frees.
+char *resolve_source(const char *from, SourceKind *kind);
+// load_model_from: the model `from` names with its position scheme, resolved: the
+// config's `position:` keys if any are set, else the source's own (a stretch state's
+// metadata, a Hugging Face config's "stretch" key or rope_scaling; plain RoPE for
+// llama2.c). Returns resolve_source's path (caller frees); *kind (may be NULL) gets its kind.
+char *load_model_from(Model *m, const Config *c, const char *from, SourceKind *kind);
+// load_model_for: load_model_from(model.init_from).
+void load_model_for(Model *m, const Config *c);
+// save_run_model: dir/model.safetensors (save_state), plus dir/model.bin (llama2.c v1)
+// when the scheme is plain RoPE.
+void save_run_model(const Model *m, const char *train_json, const char *dir);
+
+#endif
