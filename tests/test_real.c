@@ -9,20 +9,11 @@
 #include "../model/formats.h"
 #include "../trainer/run.h"
 #include "../util/util.h"
+#include "check.h"
 
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
-
-static int checks = 0, failures = 0;
-
-static void expect(int ok, const char *fmt, double a, double b) {
-    checks++;
-    failures += !ok;
-    printf("%-60s %s  (%.7f vs %.7f)\n", fmt, ok ? "ok" : "FAIL", a, b);
-}
-
-static int close_rel(double a, double ref, double rtol) { return fabs(a - ref) <= 1e-7 + rtol * fabs(ref); }
 
 // fixture_loss: mean loss of m on the fixture's input_ids (W windows of T+1 tokens).
 static float fixture_loss(Model *m, const char *fixture, float *ref) {
@@ -53,11 +44,11 @@ static void test_stories(const char *legacy, const char *v1) {
     load_model(&a, legacy);
     load_model(&b, v1);
     int same = a.num_params == b.num_params && !memcmp(a.params_memory, b.params_memory, a.num_params * sizeof(float));
-    expect(same && a.cfg.tied == b.cfg.tied, "legacy and v1 files hold identical weights", (double)a.num_params, (double)b.num_params);
+    check_report(same && a.cfg.tied == b.cfg.tied, "legacy and v1 files hold identical weights", (double)a.num_params, (double)b.num_params);
     float la = fixture_loss(&a, "tests/fixtures/stories260K_val.safetensors", &ref);
     float lb = fixture_loss(&b, "tests/fixtures/stories260K_val.safetensors", &ref);
-    expect(la == lb, "stories260K legacy loss == v1 loss (bitwise)", la, lb);
-    expect(close_rel(la, ref, 1e-4), "stories260K loss on 4x512 val tokens vs PyTorch", la, ref);
+    CHECK_EQ("stories260K legacy loss == v1 loss (bitwise)", la, lb);
+    CHECK_CLOSE("stories260K loss on 4x512 val tokens vs PyTorch", la, ref, 1e-7, 1e-4);
     // the same model with q/k rows in the half layout and permuted back gives the same loss
     TensorSpec s[NUM_PARAMS];
     param_specs(&a.cfg, s);
@@ -68,25 +59,23 @@ static void test_stories(const char *legacy, const char *v1) {
             rope_permute_rows(w, s[i].rope_rows, HS, s[i].shape[1], 1);
             rope_permute_rows(w, s[i].rope_rows, HS, s[i].shape[1], 0);
         }
-    expect(!memcmp(a.params_memory, b.params_memory, a.num_params * sizeof(float)), "interleaved -> half -> interleaved is the identity", 0, 0);
+    CHECK_TRUE("interleaved -> half -> interleaved is the identity", !memcmp(a.params_memory, b.params_memory, a.num_params * sizeof(float)));
     // v1 writer round trip
     make_dirs("tests/tmp");
     save_llama2c_v1(&a, "tests/tmp/roundtrip_v1.bin");
     Model c;
     load_model(&c, "tests/tmp/roundtrip_v1.bin");
-    expect(!memcmp(c.params_memory, a.params_memory, a.num_params * sizeof(float)) && c.cfg.max_seq_len == a.cfg.max_seq_len,
-           "save_llama2c_v1 -> load round trip", (double)c.num_params, (double)a.num_params);
+    check_report(!memcmp(c.params_memory, a.params_memory, a.num_params * sizeof(float)) && c.cfg.max_seq_len == a.cfg.max_seq_len,
+                 "save_llama2c_v1 -> load round trip", (double)c.num_params, (double)a.num_params);
     model_free(&a); model_free(&b); model_free(&c);
 }
 
 static void test_hf(const char *dir, const char *fixture) {
     Model m;
     float ref;
-    char what[128];
     load_model(&m, dir);
     float loss = fixture_loss(&m, fixture, &ref);
-    snprintf(what, sizeof what, "HF dir %s vs PyTorch", strrchr(dir, '/') + 1);
-    expect(close_rel(loss, ref, 1e-4), what, loss, ref);
+    CHECK_CLOSE(check_what("HF dir %s vs PyTorch", strrchr(dir, '/') + 1), loss, ref, 1e-7, 1e-4);
     model_free(&m);
 }
 
@@ -105,20 +94,20 @@ static void test_tokenizer(const char *tok_path, const char *text_path) {
         if (k + lp < cap) { memcpy(back + k, p, lp); k += lp; }
     }
     // decode drops the dummy prefix space after BOS, so the text comes back exactly
-    expect(ids[0] == 1 && !strcmp(back, text), "tokenizer: decode(encode(text)) == text", (double)n, (double)strlen(text));
-    expect((double)strlen(text) / (double)n > 1.5, "tokenizer merges (bytes per token > 1.5)", (double)strlen(text) / (double)n, 1.5);
+    check_report(ids[0] == 1 && !strcmp(back, text), "tokenizer: decode(encode(text)) == text", (double)n, (double)strlen(text));
+    check_report((double)strlen(text) / (double)n > 1.5, "tokenizer merges (bytes per token > 1.5)", (double)strlen(text) / (double)n, 1.5);
     uint32_t nl[8];
     size_t m = tokenizer_encode(&t, "\xe2\x98\x83", 0, nl);   // U+2603 snowman: byte fallback
-    expect(m == 4 && nl[1] == 0xe2 + 3 && nl[3] == 0x83 + 3, "tokenizer: byte fallback for an unknown codepoint", (double)m, 4);
+    check_report(m == 4 && nl[1] == 0xe2 + 3 && nl[3] == 0x83 + 3, "tokenizer: byte fallback for an unknown codepoint", (double)m, 4);
     // shards: uint16 and uint32 round trip
     Shard s;
     shard_write("tests/tmp/u16.bin", ids, n, t.vocab);
     shard_load(&s, "tests/tmp/u16.bin", t.vocab);
-    expect(s.n == n && s.tokens[n - 1] == ids[n - 1], "shard uint16 round trip", (double)s.n, (double)n);
+    check_report(s.n == n && s.tokens[n - 1] == ids[n - 1], "shard uint16 round trip", (double)s.n, (double)n);
     shard_free(&s);
     shard_write("tests/tmp/u32.bin", ids, n, 100000);
     shard_load(&s, "tests/tmp/u32.bin", t.vocab);
-    expect(s.n == n && !memcmp(s.tokens, ids, n * 4), "shard uint32 (version 7) round trip", (double)s.n, (double)n);
+    check_report(s.n == n && !memcmp(s.tokens, ids, n * 4), "shard uint32 (version 7) round trip", (double)s.n, (double)n);
     shard_free(&s);
     free(ids); free(back); free(text);
     tokenizer_free(&t);
@@ -131,6 +120,5 @@ int main(int argc, char **argv) {
     test_hf("tests/fixtures/hf_tiny_bf16", "tests/fixtures/hf_tiny_bf16_expected.safetensors");
     test_hf("tests/fixtures/hf_tiny_sharded", "tests/fixtures/hf_tiny_sharded_expected.safetensors");
     test_tokenizer(argv[3], argv[4]);
-    printf("test_real: %d checks, %d failed\n", checks, failures);
-    return failures ? 1 : 0;
+    return check_done("test_real");
 }
