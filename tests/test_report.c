@@ -6,19 +6,13 @@
 // Usage: test_report FIXTURE_DIR
 #include "../trainer/report.h"
 #include "../util/util.h"
+#include "check.h"
 
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
-static int checks, failed;
-
-static void expect(int ok, const char *what) {
-    checks++;
-    if (!ok) failed++, printf("FAIL %s\n", what);
-}
-
-static int close_to(double a, double b) { return fabs(a - b) <= 1e-12 + 1e-9 * fabs(b); }
+static int close_to(double a, double b) { return check_within(a, b, 1e-12, 1e-9); }
 
 static void test_reader(void) {
     const char *text =
@@ -36,36 +30,36 @@ static void test_reader(void) {
     RunLog r;
     memset(&r, 0, sizeof r);
     runlog_parse(&r, text, strlen(text), "inline");
-    expect(r.n_train == 2 && r.n_eval == 1 && r.n_pk == 1 && r.partial_line, "reader: 2 train, 1 eval, 1 passkey, partial line");
-    expect(r.train[1].step == 2 && r.train[1].stage == 2 && r.train[1].seq_len == 1024 && r.train[1].tokens == 16384 &&
-           close_to(r.train[1].loss, 2.0) && close_to(r.train[0].tokens_per_s, 5000.5) && close_to(r.train[1].elapsed_s, 3.0),
-           "reader: train fields");
-    expect(r.eval[0].n == 2 && r.eval[0].to[1] == 512 && close_to(r.eval[0].bucket[0], 1.25) && close_to(r.eval[0].loss, 1.5),
-           "reader: eval buckets");
+    CHECK_TRUE("reader: 2 train, 1 eval, 1 passkey, partial line", r.n_train == 2 && r.n_eval == 1 && r.n_pk == 1 && r.partial_line);
+    CHECK_TRUE("reader: train fields",
+               r.train[1].step == 2 && r.train[1].stage == 2 && r.train[1].seq_len == 1024 && r.train[1].tokens == 16384 &&
+                   close_to(r.train[1].loss, 2.0) && close_to(r.train[0].tokens_per_s, 5000.5) && close_to(r.train[1].elapsed_s, 3.0));
+    CHECK_TRUE("reader: eval buckets",
+               r.eval[0].n == 2 && r.eval[0].to[1] == 512 && close_to(r.eval[0].bucket[0], 1.25) && close_to(r.eval[0].loss, 1.5));
     int lens[MAX_LIST];
     double acc[MAX_LIST];
-    expect(runlog_passkey(&r, lens, acc) == 1 && lens[0] == 4096 && close_to(acc[0], 0.25), "reader: passkey round");
-    expect(runlog_latest_eval(&r) == &r.eval[0], "reader: latest eval");
+    CHECK_TRUE("reader: passkey round", runlog_passkey(&r, lens, acc) == 1 && lens[0] == 4096 && close_to(acc[0], 0.25));
+    CHECK_TRUE("reader: latest eval", runlog_latest_eval(&r) == &r.eval[0]);
     runlog_free(&r);
     const char *whole = strstr(text, "{\"type\": \"train\", \"step\": 3");   // the file ends with a newline
     memset(&r, 0, sizeof r);
     runlog_parse(&r, text, (size_t)(whole - text), "inline");
-    expect(r.n_train == 2 && !r.partial_line, "reader: a file ending at a newline has no partial line");
+    CHECK_TRUE("reader: a file ending at a newline has no partial line", r.n_train == 2 && !r.partial_line);
     runlog_free(&r);
 }
 
 static void test_ema(void) {
     double x[4] = {1, 3, 3, 3}, y[4];
     ema(x, 4, 0.5, y);
-    expect(close_to(y[0], 1.0) && close_to(y[1], (0.25 + 1.5) / 0.75), "ema: bias-corrected first values");
+    CHECK_TRUE("ema: bias-corrected first values", close_to(y[0], 1.0) && close_to(y[1], (0.25 + 1.5) / 0.75));
     ema(x, 4, 0.0, y);
-    expect(close_to(y[1], 3.0) && close_to(y[3], 3.0), "ema: alpha 0 is the identity");
+    CHECK_TRUE("ema: alpha 0 is the identity", close_to(y[1], 3.0) && close_to(y[3], 3.0));
     double c[50], z[50];
     for (int i = 0; i < 50; i++) c[i] = 7.0;
     ema(c, 50, 0.9, z);
     int flat = 1;
     for (int i = 0; i < 50; i++) flat &= close_to(z[i], 7.0);
-    expect(flat, "ema: a constant series stays constant (no warm-up bias)");
+    CHECK_TRUE("ema: a constant series stays constant (no warm-up bias)", flat);
 }
 
 static int is_nice_step(double s) {
@@ -76,11 +70,11 @@ static int is_nice_step(double s) {
 static void test_ticks(void) {
     double t[64];
     int n = nice_ticks(0.0, 1.05, 8, t);
-    expect(n == 7 && close_to(t[0], 0.0) && close_to(t[1], 0.2) && close_to(t[6], 1.2), "nice_ticks: 0..1.05 by 0.2");
+    CHECK_TRUE("nice_ticks: 0..1.05 by 0.2", n == 7 && close_to(t[0], 0.0) && close_to(t[1], 0.2) && close_to(t[6], 1.2));
     n = nice_ticks(1.3, 4.1, 10, t);
-    expect(n == 8 && close_to(t[0], 1.0) && close_to(t[7], 4.5), "nice_ticks: 1.3..4.1 by 0.5");
+    CHECK_TRUE("nice_ticks: 1.3..4.1 by 0.5", n == 8 && close_to(t[0], 1.0) && close_to(t[7], 4.5));
     n = nice_ticks(2.0, 2.0, 5, t);
-    expect(n >= 2 && t[0] <= 2.0 && t[n - 1] >= 2.0, "nice_ticks: a single value gets a range");
+    CHECK_TRUE("nice_ticks: a single value gets a range", n >= 2 && t[0] <= 2.0 && t[n - 1] >= 2.0);
     Rng rng = {99};
     int ok = 1;
     for (int k = 0; k < 2000; k++) {            // properties on random ranges
@@ -90,15 +84,15 @@ static void test_ticks(void) {
         double step = t[1] - t[0];
         ok &= n >= 2 && n <= m && t[0] <= lo && t[n - 1] >= hi && is_nice_step(step);
     }
-    expect(ok, "nice_ticks: 2000 random ranges covered by at most max_ticks round ticks");
+    CHECK_TRUE("nice_ticks: 2000 random ranges covered by at most max_ticks round ticks", ok);
     n = pow2_ticks(1048576.0, 9, t);
-    expect(n == 9 && close_to(t[1], 131072.0) && close_to(t[8], 1048576.0), "pow2_ticks: 0..1M by 128K");
+    CHECK_TRUE("pow2_ticks: 0..1M by 128K", n == 9 && close_to(t[1], 131072.0) && close_to(t[8], 1048576.0));
     n = log_ticks(0.9, 120.0, 10, t);
-    expect(n == 7 && close_to(t[0], 1) && close_to(t[1], 2) && close_to(t[6], 100), "log_ticks: 1 2 5 10 20 50 100");
+    CHECK_TRUE("log_ticks: 1 2 5 10 20 50 100", n == 7 && close_to(t[0], 1) && close_to(t[1], 2) && close_to(t[6], 100));
     n = log_ticks(0.9, 12000.0, 5, t);
-    expect(n == 5 && close_to(t[4], 10000), "log_ticks: decades when 1-2-5 is too dense");
+    CHECK_TRUE("log_ticks: decades when 1-2-5 is too dense", n == 5 && close_to(t[4], 10000));
     n = log_ticks(1.3, 1.9, 6, t);
-    expect(n >= 2 && t[0] >= 1.3 && t[n - 1] <= 1.9, "log_ticks: a narrow range gets linear ticks inside it");
+    CHECK_TRUE("log_ticks: a narrow range gets linear ticks inside it", n >= 2 && t[0] >= 1.3 && t[n - 1] <= 1.9);
 }
 
 static void test_labels(void) {
@@ -107,14 +101,12 @@ static void test_labels(void) {
         {1048576, "1M"}, {1536, "1.5K"}, {1572864, "1.5M"}, {1234567, "1.23M"}, {32768, "32K"}, {1000, "1k"}};
     for (size_t i = 0; i < sizeof C / sizeof C[0]; i++) {
         fmt_count(C[i].v, b, sizeof b);
-        char what[64];
-        snprintf(what, sizeof what, "fmt_count(%g) = %s, got %s", C[i].v, C[i].s, b);
-        expect(!strcmp(b, C[i].s), what);
+        CHECK_STR(check_what("fmt_count(%.0f) = %s", C[i].v, C[i].s), b, C[i].s);
     }
     fmt_duration(2794, b, sizeof b);
-    expect(!strcmp(b, "46:34"), "fmt_duration 46:34");
+    CHECK_STR("fmt_duration 46:34", b, "46:34");
     fmt_duration(3725, b, sizeof b);
-    expect(!strcmp(b, "1:02:05"), "fmt_duration 1:02:05");
+    CHECK_STR("fmt_duration 1:02:05", b, "1:02:05");
 }
 
 static void test_golden(const char *fixtures) {
@@ -125,7 +117,8 @@ static void test_golden(const char *fixtures) {
         runlog_read(&r[i], d);
         free(d);
     }
-    expect(r[0].n_train == 128 && !strcmp(r[0].method, "yarn") && !strcmp(r[1].method, "rope off + alibi"), "fixtures: runs and methods");
+    CHECK_TRUE("fixtures: runs and methods",
+               r[0].n_train == 128 && !strcmp(r[0].method, "yarn") && !strcmp(r[1].method, "rope off + alibi"));
     ChartOptions o = {0, 0, 0, 0.9};
     char *golden = path_join(fixtures, "golden.svg");
     FILE *f = tmpfile();
@@ -142,7 +135,7 @@ static void test_golden(const char *fixtures) {
         printf("wrote %s\n", golden);
     }
     char *want = read_file(golden, &m);
-    expect(m == n && !memcmp(want, got, n), "golden SVG of the yarn and alibi runs (byte for byte)");
+    CHECK_TRUE("golden SVG of the yarn and alibi runs (byte for byte)", m == n && !memcmp(want, got, n));
     free(want);
     free(got);
     free(golden);
@@ -156,6 +149,5 @@ int main(int argc, char **argv) {
     test_ticks();
     test_labels();
     test_golden(argv[1]);
-    printf("test_report: %d checks, %d failed\n", checks, failed);
-    return failed ? 1 : 0;
+    return check_done("test_report");
 }
