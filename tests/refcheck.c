@@ -4,11 +4,13 @@
 // __metadata__.position (JSON in the config's `position:` vocabulary; {} = plain RoPE), F32 parameters under Hugging Face names
 // in that pair layout, input_ids (I32 [T+1]), loss (F32 [1]) and grad.<name> for every
 // parameter (and model.relative_attention_bias.weight with its gradient for a t5 bias).
-// Prints ||a-b||/||b|| for the loss and each gradient.
+// Prints the loss against the reference (relative error <= 1e-4) and ||a-b||/||b|| of each
+// gradient against the tolerance 1e-4, one check per line (tests/check.h).
 // Exit 0 if all <= 1e-4, 1 otherwise, 2 on a malformed file.
 #include "../model/formats.h"
 #include "../trainer/setup.h"
 #include "../util/util.h"
+#include "check.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -67,12 +69,12 @@ int main(int argc, char **argv) {
     st_load_params(st_resolve_single, &st, &cfg, &ref, "grad.", layout);
 
     double worst = fabs((double)loss - ref_loss) / fabs((double)ref_loss);
-    double worst_eval = fabs((double)eval_loss - ref_loss) / fabs((double)ref_loss);
-    int fails = worst > TOL || worst_eval > TOL;
-    printf("%-52s %12s\n", "tensor", "rel err");
-    printf("%-52s %12.3e%s   (%.7f vs %.7f)\n", "loss (training step)", worst, worst > TOL ? "  FAIL" : "", loss, ref_loss);
-    printf("%-52s %12.3e%s   (%.7f vs %.7f)\n", "loss (evaluation forward)", worst_eval, worst_eval > TOL ? "  FAIL" : "",
-           eval_loss, ref_loss);
+    const double worst_eval = fabs((double)eval_loss - ref_loss) / fabs((double)ref_loss);
+    worst = worst_eval > worst ? worst_eval : worst;
+    printf("refcheck %s: the loss (this vs the reference), then ||a-b||/||b|| of each gradient (vs the tolerance)\n",
+           argv[1]);
+    CHECK_CLOSE("loss (training step)", loss, ref_loss, 0.0, TOL);
+    CHECK_CLOSE("loss (evaluation forward)", eval_loss, ref_loss, 0.0, TOL);
     TensorSpec s[NUM_PARAMS];
     char name[256];
     param_specs(&cfg, s);
@@ -82,15 +84,14 @@ int main(int argc, char **argv) {
         for (int l = 0; l < (s[i].per_layer ? cfg.n_layers : 1); l++) {
             double r = rel_err(m.grads.t[i] + (size_t)l * per, ref.t[i] + (size_t)l * per, per);
             param_name(name, sizeof name, &s[i], "grad.", l);
-            printf("%-52s %12.3e%s\n", name, r, r > TOL ? "  FAIL" : "");
-            fails += r > TOL;
-            worst = r > worst ? r : worst;
+            check_report(r <= TOL, name, r, TOL);
+            worst = r > worst || isnan(r) ? r : worst;
         }
     }
-    printf("refcheck %s: %s, worst relative error %.3e (tolerance %.0e)\n", argv[1], fails ? "FAIL" : "ok", worst, TOL);
+    printf("refcheck %s: worst relative error %.3e (tolerance %.0e)\n", argv[1], worst, TOL);
     free(ref_mem);
     free(ids);
     model_free(&m);
     st_close(&st);
-    return fails ? 1 : 0;
+    return check_done("refcheck");
 }

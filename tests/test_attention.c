@@ -9,12 +9,12 @@
 #include "../model/position.h"
 #include "../util/util.h"
 #include "attention_naive.h"
+#include "check.h"
 
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
-static int failures = 0, checks = 0;
 static Rng rng = {11};
 
 static float *randn(size_t n, float s) {
@@ -23,19 +23,19 @@ static float *randn(size_t n, float s) {
     return x;
 }
 
-// compare: the worst |a - ref| relative to the tolerance; prints and counts a failure.
-static void compare(const char *what, const float *a, const float *ref, size_t n) {
+// compare: one check of a (n) against ref (n), every element within the tolerance; the
+// line shows the element with the worst |a - ref| / tolerance. `label` names the case.
+static void compare(const char *label, const char *what, const float *a, const float *ref, size_t n) {
     const double rtol = 1e-5;
     double mx = 0.0, worst = 0.0;
+    size_t at = 0;
     for (size_t i = 0; i < n; i++) mx = fabs(ref[i]) > mx ? fabs(ref[i]) : mx;
     for (size_t i = 0; i < n; i++) {
         double err = fabs((double)a[i] - ref[i]), tol = 1e-6 + 1e-5 * mx + rtol * fabs(ref[i]);
         double r = err == 0.0 ? 0.0 : isnan(err) ? INFINITY : err / tol;
-        worst = r > worst ? r : worst;
+        if (r > worst) worst = r, at = i;
     }
-    checks++;
-    if (!(worst <= 1.0)) failures++;
-    printf("  %-7s %s  (worst error / tolerance %.3f, max|ref| %.3g)\n", what, worst <= 1.0 ? "ok" : "FAIL", worst, mx);
+    check_report(worst <= 1.0, check_what("%s: %s (worst err/tol %.3f)", label, what, worst), a[at], ref[at]);
 }
 
 // Shape: one case of the comparison.
@@ -43,16 +43,18 @@ typedef struct { int B, T, NH, NKV, HS, kind; } Shape;
 
 // test_cached: attention_forward_cached for the query rows [q0, T) (q0 inside a tile)
 // over all T keys against those rows of the naive out/lse (1, T, NH, HS) / (1, NH, T).
-static void test_cached(const float *out, const float *lse, const float *q, const float *k, const float *v,
-                        const AttnBias *ab, int T, int NH, int NKV, int HS) {
+static void test_cached(const char *label, const float *out, const float *lse, const float *q, const float *k,
+                        const float *v, const AttnBias *ab, int T, int NH, int NKV, int HS) {
     const int q0 = T * 2 / 5 + 1, n = T - q0;
     float *o = xcalloc((size_t)n * NH * HS, sizeof(float)), *l = xcalloc((size_t)NH * n, sizeof(float));
     float *lref = xmalloc((size_t)NH * n * sizeof(float));
     attention_forward_cached(o, l, q + (size_t)q0 * NH * HS, k, v, ab, q0, n, NH, NKV, HS);
     for (int h = 0; h < NH; h++) memcpy(lref + (size_t)h * n, lse + (size_t)h * T + q0, (size_t)n * sizeof(float));
-    printf("  cached: query rows [%d, %d)\n", q0, T);
-    compare("out", o, out + (size_t)q0 * NH * HS, (size_t)n * NH * HS);
-    compare("lse", l, lref, (size_t)NH * n);
+    char what[64];
+    snprintf(what, sizeof what, "cached out, query rows [%d, %d)", q0, T);
+    compare(label, what, o, out + (size_t)q0 * NH * HS, (size_t)n * NH * HS);
+    snprintf(what, sizeof what, "cached lse, query rows [%d, %d)", q0, T);
+    compare(label, what, l, lref, (size_t)NH * n);
     free(o); free(l); free(lref);
 }
 
@@ -87,20 +89,19 @@ static void test_shape(const Shape *s) {
         free(delta);
         free(dbias);
     }
-    printf("B %d T %d NH %d NKV %d HS %d bias %s\n", B, T, NH, NKV, HS, BIAS_NAMES[s->kind]);
-    compare("out", out[1], out[0], nq);
-    compare("lse", lse[1], lse[0], ns);
-    compare("dq", dq[1], dq[0], nq);
-    compare("dk", dk[1], dk[0], nk);
-    compare("dv", dv[1], dv[0], nk);
-    if (s->kind == BIAS_T5) compare("dtable", dtable[1], dtable[0], (size_t)NB * NH);
+    char label[80];
+    snprintf(label, sizeof label, "B %d T %d NH %d NKV %d HS %d bias %s", B, T, NH, NKV, HS, BIAS_NAMES[s->kind]);
+    compare(label, "out", out[1], out[0], nq);
+    compare(label, "lse", lse[1], lse[0], ns);
+    compare(label, "dq", dq[1], dq[0], nq);
+    compare(label, "dk", dk[1], dk[0], nk);
+    compare(label, "dv", dv[1], dv[0], nk);
+    if (s->kind == BIAS_T5) compare(label, "dtable", dtable[1], dtable[0], (size_t)NB * NH);
     int same = !memcmp(out[1], out[2], nq * 4) && !memcmp(lse[1], lse[2], ns * 4) && !memcmp(dq[1], dq[2], nq * 4) &&
                !memcmp(dk[1], dk[2], nk * 4) && !memcmp(dv[1], dv[2], nk * 4) &&
                !memcmp(dtable[1], dtable[2], (size_t)NB * NH * 4);
-    checks++;
-    if (!same) failures++;
-    printf("  rerun   %s  (two tiled runs %s)\n", same ? "ok" : "FAIL", same ? "bit-identical" : "differ");
-    if (B == 1 && T > 1) test_cached(out[0], lse[0], q, k, v, &ab, T, NH, NKV, HS);
+    CHECK_TRUE(check_what("%s: rerun (two tiled runs bit-identical)", label), same);
+    if (B == 1 && T > 1) test_cached(label, out[0], lse[0], q, k, v, &ab, T, NH, NKV, HS);
     for (int r = 0; r < 3; r++) { free(out[r]); free(lse[r]); free(dq[r]); free(dk[r]); free(dv[r]); free(dtable[r]); }
     free(q); free(k); free(v); free(dout); free(table); free(bucket);
 }
@@ -119,6 +120,5 @@ int main(void) {
         {1, 1, 2, 2, 4, BIAS_ALIBI},
     };
     for (size_t i = 0; i < sizeof shapes / sizeof shapes[0]; i++) test_shape(&shapes[i]);
-    printf("test_attention: %d checks, %d failed\n", checks, failures);
-    return failures ? 1 : 0;
+    return check_done("test_attention");
 }

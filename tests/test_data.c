@@ -9,17 +9,10 @@
 #define _POSIX_C_SOURCE 200809L
 #include "../data/data.h"
 #include "../util/util.h"
+#include "check.h"
 
 #include <stdlib.h>
 #include <string.h>
-
-static int checks = 0, failures = 0;
-
-static void expect(int ok, const char *what, double got, double want) {
-    checks++;
-    failures += !ok;
-    printf("%-64s %s  (%g vs %g)\n", what, ok ? "ok" : "FAIL", got, want);
-}
 
 enum { NDOC = 40, V = 64, T = 16 };
 
@@ -86,24 +79,24 @@ static void test_packing(void) {
     size_t total = 0, first = 0;
     for (int i = 0; i < NDOC; i++) total += doc_len(i);
     for (int i = 0; i < 20; i++) first += doc_len(i);
-    expect(s.n_files == 2 && s.n == total && s.file_start[1] == first, "glob: two files, all tokens", (double)s.n, (double)total);
-    expect(s.tokens[0] == BOS_ID && s.tokens[1] == 10, "glob: sorted order (data_a first)", s.tokens[1], 10);
+    check_report(s.n_files == 2 && s.n == total && s.file_start[1] == first, "glob: two files, all tokens", (double)s.n, (double)total);
+    check_report(s.tokens[0] == BOS_ID && s.tokens[1] == 10, "glob: sorted order (data_a first)", s.tokens[1], 10);
     LoaderOptions o = {0, 0, 1};
     Loader l;
     loader_init(&l, &s, &o, 42, T);
-    expect(l.n_docs == NDOC && l.epoch_tokens == total, "every document indexed (a file start opens one)", (double)l.n_docs, NDOC);
+    check_report(l.n_docs == NDOC && l.epoch_tokens == total, "every document indexed (a file start opens one)", (double)l.n_docs, NDOC);
     int seen[NDOC], order1[NDOC], order2[NDOC], n1, n2;
     int ok = epoch_docs(&l, seen, order1, &n1, total - total % T);
-    expect(ok, "sequences overlap by one token and span documents", ok, 1);
+    CHECK_TRUE("sequences overlap by one token and span documents", ok);
     int exact = 1;
     for (int i = 0; i < NDOC; i++) {
         const size_t want = doc_len(i) - (i == 20 ? 0 : 1);   // the BOS is not the document's own token
         exact &= (size_t)seen[i] <= want && (size_t)seen[i] + T >= want;
     }
-    expect(exact && n1 >= NDOC - 1, "one epoch: every document's tokens once (up to the cut)", n1, NDOC);
+    check_report(exact && n1 >= NDOC - 1, "one epoch: every document's tokens once (up to the cut)", n1, NDOC);
     int shuffled = 0;
     for (int i = 0; i < n1; i++) shuffled += order1[i] != i;
-    expect(shuffled > NDOC / 2, "the order is shuffled", shuffled, NDOC / 2);
+    check_report(shuffled > NDOC / 2, "the order is shuffled", shuffled, NDOC / 2);
     LoaderCursor c = loader_cursor(&l);
     Loader l2;
     loader_init(&l2, &s, &o, 42, T);
@@ -111,16 +104,16 @@ static void test_packing(void) {
     loader_seek(&l2, c);
     loader_next(&l, a, b, 4, T);
     loader_next(&l2, x, y, 4, T);
-    expect(!memcmp(a, x, 4 * T * sizeof(int)) && !memcmp(b, y, 4 * T * sizeof(int)),
-           "a cursor restored in a fresh loader continues identically", 1, 1);
-    expect(loader_cursor(&l).epoch >= 1, "the stream wrapped into epoch 2", (double)loader_cursor(&l).epoch, 1);
+    CHECK_TRUE("a cursor restored in a fresh loader continues identically",
+               !memcmp(a, x, 4 * T * sizeof(int)) && !memcmp(b, y, 4 * T * sizeof(int)));
+    check_report(loader_cursor(&l).epoch >= 1, "the stream wrapped into epoch 2", (double)loader_cursor(&l).epoch, 1);
     loader_free(&l2);
     int same = same_order(&s, &o, 42, 1, order1, n1, total / 2);
-    expect(!same, "epoch 2 has another order", same, 0);
+    CHECK_TRUE("epoch 2 has another order", !same);
     same = same_order(&s, &o, 43, 0, order1, n1, total / 2);
-    expect(!same, "another seed, another order", same, 0);
+    CHECK_TRUE("another seed, another order", !same);
     same = same_order(&s, &o, 42, 0, order1, n1, total / 2);
-    expect(same, "the same seed, the same order", same, 1);
+    CHECK_TRUE("the same seed, the same order", same);
 
     o = (LoaderOptions){10, 20, 3};
     loader_init(&l2, &s, &o, 42, T);
@@ -130,15 +123,15 @@ static void test_packing(void) {
         want_docs += (size_t)k;
         want_tokens += (size_t)k * doc_len(i);
     }
-    expect(l2.n_docs == want_docs && l2.epoch_tokens == want_tokens, "min_doc_tokens 10 drops, upsample x3 from 20",
-           (double)l2.epoch_tokens, (double)want_tokens);
+    check_report(l2.n_docs == want_docs && l2.epoch_tokens == want_tokens, "min_doc_tokens 10 drops, upsample x3 from 20",
+                 (double)l2.epoch_tokens, (double)want_tokens);
     epoch_docs(&l2, seen, order2, &n2, l2.epoch_tokens - l2.epoch_tokens % T);
     int filtered = 1;
     for (int i = 0; i < NDOC; i++) {
         if (doc_len(i) < 10) filtered &= seen[i] == 0;
         else if (doc_len(i) >= 20) filtered &= (size_t)seen[i] + 3 * T >= 3 * (doc_len(i) - 1) && seen[i] > (int)doc_len(i);
     }
-    expect(filtered, "an epoch: no short document, long ones three times", filtered, 1);
+    CHECK_TRUE("an epoch: no short document, long ones three times", filtered);
     loader_free(&l2);
     loader_free(&l);
     free(a); free(b); free(x); free(y);
@@ -147,6 +140,5 @@ static void test_packing(void) {
 
 int main(void) {
     test_packing();
-    printf("test_data: %d checks, %d failed\n", checks, failures);
-    return failures ? 1 : 0;
+    return check_done("test_data");
 }

@@ -6,12 +6,12 @@
 #include "../model/model.h"
 #include "../model/position.h"
 #include "../util/util.h"
+#include "check.h"
 
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
-static int failures = 0, checks = 0;
 static Rng rng = {42};
 
 static float *randn(size_t n, float s) {
@@ -41,12 +41,14 @@ static double probe_loss(Probe *p) {
     return s;
 }
 
-// check: compare grad (minus its initial fill) with d probe / d x[i].
+// check: one check of grad (minus its initial fill) against d probe / d x[i] by central
+// differences, every element within atol + rtol * |numeric|; the line shows the element
+// with the worst error / tolerance (analytic vs numeric).
 static double eps = 1e-2;    // perturbation; the whole-model checks use a smaller one
 
 static void check(const char *name, Probe *p, float *x, size_t n, const float *grad, float fill) {
     const double atol = 2e-3, rtol = 2e-2;
-    double worst = 0.0;
+    double worst = 0.0, worst_ratio = -1.0, an = 0.0, nu = 0.0;
     int bad = 0;
     for (size_t i = 0; i < n; i++) {
         float save = x[i];
@@ -56,16 +58,16 @@ static void check(const char *name, Probe *p, float *x, size_t n, const float *g
         double lm = probe_loss(p);
         x[i] = save;
         double num = (lp - lm) / (2 * eps), a = (double)grad[i] - fill, err = fabs(a - num);
-        if (err > atol + rtol * fabs(num)) {
+        double ratio = err / (atol + rtol * fabs(num));
+        if (!check_within(a, num, atol, rtol)) {
             if (!bad) fprintf(stderr, "  %s[%zu]: analytic %.6f numeric %.6f\n", name, i, a, num);
             bad++;
         }
         if (err > worst) worst = err;
+        if (!(ratio <= worst_ratio)) worst_ratio = ratio, an = a, nu = num;    // a NaN stays the worst
     }
     probe_loss(p);
-    checks++;
-    if (bad) failures++;
-    printf("%-28s %s  (%zu elements, max abs err %.2e)\n", name, bad ? "FAIL" : "ok", n, worst);
+    check_report(!bad, check_what("%s (%zu elements, max abs err %.2e)", name, n, worst), an, nu);
 }
 
 // ---- rmsnorm ---------------------------------------------------------------------------
@@ -139,13 +141,16 @@ static void test_encoder(void) {
     check("encoder dembed", &p, c.E, (size_t)V * C, dE, 0.1f);
 }
 
-// same_losses: two computations of the same per-row losses agree to 1e-6.
+// same_losses: one check that two computations of the same per-row losses a, b (n) agree
+// to 1e-6 absolute; the line shows the row with the largest difference.
 static void same_losses(const char *name, const float *a, const float *b, size_t n) {
-    double e = 0;
-    for (size_t i = 0; i < n; i++) e = fmax(e, fabs((double)a[i] - b[i]));
-    checks++;
-    failures += !(e <= 1e-6);
-    printf("%-28s %s  (max abs err %.2e)\n", name, e <= 1e-6 ? "ok" : "FAIL", e);
+    double e = -1.0;
+    size_t at = 0;
+    for (size_t i = 0; i < n; i++) {
+        const double d = fabs((double)a[i] - b[i]);
+        if (!(d <= e)) e = d, at = i;                                        // a NaN stays the worst
+    }
+    check_report(e <= 1e-6, check_what("%s (max abs err %.2e)", name, e), a[at], b[at]);
 }
 
 // ---- exp_shift against libm over [-90, 0], and exact 0 for -inf -----------------------
@@ -161,10 +166,9 @@ static void test_exp_shift(void) {
         if (ref > 1e-37 && err / ref > worst) worst = err / ref;
         if (ref <= 1e-37 && err > 2e-38) worst = INFINITY;
     }
-    int ok = worst <= 4e-7 && y[N - 1] == 0.0f && fabs(sum - ref_sum) <= 1e-6 * ref_sum;
-    checks++;
-    failures += !ok;
-    printf("%-28s %s  (max rel err %.2e, exp(-inf) = %g)\n", "exp_shift vs libm", ok ? "ok" : "FAIL", worst, y[N - 1]);
+    check_report(worst <= 4e-7, "exp_shift vs libm: max rel err <= 4e-7", worst, 4e-7);
+    CHECK_EQ("exp_shift: exp(-inf) = 0 exactly", y[N - 1], 0.0f);
+    CHECK_CLOSE("exp_shift: the returned sum vs the libm sum", sum, ref_sum, 0.0, 1e-6);
     free(x); free(y);
 }
 
@@ -275,10 +279,7 @@ static void test_attention(int NH, int NKV) {
     char name[64];
     probe_loss(&p);
     double e = attention_naive_err(&c, out);
-    checks++;
-    if (e > 1e-5) failures++;
-    snprintf(name, sizeof name, "attention fwd NH%d NKV%d", NH, NKV);
-    printf("%-28s %s  (vs materialised softmax, max abs err %.2e)\n", name, e > 1e-5 ? "FAIL" : "ok", e);
+    CHECK_CLOSE(check_what("attention fwd NH%d NKV%d: max abs err vs materialised softmax", NH, NKV), e, 0.0, 1e-5, 0.0);
     AttnBias none = {0, NULL, NULL, NULL, 0};
     attention_backward(dq, dk, dv, NULL, w, out, c.lse, c.q, c.k, c.v, &none, filled((size_t)B * NH * T, 0), NULL,
                        B, T, NH, NKV, HS);
@@ -373,6 +374,5 @@ int main(void) {
     eps = 2e-3;
     test_model(1, 1);
     test_model(0, 2);
-    printf("test_layers: %d checks, %d failed\n", checks, failures);
-    return failures ? 1 : 0;
+    return check_done("test_layers");
 }

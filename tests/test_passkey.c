@@ -13,20 +13,11 @@
 #include "../trainer/passkey.h"
 #include "../trainer/setup.h"
 #include "../util/util.h"
+#include "check.h"
 
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
-
-static int checks = 0, failures = 0;
-
-static void expect(int ok, const char *what, double got, double want) {
-    checks++;
-    failures += !ok;
-    printf("%-64s %s  (%.7g vs %.7g)\n", what, ok ? "ok" : "FAIL", got, want);
-}
-
-static int close_to(double a, double ref, double atol, double rtol) { return fabs(a - ref) <= atol + rtol * fabs(ref); }
 
 // cached_vs_full: losses of positions [0, T) from one forward, and from cached forwards
 // over the pieces [0, cut[0]), [cut[0], cut[1]), ..., [cut[n-1], T).
@@ -53,17 +44,14 @@ static void cached_vs_full(const char *name, const Position *p, int nkv, int T, 
         const int t0 = i ? cut[i - 1] : 0, t1 = i < ncut ? cut[i] : T;
         model_forward_cached(&m, in + t0, tg + t0, t1 - t0, t0, T);
         for (int t = t0; t < t1; t++) {
-            ok &= close_to(m.acts.losses[t - t0], full[t], 1e-5, 1e-5);
+            ok &= check_within(m.acts.losses[t - t0], full[t], 1e-5, 1e-5);
             worst = fmax(worst, fabs(m.acts.losses[t - t0] - full[t]));
         }
     }
-    char what[128];
-    snprintf(what, sizeof what, "cached = full forward: %s (T %d, NKV %d, %d pieces)", name, T, nkv, ncut + 1);
-    expect(ok, what, worst, 0.0);
+    check_report(ok, check_what("cached = full forward: %s (T %d, NKV %d, %d pieces)", name, T, nkv, ncut + 1), worst, 0.0);
     model_forward(&m, in, tg, 1, T);                   // a plain forward after cached ones is unchanged
     int same = !memcmp(full, m.acts.losses, (size_t)T * sizeof(float));
-    snprintf(what, sizeof what, "plain forward after cached ones: %s", name);
-    expect(same, what, same, 1);
+    CHECK_TRUE(check_what("plain forward after cached ones: %s", name), same);
     free(in); free(tg); free(full);
     model_free(&m);
 }
@@ -124,7 +112,7 @@ static void test_prompts(const char *model_path, const char *tok_path, const cha
     load_model(&m, model_path);
     shard_load(&val, val_path, m.cfg.vocab);
     passkey_plan(c, &val, m.cfg.vocab, &pk);
-    expect(pk.n_lens == 2 && pk.n_depths == 3 && pk.trials == 3, "plan: 2 lengths x 3 depths x 3 trials", pk.n_lens, 2);
+    check_report(pk.n_lens == 2 && pk.n_depths == 3 && pk.trials == 3, "plan: 2 lengths x 3 depths x 3 trials", pk.n_lens, 2);
     passkey_reserve(&m, &pk);
     model_prepare(&m);
     const int T = 1000;
@@ -154,30 +142,30 @@ static void test_prompts(const char *model_path, const char *tok_path, const cha
         const int F = T - nn - pk.n_question - kmax;
         const double depth = pk.depth[di];
         printf("depth %.1f: needle at %d of %d, right key %d, rank %d, logp %.3f\n", depth, at, t.P, t.key[0], t.rank, t.logp[0]);
-        expect(seq[0] == 1 && !bos_in_filler, "prompt: BOS first, none in the filler", bos_in_filler, 0);
-        expect(t.P + kmax == T + 1, "prompt + longest answer = T + 1 tokens", t.P + kmax, T + 1);
-        expect(contains_at(seq, t.P - pk.n_question, pk.question, pk.n_question), "the question ends the prompt", 1, 1);
-        expect(at >= 1 && at - 1 >= lround(depth * F) && at - 1 <= lround(depth * F) + 64, "needle at its depth (+ <= 64 to a sentence end)",
-               at - 1, depth * F);
+        check_report(seq[0] == 1 && !bos_in_filler, "prompt: BOS first, none in the filler", bos_in_filler, 0);
+        check_report(t.P + kmax == T + 1, "prompt + longest answer = T + 1 tokens", t.P + kmax, T + 1);
+        CHECK_TRUE("the question ends the prompt", contains_at(seq, t.P - pk.n_question, pk.question, pk.n_question));
+        check_report(at >= 1 && at - 1 >= lround(depth * F) && at - 1 <= lround(depth * F) + 64, "needle at its depth (+ <= 64 to a sentence end)",
+                     at - 1, depth * F);
         const char *piece = pk.tok.pieces[seq[at - 1]];
         const char end = piece[strlen(piece) - 1];
-        expect(at == 1 || at - 1 == F || end == '.' || end == '!' || end == '?', "needle follows a sentence end", at, 0);
-        expect(at > prev_at, "deeper needles sit later", at, prev_at);
+        check_report(at == 1 || at - 1 == F || end == '.' || end == '!' || end == '?', "needle follows a sentence end", at, 0);
+        check_report(at > prev_at, "deeper needles sit later", at, prev_at);
         prev_at = at;
-        expect(distinct && in_range, "10 distinct five-digit keys", distinct, 1);
+        check_report(distinct && in_range, "10 distinct five-digit keys", distinct, 1);
         int rank = 1, scores_ok = 1;
         double worst = 0.0;
         for (int cnd = 0; cnd < PASSKEY_KEYS; cnd++) {
             const double ref = full_logp(&m, seq, t.P, ans[cnd], k[cnd]);
-            scores_ok &= close_to(t.logp[cnd], ref, 1e-4, 1e-4);
+            scores_ok &= check_within(t.logp[cnd], ref, 1e-4, 1e-4);
             worst = fmax(worst, fabs(t.logp[cnd] - ref));
             rank += cnd > 0 && t.logp[cnd] >= t.logp[0];
         }
-        expect(scores_ok, "each key's score = log p(answer) of a full forward", worst, 0.0);
-        expect(rank == t.rank, "rank = 1 + wrong keys scoring at least as high", t.rank, rank);
+        check_report(scores_ok, "each key's score = log p(answer) of a full forward", worst, 0.0);
+        CHECK_EQ("rank = 1 + wrong keys scoring at least as high", t.rank, rank);
         passkey_trial(&m, &pk, T, di, 1, seq, &again);
-        expect(again.key[0] == t.key[0] && again.P == t.P && again.logp[0] == t.logp[0], "the same trial on every call",
-               again.logp[0], t.logp[0]);
+        check_report(again.key[0] == t.key[0] && again.P == t.P && again.logp[0] == t.logp[0], "the same trial on every call",
+                     again.logp[0], t.logp[0]);
     }
     PasskeyResult res[6];
     passkey_run(&m, &pk, res);
@@ -185,7 +173,7 @@ static void test_prompts(const char *model_path, const char *tok_path, const cha
     for (int i = 0; i < 6; i++)
         ok &= res[i].T == pk.T[i / 3] && res[i].depth == pk.depth[i % 3] && res[i].correct >= 0 &&
               res[i].correct <= 3 && res[i].mean_rank >= 1 && res[i].mean_rank <= PASSKEY_KEYS;
-    expect(ok, "passkey_run: a cell per (length, depth), counts in range", ok, 1);
+    CHECK_TRUE("passkey_run: a cell per (length, depth), counts in range", ok);
     free(seq);
     free(c);
     passkey_free(&pk);
@@ -197,6 +185,5 @@ int main(int argc, char **argv) {
     if (argc != 4) die("usage: %s MODEL TOKENIZER VAL_SHARD", argv[0]);
     test_cached();
     test_prompts(argv[1], argv[2], argv[3]);
-    printf("%d checks, %d failed\n", checks, failures);
-    return failures ? 1 : 0;
+    return check_done("test_passkey");
 }

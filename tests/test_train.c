@@ -6,30 +6,23 @@
 #include "../trainer/optim.h"
 #include "../trainer/setup.h"
 #include "../util/util.h"
+#include "check.h"
 
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
-
-static int checks = 0, failures = 0;
-
-static void expect(int ok, const char *what, double a, double b) {
-    checks++;
-    failures += !ok;
-    printf("%-52s %s  (%.6g vs %.6g)\n", what, ok ? "ok" : "FAIL", a, b);
-}
 
 static void test_schedule(void) {
     Config c;
     char *sets[] = {"train.optimizer.lr=1.0e-3", "train.schedule.min_lr=1.0e-4", "train.schedule.warmup_steps=10",
                     "train.max_steps=110", "train.schedule.decay=cosine"};
     config_load(&c, NULL, sets, 5);
-    expect(fabs(lr_at(&c, 0, c.max_steps) - 1e-4) < 1e-12, "warmup: lr(0) = lr / warmup", lr_at(&c, 0, c.max_steps), 1e-4);
-    expect(fabs(lr_at(&c, 9, c.max_steps) - 1e-3) < 1e-12, "warmup: lr(9) = lr", lr_at(&c, 9, c.max_steps), 1e-3);
-    expect(fabs(lr_at(&c, 60, c.max_steps) - 5.5e-4) < 1e-12, "cosine: halfway = (lr + min_lr) / 2", lr_at(&c, 60, c.max_steps), 5.5e-4);
-    expect(fabs(lr_at(&c, 110, c.max_steps) - 1e-4) < 1e-12, "cosine: end = min_lr", lr_at(&c, 110, c.max_steps), 1e-4);
+    CHECK_CLOSE("warmup: lr(0) = lr / warmup", lr_at(&c, 0, c.max_steps), 1e-4, 1e-12, 0);
+    CHECK_CLOSE("warmup: lr(9) = lr", lr_at(&c, 9, c.max_steps), 1e-3, 1e-12, 0);
+    CHECK_CLOSE("cosine: halfway = (lr + min_lr) / 2", lr_at(&c, 60, c.max_steps), 5.5e-4, 1e-12, 0);
+    CHECK_CLOSE("cosine: end = min_lr", lr_at(&c, 110, c.max_steps), 1e-4, 1e-12, 0);
     strcpy(c.decay, "linear");
-    expect(fabs(lr_at(&c, 35, c.max_steps) - (1e-3 - 0.25 * 9e-4)) < 1e-12, "linear: a quarter of the way", lr_at(&c, 35, c.max_steps), 1e-3 - 0.25 * 9e-4);
+    CHECK_CLOSE("linear: a quarter of the way", lr_at(&c, 35, c.max_steps), 1e-3 - 0.25 * 9e-4, 1e-12, 0);
 }
 
 static void test_overfit(const char *model_path, const char *shard_path) {
@@ -54,7 +47,7 @@ static void test_overfit(const char *model_path, const char *shard_path) {
         adamw_step(&opt, &m, 3e-3f, 0.9f, 0.95f, 1e-8f, 0.0f);
     }
     printf("overfit: loss %.4f -> %.4f after %d steps on one batch of %dx%d tokens\n", first, loss, steps, B, T);
-    expect(loss < 0.05f, "one-batch overfit drives the loss below 0.05", loss, 0.05);
+    check_report(loss < 0.05f, "one-batch overfit drives the loss below 0.05", loss, 0.05);
     free(in); free(tg);
     adamw_free(&opt);
     shard_free(&s);
@@ -87,9 +80,9 @@ static void test_recompute(const char *model_path, const char *shard_path) {
         loss[r] = model_forward_backward(&m[r], in, tg, B, T, 1.0f, r);
     }
     int same = !memcmp(m[0].grads_memory, m[1].grads_memory, m[0].num_params * sizeof(float));
-    expect(loss[0] == loss[1] && same, "recompute: loss and all gradients bitwise equal", loss[1], loss[0]);
-    expect(m[1].acts_capacity < m[0].acts_capacity / 2, "recompute: activation floats (5 layers -> 1 slot)",
-           (double)m[1].acts_capacity, (double)m[0].acts_capacity);
+    check_report(loss[0] == loss[1] && same, "recompute: loss and all gradients bitwise equal", loss[1], loss[0]);
+    check_report(m[1].acts_capacity < m[0].acts_capacity / 2, "recompute: activation floats (5 layers -> 1 slot)",
+                 (double)m[1].acts_capacity, (double)m[0].acts_capacity);
     free(in); free(tg);
     shard_free(&s);
     model_free(&m[0]);
@@ -102,6 +95,5 @@ int main(int argc, char **argv) {
     test_schedule();
     test_overfit(argv[1], argv[2]);
     test_recompute(argv[1], argv[2]);
-    printf("test_train: %d checks, %d failed\n", checks, failures);
-    return failures ? 1 : 0;
+    return check_done("test_train");
 }
