@@ -19,6 +19,7 @@ run() {
 }
 
 run layers ./tests/test_layers
+run gradcheck ./tests/test_gradcheck
 run attention ./tests/test_attention
 run curriculum ./tests/test_curriculum
 run data ./tests/test_data

@@ -1,0 +1,420 @@
+// test_gradcheck.c — whole-model gradients against central finite differences, on every
+// parameter tensor and inside every layer's slice of the stacked (L, ...) tensors, under
+// YaRN RoPE with a non-unit attention factor plus a learned T5 bias.
+//
+// The reference is an independent, plain double-precision forward of the decoder loss
+// written here from the math (no kernel of model/ is called): embedding, RMSNorm, q/k/v
+// projections, RoPE on interleaved pairs, causal softmax attention with GQA and the T5
+// bias, o_proj, residual, RMSNorm, SwiGLU MLP, final norm, LM head, mean cross-entropy.
+// Only the per-pair inverse frequencies (rope_inv_freq) and the T5 bucket of a distance
+// (t5_bucket) come from model/position.c: tests/test_position.c and the PyTorch fixtures
+// of tests/refcheck.c check those separately.
+//
+// Checks:
+//   1. the reference loss at the model's (float) parameters equals model_forward's and
+//      model_forward_backward's loss to rtol 1e-5;
+//   2. for elements drawn by a seeded RNG from every tensor — per_slice of each layer's
+//      slice of a per-layer tensor, per_slice of each other tensor, all of the T5 table —
+//      the analytic gradient g of model_forward_backward (float) against the central
+//      difference g_fd = (f(p + h) - f(p - h)) / 2h of the double reference, h = 1e-5.
+//      g_fd is exact to ~3e-9 (h = 1e-5 and h = 2e-6 agree to 3e-9: truncation h^2 f'''/6
+//      plus rounding ~1e-16 / h), so the comparison measures the float gradient's error.
+//      Pass: |g - g_fd| <= ATOL + RTOL |g_fd|, ATOL 5e-6, RTOL 3e-4. The float gradients'
+//      own noise, measured by re-running with every parameter moved by 1 ulp: standard
+//      deviation up to 1.5e-6 per element (layer 0, where gradients reach 0.25), ~1e-7 in
+//      layer 1; every deviation from g_fd was within 4 of those deviations. So ATOL is
+//      >3 noise deviations of the noisiest element, and a 1% error of a gradient of 5e-3
+//      fails (a 0.1% one is below the float noise);
+//   3. with recompute on (one layer of saved activations, each layer re-run in backward),
+//      the loss and every gradient are bitwise identical to recompute off.
+// Position: YaRN with factor 4, original_max 32 and attention factor 1.3 (for HS 8 and
+// base 1e4: pair 0 extrapolates, pairs 1-3 interpolate, cos/sin scaled by 1.3), plus the
+// T5 bias (8 buckets, max_distance 64, table initialised as the ALiBi prior, non-zero).
+// The sequence (T = 288) spans three 128-row attention tiles, so the tiled kernel's
+// cross-tile online softmax, its per-tile dq / dk / dv passes and the T5 shortcut (a tile
+// whose distances all fall in one bucket: query tile 2 against key tile 0, distances
+// 129..287, all in the last bucket) all take part. Two cases: GQA (NH 4, NKV 2), untied,
+// B 2; MQA (NKV 1), tied LM head, B 1.
+#include "../model/model.h"
+#include "../model/position.h"
+#include "../util/util.h"
+#include "check.h"
+
+#include <math.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define ATOL 5e-6
+#define RTOL 3e-4
+#define FD_H 1e-5          // finite-difference step (absolute; parameters are O(0.1 - 1))
+#define MAX_PICK 64        // elements checked per slice at most (the T5 table: all, NB*NH <= 64)
+
+// ---- the model/ API calls that set a model up and run it (one place to adapt) ----------------
+// Case: one configuration of the check.
+typedef struct {
+    const char *name;
+    ModelConfig cfg;
+    Position pos;
+    int B, T;
+    int per_slice;      // elements checked per tensor, per layer for stacked tensors
+    uint64_t seed;
+} Case;
+
+// setup_model: a random model of k (matrices N(0, 0.3^2), norm gains 1 + N(0, 0.1^2) so
+// that their gradients are generic, T5 table initialised as the ALiBi prior) prepared for
+// one (B, T) forward; recompute selects the backward's recompute mode.
+static void setup_model(Model *m, const Case *k, int recompute) {
+    model_init(m, &k->cfg, k->name);
+    model_init_random(m, k->seed, 0.3f);
+    Rng r = {k->seed + 1};
+    const int C = k->cfg.dim, L = k->cfg.n_layers;
+    for (int i = 0; i < L * C; i++) {
+        m->params.attn_norm[i] = 1.0f + 0.1f * rng_normal(&r);
+        m->params.mlp_norm[i] = 1.0f + 0.1f * rng_normal(&r);
+    }
+    for (int i = 0; i < C; i++) m->params.final_norm[i] = 1.0f + 0.1f * rng_normal(&r);
+    model_set_position(m, &k->pos);     // appends the T5 table (after the random init)
+    m->recompute = recompute;
+    model_prepare(m, k->B, k->T);
+}
+
+// model_grads: m->grads = d(mean loss)/dparams of the batch (B, T); returns the loss.
+static float model_grads(Model *m, const int *inputs, const int *targets, int B, int T) {
+    model_zero_grad(m);
+    return model_forward_backward(m, inputs, targets, B, T, 1.0f);
+}
+
+// ---- the reference: plain double precision ---------------------------------------------------
+// Ref: shapes, the position scheme resolved to numbers, the batch, and where each
+// parameter tensor starts in the flat parameter vector (the model's layout, param_specs
+// order; SIZE_MAX when absent).
+typedef struct {
+    int B, T, C, NH, NKV, HS, H, V, L, tied;
+    double eps;                     // RMSNorm epsilon
+    double inv_freq[POS_MAX_PAIRS]; // (HS/2) RoPE inverse frequency of each pair
+    double mscale;                  // cos/sin multiplier (YaRN attention factor)
+    int NB;                         // T5 buckets (0: no bias)
+    const int *bucket;              // (T) T5 bucket of each distance i - j
+    const int *inputs, *targets;    // (B, T)
+    size_t off[NUM_PARAMS];
+} Ref;
+
+// rmsnorm_ref: out[t] = x[t] / sqrt(mean_c x[t,c]^2 + eps) * w. out, x (T, C), w (C).
+static void rmsnorm_ref(double *out, const double *x, const double *w, int T, int C, double eps) {
+    for (int t = 0; t < T; t++) {
+        double ss = 0.0;
+        for (int c = 0; c < C; c++) ss += x[t * C + c] * x[t * C + c];
+        double r = 1.0 / sqrt(ss / C + eps);
+        for (int c = 0; c < C; c++) out[t * C + c] = x[t * C + c] * r * w[c];
+    }
+}
+
+// linear_ref: out = x W^T (+ out when acc). out (T, OC), x (T, IC), W (OC, IC).
+static void linear_ref(double *out, const double *x, const double *W, int T, int IC, int OC, int acc) {
+    for (int t = 0; t < T; t++)
+        for (int o = 0; o < OC; o++) {
+            double s = 0.0;
+            for (int i = 0; i < IC; i++) s += x[t * IC + i] * W[o * IC + i];
+            out[t * OC + o] = acc ? out[t * OC + o] + s : s;
+        }
+}
+
+// rope_ref: in place on x (T, NX, HS): pair j = (x[2j], x[2j+1]) of each head at position
+// t rotates by the angle t * inv_freq[j], and is scaled by mscale:
+// (x0, x1) -> mscale (x0 cos - x1 sin, x0 sin + x1 cos).
+static void rope_ref(double *x, const Ref *r, int T, int NX) {
+    const int HS = r->HS;
+    for (int t = 0; t < T; t++)
+        for (int j = 0; j < HS / 2; j++) {
+            double c = cos(t * r->inv_freq[j]) * r->mscale, s = sin(t * r->inv_freq[j]) * r->mscale;
+            for (int h = 0; h < NX; h++) {
+                double *p = x + ((size_t)t * NX + h) * HS + 2 * j, x0 = p[0], x1 = p[1];
+                p[0] = x0 * c - x1 * s;
+                p[1] = x0 * s + x1 * c;
+            }
+        }
+}
+
+// attention_ref: out (T, NH, HS) = sum_{s <= t} softmax_s(q_t . k_s / sqrt(HS)
+// + table[bucket(t - s), h]) v_s, query head h reading kv head h / (NH / NKV).
+// q (T, NH, HS), k, v (T, NKV, HS), table (NB, NH); p (T) scratch.
+static void attention_ref(double *out, const double *q, const double *k, const double *v, const double *table,
+                          const Ref *r, double *p) {
+    const int T = r->T, NH = r->NH, NKV = r->NKV, HS = r->HS, G = NH / NKV;
+    const double scale = 1.0 / sqrt((double)HS);
+    for (int h = 0; h < NH; h++)
+        for (int t = 0; t < T; t++) {
+            const double *qt = q + ((size_t)t * NH + h) * HS;
+            double mx = -INFINITY, sum = 0.0;
+            for (int s = 0; s <= t; s++) {
+                const double *ks = k + ((size_t)s * NKV + h / G) * HS;
+                double d = 0.0;
+                for (int e = 0; e < HS; e++) d += qt[e] * ks[e];
+                p[s] = d * scale + (r->NB ? table[(size_t)r->bucket[t - s] * NH + h] : 0.0);
+                mx = p[s] > mx ? p[s] : mx;
+            }
+            for (int s = 0; s <= t; s++) sum += (p[s] = exp(p[s] - mx));
+            double *o = out + ((size_t)t * NH + h) * HS;
+            for (int e = 0; e < HS; e++) o[e] = 0.0;
+            for (int s = 0; s <= t; s++) {
+                const double *vs = v + ((size_t)s * NKV + h / G) * HS;
+                for (int e = 0; e < HS; e++) o[e] += p[s] * vs[e];
+            }
+            for (int e = 0; e < HS; e++) o[e] /= sum;
+        }
+}
+
+// ref_loss: the mean over (B, T) of -log softmax(logits)[target] for the parameters P
+// (flat, the model's layout). xs (L + 1, B, T, C) holds the residual stream entering each
+// layer (index L: entering the final norm): a call with save = 1 fills it; with save = 0
+// the layers before `from` are not run but their output is read from xs, which is exact
+// when P differs from the saving call's parameters only in layer `from` or later.
+static double ref_loss(const Ref *r, const double *P, int from, double *xs, int save) {
+    const int T = r->T, C = r->C, NH = r->NH, HS = r->HS, KV = r->NKV * HS, H = r->H, V = r->V;
+    const size_t sT = (size_t)T;
+    double *x = xmalloc(sizeof(double) * (sT * (4 * C + 2 * KV + 3 * H + V) + sT));
+    double *xn = x + sT * C, *q = xn + sT * C, *att = q + sT * C, *k = att + sT * C;
+    double *v = k + sT * KV, *hg = v + sT * KV, *hu = hg + sT * H, *ha = hu + sT * H, *logits = ha + sT * H;
+    double *p = logits + sT * V;
+    const double *table = r->NB ? P + r->off[P_T5] : NULL;
+    const double *head = P + (r->tied ? r->off[P_EMBED] : r->off[P_LM_HEAD]);
+    double total = 0.0;
+    for (int b = 0; b < r->B; b++) {
+        const int *in = r->inputs + (size_t)b * T, *tg = r->targets + (size_t)b * T;
+        const size_t xs_layer = (size_t)r->B * sT * C;     // stride of xs between layers
+        double *xsb = xs + (size_t)b * sT * C;
+        if (from == 0)
+            for (int t = 0; t < T; t++)
+                for (int c = 0; c < C; c++) x[t * C + c] = P[r->off[P_EMBED] + (size_t)in[t] * C + c];
+        else memcpy(x, xsb + (size_t)from * xs_layer, sizeof(double) * sT * C);
+        for (int l = from; l <= r->L; l++) {
+            if (save) memcpy(xsb + (size_t)l * xs_layer, x, sizeof(double) * sT * C);
+            if (l == r->L) break;
+            const size_t lC = (size_t)l * C, lCC = lC * C, lKC = (size_t)l * KV * C, lHC = (size_t)l * H * C;
+            // x += o_proj(attn(rope(q(n1)), rope(k(n1)), v(n1))), n1 = rmsnorm(x)
+            rmsnorm_ref(xn, x, P + r->off[P_ATTN_NORM] + lC, T, C, r->eps);
+            linear_ref(q, xn, P + r->off[P_WQ] + lCC, T, C, C, 0);
+            linear_ref(k, xn, P + r->off[P_WK] + lKC, T, C, KV, 0);
+            linear_ref(v, xn, P + r->off[P_WV] + lKC, T, C, KV, 0);
+            rope_ref(q, r, T, NH);
+            rope_ref(k, r, T, r->NKV);
+            attention_ref(att, q, k, v, table, r, p);
+            linear_ref(x, att, P + r->off[P_WO] + lCC, T, C, C, 1);
+            // x += down(silu(gate(n2)) * up(n2)), n2 = rmsnorm(x)
+            rmsnorm_ref(xn, x, P + r->off[P_MLP_NORM] + lC, T, C, r->eps);
+            linear_ref(hg, xn, P + r->off[P_WGATE] + lHC, T, C, H, 0);
+            linear_ref(hu, xn, P + r->off[P_WUP] + lHC, T, C, H, 0);
+            for (size_t i = 0; i < sT * H; i++) ha[i] = hg[i] / (1.0 + exp(-hg[i])) * hu[i];
+            linear_ref(x, ha, P + r->off[P_WDOWN] + lHC, T, H, C, 1);
+        }
+        rmsnorm_ref(xn, x, P + r->off[P_FINAL_NORM], T, C, r->eps);
+        linear_ref(logits, xn, head, T, C, V, 0);
+        for (int t = 0; t < T; t++) {
+            const double *z = logits + (size_t)t * V;
+            double mx = z[0], s = 0.0;
+            for (int i = 1; i < V; i++) mx = z[i] > mx ? z[i] : mx;
+            for (int i = 0; i < V; i++) s += exp(z[i] - mx);
+            total += mx + log(s) - z[tg[t]];
+        }
+    }
+    free(x);
+    return total / ((double)r->B * T);
+}
+
+// ---- the check ---------------------------------------------------------------------------------
+// Slice: the elements checked of one tensor (one layer's slice of a stacked one).
+typedef struct {
+    int tensor, layer;          // layer -1: not per layer
+    int from;                   // the first layer whose input the tensor changes (L: none)
+    size_t base, n;             // flat offset and size of the slice
+    int count;                  // elements checked
+    size_t idx[MAX_PICK];       // their offsets within the slice
+} Slice;
+
+// pick: count distinct offsets in [0, n) (all of them when count >= n), from r.
+static int pick(size_t *idx, size_t n, int count, Rng *r) {
+    if ((size_t)count >= n) {
+        for (size_t i = 0; i < n; i++) idx[i] = i;
+        return (int)n;
+    }
+    for (int i = 0; i < count; i++) {
+        size_t j;
+        int dup;
+        do {
+            j = rng_below(r, n);
+            dup = 0;
+            for (int e = 0; e < i; e++) dup |= idx[e] == j;
+        } while (dup);
+        idx[i] = j;
+    }
+    return count;
+}
+
+// slice_name: "layer l <tensor>" or the tensor's name.
+static void slice_name(char *out, size_t cap, const TensorSpec *s, int layer) {
+    const char *short_name = strstr(s->name, "%d.") ? strstr(s->name, "%d.") + 3 : s->name;
+    if (layer >= 0) snprintf(out, cap, "layer %d %s", layer, short_name);
+    else snprintf(out, cap, "%s", short_name);
+}
+
+static double worst_abs = 0.0, worst_rel = 0.0, worst_ratio = 0.0;   // over all checked elements
+static int elements_checked = 0;
+
+// run_case: checks 1-3 of the header on case k.
+static void run_case(const Case *k) {
+    const ModelConfig *cfg = &k->cfg;
+    const int B = k->B, T = k->T, BT = B * T;
+    printf("== %s: C %d, NH %d, NKV %d, HS %d, H %d, V %d, L %d, %s, B %d, T %d\n", k->name, cfg->dim, cfg->n_heads,
+           cfg->n_kv_heads, cfg->dim / cfg->n_heads, cfg->hidden, cfg->vocab, cfg->n_layers,
+           cfg->tied ? "tied" : "untied", B, T);
+    Rng rng = {k->seed + 2};
+    int *inputs = xmalloc(sizeof(int) * (size_t)BT), *targets = xmalloc(sizeof(int) * (size_t)BT);
+    for (int i = 0; i < BT; i++) {
+        inputs[i] = (int)rng_below(&rng, (size_t)cfg->vocab);
+        targets[i] = (int)rng_below(&rng, (size_t)cfg->vocab);
+    }
+    Model m, mr;
+    setup_model(&m, k, 0);
+    const float loss_fwd = model_forward(&m, inputs, targets, B, T);
+    const float loss_fb = model_grads(&m, inputs, targets, B, T);
+
+    // the reference, at the model's parameters converted to double
+    Ref r = {.B = B, .T = T, .C = cfg->dim, .NH = cfg->n_heads, .NKV = cfg->n_kv_heads, .HS = cfg->dim / cfg->n_heads,
+             .H = cfg->hidden, .V = cfg->vocab, .L = cfg->n_layers, .tied = cfg->tied, .eps = cfg->norm_eps,
+             .NB = k->pos.bias == BIAS_T5 ? k->pos.t5_buckets : 0, .inputs = inputs, .targets = targets};
+    rope_inv_freq(&k->pos, k->pos.theta, r.HS, T, r.inv_freq, &r.mscale);
+    printf("   RoPE inverse frequencies");
+    for (int j = 0; j < r.HS / 2; j++) printf(" %.4g", r.inv_freq[j]);
+    printf(", cos/sin x %.3g\n", r.mscale);
+    int *bucket = xmalloc(sizeof(int) * (size_t)T);
+    for (int n = 0; n < T; n++) bucket[n] = r.NB ? t5_bucket(n, r.NB, k->pos.t5_max_distance) : 0;
+    r.bucket = bucket;
+    for (int i = 0; i < NUM_PARAMS; i++) r.off[i] = m.params.t[i] ? (size_t)(m.params.t[i] - m.params_memory) : SIZE_MAX;
+    const size_t NP = m.num_params;
+    double *P = xmalloc(sizeof(double) * NP);
+    for (size_t i = 0; i < NP; i++) P[i] = m.params_memory[i];
+    double *xs = xmalloc(sizeof(double) * (size_t)(cfg->n_layers + 1) * (size_t)BT * (size_t)cfg->dim);
+    const double loss_ref = ref_loss(&r, P, 0, xs, 1);
+    CHECK_CLOSE("loss: model_forward vs reference", loss_fwd, loss_ref, 0.0, 1e-5);
+    CHECK_CLOSE("loss: model_forward_backward vs reference", loss_fb, loss_ref, 0.0, 1e-5);
+
+    // the slices and their elements
+    TensorSpec s[NUM_PARAMS];
+    param_specs(&m.cfg, s);
+    Slice *sl = xcalloc((size_t)NUM_PARAMS * (size_t)cfg->n_layers, sizeof(Slice));
+    int ns = 0, ne = 0;
+    Rng pr = {k->seed + 3};
+    for (int i = 0; i < NUM_PARAMS; i++) {
+        if (!m.params.t[i]) continue;
+        const size_t per = spec_numel(&s[i], 1);
+        for (int l = 0; l < (s[i].per_layer ? cfg->n_layers : 1); l++) {
+            Slice *e = &sl[ns++];
+            e->tensor = i;
+            e->layer = s[i].per_layer ? l : -1;
+            e->from = s[i].per_layer ? l : i == P_FINAL_NORM || i == P_LM_HEAD ? cfg->n_layers : 0;
+            e->base = r.off[i] + (size_t)l * per;
+            e->n = per;
+            e->count = pick(e->idx, per, i == P_T5 ? MAX_PICK : k->per_slice < MAX_PICK ? k->per_slice : MAX_PICK, &pr);
+            ne += e->count;
+        }
+    }
+    // flat list of the elements (and the layer their forward starts from) for the threads
+    size_t *flat = xmalloc(sizeof(size_t) * (size_t)ne);
+    int *from = xmalloc(sizeof(int) * (size_t)ne);
+    double *fd = xmalloc(sizeof(double) * (size_t)ne);
+    for (int a = 0, n = 0; a < ns; a++)
+        for (int e = 0; e < sl[a].count; e++, n++) {
+            flat[n] = sl[a].base + sl[a].idx[e];
+            from[n] = sl[a].from;
+        }
+    double t0 = now_seconds();
+    #pragma omp parallel
+    {
+        double *Pt = xmalloc(sizeof(double) * NP);
+        memcpy(Pt, P, sizeof(double) * NP);
+        #pragma omp for schedule(dynamic, 1)
+        for (int n = 0; n < ne; n++) {
+            const size_t j = flat[n];
+            Pt[j] = P[j] + FD_H;
+            const double lp = ref_loss(&r, Pt, from[n], xs, 0);
+            Pt[j] = P[j] - FD_H;
+            const double lm = ref_loss(&r, Pt, from[n], xs, 0);
+            Pt[j] = P[j];
+            fd[n] = (lp - lm) / (2.0 * FD_H);
+        }
+        free(Pt);
+    }
+    printf("   %d elements, %d finite differences of the reference in %.1f s\n", ne, 2 * ne, now_seconds() - t0);
+
+    // one line per slice: pass iff every element passes; shows the element nearest to failing
+    for (int a = 0, n = 0; a < ns; a++) {
+        const Slice *e = &sl[a];
+        double wr = -1.0, wg = 0.0, wf = 0.0;
+        size_t wi = 0;
+        int ok = 1;
+        for (int c = 0; c < e->count; c++, n++) {
+            const double g = m.grads_memory[flat[n]], err = fabs(g - fd[n]), tol = ATOL + RTOL * fabs(fd[n]);
+            ok &= err <= tol;
+            if (!(err / tol <= wr)) { wr = err / tol; wg = g; wf = fd[n]; wi = e->idx[c]; }
+            worst_abs = err > worst_abs ? err : worst_abs;
+            if (fabs(fd[n]) > 1e2 * ATOL) worst_rel = err / fabs(fd[n]) > worst_rel ? err / fabs(fd[n]) : worst_rel;
+            worst_ratio = err / tol > worst_ratio ? err / tol : worst_ratio;
+            elements_checked++;
+        }
+        char name[128], what[192];
+        slice_name(name, sizeof name, &s[e->tensor], e->layer);
+        snprintf(what, sizeof what, "grad %s (%d of %zu; worst [%zu])", name, e->count, e->n, wi);
+        check_report(ok, what, wg, wf);
+    }
+
+    // recompute on: the same parameters must give bitwise the same loss and gradients
+    setup_model(&mr, k, 1);
+    CHECK_EQ("recompute on: parameter count", mr.num_params, NP);
+    memcpy(mr.params_memory, m.params_memory, sizeof(float) * NP);
+    const float loss_rc = model_grads(&mr, inputs, targets, B, T);
+    size_t differ = 0;
+    for (size_t i = 0; i < NP; i++) differ += memcmp(&mr.grads_memory[i], &m.grads_memory[i], sizeof(float)) != 0;
+    CHECK_TRUE("recompute on: loss bitwise equal to recompute off", memcmp(&loss_rc, &loss_fb, sizeof(float)) == 0);
+    CHECK_EQ("recompute on: gradients differing from recompute off (bits)", differ, (size_t)0);
+    model_free(&mr);
+
+    free(flat);
+    free(from);
+    free(xs);
+    free(fd);
+    free(sl);
+    free(P);
+    free(bucket);
+    free(inputs);
+    free(targets);
+    model_free(&m);
+}
+
+int main(void) {
+    double t0 = now_seconds();
+    Position yarn_t5;
+    position_default(&yarn_t5);
+    yarn_t5.theta = 10000.0;
+    yarn_t5.scaling = SCALE_YARN;
+    yarn_t5.factor = 4.0;
+    yarn_t5.original_max = 32;
+    yarn_t5.attention_factor = 1.3;
+    yarn_t5.bias = BIAS_T5;
+    yarn_t5.t5_buckets = 8;
+    yarn_t5.t5_max_distance = 64;
+    yarn_t5.t5_init_alibi = 1;
+    const Case cases[] = {
+        {"yarn+t5, GQA, untied", {.dim = 32, .hidden = 48, .n_layers = 2, .n_heads = 4, .n_kv_heads = 2, .vocab = 19,
+                                  .max_seq_len = 32, .norm_eps = 1e-5f, .rope_theta = 10000.0f, .tied = 0},
+         yarn_t5, 2, 288, 12, 1234},
+        {"yarn+t5, MQA, tied", {.dim = 32, .hidden = 40, .n_layers = 2, .n_heads = 4, .n_kv_heads = 1, .vocab = 23,
+                                .max_seq_len = 32, .norm_eps = 1e-5f, .rope_theta = 10000.0f, .tied = 1},
+         yarn_t5, 1, 288, 8, 99},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) run_case(&cases[i]);
+    printf("checked %d gradient elements: worst |g - g_fd| %.3e, worst relative %.3e (where |g_fd| > %.0e), "
+           "worst error / tolerance %.3f (atol %.0e, rtol %.0e); %.1f s\n",
+           elements_checked, worst_abs, worst_rel, 1e2 * ATOL, worst_ratio, ATOL, RTOL, now_seconds() - t0);
+    return check_done("test_gradcheck");
+}
