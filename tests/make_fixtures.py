@@ -10,7 +10,12 @@ never by `make test`; needs Debian's python3-torch):
 2. hf_tiny_bf16/, hf_tiny_sharded/: Hugging Face directories (config.json + BF16
    model.safetensors; F16 weights in two shards + index) with expected.safetensors
    holding input_ids and the loss of the rounded weights.
-3. stories260K_val.safetensors: input_ids (4 windows of 512+1 tokens of the staged
+3. adamw_trajectory.safetensors: 10 training steps of a tiny random Llama (GQA, untied,
+   interleaved pairs) on one fixed batch with torch.optim.AdamW (two parameter groups:
+   weight decay on matrices, none on RMSNorm gains), clip_grad_norm_ and a warmup + cosine
+   learning rate: initial weights, the lr / loss / gradient norm of every step, the
+   weights after step 1 and after step 10 — the contract read by `tests/test_optim`.
+4. stories260K_val.safetensors: input_ids (4 windows of 512+1 tokens of the staged
    data/tinystories/val.bin) and the loss of the real stories260K checkpoint on them —
    no weights are stored (they stay in ../shared).
 
@@ -318,6 +323,79 @@ def position_fixtures():
     six = dict(small, dim=24, n_heads=6, n_kv_heads=3)          # ALiBi slopes for a non-power of two
     refcheck_fixture("pos_alibi_6heads", six, "interleaved", 20, 200, {"rope": "off", "bias": "alibi"})
 
+def lr_schedule(tr, step):
+    """The learning rate of optimizer step `step` (from 0): linear warmup to lr over
+    warmup_steps, then cosine decay to min_lr at max_steps (stretch's train.schedule)."""
+    o, s = tr["optimizer"], tr["schedule"]
+    lr, w, total = o["lr"], s["warmup_steps"], tr["max_steps"]
+    if step < w:
+        return lr * (step + 1) / w
+    x = min((step - w) / (total - w), 1.0)
+    return s["min_lr"] + (lr - s["min_lr"]) * 0.5 * (1 + math.cos(math.pi * x))
+
+def adamw_run(P0, cfg, ids, layout, tr, dtype):
+    """tr["max_steps"] steps of torch.optim.AdamW in `dtype` from the weights P0 on the
+    batch ids: weight decay on matrices only (as TensorSpec.decay), global-norm clipping
+    with clip_grad_norm_. Returns per-step lr, loss, gradient norm (before clipping) and
+    the weights after step 1 and after the last step."""
+    o = tr["optimizer"]
+    P = {k: v.to(dtype).clone().requires_grad_() for k, v in P0.items()}
+    groups = [{"params": [v for k, v in P.items() if v.dim() == 2], "weight_decay": o["weight_decay"]},
+              {"params": [v for k, v in P.items() if v.dim() != 2], "weight_decay": 0.0}]
+    assert all("norm" in k for k, v in P.items() if v.dim() != 2)
+    opt = torch.optim.AdamW(groups, lr=o["lr"], betas=tuple(o["betas"]), eps=o["eps"], foreach=False)
+    lrs, losses, norms, step1 = [], [], [], None
+    for step in range(tr["max_steps"]):
+        lr = lr_schedule(tr, step)
+        for g in opt.param_groups:
+            g["lr"] = lr
+        opt.zero_grad(set_to_none=False)
+        loss = llama_loss(P, cfg, ids, layout)
+        loss.backward()
+        norm = torch.nn.utils.clip_grad_norm_(list(P.values()), tr["grad_clip"])
+        opt.step()
+        lrs.append(lr); losses.append(loss.item()); norms.append(norm.item())
+        if step == 0:
+            step1 = {k: v.detach().clone() for k, v in P.items()}
+    return lrs, losses, norms, step1, {k: v.detach().clone() for k, v in P.items()}
+
+def adamw_fixture(seed=7, B=4, T=12):
+    """The AdamW trajectory fixture. The reference is the float64 run (the exact
+    arithmetic of the algorithm from float32 initial weights); the same run in PyTorch
+    float32 is stored next to it (torch_f32.*) as an example of a float32 implementation's
+    honest deviation from it, which the C test's tolerances are measured against."""
+    cfg = dict(dim=16, hidden=24, n_layers=2, n_heads=4, n_kv_heads=2, vocab=32, norm_eps=1e-5,
+               rope_theta=10000.0, tied=False)
+    layout = "interleaved"
+    tr = {"optimizer": {"name": "adamw", "lr": 1e-2, "betas": [0.9, 0.95], "eps": 1e-8, "weight_decay": 0.1},
+          "schedule": {"warmup_steps": 2, "decay": "cosine", "min_lr": 1e-3},
+          "grad_clip": 2.5, "max_steps": 10}
+    gen = torch.Generator().manual_seed(seed)
+    P0 = random_params(cfg, gen)
+    ids = torch.randint(0, cfg["vocab"] - 4, (B, T + 1), generator=gen)   # tokens V-4.. never occur:
+    # their embedding rows get no gradient, so only weight decay moves them
+    r64 = adamw_run(P0, cfg, ids, layout, tr, torch.float64)
+    r32 = adamw_run(P0, cfg, ids, layout, tr, torch.float32)
+    t = {k: v.float() for k, v in P0.items()}
+    t["input_ids"] = ids.to(torch.int32)
+    for pre, (lrs, losses, norms, step1, final) in (("", r64), ("torch_f32.", r32)):
+        t[pre + "lr"] = torch.tensor(lrs, dtype=torch.float32)
+        t[pre + "loss"] = torch.tensor(losses, dtype=torch.float32)
+        t[pre + "grad_norm"] = torch.tensor(norms, dtype=torch.float32)
+        t.update({pre + "step1." + k: v.float() for k, v in step1.items()})
+        t.update({pre + "final." + k: v.float() for k, v in final.items()})
+    meta = {"model": json.dumps({**cfg, "rope_layout": layout}), "position": "{}", "train": json.dumps(tr),
+            "reference": "float64 torch.optim.AdamW (two groups: matrices weight_decay, norm gains 0) + "
+                         "clip_grad_norm_ (coef max_norm / (norm + 1e-6), clamped to 1) on the float32 initial "
+                         "weights; torch_f32.*: the same run in float32; grad_norm before clipping"}
+    write_safetensors(os.path.join(FIX, "adamw_trajectory.safetensors"), t, meta)
+    dev = lambda a, b: max(abs(x - y) for x, y in zip(a, b))
+    wdev = lambda a, b: max((a[k].double() - b[k].double()).abs().max().item() for k in a)
+    print("  loss  " + " ".join(f"{x:.5f}" for x in r64[1]))
+    print("  norm  " + " ".join(f"{x:.4f}" for x in r64[2]))
+    print(f"  torch f32 vs f64: loss {dev(r32[1], r64[1]):.2e}, grad norm {dev(r32[2], r64[2]):.2e}, "
+          f"step-1 weights {wdev(r32[3], r64[3]):.2e}, final weights {wdev(r32[4], r64[4]):.2e} (max abs)")
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--shared", default=os.path.join(HERE, "..", "..", "shared"))
@@ -330,6 +408,7 @@ def main():
     refcheck_fixture("gqa_tied_half", {**base, "n_kv_heads": 1, "tied": True, "rope_theta": 500000.0}, "half", 12, 3)
     refcheck_fixture("mha_untied_interleaved", {**base, "n_kv_heads": 4, "tied": False, "norm_eps": 1e-6}, "interleaved", 12, 4)
     position_fixtures()
+    adamw_fixture()
     hf_fixture("hf_tiny_bf16", {**base, "n_kv_heads": 2, "tied": False}, torch.bfloat16, 1, 5)
     hf_fixture("hf_tiny_sharded", {**base, "n_kv_heads": 2, "tied": True}, torch.float16, 2, 6)
     if os.path.exists(a.val):

@@ -28,6 +28,7 @@ for f in tests/fixtures/refcheck_*.safetensors; do
 done
 run real ./tests/test_real "$BASE" "$V1" checkpoints/base/tok512.bin build/tinystories.txt
 run train ./tests/test_train "$BASE" data/tinystories/val.bin
+run optim ./tests/test_optim tests/fixtures/adamw_trajectory.safetensors
 run position ./tests/test_position
 run passkey ./tests/test_passkey "$BASE" checkpoints/base/tok512.bin data/tinystories/val.bin
 run report ./tests/test_report tests/fixtures/report
