@@ -26,6 +26,8 @@ DEBUGFLAGS := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer
 PKGS      := libopenblas-openmp-dev libyaml-dev zlib1g-dev
 PKG_STAMP := build/.packages
 TEST_PKGS := librsvg2-bin
+TEST_PY_PKGS := python3-minimal
+TEST_PY_STAMP := build/.test-python
 TEST_STAMP := build/.test-packages
 
 LIB_SRC := util/util.c util/ytree.c util/fs.c \
@@ -34,7 +36,7 @@ LIB_SRC := util/util.c util/ytree.c util/fs.c \
            trainer/config.c trainer/curriculum.c trainer/optim.c trainer/train.c trainer/eval.c trainer/passkey.c trainer/positions.c trainer/setup.c trainer/checkpoint.c trainer/resume.c trainer/export.c trainer/runlog.c trainer/svg.c trainer/compare.c trainer/progress.c
 LIB_OBJ := $(LIB_SRC:%.c=build/%.o)
 HEADERS := $(wildcard util/*.h model/*.h data/*.h trainer/*.h)
-TESTS   := tests/test_layers tests/test_attention tests/test_curriculum tests/refcheck tests/test_real tests/test_train tests/test_position tests/test_passkey tests/test_data tests/test_report tests/test_gradcheck tests/test_optim
+TESTS   := tests/test_layers tests/test_attention tests/test_curriculum tests/refcheck tests/test_real tests/test_train tests/test_position tests/test_passkey tests/test_data tests/test_report tests/test_gradcheck tests/test_optim tests/rope_dump
 
 BASE    := checkpoints/base/stories260K.bin checkpoints/base/tok512.bin
 DATA    := data/tinystories/train.bin data/tinystories/val.bin
@@ -62,6 +64,12 @@ $(PKG_STAMP):
 $(TEST_STAMP):
 	@mkdir -p build
 	@if ! command -v rsvg-convert >/dev/null 2>&1; then $(call apt_install,$(TEST_PKGS)); fi
+	@touch $@
+
+# /usr/bin/python3 (its standard library only) for tests/rope_published.py
+$(TEST_PY_STAMP):
+	@mkdir -p build
+	@if [ ! -x /usr/bin/python3 ]; then $(call apt_install,$(TEST_PY_PKGS)); fi
 	@touch $@
 
 # --- build -----------------------------------------------------------------------------
@@ -99,7 +107,7 @@ $(DATA) &: train checkpoints/base/tok512.bin build/tinystories.txt
 	  --out data/tinystories --val-fraction 0.15 --story-start "Once upon a time"
 
 # --- tests ------------------------------------------------------------------------------
-test: all $(TESTS) $(TEST_STAMP)
+test: all $(TESTS) $(TEST_STAMP) $(TEST_PY_STAMP)
 	@bash tests/run_all.sh
 
 run: all

@@ -19,7 +19,10 @@ never by `make test`; needs Debian's python3-torch):
    data/tinystories/val.bin) and the loss of the real stories260K checkpoint on them —
    no weights are stored (they stay in ../shared).
 
-The reference model is written from the Llama/Hugging Face equations, in float64.
+The reference model is written from the Llama/Hugging Face equations, in float64. Its
+position methods (ref_inv_freq, alibi_slopes, t5_bucket) are asserted, for every fixture
+written, against tests/rope_published.py (the same methods written from their published
+sources, which `make test` also checks the C against).
 """
 import argparse, json, math, os, struct, sys
 import numpy as np
@@ -28,6 +31,8 @@ import torch.nn.functional as F
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 FIX = os.path.join(HERE, "fixtures")
+sys.path.insert(0, HERE)
+import rope_published   # the position methods written from their published sources (no torch)
 
 def hf_names(L, tied):
     names = ["model.embed_tokens.weight"]
@@ -104,6 +109,39 @@ def t5_bucket(n, nb, md):
     large = max_exact + (torch.log(n.float() / max_exact) / math.log(md / max_exact) * (nb - max_exact)).to(torch.long)
     large = torch.min(large, torch.full_like(large, nb - 1))
     return torch.where(n < max_exact, n, large)
+
+def published_check(pos, theta, d, T, NH):
+    """Assert the torch transcription above (ref_inv_freq, alibi_slopes, t5_bucket) against
+    tests/rope_published.py, written from the published sources, for this fixture's
+    position scheme, head size d, length T and NH heads: a wrong transcription must not
+    produce fixtures that the C then agrees with."""
+    def close(a, b):
+        return abs(a - b) <= 1e-12 + 1e-9 * abs(b)
+    r = pos.get("rope", {})
+    if r != "off":
+        r = r if isinstance(r, dict) else {}
+        kind = r.get("scaling", "none")
+        inv, ms = ref_inv_freq(pos, theta, d, T)
+        p_inv, p_ms = rope_published.published(
+            kind, d, r.get("theta", theta), r.get("factor", 1.0), r.get("original_max_position_embeddings"), T,
+            r.get("beta_fast", 32), r.get("beta_slow", 1), r.get("truncate", True), r.get("attention_factor"),
+            r.get("low_freq_factor", 1), r.get("high_freq_factor", 4), r.get("short_factor"), r.get("long_factor"))
+        inv = inv.tolist()
+        assert len(inv) == len(p_inv) == d // 2, (kind, len(inv), len(p_inv))
+        for i, (a, b) in enumerate(zip(inv, p_inv)):
+            assert close(a, b), f"{kind}: ref_inv_freq[{i}] = {a!r}, published {b!r} ({pos})"
+        assert close(ms, p_ms), f"{kind}: ref_inv_freq mscale {ms!r}, published {p_ms!r} ({pos})"
+    if pos.get("bias") == "alibi":
+        got, want = alibi_slopes(NH), rope_published.alibi_get_slopes(NH)
+        assert len(got) == len(want) == NH, (NH, len(got), len(want))
+        for h, (a, b) in enumerate(zip(got, want)):
+            assert close(a, b), f"alibi NH={NH}: slope {h} = {a!r}, published {b!r}"
+    if pos.get("bias") == "t5":
+        t5 = pos.get("t5", {})
+        nb, md = t5.get("num_buckets", 32), t5.get("max_distance", 128)
+        got = t5_bucket(torch.arange(4 * md + T), nb, md).tolist()
+        want = [rope_published.t5_relative_position_bucket(-n, False, nb, md) for n in range(4 * md + T)]
+        assert got == want, f"t5 ({nb}, {md}): buckets {got} vs published {want}"
 
 def position_bias(P, pos, NH, T):
     """(NH, T, T) additive logit bias for query i, key j (j <= i), or None."""
@@ -195,6 +233,7 @@ def write_safetensors(path, tensors, metadata=None):
     print(f"wrote {os.path.relpath(path)} ({8 + len(h) + off} bytes)")
 
 def refcheck_fixture(name, cfg, layout, T, seed, pos=None):
+    published_check(pos or {}, cfg["rope_theta"], cfg["dim"] // cfg["n_heads"], T, cfg["n_heads"])
     gen = torch.Generator().manual_seed(seed)
     P = random_params(cfg, gen)
     if pos and pos.get("bias") == "t5":

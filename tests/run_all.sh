@@ -30,6 +30,7 @@ run real ./tests/test_real "$BASE" "$V1" checkpoints/base/tok512.bin build/tinys
 run train ./tests/test_train "$BASE" data/tinystories/val.bin
 run optim ./tests/test_optim tests/fixtures/adamw_trajectory.safetensors
 run position ./tests/test_position
+run rope_published /usr/bin/python3 tests/rope_published.py
 run passkey ./tests/test_passkey "$BASE" checkpoints/base/tok512.bin data/tinystories/val.bin
 run report ./tests/test_report tests/fixtures/report
 run cli bash tests/test_cli.sh
