@@ -4,9 +4,12 @@
 #   begin NAME                        TMP=tests/tmp/NAME, emptied, and no checkpoints/test_NAME_*
 #   strip_timing FILE                 metrics.jsonl without tokens_per_s and elapsed_s (the
 #                                     only values that differ between equal runs)
+#   need FILE NAME                    true when FILE (from $SHARED) exists; otherwise the case
+#                                     NAME fails with the message of tests/shared.sh
 #   finish SUITE                      print "SUITE: N passed, M failed"; exit 1 on a failure
 # Sourced from the repository root.
 set -u
+. tests/shared.sh
 pass=0 fail=0
 begin() { TMP=tests/tmp/$1; rm -rf "$TMP" checkpoints/test_"$1"_*; mkdir -p "$TMP"; }
 ok()  { pass=$((pass + 1)); printf '%-72s ok\n' "$1"; }
@@ -18,5 +21,6 @@ expect_error() {
   if [ $rc -eq 2 ] && [ "$lines" -eq 1 ] && grep -qE -- "$pat" "$TMP/err"; then ok "$name"
   else bad "$name" "exit $rc, $lines stderr lines: $(head -c 300 "$TMP/err")"; fi
 }
+need() { [ -f "$1" ] && return 0; bad "$2" "$(shared_missing_msg "$1")"; return 1; }
 strip_timing() { sed 's/, "tokens_per_s": [0-9.]*, "elapsed_s": [0-9.]*//' "$1"; }
 finish() { echo "$1: $pass passed, $fail failed"; [ $fail -eq 0 ]; exit $?; }

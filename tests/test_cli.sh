@@ -7,17 +7,19 @@ cd "$(dirname "$0")/.."
 begin cli
 
 BASE=checkpoints/base/stories260K.bin
-V1=../shared/models/stories260K/stories260K_v1.bin
-[ -f "$V1" ] || V1=tests/tmp/roundtrip_v1.bin
+V1=$SHARED/models/stories260K/stories260K_v1.bin        # from ../shared (tests/shared.sh)
+TOK32K=$SHARED/models/tokenizers/tok32000.bin
 VAL=data/tinystories/val.bin
 
 # ---- llama2.c checkpoints -----------------------------------------------------------
 head -c 1000 "$BASE" >"$TMP/trunc_legacy.bin"
 expect_error "truncated legacy checkpoint" "trunc_legacy.bin: truncated" ./train info "$TMP/trunc_legacy.bin"
-head -c 5000 "$V1" >"$TMP/trunc_v1.bin"
-expect_error "truncated v1 checkpoint" "trunc_v1.bin: truncated llama2.c v1" ./train info "$TMP/trunc_v1.bin"
-{ printf 'ak42' | rev | tr -d '\n'; printf '\x02\x00\x00\x00'; tail -c +9 "$V1"; } >"$TMP/v2.bin"
-expect_error "v1 magic with version 2" "v2.bin: llama2.c format version 2" ./train info "$TMP/v2.bin"
+if need "$V1" "truncated v1 checkpoint, v1 magic with version 2"; then
+  head -c 5000 "$V1" >"$TMP/trunc_v1.bin"
+  expect_error "truncated v1 checkpoint" "trunc_v1.bin: truncated llama2.c v1" ./train info "$TMP/trunc_v1.bin"
+  { printf 'ak42' | rev | tr -d '\n'; printf '\x02\x00\x00\x00'; tail -c +9 "$V1"; } >"$TMP/v2.bin"
+  expect_error "v1 magic with version 2" "v2.bin: llama2.c format version 2" ./train info "$TMP/v2.bin"
+fi
 { printf '\x00\x00\x00\x00'; tail -c +5 "$BASE"; } >"$TMP/zero_dim.bin"
 expect_error "impossible shape (dim 0)" "zero_dim.bin: impossible model shape" ./train info "$TMP/zero_dim.bin"
 { printf '\x40\x00\x00\x00\xac\x00\x00\x00\x05\x00\x00\x00\x07\x00\x00\x00'; tail -c +17 "$BASE"; } >"$TMP/heads.bin"
@@ -33,9 +35,9 @@ head -c 100 "$VAL" >"$TMP/tiny_shard.bin"
 expect_error "shard shorter than its header" "tiny_shard.bin: truncated" ./train eval --config ft_native.yaml --set data.val="$TMP/tiny_shard.bin"
 { printf '\x01\x02\x03\x04'; tail -c +5 "$VAL"; } >"$TMP/magic_shard.bin"
 expect_error "shard with a wrong magic" "magic_shard.bin: not a token shard" ./train eval --config ft_native.yaml --set data.val="$TMP/magic_shard.bin"
-if [ -f ../shared/models/tokenizers/tok32000.bin ]; then
+if need "$TOK32K" "shard tokens outside the model vocab"; then
   printf 'Once upon a time there was a xylophone.\n\nOnce upon a time, a zebra.\n' >"$TMP/t.txt"
-  ./train prepare --text "$TMP/t.txt" --tokenizer ../shared/models/tokenizers/tok32000.bin --out "$TMP/big" --val-fraction 0.5 >/dev/null
+  ./train prepare --text "$TMP/t.txt" --tokenizer "$TOK32K" --out "$TMP/big" --val-fraction 0.5 >/dev/null
   expect_error "shard tokens outside the model vocab" "train.bin: token [0-9]+ at index [0-9]+ is outside the model's vocabulary of 512" ./train --config ft_native.yaml --set data.train="$TMP/big/train.bin"
 fi
 
@@ -153,9 +155,9 @@ TOK=checkpoints/base/tok512.bin
 PK="--set run.name=test_cli_pk --set eval.max_tokens=512"
 expect_error "passkey without data.tokenizer" "default: eval.passkey needs data.tokenizer|--set eval.passkey.lengths: eval.passkey needs data.tokenizer" \
   ./train eval --config ft_native.yaml $PK --set 'eval.passkey.lengths=[512]'
-if [ -f ../shared/models/tokenizers/tok32000.bin ]; then
+if need "$TOK32K" "passkey with another model's tokenizer"; then
   expect_error "passkey with another model's tokenizer" "data.tokenizer .*tok32000.bin has 32000 tokens, the model 512" \
-    ./train eval --config ft_native.yaml $PK --set 'eval.passkey.lengths=[512]' --set data.tokenizer=../shared/models/tokenizers/tok32000.bin
+    ./train eval --config ft_native.yaml $PK --set 'eval.passkey.lengths=[512]' --set data.tokenizer="$TOK32K"
 fi
 expect_error "a passkey length too short for the prompt" "a passkey prompt of 100 positions leaves -?[0-9]+ filler tokens" \
   ./train eval --config ft_native.yaml $PK --set 'eval.passkey.lengths=[100]' --set data.tokenizer=$TOK
