@@ -64,7 +64,7 @@ static int do_rope(char *cur) {
     for (int i = 0; i < n; i++)
         if (!next_double(&cur, &p.long_factor[i])) return 0;
     double inv[POS_MAX_PAIRS], ms;
-    rope_inv_freq(&p, base, d, T, inv, &ms);
+    rope_inv_freq(&p, d, T, inv, &ms);
     printf("%.17g", ms);
     for (int i = 0; i < d / 2; i++) printf(" %.17g", inv[i]);
     printf("\n");
@@ -81,7 +81,8 @@ static int do_yarnrange(char *cur) {
         !next_double(&cur, &p.beta_fast) || !next_double(&cur, &p.beta_slow) || !next_int(&cur, &truncate))
         return 0;
     p.truncate = truncate;
-    yarn_correction_range(&p, base, d, &lo, &hi);
+    p.theta = base;
+    yarn_correction_range(&p, d, &lo, &hi);
     printf("%.17g %.17g\n", lo, hi);
     return 1;
 }

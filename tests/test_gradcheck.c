@@ -75,14 +75,15 @@ static void setup_model(Model *m, const Case *k, int recompute) {
     }
     for (int i = 0; i < C; i++) m->params.final_norm[i] = 1.0f + 0.1f * rng_normal(&r);
     model_set_position(m, &k->pos);     // appends the T5 table (after the random init)
-    m->recompute = recompute;
-    model_prepare(m, k->B, k->T);
+    model_reserve(m, k->B, k->T, recompute);
+    model_prepare(m);
 }
 
-// model_grads: m->grads = d(mean loss)/dparams of the batch (B, T); returns the loss.
-static float model_grads(Model *m, const int *inputs, const int *targets, int B, int T) {
+// model_grads: m->grads = d(mean loss)/dparams of the batch (B, T) in a recompute mode;
+// returns the loss.
+static float model_grads(Model *m, const int *inputs, const int *targets, int B, int T, int recompute) {
     model_zero_grad(m);
-    return model_forward_backward(m, inputs, targets, B, T, 1.0f);
+    return model_forward_backward(m, inputs, targets, B, T, 1.0f, recompute);
 }
 
 // ---- the reference: plain double precision ---------------------------------------------------
@@ -277,13 +278,13 @@ static void run_case(const Case *k) {
     Model m, mr;
     setup_model(&m, k, 0);
     const float loss_fwd = model_forward(&m, inputs, targets, B, T);
-    const float loss_fb = model_grads(&m, inputs, targets, B, T);
+    const float loss_fb = model_grads(&m, inputs, targets, B, T, 0);
 
     // the reference, at the model's parameters converted to double
     Ref r = {.B = B, .T = T, .C = cfg->dim, .NH = cfg->n_heads, .NKV = cfg->n_kv_heads, .HS = cfg->dim / cfg->n_heads,
              .H = cfg->hidden, .V = cfg->vocab, .L = cfg->n_layers, .tied = cfg->tied, .eps = cfg->norm_eps,
              .NB = k->pos.bias == BIAS_T5 ? k->pos.t5_buckets : 0, .inputs = inputs, .targets = targets};
-    rope_inv_freq(&k->pos, k->pos.theta, r.HS, T, r.inv_freq, &r.mscale);
+    rope_inv_freq(&k->pos, r.HS, T, r.inv_freq, &r.mscale);
     printf("   RoPE inverse frequencies");
     for (int j = 0; j < r.HS / 2; j++) printf(" %.4g", r.inv_freq[j]);
     printf(", cos/sin x %.3g\n", r.mscale);
@@ -372,7 +373,7 @@ static void run_case(const Case *k) {
     setup_model(&mr, k, 1);
     CHECK_EQ("recompute on: parameter count", mr.num_params, NP);
     memcpy(mr.params_memory, m.params_memory, sizeof(float) * NP);
-    const float loss_rc = model_grads(&mr, inputs, targets, B, T);
+    const float loss_rc = model_grads(&mr, inputs, targets, B, T, 1);
     size_t differ = 0;
     for (size_t i = 0; i < NP; i++) differ += memcmp(&mr.grads_memory[i], &m.grads_memory[i], sizeof(float)) != 0;
     CHECK_TRUE("recompute on: loss bitwise equal to recompute off", memcmp(&loss_rc, &loss_fb, sizeof(float)) == 0);

@@ -19,7 +19,7 @@
 // weights after the last step.
 #include "../model/formats.h"
 #include "../trainer/optim.h"
-#include "../trainer/run.h"
+#include "../trainer/setup.h"
 #include "../util/util.h"
 #include "check.h"
 
@@ -61,14 +61,15 @@ static void trainer_open(Trainer *t, Safetensors *st, const char *path, int B, i
     config_load(&t->c, NULL, NULL, 0);
     config_apply_json(&t->c, train, "__metadata__.train", "train");
     if (pos) config_apply_json(&t->c, pos, "__metadata__.position", "position");
-    Position p;
-    config_position(&t->c, t->cfg.dim / t->cfg.n_heads, t->cfg.rope_theta, t->cfg.max_seq_len, &p);
+    Position p = t->c.pos;
+    position_resolve(&p, t->cfg.dim / t->cfg.n_heads, t->cfg.rope_theta, t->cfg.max_seq_len);
     setup_threads(0);
     model_init(&t->m, &t->cfg, path);
     model_set_position(&t->m, &p);
     t->cfg = t->m.cfg;
     st_load_params(st_resolve_single, st, &t->cfg, &t->m.params, "", t->layout);
-    model_prepare(&t->m, B, T);
+    model_reserve(&t->m, B, T, 0);
+    model_prepare(&t->m);
     adamw_init(&t->opt, t->m.num_params);
 }
 
@@ -86,7 +87,7 @@ static float trainer_step(Trainer *t, const int *in, const int *tg, int B, int T
                           double *lr) {
     const Config *c = &t->c;
     model_zero_grad(&t->m);
-    float loss = model_forward_backward(&t->m, in, tg, B, T, 1.0f);
+    float loss = model_forward_backward(&t->m, in, tg, B, T, 1.0f, 0);
     *norm = grad_norm(&t->m);
     if (c->grad_clip > 0 && *norm > c->grad_clip) grad_scale(&t->m, (float)(c->grad_clip / *norm));
     *lr = lr_at(c, step, c->max_steps);

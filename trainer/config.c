@@ -228,6 +228,14 @@ static void apply(Config *c, YTree *t, yaml_node_t *map, const char *prefix) {
     }
 }
 
+void config_apply_json(Config *c, const char *json, const char *source, const char *prefix) {
+    YTree t;
+    ytree_parse(&t, source, json, strlen(json));
+    if (!strcmp(prefix, "position")) position_apply(&c->pos, &t, ytree_root(&t), prefix, NULL);
+    else apply(c, &t, ytree_root(&t), prefix);
+    ytree_free(&t);
+}
+
 static char *resolve_path(const char *path) {
     if (file_exists(path)) return xstrdup(path);
     if (!strchr(path, '/')) {

@@ -77,6 +77,10 @@ void config_write(const Config *c, const char *path);
 // config_diff: the keys whose values differ between a and b, comma-separated into out;
 // returns how many.
 size_t config_diff(const Config *a, const Config *b, char *out, size_t cap);
+// config_apply_json: set the keys of the JSON (or YAML) mapping `json`, named `source`
+// in errors, found under dotted path `prefix` (e.g. a fixture's settings under "train",
+// or "position").
+void config_apply_json(Config *c, const char *json, const char *source, const char *prefix);
 // config_where: where a (non-position) key was set, for cross-key error messages.
 const char *config_where(const Config *c, const char *key);
 // config_is_set: whether `key` was set by a file or --set (not a default).
