@@ -394,17 +394,10 @@ static void run_case(const Case *k) {
 
 int main(void) {
     double t0 = now_seconds();
-    Position yarn_t5;
-    position_default(&yarn_t5);
-    yarn_t5.theta = 10000.0;
-    yarn_t5.scaling = SCALE_YARN;
-    yarn_t5.factor = 4.0;
-    yarn_t5.original_max = 32;
-    yarn_t5.attention_factor = 1.3;
-    yarn_t5.bias = BIAS_T5;
-    yarn_t5.t5_buckets = 8;
-    yarn_t5.t5_max_distance = 64;
-    yarn_t5.t5_init_alibi = 1;
+    Position yarn_t5;                  // through the config's parser and checks, for HS 8, L_o 32
+    position_parse_json(&yarn_t5, "{\"rope\": {\"scaling\": \"yarn\", \"factor\": 4, \"attention_factor\": 1.3}, "
+                        "\"bias\": \"t5\", \"t5\": {\"num_buckets\": 8, \"max_distance\": 64, \"init\": \"alibi\"}}", "gradcheck");
+    position_resolve(&yarn_t5, 8, 10000.0, 32);
     const Case cases[] = {
         {"yarn+t5, GQA, untied", {.dim = 32, .hidden = 48, .n_layers = 2, .n_heads = 4, .n_kv_heads = 2, .vocab = 19,
                                   .max_seq_len = 32, .norm_eps = 1e-5f, .rope_theta = 10000.0f, .tied = 0},

@@ -61,13 +61,9 @@ static void test_recompute(const char *model_path, const char *shard_path) {
     Model m[2];
     Shard s;
     Position pos;
-    position_default(&pos);
-    pos.theta = 10000;
-    pos.scaling = SCALE_YARN;
-    pos.factor = 4;
-    pos.original_max = 512;
-    pos.bias = BIAS_T5;
-    pos.t5_init_alibi = 1;
+    position_parse_json(&pos, "{\"rope\": {\"scaling\": \"yarn\", \"factor\": 4}, \"bias\": \"t5\", \"t5\": {\"init\": \"alibi\"}}",
+                        "test_recompute");
+    position_resolve(&pos, 8, 10000.0, 512);
     int *in = xmalloc((size_t)B * T * sizeof(int)), *tg = xmalloc((size_t)B * T * sizeof(int));
     float loss[2];
     for (int r = 0; r < 2; r++) {

@@ -124,12 +124,6 @@ void appendf(char *buf, size_t cap, size_t *n, const char *fmt, ...) {
     *n += k > 0 ? (size_t)k : 0;
 }
 
-void append_json_list(char *buf, size_t cap, size_t *n, const char *key, const double *v, int len) {
-    appendf(buf, cap, n, ", \"%s\": [", key);
-    for (int i = 0; i < len; i++) appendf(buf, cap, n, i ? ", %.17g" : "%.17g", v[i]);
-    appendf(buf, cap, n, "]");
-}
-
 double now_seconds(void) {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);

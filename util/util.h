@@ -55,8 +55,6 @@ char *path_join(const char *a, const char *b);
 __attribute__((format(printf, 4, 5)))
 #endif
 void appendf(char *buf, size_t cap, size_t *n, const char *fmt, ...);
-// append_json_list: appendf of `, "key": [v0, v1, ...]` (%.17g each).
-void append_json_list(char *buf, size_t cap, size_t *n, const char *key, const double *v, int len);
 
 double now_seconds(void);
 
