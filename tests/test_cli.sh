@@ -219,6 +219,17 @@ want=$(grep '"type": "eval"' checkpoints/test_cli_hybrid/metrics.jsonl | tail -1
 got=$(sed 's/^{"evals": \[{"seq_len": [0-9]*, "loss": \([0-9.]*\),.*/\1/' checkpoints/test_cli_hybrid/eval.json)
 if [ -n "$want" ] && [ "$want" = "$got" ]; then ok "yarn+t5 state re-evaluates to its final val loss ($got)"
 else bad "yarn+t5 state re-evaluates to its final val loss" "trained $want, state $got"; fi
+# a config without position keys fine-tunes a retrofitted state under the state's own scheme
+# (a stage's rope override is laid over it), and saves it with that scheme
+printf 'run: {name: test_cli_keep}\nmodel: {init_from: checkpoints/test_cli_hybrid/model.safetensors}\ndata: {train: %s}\ntrain: {batch_tokens: 1024, micro_batch: 2}\ncurriculum:\n  - {seq_len: 512, tokens: 1K}\n  - {seq_len: 512, tokens: 1K, rope: {factor: 2}}\n' \
+  data/tinystories/train.bin >"$TMP/keep.yaml"
+if ./train --config "$TMP/keep.yaml" >"$TMP/keep.out" 2>&1 \
+   && grep -q 'stage 1/2: .*"scaling": "yarn", "factor": 8, .*"bias": "t5"' "$TMP/keep.out" \
+   && grep -q 'stage 2/2: .*"scaling": "yarn", "factor": 2, .*"bias": "t5"' "$TMP/keep.out" \
+   && ./train info checkpoints/test_cli_keep/stage_1/model.safetensors | grep -q '"factor": 8, .*"bias": "t5"' \
+   && ./train info checkpoints/test_cli_keep/model.safetensors | grep -q '"factor": 2, .*"bias": "t5"'; then
+  ok "init_from a yarn+t5 state without position keys keeps its scheme; stages override it"
+else bad "init_from a yarn+t5 state without position keys keeps its scheme; stages override it" "$(grep -E 'stage|stretch' "$TMP/keep.out" | head -3)"; fi
 # two identical runs (same seed, same threads) are bit-identical: losses and grad norms
 R="--set train.max_steps=3 --set train.batch_tokens=1024 --set train.micro_batch=2 --set eval.max_tokens=1024 --set run.threads=2 --set eval.seq_lens=[512] --set eval.passkey.lengths=[]"
 ./train --config retrofit_yarn_alibi.yaml $R --set 'curriculum=[{seq_len: 512, tokens: 3K}]' --set run.name=test_cli_det1 >/dev/null 2>&1
