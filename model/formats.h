@@ -92,6 +92,10 @@ void save_state(const Model *m, const char *train_json, const char *path);
 // load_state: a stretch state's weights (not its T5 table: load_t5_table, once the
 // scheme is set) and, into pos (may be NULL), its unresolved position scheme.
 void load_state(Model *m, const char *path, Position *pos);
+// load_state_position, load_hf_position: only the scheme (unresolved) a state or a
+// Hugging Face directory carries, without the weights.
+void load_state_position(const char *path, Position *pos);
+void load_hf_position(const char *dir, Position *pos);
 // load_t5_table: the learned T5 table of safetensors file `path`, if it holds one (dies
 // unless m's scheme has a T5 bias).
 void load_t5_table(Model *m, const char *path);

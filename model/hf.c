@@ -113,6 +113,14 @@ static void check_no_extra(Safetensors *files, size_t n_files, const ModelConfig
         }
 }
 
+void load_hf_position(const char *dir, Position *pos) {
+    ModelConfig c;
+    char *cfg = path_join(dir, "config.json");
+    if (!file_exists(cfg)) die("%s: no config.json in this Hugging Face directory", dir);
+    read_hf_config(&c, pos, cfg);
+    free(cfg);
+}
+
 void load_hf_dir(Model *m, const char *dir, Position *pos) {
     ModelConfig c;
     char *cfg = path_join(dir, "config.json"), *single = path_join(dir, "model.safetensors");

@@ -349,7 +349,7 @@ int position_differs(const Position *a, const Position *b, PosKey k) {
     size_t na = 0, nb = 0;
     put_value(a, k, va, sizeof va, &na);
     put_value(b, k, vb, sizeof vb, &nb);
-    return is_set(a, k) != is_set(b, k) || strcmp(va, vb) != 0;
+    return strcmp(va, vb) != 0;
 }
 
 // ---- the formulas ---------------------------------------------------------------------------

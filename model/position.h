@@ -99,7 +99,7 @@ typedef enum {
 int position_json(const Position *p, PosJson mode, double theta0, char *buf, size_t cap);
 // position_key_name: the dotted name of key k ("position.rope.factor").
 const char *position_key_name(PosKey k);
-// position_differs: whether key k has another value (or set-ness) in a than in b.
+// position_differs: whether key k has another value in a than in b.
 int position_differs(const Position *a, const Position *b, PosKey k);
 
 // rope_inv_freq: the per-pair inverse frequencies theta_i' (d/2) for sequence length T

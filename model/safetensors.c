@@ -292,16 +292,29 @@ void save_state(const Model *m, const char *train_json, const char *path) {
     free(t);
 }
 
+// state_position: __metadata__.position of an open state into pos (plain RoPE without one).
+static void state_position(Safetensors *st, Position *pos) {
+    const char *pj = st_metadata(st, "position");
+    if (pj) position_parse_json(pos, pj, "__metadata__.position");
+    else position_default(pos);
+}
+
+void load_state_position(const char *path, Position *pos) {
+    Safetensors st;
+    st_open(&st, path);
+    state_position(&st, pos);
+    st_close(&st);
+}
+
 void load_state(Model *m, const char *path, Position *pos) {
     Safetensors st;
     ModelConfig mc;
     RopeLayout layout;
     st_open(&st, path);
-    const char *meta = st_metadata(&st, "model"), *pj = st_metadata(&st, "position");
+    const char *meta = st_metadata(&st, "model");
     if (!meta) die("%s: no __metadata__.model: not a stretch state (use a llama2.c file or a Hugging Face directory)", path);
     model_config_from_json(&mc, &layout, meta, path);
-    if (pos && pj) position_parse_json(pos, pj, "__metadata__.position");
-    else if (pos) position_default(pos);
+    if (pos) state_position(&st, pos);
     model_init(m, &mc, path);
     st_load_params(st_resolve_single, &st, &m->cfg, &m->params, "", layout);
     st_close(&st);

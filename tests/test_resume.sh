@@ -130,4 +130,16 @@ got2=$(sed 's/.*"seq_len": 256, "loss": \([0-9.]*\),.*/\1/' checkpoints/test_res
   && ok "init_from a checkpoint or a run directory: the run's final val loss ($want)" \
   || bad "init_from a checkpoint or a run directory: the run's final val loss" "want $want, got $got1 / $got2"
 
+# ---- stage overrides without run-level position keys: a resumed run lays them over the
+# scheme of model.init_from, not over the checkpoint's (the scheme of the stage it was saved in)
+printf 'run: {seed: 7, threads: 2}\nmodel: {init_from: checkpoints/base/stories260K.bin}\ndata: {train: data/tinystories/train.bin}\ntrain: {batch_tokens: 512, micro_batch: 4}\ncurriculum:\n  - {seq_len: 128, tokens: 1K, rope: {scaling: yarn, factor: 2, theta: 20000}}\n  - {seq_len: 128, tokens: 1K, rope: {scaling: linear, factor: 2}}\n  - {seq_len: 128, tokens: 1K}\ncheckpoint: {every: 1}\n' >"$TMP/over.yaml"
+./train --config "$TMP/over.yaml" --set run.name=test_resume_over1 >"$TMP/over1.out" 2>&1
+(STRETCH_FAULT=kill-after-checkpoint:3 ./train --config "$TMP/over.yaml" --set run.name=test_resume_over2) >/dev/null 2>&1
+./train --config "$TMP/over.yaml" --set run.name=test_resume_over2 --resume >"$TMP/over2.out" 2>&1
+A=checkpoints/test_resume_over1 B=checkpoints/test_resume_over2
+if grep -q 'stage 3/3: .*position {}' "$TMP/over2.out" && [ "$(strip_timing $A/metrics.jsonl)" = "$(strip_timing $B/metrics.jsonl)" ] \
+   && cmp -s $A/model.safetensors $B/model.safetensors; then
+  ok "stage overrides without position keys: resumed mid-run, identical metrics and weights"
+else bad "stage overrides without position keys: resumed mid-run, identical metrics and weights" "$(grep -E 'stage|stretch' "$TMP/over2.out" | head -4)"; fi
+
 finish test_resume

@@ -91,6 +91,15 @@ char *load_model_from(Model *m, const Config *c, const char *from, SourceKind *k
     return path;
 }
 
+void source_position(const char *from, Position *pos) {
+    SourceKind kind;
+    char *path = resolve_source(from, &kind);
+    if (kind == SRC_STATE) load_state_position(path, pos);
+    else if (kind == SRC_HF) load_hf_position(path, pos);
+    else position_default(pos);
+    free(path);
+}
+
 void load_model_for(Model *m, const Config *c) {
     if (!*c->init_from) die("model.init_from is not set (the model to start from)");
     free(load_model_from(m, c, c->init_from, NULL));

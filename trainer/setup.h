@@ -22,6 +22,9 @@ char *resolve_source(const char *from, SourceKind *kind);
 // metadata, a Hugging Face config's "stretch" key or rope_scaling; plain RoPE for
 // llama2.c). Returns resolve_source's path (caller frees); *kind (may be NULL) gets its kind.
 char *load_model_from(Model *m, const Config *c, const char *from, SourceKind *kind);
+// source_position: the scheme `from` carries (unresolved; plain RoPE for llama2.c),
+// without loading its weights.
+void source_position(const char *from, Position *pos);
 // load_model_for: load_model_from(model.init_from).
 void load_model_for(Model *m, const Config *c);
 // save_run_model: dir/model.safetensors (save_state), plus dir/model.bin (llama2.c v1)

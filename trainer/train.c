@@ -66,10 +66,20 @@ static void save_checkpoint(Run *r, const char *reason) {
     free(checkpoint_save(r->c->out_dir, &r->m, &r->opt, &r->ts, r->c));
 }
 
-// stage_position: the position scheme of stage s: its overrides over the scheme the
-// model was loaded with (the config's, or the source's), resolved.
-static void stage_position(const Config *c, int s, const Model *m, Position *pos) {
-    curriculum_position(c, s, &m->pos, pos);
+// run_position: the scheme the stages override: the config's `position:` keys, or when
+// it sets none, the scheme model.init_from carries — also when the weights come from a
+// checkpoint being resumed, whose scheme is that of the stage it was saved in.
+static void run_position(const Config *c, const Model *m, int resumed, Position *base) {
+    *base = m->pos;
+    if (resumed && !position_is_set(&c->pos)) {
+        source_position(c->init_from, base);
+        position_resolve(base, m->cfg.dim / m->cfg.n_heads, m->cfg.rope_theta, m->cfg.max_seq_len);
+    }
+}
+
+// stage_position: the position scheme of stage s: its overrides over `base`, resolved.
+static void stage_position(const Config *c, int s, const Model *m, const Position *base, Position *pos) {
+    curriculum_position(c, s, base, pos);
     position_resolve(pos, m->cfg.dim / m->cfg.n_heads, m->cfg.rope_theta, m->cfg.max_seq_len);
 }
 
@@ -111,7 +121,10 @@ static void setup(Run *r, const char *ckpt) {
         free(state);
     } else load_model_for(&r->m, c);
     r->stage_pos = xmalloc((size_t)r->plan.n * sizeof *r->stage_pos);
-    for (int s = 0; s < r->plan.n; s++) stage_position(c, s, &r->m, &r->stage_pos[s]);   // all valid before any step
+    Position *base = xmalloc(sizeof *base);
+    run_position(c, &r->m, ckpt != NULL, base);
+    for (int s = 0; s < r->plan.n; s++) stage_position(c, s, &r->m, base, &r->stage_pos[s]);   // all valid before any step
+    free(base);
     load_data(&r->train, c, "data.train", r->m.cfg.vocab);
     if (*c->val_path) {
         load_data(&r->val, c, "data.val", r->m.cfg.vocab);
