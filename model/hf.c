@@ -113,20 +113,23 @@ static void check_no_extra(Safetensors *files, size_t n_files, const ModelConfig
         }
 }
 
-void load_hf_position(const char *dir, Position *pos) {
-    ModelConfig c;
+// read_dir_config: dir/config.json into c and pos (see read_hf_config); returns its path.
+static char *read_dir_config(const char *dir, ModelConfig *c, Position *pos) {
     char *cfg = path_join(dir, "config.json");
     if (!file_exists(cfg)) die("%s: no config.json in this Hugging Face directory", dir);
-    read_hf_config(&c, pos, cfg);
-    free(cfg);
+    read_hf_config(c, pos, cfg);
+    return cfg;
+}
+
+void load_hf_position(const char *dir, Position *pos) {
+    ModelConfig c;
+    free(read_dir_config(dir, &c, pos));
 }
 
 void load_hf_dir(Model *m, const char *dir, Position *pos) {
     ModelConfig c;
-    char *cfg = path_join(dir, "config.json"), *single = path_join(dir, "model.safetensors");
+    char *cfg = read_dir_config(dir, &c, pos), *single = path_join(dir, "model.safetensors");
     char *index = path_join(dir, "model.safetensors.index.json");
-    if (!file_exists(cfg)) die("%s: no config.json in this Hugging Face directory", dir);
-    read_hf_config(&c, pos, cfg);
     model_init(m, &c, cfg);
     if (file_exists(single)) {
         Safetensors st;

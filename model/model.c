@@ -88,7 +88,11 @@ void model_init(Model *m, const ModelConfig *c, const char *source) {
     m->params_memory = xcalloc(m->num_params, sizeof(float));
     param_views(m);
     position_default(&m->pos);
-    position_resolve(&m->pos, c->dim / c->n_heads, c->rope_theta, c->max_seq_len);
+    model_resolve_position(c, &m->pos);
+}
+
+void model_resolve_position(const ModelConfig *c, Position *p) {
+    position_resolve(p, c->dim / c->n_heads, c->rope_theta, c->max_seq_len);
 }
 
 void model_set_position(Model *m, const Position *p) {

@@ -157,6 +157,9 @@ void model_init(Model *m, const ModelConfig *c, const char *source);
 // num_params floats (gradients, optimizer moments, a converted copy); NULL where a
 // parameter is absent.
 void model_views(const Model *m, float *base, ParamTensors *out);
+// model_resolve_position: position_resolve for a model of shape c: its head size, RoPE
+// base and recorded pretraining context.
+void model_resolve_position(const ModelConfig *c, Position *p);
 // model_set_position: switch the position scheme (before model_prepare). A T5 bias
 // appends its (NB, NH) table to the parameters, initialised by p->t5_init_alibi.
 void model_set_position(Model *m, const Position *p);

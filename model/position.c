@@ -316,7 +316,9 @@ static void put_members(const Position *p, unsigned mask, int hf, char *buf, siz
     if (*open) appendf(buf, cap, n, "}");
 }
 
-int position_json(const Position *p, PosJson mode, double theta0, char *buf, size_t cap) {
+char *position_json(const Position *p, PosJson mode, double theta0) {
+    const size_t cap = POS_JSON_MAX;
+    char *buf = xmalloc(cap);
     size_t n = 0;
     unsigned mask;
     if (mode == POS_JSON_HF) {
@@ -339,9 +341,8 @@ int position_json(const Position *p, PosJson mode, double theta0, char *buf, siz
         put_members(p, mask, 0, buf, cap, &n);
         appendf(buf, cap, &n, "}");
     }
-    if (n < cap) return 0;
-    if (cap) buf[0] = '\0';
-    return -1;
+    CHECK(n < cap, "a position scheme of %zu bytes exceeds POS_JSON_MAX", n);
+    return buf;
 }
 
 int position_differs(const Position *a, const Position *b, PosKey k) {

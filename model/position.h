@@ -94,9 +94,8 @@ typedef enum {
     POS_JSON_SET,      // only the keys given (a config's `position:` section, a stage's overrides)
     POS_JSON_HF,       // transformers' rope_scaling object, or null when the method has none
 } PosJson;
-// position_json: p as JSON into buf; returns 0, or -1 (buf emptied) when it needs more
-// than cap bytes.
-int position_json(const Position *p, PosJson mode, double theta0, char *buf, size_t cap);
+// position_json: p as JSON in a new string (caller frees); at most POS_JSON_MAX bytes.
+char *position_json(const Position *p, PosJson mode, double theta0);
 // position_key_name: the dotted name of key k ("position.rope.factor").
 const char *position_key_name(PosKey k);
 // position_differs: whether key k has another value in a than in b.

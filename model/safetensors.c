@@ -281,11 +281,9 @@ void model_config_from_json(ModelConfig *c, RopeLayout *layout, const char *json
 
 void save_state(const Model *m, const char *train_json, const char *path) {
     StTensor *t = xcalloc((size_t)NUM_PARAMS * (size_t)m->cfg.n_layers, sizeof(StTensor));
-    char model_json[512], *pos = xmalloc(POS_JSON_MAX);
+    char model_json[512], *pos = position_json(&m->pos, POS_JSON_SCHEME, m->cfg.rope_theta);
     size_t n = state_tensors(&m->cfg, &m->params, "", t);
     model_config_json(&m->cfg, model_json, sizeof model_json);
-    CHECK(position_json(&m->pos, POS_JSON_SCHEME, m->cfg.rope_theta, pos, POS_JSON_MAX) == 0,
-          "the position scheme does not fit its %d-byte JSON buffer", POS_JSON_MAX);
     const char *keys[4] = {"format", "model", "position", "train"}, *vals[4] = {"stretch", model_json, pos, train_json};
     st_write(path, t, n, keys, vals, train_json ? 4 : 3);
     free(pos);

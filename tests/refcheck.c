@@ -32,7 +32,7 @@ static void read_position(Safetensors *st, const ModelConfig *cfg, Position *p) 
     const char *json = st_metadata(st, "position");
     if (json) position_parse_json(p, json, "__metadata__.position");
     else position_default(p);
-    position_resolve(p, cfg->dim / cfg->n_heads, cfg->rope_theta, cfg->max_seq_len);
+    model_resolve_position(cfg, p);
 }
 
 int main(int argc, char **argv) {

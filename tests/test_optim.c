@@ -62,7 +62,7 @@ static void trainer_open(Trainer *t, Safetensors *st, const char *path, int B, i
     config_apply_json(&t->c, train, "__metadata__.train", "train");
     if (pos) config_apply_json(&t->c, pos, "__metadata__.position", "position");
     Position p = t->c.pos;
-    position_resolve(&p, t->cfg.dim / t->cfg.n_heads, t->cfg.rope_theta, t->cfg.max_seq_len);
+    model_resolve_position(&t->cfg, &p);
     setup_threads(0);
     model_init(&t->m, &t->cfg, path);
     model_set_position(&t->m, &p);

@@ -141,18 +141,17 @@ static void parse_stages(Config *c, YTree *t, yaml_node_t *seq) {
 
 // write_stages: the stages as a YAML flow list that parse_stages reads back.
 static void write_stages(const Config *c, FILE *f) {
-    char *json = xmalloc(POS_JSON_MAX);
     fputs("[", f);
     for (int i = 0; i < c->n_stages; i++) {
         const Stage *st = &c->stages[i];
-        fprintf(f, "%s{seq_len: %lld, tokens: %lld, lr_scale: %.17g", i ? ", " : "", st->seq_len, st->tokens, st->lr_scale);
-        CHECK(position_json(&st->over, POS_JSON_SET, 0.0, json, POS_JSON_MAX) == 0, "curriculum[%d]: overrides too long", i);
+        char *json = position_json(&st->over, POS_JSON_SET, 0.0);
         const size_t len = strlen(json);
+        fprintf(f, "%s{seq_len: %lld, tokens: %lld, lr_scale: %.17g", i ? ", " : "", st->seq_len, st->tokens, st->lr_scale);
         if (len > 2) fprintf(f, ", %.*s", (int)(len - 2), json + 1);    // the members of {...}
         fputs("}", f);
+        free(json);
     }
     fputs("]\n", f);
-    free(json);
 }
 
 // set_key: validate node n as the value of KEYS[i] and store it in c.
@@ -353,7 +352,7 @@ size_t config_diff(const Config *a, const Config *b, char *out, size_t cap) {
 
 void config_write(const Config *c, const char *path) {
     FILE *f = xfopen(path, "w");
-    char prev[256] = "", *json = xmalloc(POS_JSON_MAX);
+    char prev[256] = "";
     fprintf(f, "# resolved configuration of run '%s' (defaults, file and --set applied)\n", c->run_name);
     for (size_t i = 0; i < N_KEYS; i++) {
         const Key *k = &KEYS[i];
@@ -380,8 +379,10 @@ void config_write(const Config *c, const char *path) {
         snprintf(prev, sizeof prev, "%s", k->key);
     }
     // position keys only when set (membership in a method is judged by that)
-    CHECK(position_json(&c->pos, POS_JSON_SET, 0.0, json, POS_JSON_MAX) == 0, "position settings too long");
-    if (position_is_set(&c->pos)) fprintf(f, "position: %s\n", json);
-    free(json);
+    if (position_is_set(&c->pos)) {
+        char *json = position_json(&c->pos, POS_JSON_SET, 0.0);
+        fprintf(f, "position: %s\n", json);
+        free(json);
+    }
     if (fclose(f) != 0) die("%s: write failed", path);
 }

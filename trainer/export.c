@@ -51,9 +51,8 @@ static void export_hf(const Model *m, const char *dir, int trained) {
     const int max_pos = p->rope && p->scaling == SCALE_DYNAMIC ? p->original_max : trained;
     const size_t cap = 3 * POS_JSON_MAX;
     size_t n = 0;
-    char *extra = xmalloc(cap), *hf = xmalloc(POS_JSON_MAX), *pos = xmalloc(POS_JSON_MAX);
-    CHECK(position_json(p, POS_JSON_SCHEME, m->cfg.rope_theta, pos, POS_JSON_MAX) == 0 &&
-          position_json(p, POS_JSON_HF, m->cfg.rope_theta, hf, POS_JSON_MAX) == 0, "the position scheme is too long");
+    char *extra = xmalloc(cap), *hf = position_json(p, POS_JSON_HF, m->cfg.rope_theta);
+    char *pos = position_json(p, POS_JSON_SCHEME, m->cfg.rope_theta);
     appendf(extra, cap, &n, "  \"rope_scaling\": %s,\n  \"stretch\": {\"rope_theta\": %.9g, \"max_seq_len\": %d, "
             "\"trained_seq_len\": %d, \"position\": %s}", hf, m->cfg.rope_theta, m->cfg.max_seq_len, trained, pos);
     CHECK(n < cap, "the position scheme does not fit the export's JSON buffers");
@@ -71,8 +70,7 @@ static void export_hf(const Model *m, const char *dir, int trained) {
 
 static void export_llama2c(const Model *m, const char *dir) {
     if (!position_is_plain(&m->pos, m->cfg.rope_theta) || m->params.t5_table || m->cfg.rope_theta != 10000.0f) {
-        char pos[POS_JSON_MAX];
-        position_json(&m->pos, POS_JSON_SCHEME, m->cfg.rope_theta, pos, sizeof pos);
+        char *pos = position_json(&m->pos, POS_JSON_SCHEME, m->cfg.rope_theta);
         die("--format llama2c: llama2.c v1 stores no position settings (its runners apply plain RoPE with base 10000), "
             "and this model uses %s with base %g; export it with --format hf", pos, m->cfg.rope_theta);
     }

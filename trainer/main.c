@@ -33,10 +33,9 @@ static int info_main(int argc, char **argv) {
     Model m;
     const ModelConfig *c = &m.cfg;
     Config *dflt = xmalloc(sizeof *dflt);
-    char *pos = xmalloc(POS_JSON_MAX);
     config_load(dflt, NULL, NULL, 0);
     free(load_model_from(&m, dflt, argv[0], NULL));
-    position_json(&m.pos, POS_JSON_SCHEME, c->rope_theta, pos, POS_JSON_MAX);
+    char *pos = position_json(&m.pos, POS_JSON_SCHEME, c->rope_theta);
     printf("%s: dim %d, hidden %d, layers %d, heads %d, kv heads %d, head size %d, vocab %d, %s head,\n"
            "  norm_eps %g, rope_theta %g, max_seq_len %d, %zu parameters, position %s\n",
            argv[0], c->dim, c->hidden, c->n_layers, c->n_heads, c->n_kv_heads, c->dim / c->n_heads, c->vocab,

@@ -18,7 +18,7 @@ static void print_rope(const Position *p, const ModelConfig *mc, int T) {
     double before[POS_MAX_PAIRS], after[POS_MAX_PAIRS], ms0, ms;
     Position *plain = xmalloc(sizeof *plain);
     position_default(plain);
-    position_resolve(plain, HS, mc->rope_theta, mc->max_seq_len);
+    model_resolve_position(mc, plain);
     rope_inv_freq(plain, HS, T, before, &ms0);
     rope_inv_freq(p, HS, T, after, &ms);
     free(plain);
@@ -63,21 +63,20 @@ int positions_main(const Config *c) {
     if (!*c->init_from) die("model.init_from is not set (the checkpoint whose positions to show)");
     Model m;
     load_model_for(&m, c);
-    const int n = c->n_stages ? (int)c->n_stages : 1, HS = m.cfg.dim / m.cfg.n_heads;
+    const int n = c->n_stages ? (int)c->n_stages : 1;
     Position *pos = xmalloc(sizeof *pos);
-    char *json = xmalloc(POS_JSON_MAX);
     for (int s = 0; s < n; s++) {
         const int T = (int)(c->n_stages ? c->stages[s].seq_len : c->seq_len);
         curriculum_position(c, s, &m.pos, pos);
-        position_resolve(pos, HS, m.cfg.rope_theta, m.cfg.max_seq_len);
-        position_json(pos, POS_JSON_SCHEME, m.cfg.rope_theta, json, POS_JSON_MAX);
+        model_resolve_position(&m.cfg, pos);
+        char *json = position_json(pos, POS_JSON_SCHEME, m.cfg.rope_theta);
         printf("%sstage %d/%d: seq_len %d (trains positions 0-%d), position %s\n", s ? "\n" : "", s + 1, n, T, T - 1, json);
         if (pos->rope) print_rope(pos, &m.cfg, T);
         else printf("rope: off (no rotary embeddings)\n");
+        free(json);
     }
     printf("\n");
     print_bias(&m.pos, m.cfg.n_heads);
-    free(json);
     free(pos);
     model_free(&m);
     return 0;

@@ -64,7 +64,7 @@ char *resolve_source(const char *from, SourceKind *kind) {
 // when it holds one.
 static void finish_load(Model *m, const Config *c, const Position *src, const char *table_file) {
     Position pos = position_is_set(&c->pos) ? c->pos : *src;
-    position_resolve(&pos, m->cfg.dim / m->cfg.n_heads, m->cfg.rope_theta, m->cfg.max_seq_len);
+    model_resolve_position(&m->cfg, &pos);
     model_set_position(m, &pos);
     if (table_file) load_t5_table(m, table_file);
 }
@@ -113,8 +113,7 @@ void save_run_model(const Model *m, const char *train_json, const char *dir) {
         printf("saved %s and %s (llama2.c v1)\n", state, bin);
     } else {
         remove(bin);
-        char *json = xmalloc(POS_JSON_MAX);
-        position_json(&m->pos, POS_JSON_SCHEME, m->cfg.rope_theta, json, POS_JSON_MAX);
+        char *json = position_json(&m->pos, POS_JSON_SCHEME, m->cfg.rope_theta);
         printf("saved %s (position %s)\n", state, json);
         free(json);
     }

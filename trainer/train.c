@@ -73,14 +73,14 @@ static void run_position(const Config *c, const Model *m, int resumed, Position 
     *base = m->pos;
     if (resumed && !position_is_set(&c->pos)) {
         source_position(c->init_from, base);
-        position_resolve(base, m->cfg.dim / m->cfg.n_heads, m->cfg.rope_theta, m->cfg.max_seq_len);
+        model_resolve_position(&m->cfg, base);
     }
 }
 
 // stage_position: the position scheme of stage s: its overrides over `base`, resolved.
 static void stage_position(const Config *c, int s, const Model *m, const Position *base, Position *pos) {
     curriculum_position(c, s, base, pos);
-    position_resolve(pos, m->cfg.dim / m->cfg.n_heads, m->cfg.rope_theta, m->cfg.max_seq_len);
+    model_resolve_position(&m->cfg, pos);
 }
 
 // eta_seconds: the rest of this stage at its measured pace, and later stages at that
@@ -96,18 +96,17 @@ static double eta_seconds(const Plan *p, const ModelConfig *mc, long long step, 
 
 // print_plan: one line per stage; pos[s] is stage s's position scheme.
 static void print_plan(const Config *c, const Plan *p, const Position *pos, double base_theta) {
-    char *json = xmalloc(POS_JSON_MAX);
     for (int s = 0; s < p->n; s++) {
         const StagePlan *st = &p->s[s];
-        position_json(&pos[s], POS_JSON_SCHEME, base_theta, json, POS_JSON_MAX);
+        char *json = position_json(&pos[s], POS_JSON_SCHEME, base_theta);
         char steps[96];
         if (st->steps) snprintf(steps, sizeof steps, "steps %lld-%lld (%lld tokens)", st->first_step + 1,
                                 st->first_step + st->steps, st->steps * c->batch_tokens);
         else snprintf(steps, sizeof steps, "no steps (train.max_steps ends the run before it)");
         printf("stage %d/%d: seq_len %d, %s, %d x %d sequences per step, lr x %g, position %s\n", s + 1, p->n, st->T,
                steps, st->micro, st->accum, st->lr_scale, json);
+        free(json);
     }
-    free(json);
 }
 
 // setup: the model (from init_from, or the checkpoint being resumed), every stage's
