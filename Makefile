@@ -32,7 +32,7 @@ TEST_STAMP := build/.test-packages
 
 LIB_SRC := util/util.c util/ytree.c util/fs.c \
            model/model.c model/layers.c model/softmax.c model/attention.c model/position.c model/llama2c.c model/safetensors.c model/hf.c \
-           data/shard.c data/loader.c data/tokenizer.c data/prepare.c \
+           data/shard.c data/loader.c data/pose.c data/tokenizer.c data/prepare.c \
            trainer/config.c trainer/curriculum.c trainer/optim.c trainer/train.c trainer/eval.c trainer/passkey.c trainer/positions.c trainer/setup.c trainer/checkpoint.c trainer/resume.c trainer/export.c trainer/runlog.c trainer/svg.c trainer/compare.c trainer/progress.c
 LIB_OBJ := $(LIB_SRC:%.c=build/%.o)
 HEADERS := $(wildcard util/*.h model/*.h data/*.h trainer/*.h)

@@ -88,16 +88,42 @@ typedef struct {
 // leave no document or an epoch holds fewer than T + 1 tokens.
 void loader_init(Loader *l, const Shard *s, const LoaderOptions *o, uint64_t seed, int T);
 void loader_free(Loader *l);
-// loader_next: the next B sequences: inputs, targets (B, T).
-void loader_next(Loader *l, int *inputs, int *targets, int B, int T);
+// loader_next: the next B sequences: inputs, targets (B, T); doc (B, T, may be NULL): the
+// row index where each input's document starts (PosIds.doc; a row's first document
+// starts at 0 even when it began in an earlier sequence).
+void loader_next(Loader *l, int *inputs, int *targets, int *doc, int B, int T);
 // loader_seek: continue from a cursor of loader_cursor (dies if it does not fit).
 void loader_seek(Loader *l, LoaderCursor c);
 LoaderCursor loader_cursor(const Loader *l);
 
 // window_fill: inputs/targets of window k (B windows from k0) in the llm.c eval
-// convention: inputs tokens[kT ... kT+T-1], targets tokens[kT+1 ... kT+T].
-void window_fill(const Shard *s, size_t k0, int *inputs, int *targets, int B, int T);
+// convention: inputs tokens[kT ... kT+T-1], targets tokens[kT+1 ... kT+T]; doc (B, T, may
+// be NULL): where each input's document starts in its window (a BOS or a file start opens
+// one), as loader_next.
+void window_fill(const Shard *s, size_t k0, int *inputs, int *targets, int *doc, int B, int T);
 size_t window_count(const Shard *s, int T);
+// doc_starts: doc (B, T) holding 1 where a token opens a document (else 0) becomes each
+// token's document start row (PosIds.doc): row 0 always opens one.
+void doc_starts(int *doc, int B, int T);
+
+// Pose: positional skip-wise training (PoSE, Zhu et al., ICLR 2024, arXiv:2309.10400):
+// a window of T tokens is cut into `chunks` pieces whose position ids are shifted by
+// growing skips, so that windows of T tokens train the positions of [0, target_len).
+// target_len 0: off (ids 0 .. T-1); 1 <= chunks <= POSE_MAX_CHUNKS (one chunk: no skip).
+#define POSE_MAX_CHUNKS 64
+typedef struct {
+    int target_len, chunks;
+} Pose;
+
+// batch_positions: the position ids pos (B, T) of a training batch: contiguous, or the
+// PoSE ids of each row drawn from the generator seeded by `seed` (the caller derives it
+// from the run's seed and the step: resume redraws the same ids). doc (B, T, may be NULL:
+// one document per row): ids restart at 0 at each document start (intra-document
+// positions), i.e. pos[t] = row_pos[t] - row_pos[doc[t]].
+void batch_positions(int *pos, const int *doc, const Pose *p, uint64_t seed, int B, int T);
+// pose_chunks: the chunk starts (chunks + 1 entries, the last = T) and skips (chunks) of
+// one row, as batch_positions draws them from r.
+void pose_chunks(const Pose *p, Rng *r, int T, int *start, int *skip);
 
 // prepare_main: `train prepare` — text file + tokenizer -> train.bin / val.bin.
 int prepare_main(int argc, char **argv);

@@ -71,13 +71,14 @@ static const size_t *order_of(Loader *l, uint64_t epoch) {
     return l->order;
 }
 
-// walk: move c forward by n tokens of the stream, copying them to out (when not NULL).
-static void walk(Loader *l, LoaderCursor *c, size_t n, int *out) {
+// walk: move c forward by n tokens of the stream, copying them to out and marking in
+// opens (1: the token starts a document, else 0) when those are not NULL.
+static void walk(Loader *l, LoaderCursor *c, size_t n, int *out, int *opens) {
     while (n > 0) {
         const size_t d = order_of(l, c->epoch)[c->doc], left = l->doc_len[d] - c->offset;
         const size_t take = left < n ? left : n;
-        if (out)
-            for (size_t i = 0; i < take; i++) *out++ = (int)l->shard->tokens[l->doc_start[d] + c->offset + i];
+        for (size_t i = 0; out && i < take; i++) *out++ = (int)l->shard->tokens[l->doc_start[d] + c->offset + i];
+        for (size_t i = 0; opens && i < take; i++) *opens++ = c->offset + i == 0;
         n -= take;
         c->offset += take;
         if (c->offset == l->doc_len[d]) {
@@ -90,14 +91,15 @@ static void walk(Loader *l, LoaderCursor *c, size_t n, int *out) {
     }
 }
 
-void loader_next(Loader *l, int *inputs, int *targets, int B, int T) {
+void loader_next(Loader *l, int *inputs, int *targets, int *doc, int B, int T) {
     for (int b = 0; b < B; b++) {
         int *in = inputs + (size_t)b * T, *tg = targets + (size_t)b * T;
-        walk(l, &l->cur, (size_t)T, in);
+        walk(l, &l->cur, (size_t)T, in, doc ? doc + (size_t)b * T : NULL);
         memcpy(tg, in + 1, ((size_t)T - 1) * sizeof *tg);
         LoaderCursor ahead = l->cur;              // the last target starts the next sequence
-        walk(l, &ahead, 1, tg + T - 1);
+        walk(l, &ahead, 1, tg + T - 1, NULL);
     }
+    if (doc) doc_starts(doc, B, T);
 }
 
 void loader_seek(Loader *l, LoaderCursor c) {

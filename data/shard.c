@@ -89,13 +89,37 @@ void shard_write(const char *path, const uint32_t *tokens, size_t n, int vocab) 
 
 size_t window_count(const Shard *s, int T) { return s->n < 1 ? 0 : (s->n - 1) / (size_t)T; }
 
-void window_fill(const Shard *s, size_t k0, int *inputs, int *targets, int B, int T) {
+// opens_doc: token i of the shard starts a document (a BOS, or the start of a file).
+static int opens_doc(const Shard *s, size_t i) {
+    if (s->tokens[i] == BOS_ID) return 1;
+    size_t lo = 0, hi = s->n_files;                  // file_start is sorted: binary search
+    while (lo < hi) {
+        const size_t mid = (lo + hi) / 2;
+        if (s->file_start[mid] < i) lo = mid + 1;
+        else hi = mid;
+    }
+    return lo < s->n_files && s->file_start[lo] == i;
+}
+
+void window_fill(const Shard *s, size_t k0, int *inputs, int *targets, int *doc, int B, int T) {
     for (int b = 0; b < B; b++) {
         size_t start = (k0 + (size_t)b) * (size_t)T;
         assert(start + (size_t)T < s->n);
         for (int t = 0; t < T; t++) {
             inputs[(size_t)b * T + t] = (int)s->tokens[start + t];
             targets[(size_t)b * T + t] = (int)s->tokens[start + t + 1];
+            if (doc) doc[(size_t)b * T + t] = t > 0 && opens_doc(s, start + t);
+        }
+    }
+    if (doc) doc_starts(doc, B, T);
+}
+
+void doc_starts(int *doc, int B, int T) {
+    for (int b = 0; b < B; b++) {
+        int *d = doc + (size_t)b * T, cur = 0;
+        for (int t = 0; t < T; t++) {
+            cur = t > 0 && d[t] ? t : cur;
+            d[t] = cur;
         }
     }
 }

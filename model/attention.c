@@ -2,6 +2,8 @@
 // (see layers.h), after FlashAttention-2 (Dao 2023, arXiv:2307.08691). Scores exist one
 // (TILE, TILE) tile at a time per thread: the forward keeps a running (max, sum) per query
 // row and saves the log-sum-exp; the backward recomputes each tile's probabilities.
+// Positions are data: biases read per-token position ids, and a document mask hides keys
+// before a query's document start; key tiles hidden from a whole query tile are skipped.
 // Tiles are cut from q/k/v in place (row strides NH*HS, NKV*HS): no copies, also for GQA.
 // Tile products run on single-threaded BLAS inside the OpenMP regions.
 #include "layers.h"
@@ -14,13 +16,15 @@
 #include <string.h>
 
 // rotate_pairs: out (=, or += when accumulate) the rotation of each interleaved pair of x
-// by sign * angle: forward is sign +1; its transpose, the backward, is sign -1.
-static void rotate_pairs(float *out, const float *x, const float *cos_tab, const float *sin_tab, float sign,
-                         int accumulate, int B, int T, int NX, int HS) {
+// by sign * angle, the angle of token (b, t) read from table row pos[b, t]: forward is
+// sign +1; its transpose, the backward, is sign -1.
+static void rotate_pairs(float *out, const float *x, const float *cos_tab, const float *sin_tab, const int *pos,
+                         float sign, int accumulate, int B, int T, int NX, int HS) {
     #pragma omp parallel for collapse(2)
     for (int b = 0; b < B; b++)
         for (int t = 0; t < T; t++) {
-            const float *c = cos_tab + (size_t)t * (HS / 2), *s = sin_tab + (size_t)t * (HS / 2);
+            const size_t row = (size_t)pos[(size_t)b * T + t] * (HS / 2);
+            const float *c = cos_tab + row, *s = sin_tab + row;
             for (int h = 0; h < NX; h++) {
                 size_t o = (((size_t)b * T + t) * NX + h) * HS;
                 for (int j = 0; j < HS / 2; j++) {
@@ -33,14 +37,14 @@ static void rotate_pairs(float *out, const float *x, const float *cos_tab, const
         }
 }
 
-void rope_forward(float *out, const float *x, const float *cos_tab, const float *sin_tab,
+void rope_forward(float *out, const float *x, const float *cos_tab, const float *sin_tab, const int *pos,
                   int B, int T, int NX, int HS) {
-    rotate_pairs(out, x, cos_tab, sin_tab, 1.0f, 0, B, T, NX, HS);
+    rotate_pairs(out, x, cos_tab, sin_tab, pos, 1.0f, 0, B, T, NX, HS);
 }
 
-void rope_backward(float *dx, const float *dout, const float *cos_tab, const float *sin_tab,
+void rope_backward(float *dx, const float *dout, const float *cos_tab, const float *sin_tab, const int *pos,
                    int B, int T, int NX, int HS) {
-    rotate_pairs(dx, dout, cos_tab, sin_tab, -1.0f, 1, B, T, NX, HS);
+    rotate_pairs(dx, dout, cos_tab, sin_tab, pos, -1.0f, 1, B, T, NX, HS);
 }
 
 enum { TILE = 128 };   // query rows and key rows per tile
@@ -49,14 +53,16 @@ size_t attention_dbias_floats(int B, int T, int NH, int NB) {
     return (size_t)B * (size_t)NH * (size_t)((T + TILE - 1) / TILE) * (size_t)NB;
 }
 
-// Att: the operands of one attention call; positions t (queries) and s (keys) are those
-// of the sequence. The T query rows hold positions [q0, q0 + T), the Tk = q0 + T key rows
-// positions [0, Tk): q0 = 0 but for a cached forward (attention_forward_cached). Query
-// t of head h of q, out, dout is row ((b*T + t - q0)*NH + h)*HS; key s of kv head g of
-// k, v row ((b*Tk + s)*NKV + g)*HS.
+// Att: the operands of one attention call. Rows: the T query rows hold sequence rows
+// [q0, q0 + T), the Tk = q0 + T key rows rows [0, Tk): q0 = 0 but for a cached forward
+// (attention_forward_cached). Query row t of head h of q, out, dout is row
+// ((b*T + t - q0)*NH + h)*HS; key row s of kv head g of k, v row ((b*Tk + s)*NKV + g)*HS.
+// Positions: qpos[b*T + t - q0] and kpos[b*Tk + s] are the rows' position ids (biases
+// read qpos_t - kpos_s); doc[b*T + t - q0] is the first key row query t may see.
 typedef struct {
     const float *q, *k, *v, *out, *dout, *lse, *delta;
     const AttnBias *ab;
+    const int *qpos, *kpos, *doc;
     int B, T, NH, NKV, HS, nb;   // nb: query tiles per sequence
     int q0, Tk;
     float scale;
@@ -65,38 +71,65 @@ typedef struct {
 static size_t qrow(const Att *a, int b, int t, int h) { return (((size_t)b * a->T + t - a->q0) * a->NH + h) * a->HS; }
 static size_t kvrow(const Att *a, int b, int s, int h) { return (((size_t)b * a->Tk + s) * a->NKV + h / (a->NH / a->NKV)) * a->HS; }
 static size_t srow(const Att *a, int b, int h, int t) { return ((size_t)b * a->NH + h) * a->T + t - a->q0; }   // lse, delta
+static int qpos(const Att *a, int b, int t) { return a->qpos[(size_t)b * a->T + t - a->q0]; }
+static int kpos(const Att *a, int b, int s) { return a->kpos[(size_t)b * a->Tk + s]; }
+static int doc_start(const Att *a, int b, int t) { return a->doc[(size_t)b * a->T + t - a->q0]; }
 static int tile_len(const Att *a, int i) { return a->T - i * TILE < TILE ? a->T - i * TILE : TILE; }
 // key_len: the keys of the tile at s0 that query rows [t0, t0 + nq) can see.
 static int key_len(int t0, int nq, int s0) { return t0 + nq - s0 < TILE ? t0 + nq - s0 : TILE; }
-// causal_cols: the columns c < nk of query row t with key s0 + c <= t (none when t < s0:
-// a cached forward's query tile may start inside a key tile).
-static int causal_cols(int t, int s0, int nk) { return t < s0 ? 0 : t - s0 + 1 < nk ? t - s0 + 1 : nk; }
-
-// t5_tile_bucket: the one T5 bucket of every (t, s <= t) of the tile, or -1 when the
-// tile spans several (buckets grow with the distance t - s, so its ends decide).
-static int t5_tile_bucket(const AttnBias *ab, int t0, int nq, int s0, int nk) {
-    const int near = t0 - (s0 + nk - 1) > 0 ? t0 - (s0 + nk - 1) : 0, far = t0 + nq - 1 - s0;
-    return ab->bucket[near] == ab->bucket[far] ? ab->bucket[near] : -1;
+// first_key_tile: the first key tile any of query rows [t0, ...) sees: document starts
+// never decrease along a row, so the first query's decides; earlier tiles are skipped.
+static int first_key_tile(const Att *a, int b, int t0) { return doc_start(a, b, t0) / TILE * TILE; }
+// visible_cols: the columns [*lo, return) of a key tile at s0 (nk keys) that query row t
+// sees: keys doc_start(t) <= s <= t (none when t < s0: a cached forward's query tile may
+// start inside a key tile; none when its document starts after the tile).
+static int visible_cols(const Att *a, int b, int t, int s0, int nk, int *lo) {
+    const int d = doc_start(a, b, t) - s0, hi = t < s0 ? 0 : t - s0 + 1 < nk ? t - s0 + 1 : nk;
+    *lo = d > 0 ? (d < hi ? d : hi) : 0;
+    return hi;
 }
 
-// tile_scores: S (nq, nk; row stride TILE) = scale * Q K^T + bias(t - s) for the query
-// rows t0 + r and key rows s0 + c of head h; -INFINITY where s > t (causal mask).
+// t5_tile_bucket: the one T5 bucket of every visible (t, s) of the tile, or -1 when the
+// tile may span several. Visible distances pos_t - pos_s lie in [near, far] (bounds from
+// the tile's extreme ids), and buckets grow with the distance, so the ends decide.
+static int t5_tile_bucket(const Att *a, int b, int t0, int nq, int s0, int nk) {
+    int qlo = qpos(a, b, t0), qhi = qlo, klo = kpos(a, b, s0), khi = klo;
+    for (int r = 1; r < nq; r++) {
+        const int p = qpos(a, b, t0 + r);
+        qlo = p < qlo ? p : qlo;
+        qhi = p > qhi ? p : qhi;
+    }
+    for (int c = 1; c < nk; c++) {
+        const int p = kpos(a, b, s0 + c);
+        klo = p < klo ? p : klo;
+        khi = p > khi ? p : khi;
+    }
+    const int near = qlo - khi > 0 ? qlo - khi : 0, far = qhi - klo > near ? qhi - klo : near;
+    return a->ab->bucket[near] == a->ab->bucket[far] ? a->ab->bucket[near] : -1;
+}
+
+// tile_scores: S (nq, nk; row stride TILE) = scale * Q K^T + bias(pos_t - pos_s) for the
+// query rows t0 + r and key rows s0 + c of head h; -INFINITY where key s is not visible
+// (s > t: causal; s < doc_start(t): another document).
 static void tile_scores(float *S, const Att *a, int b, int h, int t0, int nq, int s0, int nk) {
     const int NH = a->NH;
     const AttnBias *ab = a->ab;
-    const int one = ab->kind == BIAS_T5 ? t5_tile_bucket(ab, t0, nq, s0, nk) : -1;
+    const int one = ab->kind == BIAS_T5 ? t5_tile_bucket(a, b, t0, nq, s0, nk) : -1;
+    const int *kp = a->kpos + (size_t)b * a->Tk + s0;
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, nq, nk, a->HS, a->scale, a->q + qrow(a, b, t0, h),
                 NH * a->HS, a->k + kvrow(a, b, s0, h), a->NKV * a->HS, 0.0f, S, TILE);
     for (int r = 0; r < nq; r++) {
         float *row = S + (size_t)r * TILE;
-        const int t = t0 + r, nvalid = causal_cols(t, s0, nk);
+        int lo;
+        const int t = t0 + r, hi = visible_cols(a, b, t, s0, nk, &lo), pt = qpos(a, b, t);
         if (ab->kind == BIAS_ALIBI)
-            for (int c = 0; c < nvalid; c++) row[c] += -ab->slopes[h] * (float)(t - s0 - c);
+            for (int c = lo; c < hi; c++) row[c] += -ab->slopes[h] * (float)(pt - kp[c]);
         else if (one >= 0)
-            for (int c = 0; c < nvalid; c++) row[c] += ab->table[(size_t)one * NH + h];
+            for (int c = lo; c < hi; c++) row[c] += ab->table[(size_t)one * NH + h];
         else if (ab->kind == BIAS_T5)
-            for (int c = 0; c < nvalid; c++) row[c] += ab->table[(size_t)ab->bucket[t - s0 - c] * NH + h];
-        for (int c = nvalid; c < nk; c++) row[c] = -INFINITY;
+            for (int c = lo; c < hi; c++) row[c] += ab->table[(size_t)ab->bucket[pt - kp[c]] * NH + h];
+        for (int c = 0; c < lo; c++) row[c] = -INFINITY;
+        for (int c = hi; c < nk; c++) row[c] = -INFINITY;
     }
 }
 
@@ -114,7 +147,7 @@ static void tile_dscores(float *dS, const float *P, const Att *a, int b, int h, 
         for (int c = 0; c < nk; c++) dS[(size_t)r * TILE + c] = P[(size_t)r * TILE + c] * (dS[(size_t)r * TILE + c] - D[r]);
 }
 
-// forward_rows: out and lse of query tile i (positions q0 + i*TILE ...) of head h. Online softmax over key tiles:
+// forward_rows: out and lse of query tile i (rows q0 + i*TILE ...) of head h. Online softmax over key tiles:
 // m = running max, l = running sum of exp(x - m); out accumulates P V, rescaled by
 // exp(m_old - m_new) whenever the max grows.
 static void forward_rows(float *out, float *lse, const Att *a, int b, int h, int i) {
@@ -126,12 +159,16 @@ static void forward_rows(float *out, float *lse, const Att *a, int b, int h, int
         l[r] = 0.0f;
         memset(O + (size_t)r * ld, 0, (size_t)HS * sizeof(float));
     }
-    for (int s0 = 0; s0 < t0 + nq; s0 += TILE) {
+    for (int s0 = first_key_tile(a, b, t0); s0 < t0 + nq; s0 += TILE) {
         const int nk = key_len(t0, nq, s0);
         tile_scores(S, a, b, h, t0, nq, s0, nk);
         for (int r = 0; r < nq; r++) {
             float *row = S + (size_t)r * TILE, mx = m[r];
             for (int c = 0; c < nk; c++) mx = row[c] > mx ? row[c] : mx;
+            if (mx == -INFINITY) {                     // nothing visible yet (a later document)
+                memset(row, 0, (size_t)nk * sizeof(float));
+                continue;
+            }
             const float sum = (float)exp_shift(row, row, nk, mx);
             const float corr = expf(m[r] - mx);        // 0 on the first tile (m = -inf)
             if (corr != 1.0f)
@@ -158,31 +195,34 @@ static void run_forward(float *out, float *lse, const Att *a) {
 }
 
 void attention_forward(float *out, float *lse, const float *q, const float *k, const float *v,
-                       const AttnBias *ab, int B, int T, int NH, int NKV, int HS) {
-    const Att a = {.q = q, .k = k, .v = v, .ab = ab, .B = B, .T = T, .NH = NH, .NKV = NKV, .HS = HS,
+                       const AttnBias *ab, const int *pos, const int *doc, int B, int T, int NH, int NKV, int HS) {
+    const Att a = {.q = q, .k = k, .v = v, .ab = ab, .qpos = pos, .kpos = pos, .doc = doc, .B = B, .T = T, .NH = NH, .NKV = NKV, .HS = HS,
                    .nb = (T + TILE - 1) / TILE, .q0 = 0, .Tk = T, .scale = 1.0f / sqrtf((float)HS)};
     run_forward(out, lse, &a);
 }
 
 void attention_forward_cached(float *out, float *lse, const float *q, const float *k, const float *v,
-                              const AttnBias *ab, int q0, int T, int NH, int NKV, int HS) {
-    const Att a = {.q = q, .k = k, .v = v, .ab = ab, .B = 1, .T = T, .NH = NH, .NKV = NKV, .HS = HS,
+                              const AttnBias *ab, const int *qpos, const int *kpos, const int *doc, int q0, int T,
+                              int NH, int NKV, int HS) {
+    const Att a = {.q = q, .k = k, .v = v, .ab = ab, .qpos = qpos, .kpos = kpos, .doc = doc, .B = 1, .T = T, .NH = NH, .NKV = NKV, .HS = HS,
                    .nb = (T + TILE - 1) / TILE, .q0 = q0, .Tk = q0 + T, .scale = 1.0f / sqrtf((float)HS)};
     run_forward(out, lse, &a);
 }
 
-// t5_tile_grad: part[n] += the sum of dS over the tile's (t, s <= t) whose distance falls
-// in bucket n — the t5 table gradient of this tile, in a fixed order.
-static void t5_tile_grad(float *part, const float *dS, const AttnBias *ab, int t0, int nq, int s0, int nk) {
-    const int one = t5_tile_bucket(ab, t0, nq, s0, nk);
+// t5_tile_grad: part[n] += the sum of dS over the tile's visible (t, s) whose distance
+// pos_t - pos_s falls in bucket n — the t5 table gradient of this tile, in a fixed order.
+static void t5_tile_grad(float *part, const float *dS, const Att *a, int b, int t0, int nq, int s0, int nk) {
+    const int one = t5_tile_bucket(a, b, t0, nq, s0, nk);
+    const int *kp = a->kpos + (size_t)b * a->Tk + s0;
     for (int r = 0; r < nq; r++) {
-        const int t = t0 + r, nvalid = causal_cols(t, s0, nk);
+        int lo;
+        const int t = t0 + r, hi = visible_cols(a, b, t, s0, nk, &lo), pt = qpos(a, b, t);
         if (one >= 0) {
             float sum = 0.0f;
-            for (int c = 0; c < nvalid; c++) sum += dS[(size_t)r * TILE + c];
+            for (int c = lo; c < hi; c++) sum += dS[(size_t)r * TILE + c];
             part[one] += sum;
         } else
-            for (int c = 0; c < nvalid; c++) part[ab->bucket[t - s0 - c]] += dS[(size_t)r * TILE + c];
+            for (int c = lo; c < hi; c++) part[a->ab->bucket[pt - kp[c]]] += dS[(size_t)r * TILE + c];
     }
 }
 
@@ -200,26 +240,27 @@ static void dq_rows(float *dq, float *delta, float *part, const Att *a, int b, i
         delta[srow(a, b, h, t0 + r)] = D;
     }
     if (part) memset(part, 0, (size_t)a->ab->NB * sizeof(float));
-    for (int s0 = 0; s0 < t0 + nq; s0 += TILE) {
+    for (int s0 = first_key_tile(a, b, t0); s0 < t0 + nq; s0 += TILE) {
         const int nk = key_len(t0, nq, s0);
         tile_scores(P, a, b, h, t0, nq, s0, nk);
         tile_probs(P, lse, nq, nk);
         tile_dscores(dS, P, a, b, h, t0, nq, s0, nk);
-        if (part) t5_tile_grad(part, dS, a->ab, t0, nq, s0, nk);
+        if (part) t5_tile_grad(part, dS, a, b, t0, nq, s0, nk);
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, nq, HS, nk, a->scale, dS, TILE,
                     a->k + kvrow(a, b, s0, h), a->NKV * HS, 1.0f, dq + qrow(a, b, t0, h), ld);
     }
 }
 
 // dkv_rows: backward pass 2 for key tile j of kv head g, which owns these rows of dk and
-// dv: over the query heads of the group and the query tiles at or after j,
+// dv: over the query heads of the group and the query tiles at or after j that see it
+// (the first whose document starts after the tile ends the walk),
 // dv_s += sum_t P_ts dout_t and dk_s += scale * sum_t dS_ts q_t.
 static void dkv_rows(float *dk, float *dv, const Att *a, int b, int g, int j) {
     float P[TILE * TILE], dS[TILE * TILE];
     const int s0 = j * TILE, nk = tile_len(a, j), G = a->NH / a->NKV, ldq = a->NH * a->HS, HS = a->HS;
     const size_t o = kvrow(a, b, s0, g * G);
     for (int h = g * G; h < (g + 1) * G; h++)
-        for (int i = j; i < a->nb; i++) {
+        for (int i = j; i < a->nb && doc_start(a, b, i * TILE) < s0 + nk; i++) {
             const int t0 = i * TILE, nq = tile_len(a, i);
             tile_scores(P, a, b, h, t0, nq, s0, nk);
             tile_probs(P, a->lse + srow(a, b, h, t0), nq, nk);
@@ -240,9 +281,10 @@ static void dkv_rows(float *dk, float *dv, const Att *a, int b, int g, int j) {
 // sums of pass 1 are added to dtable serially in unit order.
 void attention_backward(float *dq, float *dk, float *dv, float *dtable, const float *dout, const float *out,
                         const float *lse, const float *q, const float *k, const float *v, const AttnBias *ab,
-                        float *delta, float *dbias, int B, int T, int NH, int NKV, int HS) {
-    const Att a = {q, k, v, out, dout, lse, delta, ab, B, T, NH, NKV, HS, .nb = (T + TILE - 1) / TILE, .q0 = 0, .Tk = T,
-                   .scale = 1.0f / sqrtf((float)HS)};
+                        const int *pos, const int *doc, float *delta, float *dbias, int B, int T, int NH, int NKV,
+                        int HS) {
+    const Att a = {q, k, v, out, dout, lse, delta, ab, pos, pos, doc, B, T, NH, NKV, HS, .nb = (T + TILE - 1) / TILE,
+                   .q0 = 0, .Tk = T, .scale = 1.0f / sqrtf((float)HS)};
     const int nt = omp_get_max_threads(), t5 = ab->kind == BIAS_T5, NB = ab->NB;
     const int units_q = B * NH * a.nb, units_kv = B * NKV * a.nb;
     openblas_set_num_threads(1);

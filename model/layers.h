@@ -53,45 +53,54 @@ void lmhead_ce_forward(float *losses, const float *x, const int *targets, const 
 void lmhead_ce_backward(float *dx, float *dW, float *losses, float dloss, const float *x, const int *targets,
                         const float *W, float *scratch, size_t N, int C, int V, size_t chunk);
 
-// rope (Su et al. 2021, RoFormer), interleaved pairs: for pair j of a head at position t,
-// (x0, x1) -> (x0 c - x1 s, x0 s + x1 c), c = cos_tab[t, j], s = sin_tab[t, j].
-// out, x (B, T, NX, HS) may alias; cos_tab, sin_tab (T, HS/2).
-void rope_forward(float *out, const float *x, const float *cos_tab, const float *sin_tab,
+// rope (Su et al. 2021, RoFormer), interleaved pairs: for pair j of a head of the token
+// with position id p = pos[b, t], (x0, x1) -> (x0 c - x1 s, x0 s + x1 c), c = cos_tab[p, j],
+// s = sin_tab[p, j]. out, x (B, T, NX, HS) may alias; cos_tab, sin_tab (P, HS/2) with
+// every id < P; pos (B, T).
+void rope_forward(float *out, const float *x, const float *cos_tab, const float *sin_tab, const int *pos,
                   int B, int T, int NX, int HS);
 // backward applies the transpose rotation: dx += R^T dout.
-void rope_backward(float *dx, const float *dout, const float *cos_tab, const float *sin_tab,
+void rope_backward(float *dx, const float *dout, const float *cos_tab, const float *sin_tab, const int *pos,
                    int B, int T, int NX, int HS);
 // The cos/sin tables come from rope_position_tables (position.h), for every scheme.
 
-// AttnBias: a bias added to the attention logit of query i, key j <= i, head h:
-//   alibi: -slopes[h] * (i - j);   t5: table[bucket[i - j], h].   (kind: PosBias)
+// AttnBias: a bias added to the attention logit of query t, visible key s, head h, from
+// their position ids' distance n = pos_t - pos_s >= 0:
+//   alibi: -slopes[h] * n;   t5: table[bucket[n], h].   (kind: PosBias)
 typedef struct {
     int kind;
     const float *slopes;   // (NH)
     const float *table;    // (NB, NH)
-    const int *bucket;     // (T) bucket of each distance
+    const int *bucket;     // (P) bucket of each distance, P above every position id
     int NB;
 } AttnBias;
 
-// attention: causal softmax(q k^T / sqrt(HS) + bias) v with GQA (query head h reads kv
-// head h / (NH/NKV)), tiled (FlashAttention-2, Dao 2023): never stores (T, T), saves only
-// the per-row log-sum-exp; backward recomputes the probabilities tile by tile. Calls BLAS
-// from its own OpenMP regions (with BLAS set to one thread there): not to be called from
-// inside an OpenMP region. Results are bit-identical for a given thread count.
+// attention: softmax(q k^T / sqrt(HS) + bias) v over the visible keys, with GQA (query
+// head h reads kv head h / (NH/NKV)), tiled (FlashAttention-2, Dao 2023): never stores
+// (T, T), saves only the per-row log-sum-exp; backward recomputes the probabilities tile
+// by tile. Query t of row b sees keys s with doc[b, t] <= s <= t (causal within its
+// document; doc = 0 everywhere is plain causal attention); key tiles no query of a tile
+// sees are skipped. pos (B, T): position ids for the bias, non-decreasing within a
+// document; doc (B, T): doc[t] = t or doc[t - 1]. Calls BLAS from its own OpenMP regions
+// (with BLAS set to one thread there): not to be called from inside an OpenMP region.
+// Results are bit-identical for a given thread count.
 // out (B, T, NH, HS), lse (B, NH, T), q (B, T, NH, HS), k, v (B, T, NKV, HS).
 void attention_forward(float *out, float *lse, const float *q, const float *k, const float *v,
-                       const AttnBias *bias, int B, int T, int NH, int NKV, int HS);
-// attention_forward_cached: one sequence (B = 1) whose T query rows are positions
-// [q0, q0 + T) and whose keys/values are positions [0, q0 + T): a cached prefix and then
-// the rows of these queries (scoring continuations of a long prompt, e.g. passkey).
+                       const AttnBias *bias, const int *pos, const int *doc, int B, int T, int NH, int NKV, int HS);
+// attention_forward_cached: one sequence (B = 1) whose T query rows are rows [q0, q0 + T)
+// and whose keys/values are rows [0, q0 + T): a cached prefix and then the rows of these
+// queries (scoring continuations of a long prompt, e.g. passkey). qpos (T), kpos (q0 + T)
+// position ids; doc (T) the first key row each query sees.
 // out (T, NH, HS), lse (NH, T), q (T, NH, HS), k, v (q0 + T, NKV, HS).
 void attention_forward_cached(float *out, float *lse, const float *q, const float *k, const float *v,
-                              const AttnBias *bias, int q0, int T, int NH, int NKV, int HS);
+                              const AttnBias *bias, const int *qpos, const int *kpos, const int *doc, int q0, int T,
+                              int NH, int NKV, int HS);
 // dtable (NB, NH) gets the t5 table gradient (may be NULL otherwise). Scratch: delta
 // (B, NH, T); dbias holds attention_dbias_floats(B, T, NH, NB) floats (NULL unless t5).
 void attention_backward(float *dq, float *dk, float *dv, float *dtable, const float *dout, const float *out,
                         const float *lse, const float *q, const float *k, const float *v, const AttnBias *bias,
-                        float *delta, float *dbias, int B, int T, int NH, int NKV, int HS);
+                        const int *pos, const int *doc, float *delta, float *dbias, int B, int T, int NH, int NKV,
+                        int HS);
 size_t attention_dbias_floats(int B, int T, int NH, int NB);
 
 #endif

@@ -134,11 +134,14 @@ static void acts_sizes(const ModelConfig *c, int recompute, size_t B, size_t T, 
 }
 
 // Pass: the shape and mode of one forward (and its backward): B sequences whose T rows
-// are positions [t0, t0 + T) of sequences `len` long; t0 > 0 only in a cached forward
-// (cached: keys and values of positions [0, t0) come from the key/value cache). With
-// `recompute`, one layer slot of saved activations (forward-only passes always).
+// are rows [t0, t0 + T) of their sequences; t0 > 0 only in a cached forward (cached: keys
+// and values of rows [0, t0) come from the key/value cache). pos, doc (B, T): the rows'
+// position ids and document starts (PosIds, materialised); len: the length L that
+// dynamic NTK and LongRoPE build their tables for. With `recompute`, one layer slot of
+// saved activations (forward-only passes always).
 typedef struct {
     int B, T, t0, len, cached, recompute;
+    const int *pos, *doc;
 } Pass;
 
 // acts_views: point the activation views at acts_memory for a pass's (B, T) and mode.
@@ -160,6 +163,8 @@ static void free_prepared(Model *m) {
     free(m->rope_sin);
     free(m->alibi);
     free(m->t5_bucket);
+    free(m->ids_memory);
+    free(m->kv_pos);
     free(m->kv_memory);
 }
 
@@ -183,11 +188,18 @@ static void reserve(Model *m, int B, int T, int recompute) {
     size_t total = acts_total(&m->cfg, recompute, B, T);
     m->acts_capacity = total > m->acts_capacity ? total : m->acts_capacity;
     m->max_T = T > m->max_T ? T : m->max_T;
+    m->max_BT = (size_t)B * (size_t)T > m->max_BT ? (size_t)B * (size_t)T : m->max_BT;
 }
 
 void model_reserve(Model *m, int B, int T, int recompute) {
     CHECK(!m->acts_memory, "model_reserve must come before model_prepare");
     reserve(m, B, T, recompute);
+}
+
+void model_reserve_positions(Model *m, int P) {
+    CHECK(!m->acts_memory, "model_reserve_positions must come before model_prepare");
+    CHECK(P > 0, "model_reserve_positions: %d positions", P);
+    m->max_P = P > m->max_P ? P : m->max_P;
 }
 
 void model_reserve_cache(Model *m, int T) {
@@ -196,30 +208,37 @@ void model_reserve_cache(Model *m, int T) {
     m->kv_T = T > m->kv_T ? T : m->kv_T;
 }
 
-// rope_tables: the cos/sin tables of m->pos for sequences of length T (positions [0, T)).
-static void rope_tables(Model *m, int T) {
-    rope_position_tables(m->rope_cos, m->rope_sin, &m->pos, m->cfg.dim / m->cfg.n_heads, T);
-    m->rope_T = T;
+// rope_tables: the cos/sin tables of m->pos for sequences of length L: every position id
+// the model was prepared for, or ids < L when the tables depend on L (no forward of
+// length L holds a larger id).
+static void rope_tables(Model *m, int L) {
+    const int n = rope_tables_depend_on_T(&m->pos) ? L : m->max_P;
+    rope_position_tables(m->rope_cos, m->rope_sin, &m->pos, m->cfg.dim / m->cfg.n_heads, n, L);
+    m->rope_T = L;
 }
 
 void model_prepare(Model *m) {
     CHECK(m->acts_capacity > 0, "model_prepare: no shape was reserved (model_reserve first)");
-    const int HS = m->cfg.dim / m->cfg.n_heads, T = m->max_T;
+    const int HS = m->cfg.dim / m->cfg.n_heads;
     free_prepared(m);
+    m->max_P = m->max_T > m->max_P ? m->max_T : m->max_P;
+    const int P = m->max_P;
     m->grads_memory = xcalloc(m->num_params, sizeof(float));
     model_views(m, m->grads_memory, &m->grads);
     m->acts_memory = xcalloc(m->acts_capacity, sizeof(float));
-    m->rope_cos = xmalloc((size_t)T * (size_t)(HS / 2) * sizeof(float));
-    m->rope_sin = xmalloc((size_t)T * (size_t)(HS / 2) * sizeof(float));
-    rope_tables(m, T);
+    m->rope_cos = xmalloc((size_t)P * (size_t)(HS / 2) * sizeof(float));
+    m->rope_sin = xmalloc((size_t)P * (size_t)(HS / 2) * sizeof(float));
+    rope_tables(m, P);
     m->alibi = xmalloc((size_t)m->cfg.n_heads * sizeof(float));
     alibi_slopes(m->cfg.n_heads, m->alibi);
-    m->t5_bucket = xmalloc((size_t)T * sizeof(int));
-    for (int n = 0; n < T; n++)
+    m->t5_bucket = xmalloc((size_t)P * sizeof(int));
+    for (int n = 0; n < P; n++)
         m->t5_bucket[n] = m->pos.bias == BIAS_T5 ? t5_bucket(n, m->pos.t5_buckets, m->pos.t5_max_distance) : 0;
+    m->ids_memory = xmalloc(2 * m->max_BT * sizeof(int));
     if (m->kv_T) {
         const size_t KV = (size_t)m->cfg.n_kv_heads * (size_t)HS;
         m->kv_memory = xmalloc(2 * (size_t)m->cfg.n_layers * (size_t)m->kv_T * KV * sizeof(float));
+        m->kv_pos = xmalloc((size_t)m->kv_T * sizeof(int));
     }
 }
 
@@ -227,7 +246,7 @@ void model_set_rope(Model *m, const Position *p) {
     CHECK(p->rope == m->pos.rope && p->bias == m->pos.bias && p->t5_buckets == m->pos.t5_buckets &&
           p->t5_max_distance == m->pos.t5_max_distance, "model_set_rope may change only the RoPE settings");
     m->pos = *p;
-    if (m->rope_cos) rope_tables(m, m->max_T);
+    if (m->rope_cos) rope_tables(m, m->max_P);
 }
 
 void model_free(Model *m) {
@@ -283,7 +302,7 @@ static void cached_attention(Model *m, const Pass *ps, int l, const LayerActs *s
     float *kc = m->kv_memory + (size_t)l * layer, *vc = kc + (size_t)c->n_layers * layer;
     memcpy(kc + t0 * KV, s->k, (size_t)T * KV * sizeof(float));
     memcpy(vc + t0 * KV, s->v, (size_t)T * KV * sizeof(float));
-    attention_forward_cached(s->att, s->lse, s->q, kc, vc, ab, ps->t0, T, NH, NKV, HS);
+    attention_forward_cached(s->att, s->lse, s->q, kc, vc, ab, ps->pos, m->kv_pos, ps->doc, ps->t0, T, NH, NKV, HS);
 }
 
 // layer_forward: x -> xnext = xmid + down(swiglu(gate(n2), up(n2))), n2 = rmsnorm(xmid),
@@ -301,12 +320,11 @@ static void layer_forward(Model *m, const Pass *ps, int l, const AttnBias *ab) {
     matmul_forward(s.k, s.xn1, p->wk + (size_t)l * KV * C, BT, C, KV);
     matmul_forward(s.v, s.xn1, p->wv + (size_t)l * KV * C, BT, C, KV);
     if (m->pos.rope) {
-        const size_t t0 = (size_t)ps->t0 * (size_t)(HS / 2);     // 0 but in a cached forward
-        rope_forward(s.q, s.q, m->rope_cos + t0, m->rope_sin + t0, B, T, NH, HS);
-        rope_forward(s.k, s.k, m->rope_cos + t0, m->rope_sin + t0, B, T, NKV, HS);
+        rope_forward(s.q, s.q, m->rope_cos, m->rope_sin, ps->pos, B, T, NH, HS);
+        rope_forward(s.k, s.k, m->rope_cos, m->rope_sin, ps->pos, B, T, NKV, HS);
     }
     if (ps->cached) cached_attention(m, ps, l, &s, ab);
-    else attention_forward(s.att, s.lse, s.q, s.k, s.v, ab, B, T, NH, NKV, HS);
+    else attention_forward(s.att, s.lse, s.q, s.k, s.v, ab, ps->pos, ps->doc, B, T, NH, NKV, HS);
     matmul_forward(tmp, s.att, p->wo + (size_t)l * C * C, BT, C, C);
     residual_forward(s.xmid, s.x, tmp, BT * C);
     rmsnorm_forward(s.xn2, s.rstd2, s.xmid, p->mlp_norm + (size_t)l * C, BT, C, c->norm_eps);
@@ -342,11 +360,11 @@ static void layer_backward(Model *m, const Pass *ps, int l, const AttnBias *ab) 
     zero(a->datt, BT * C); zero(a->dqr, BT * C); zero(a->dkr, BT * KV); zero(a->dv, BT * KV);
     zero(a->dq, BT * C); zero(a->dk, BT * KV); zero(a->dxn, BT * C);
     matmul_backward(a->datt, g->wo + (size_t)l * C * C, a->dresid, s.att, p->wo + (size_t)l * C * C, BT, C, C);
-    attention_backward(a->dqr, a->dkr, a->dv, g->t5_table, a->datt, s.att, s.lse, s.q, s.k, s.v, ab,
-                       a->delta, a->dbias, B, T, NH, NKV, HS);
+    attention_backward(a->dqr, a->dkr, a->dv, g->t5_table, a->datt, s.att, s.lse, s.q, s.k, s.v, ab, ps->pos,
+                       ps->doc, a->delta, a->dbias, B, T, NH, NKV, HS);
     if (m->pos.rope) {
-        rope_backward(a->dq, a->dqr, m->rope_cos, m->rope_sin, B, T, NH, HS);
-        rope_backward(a->dk, a->dkr, m->rope_cos, m->rope_sin, B, T, NKV, HS);
+        rope_backward(a->dq, a->dqr, m->rope_cos, m->rope_sin, ps->pos, B, T, NH, HS);
+        rope_backward(a->dk, a->dkr, m->rope_cos, m->rope_sin, ps->pos, B, T, NKV, HS);
     } else {
         memcpy(a->dq, a->dqr, BT * C * sizeof(float));
         memcpy(a->dk, a->dkr, BT * KV * sizeof(float));
@@ -357,8 +375,33 @@ static void layer_backward(Model *m, const Pass *ps, int l, const AttnBias *ab) 
     rmsnorm_backward(a->dresid, g->attn_norm + (size_t)l * C, a->dxn, s.x, s.rstd1, p->attn_norm + (size_t)l * C, BT, C);
 }
 
+// pass_ids: ps->pos and ps->doc from ids (NULL fields: rows t0 + t, one document),
+// materialised in m->ids_memory and checked against PosIds' contract; ps->len (when 0):
+// the largest position id + 1.
+static void pass_ids(Model *m, Pass *ps, const PosIds *ids) {
+    const size_t BT = (size_t)ps->B * ps->T;
+    int *pos = m->ids_memory, *doc = m->ids_memory + m->max_BT, top = 0;
+    for (size_t i = 0; i < BT; i++) {
+        const int t = (int)(i % (size_t)ps->T), row = ps->t0 + t;
+        pos[i] = ids && ids->pos ? ids->pos[i] : row;
+        doc[i] = ids && ids->doc ? ids->doc[i] : 0;
+        const int same = t > 0 ? doc[i] == doc[i - 1] : doc[i] < row;   // continues the previous row's document
+        const int prev = t > 0 ? pos[i - 1] : ps->cached && row > 0 ? m->kv_pos[row - 1] : 0;
+        CHECK(pos[i] >= 0 && pos[i] < m->max_P && (doc[i] == row || (same && pos[i] >= prev)) && doc[i] <= row,
+              "position ids: token %zu (row %d) has id %d, document start %d: ids must lie in [0, %d) "
+              "(model_reserve_positions), never decrease within a document, and a document starts at its "
+              "own row or continues the previous one", i, row, pos[i], doc[i], m->max_P);
+        top = pos[i] > top ? pos[i] : top;
+    }
+    ps->pos = pos;
+    ps->doc = doc;
+    if (!ps->len) ps->len = top + 1;
+    CHECK(top < ps->len, "position id %d is beyond the length %d given to a cached forward", top, ps->len);
+    if (ps->cached) memcpy(m->kv_pos + ps->t0, pos, (size_t)ps->T * sizeof(int));
+}
+
 // forward_trunk: embeddings, the layers and the final norm of a pass into a->xnf.
-static void forward_trunk(Model *m, const Pass *ps, const int *inputs, const int *targets) {
+static void forward_trunk(Model *m, Pass *ps, const int *inputs, const int *targets, const PosIds *ids) {
     const ModelConfig *c = &m->cfg;
     const int C = c->dim, V = c->vocab;
     const size_t BT = (size_t)ps->B * ps->T;
@@ -369,6 +412,7 @@ static void forward_trunk(Model *m, const Pass *ps, const int *inputs, const int
         CHECK(inputs[i] >= 0 && inputs[i] < V && (!targets || (targets[i] >= 0 && targets[i] < V)),
               "token id out of range [0, %d) at position %zu (hint: tokenizer and model vocab differ?)", V, i);
     acts_views(m, ps);
+    pass_ids(m, ps, ids);
     if (rope_tables_depend_on_T(&m->pos) && m->rope_T != ps->len) rope_tables(m, ps->len);   // dynamic NTK, longrope
     const AttnBias ab = attn_bias(m);
     encoder_forward(m->acts.resid, inputs, m->params.embed, BT, C);
@@ -388,9 +432,9 @@ static float mean_loss(const Model *m, const Pass *ps) {
 }
 
 // forward_loss: a forward-only pass, then its per-token losses when there are targets.
-static float forward_loss(Model *m, const Pass *ps, const int *inputs, const int *targets) {
+static float forward_loss(Model *m, Pass *ps, const int *inputs, const int *targets, const PosIds *ids) {
     const ModelConfig *c = &m->cfg;
-    forward_trunk(m, ps, inputs, targets);
+    forward_trunk(m, ps, inputs, targets, ids);
     if (!targets) return NAN;
     const size_t BT = (size_t)ps->B * ps->T;
     lmhead_ce_forward(m->acts.losses, m->acts.xnf, targets, head(c, &m->params), m->acts.logits, BT, c->dim, c->vocab,
@@ -398,27 +442,27 @@ static float forward_loss(Model *m, const Pass *ps, const int *inputs, const int
     return mean_loss(m, ps);
 }
 
-float model_forward(Model *m, const int *inputs, const int *targets, int B, int T) {
-    const Pass ps = {.B = B, .T = T, .t0 = 0, .len = T, .cached = 0, .recompute = 1};
-    return forward_loss(m, &ps, inputs, targets);
+float model_forward(Model *m, const int *inputs, const int *targets, const PosIds *ids, int B, int T) {
+    Pass ps = {.B = B, .T = T, .t0 = 0, .len = 0, .cached = 0, .recompute = 1};
+    return forward_loss(m, &ps, inputs, targets, ids);
 }
 
-float model_forward_cached(Model *m, const int *inputs, const int *targets, int n, int t0, int total) {
-    CHECK(m->kv_memory && n > 0 && t0 >= 0 && t0 + n <= total && total <= m->kv_T,
-          "model_forward_cached: positions [%d, %d) of a sequence of %d exceed the cache of %d (model_reserve_cache)",
-          t0, t0 + n, total, m->kv_T);
-    const Pass ps = {.B = 1, .T = n, .t0 = t0, .len = total, .cached = 1, .recompute = 1};
-    return forward_loss(m, &ps, inputs, targets);
+float model_forward_cached(Model *m, const int *inputs, const int *targets, const PosIds *ids, int n, int t0,
+                           int total) {
+    CHECK(m->kv_memory && n > 0 && t0 >= 0 && t0 + n <= m->kv_T && total > 0,
+          "model_forward_cached: rows [%d, %d) exceed the cache of %d rows (model_reserve_cache)", t0, t0 + n, m->kv_T);
+    Pass ps = {.B = 1, .T = n, .t0 = t0, .len = total, .cached = 1, .recompute = 1};
+    return forward_loss(m, &ps, inputs, targets, ids);
 }
 
-float model_forward_backward(Model *m, const int *inputs, const int *targets, int B, int T, float loss_scale,
-                             int recompute) {
+float model_forward_backward(Model *m, const int *inputs, const int *targets, const PosIds *ids, int B, int T,
+                             float loss_scale, int recompute) {
     const ModelConfig *c = &m->cfg;
     const int C = c->dim, V = c->vocab;
     const size_t BT = (size_t)B * T;
-    const Pass ps = {.B = B, .T = T, .t0 = 0, .len = T, .cached = 0, .recompute = recompute};
+    Pass ps = {.B = B, .T = T, .t0 = 0, .len = 0, .cached = 0, .recompute = recompute};
     CHECK(m->grads_memory && targets, "model_forward_backward needs model_prepare() and targets");
-    forward_trunk(m, &ps, inputs, targets);
+    forward_trunk(m, &ps, inputs, targets, ids);
     ParamTensors *p = &m->params, *g = &m->grads;
     Activations *a = &m->acts;
     const AttnBias ab = attn_bias(m);

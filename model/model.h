@@ -123,6 +123,20 @@ typedef union {
 } Activations;
 _Static_assert(sizeof(Activations) == NUM_ACTS * sizeof(float *), "a view per A_* activation, in enum order");
 
+// PosIds: where each token of a (B, T) batch sits (positions as data).
+//   pos (B, T): its position id: >= 0, never decreasing within a document, may skip (PoSE);
+//               NULL = 0 .. T-1 in every row.
+//   doc (B, T): the row index of the first token of its document: doc[0] = 0, and
+//               doc[t] = t (a document starts) or doc[t - 1]; query t attends only to keys
+//               s with doc[t] <= s <= t; NULL = one document per row (plain causal).
+// RoPE rotates token t by pos[t] * theta_i; ALiBi and T5 read the distance pos_t - pos_s;
+// dynamic NTK and LongRoPE choose their tables from the batch's largest id + 1, as
+// transformers does from max(position_ids) + 1. Contiguous ids (NULL) are today's path.
+typedef struct {
+    const int *pos;
+    const int *doc;
+} PosIds;
+
 typedef struct {
     ModelConfig cfg;
     ParamTensors params;
@@ -134,13 +148,17 @@ typedef struct {
     float *acts_memory;
     size_t acts_capacity;      // floats in acts_memory
     int max_T;                 // the longest sequence reserved (model_reserve, model_reserve_cache)
+    size_t max_BT;             // the most tokens of one reserved forward
+    int max_P;                 // position ids < max_P (model_reserve_positions; at least max_T)
     Position pos;              // how positions enter attention (plain RoPE by default)
-    float *rope_cos;           // (max_T, HS/2)
-    float *rope_sin;           // (max_T, HS/2)
-    int rope_T;                // the sequence length the tables hold (dynamic and longrope
-                               // recompute them when a forward's length differs)
+    float *rope_cos;           // (max_P, HS/2) row p: position id p
+    float *rope_sin;           // (max_P, HS/2)
+    int rope_T;                // the length L the tables were built for (dynamic and longrope
+                               // rebuild them when a forward's largest id + 1 differs)
     float *alibi;              // (NH) slopes
-    int *t5_bucket;            // (max_T) bucket of each distance
+    int *t5_bucket;            // (max_P) bucket of each distance
+    int *ids_memory;           // pos (max_BT), doc (max_BT): a forward's ids, materialised
+    int *kv_pos;               // (kv_T) position ids of the cached keys
     float *kv_memory;          // (2, L, kv_T, KV) key/value cache of one sequence (keys of all
                                // layers, then values); NULL unless model_reserve_cache
     int kv_T;                  // its capacity in positions
@@ -166,6 +184,9 @@ void model_set_position(Model *m, const Position *p);
 // model_reserve: make the coming model_prepare size activations for a (B, T) forward in
 // the given recompute mode too (a run's stages, and its evals, which run with recompute).
 void model_reserve(Model *m, int B, int T, int recompute);
+// model_reserve_positions: make the coming model_prepare build RoPE tables and T5 buckets
+// for position ids up to P - 1 (PoSE; without it, ids stay below the longest T reserved).
+void model_reserve_positions(Model *m, int P);
 // model_reserve_cache: make the coming model_prepare allocate a key/value cache for one
 // sequence of up to T positions (model_forward_cached), and size for its (1, T) forward.
 void model_reserve_cache(Model *m, int T);
@@ -176,24 +197,29 @@ void model_prepare(Model *m);
 // rope on/off and the bias must stay as they were.
 void model_set_rope(Model *m, const Position *p);
 void model_free(Model *m);
-// model_forward: inputs, targets (B, T) token ids; targets may be NULL (no loss).
+// model_forward: inputs, targets (B, T) token ids; targets may be NULL (no loss); ids
+// their positions and documents (NULL: contiguous, one document per row).
 // Returns the mean loss (NAN without targets); per-token losses in m->acts.losses.
 // Forward only: one layer slot of activations (reserve (B, T) with recompute 1).
-float model_forward(Model *m, const int *inputs, const int *targets, int B, int T);
-// model_forward_cached: the forward of one sequence's tokens at positions [t0, t0 + n),
-// whose queries attend to the keys/values of positions [0, t0) cached by earlier calls
-// (the same sequence) and to their own, which they cache. `total` is the sequence's
-// length (RoPE tables that depend on it — dynamic NTK, LongRoPE — use it), as if the whole
-// sequence ran in one forward. Per-token losses in m->acts.losses; returns their mean.
-// Scoring n continuations of one prompt costs one prompt forward, not n.
-float model_forward_cached(Model *m, const int *inputs, const int *targets, int n, int t0, int total);
+float model_forward(Model *m, const int *inputs, const int *targets, const PosIds *ids, int B, int T);
+// model_forward_cached: the forward of one sequence's tokens at rows [t0, t0 + n),
+// whose queries attend to the keys/values of rows [0, t0) cached by earlier calls (the
+// same sequence) and to their own, which they cache. ids (n each, may be NULL: position
+// id = row, one document): the rows' position ids and document starts (row indices of
+// the whole sequence). `total` is the sequence's length L = its largest position id + 1
+// (the rows' count for contiguous ids): RoPE tables that depend on it — dynamic NTK,
+// LongRoPE — use it, as if the whole sequence ran in one forward.
+// Per-token losses in m->acts.losses; returns their mean. Scoring n continuations of one
+// prompt costs one prompt forward, not n.
+float model_forward_cached(Model *m, const int *inputs, const int *targets, const PosIds *ids, int n, int t0,
+                           int total);
 // model_forward_backward: one training micro-step: the forward, then accumulates (+=)
 // d(loss_scale * mean loss)/dparams into m->grads; returns the mean loss. The LM head's
 // logits are computed once, for the loss and its gradient together. recompute: keep one
 // layer of saved activations and recompute each layer in backward (same results, bit
 // for bit; reserve (B, T) in that mode).
-float model_forward_backward(Model *m, const int *inputs, const int *targets, int B, int T, float loss_scale,
-                             int recompute);
+float model_forward_backward(Model *m, const int *inputs, const int *targets, const PosIds *ids, int B, int T,
+                             float loss_scale, int recompute);
 void model_zero_grad(Model *m);
 // model_flops_per_token: the FLOPs of one training token at sequence length T (forward +
 // backward = 3x forward): 6 N_matmul + 3 L (4 C (T + 1) / 2), N_matmul counting the LM

@@ -416,10 +416,10 @@ void rope_inv_freq(const Position *p, int HS, int T, double *inv, double *mscale
     }
 }
 
-void rope_position_tables(float *cos_tab, float *sin_tab, const Position *p, int HS, int T) {
+void rope_position_tables(float *cos_tab, float *sin_tab, const Position *p, int HS, int n, int L) {
     double inv[POS_MAX_PAIRS], ms;
-    rope_inv_freq(p, HS, T, inv, &ms);
-    for (int t = 0; t < T; t++)
+    rope_inv_freq(p, HS, L, inv, &ms);
+    for (int t = 0; t < n; t++)
         for (int j = 0; j < HS / 2; j++) {
             double a = (double)t * inv[j];
             cos_tab[(size_t)t * (HS / 2) + j] = (float)(cos(a) * ms);

@@ -111,10 +111,12 @@ double rope_ntk_base(double theta, double s, int d);
 // yarn_correction_range: HF find_correction_range (floor/ceil when truncate), clamped
 // to [0, d-1].
 void yarn_correction_range(const Position *p, int HS, double *low, double *high);
-// rope_position_tables: cos/sin (T, HS/2) of t * theta_i', times mscale, in double
-// then stored as fp32.
-void rope_position_tables(float *cos_tab, float *sin_tab, const Position *p, int HS, int T);
-// rope_tables_depend_on_T: dynamic and longrope recompute their tables per length.
+// rope_position_tables: cos/sin (n, HS/2) of position ids t < n: t * theta_i', times
+// mscale, in double then stored as fp32; theta_i' for sequences of length L (dynamic and
+// longrope depend on it).
+void rope_position_tables(float *cos_tab, float *sin_tab, const Position *p, int HS, int n, int L);
+// rope_tables_depend_on_T: dynamic and longrope recompute their tables per length L
+// (the largest position id of a forward + 1).
 int rope_tables_depend_on_T(const Position *p);
 
 // alibi_slopes: m_h of Press et al. 2022 (get_slopes, incl. non-powers of two).

@@ -91,7 +91,7 @@ static void run_step_case(const Case *k, double peak) {
     for (int s = k->steps > 1 ? -1 : 0; s < k->steps; s++) {   // s = -1 warms up; long single-step cases skip it
         double t0 = now_seconds();
         model_zero_grad(&m);
-        model_forward_backward(&m, in, tg, k->B, k->T, 1.0f, k->recompute);
+        model_forward_backward(&m, in, tg, NULL, k->B, k->T, 1.0f, k->recompute);
         adamw_step(&opt, &m, 1e-5f, 0.9f, 0.95f, 1e-8f, 0.0f);
         if (s >= 0) t[s] = now_seconds() - t0;
     }
@@ -112,23 +112,24 @@ static void run_attention_case(const Case *k, double peak) {
     float *d2 = xmalloc(attention_dbias_floats(1, T, NH, NB) * 4);
     float *cs = xmalloc((size_t)T * HS / 2 * 4), *sn = xmalloc((size_t)T * HS / 2 * 4), slopes[64];
     float *table = xcalloc((size_t)NB * NH, 4), *dtable = xcalloc((size_t)NB * NH, 4);
-    int *bucket = xmalloc((size_t)T * sizeof(int));
+    int *bucket = xmalloc((size_t)T * sizeof(int)), *pos = xmalloc((size_t)T * sizeof(int)), *doc = xcalloc((size_t)T, sizeof(int));
+    for (int t = 0; t < T; t++) pos[t] = t;
     Rng r = {3};
     for (size_t i = 0; i < nq; i++) q[i] = rng_normal(&r);
     for (size_t i = 0; i < nk; i++) { kk[i] = rng_normal(&r); v[i] = rng_normal(&r); }
     Position plain;
     position_default(&plain);
     plain.theta = 10000.0;
-    rope_position_tables(cs, sn, &plain, HS, T);
+    rope_position_tables(cs, sn, &plain, HS, T, T);
     alibi_slopes(NH, slopes);
     for (int n = 0; n < T; n++) bucket[n] = t5_bucket(n, NB, 128);
     AttnBias ab = {!strcmp(k->kind, "alibi") ? BIAS_ALIBI : !strcmp(k->kind, "t5") ? BIAS_T5 : BIAS_NONE, slopes, table, bucket, NB};
     double t[16];
     for (int s = 0; s < k->steps; s++) {
         double t0 = now_seconds();
-        if (!strcmp(k->kind, "rope")) { rope_forward(q, q, cs, sn, 1, T, NH, HS); rope_forward(kk, kk, cs, sn, 1, T, NKV, HS); }
-        attention_forward(o, lse, q, kk, v, &ab, 1, T, NH, NKV, HS);
-        attention_backward(dq, dk, dv, dtable, o, o, lse, q, kk, v, &ab, d1, d2, 1, T, NH, NKV, HS);
+        if (!strcmp(k->kind, "rope")) { rope_forward(q, q, cs, sn, pos, 1, T, NH, HS); rope_forward(kk, kk, cs, sn, pos, 1, T, NKV, HS); }
+        attention_forward(o, lse, q, kk, v, &ab, pos, doc, 1, T, NH, NKV, HS);
+        attention_backward(dq, dk, dv, dtable, o, o, lse, q, kk, v, &ab, pos, doc, d1, d2, 1, T, NH, NKV, HS);
         t[s] = now_seconds() - t0;
     }
     double dt = median(t, k->steps), flop = 3.0 * NH * 4.0 * HS * (double)T * (T + 1) / 2.0;

@@ -2,11 +2,13 @@
 """Generate the PyTorch reference fixtures under tests/fixtures/ (run by a developer,
 never by `make test`; needs Debian's python3-torch):
 
-    /usr/bin/python3 tests/make_fixtures.py [--shared ../shared]
+    /usr/bin/python3 tests/make_fixtures.py [--shared ../shared] [--only docs]
 
 1. refcheck_*.safetensors: tiny random Llama models (MHA/GQA, tied/untied, interleaved/
    half RoPE pairs) with input_ids, the mean loss and every parameter gradient — the
-   contract read by `tests/refcheck`.
+   contract read by `tests/refcheck`. refcheck_docs_*, refcheck_pose_* (docs_fixtures;
+   `--only docs` writes just these): packed (B, T) batches with position_ids and
+   doc_start, whose reference runs each document piece alone (see packed_loss).
 2. hf_tiny_bf16/, hf_tiny_sharded/: Hugging Face directories (config.json + BF16
    model.safetensors; F16 weights in two shards + index) with expected.safetensors
    holding input_ids and the loss of the rounded weights.
@@ -143,41 +145,52 @@ def published_check(pos, theta, d, T, NH):
         want = [rope_published.t5_relative_position_bucket(-n, False, nb, md) for n in range(4 * md + T)]
         assert got == want, f"t5 ({nb}, {md}): buckets {got} vs published {want}"
 
-def position_bias(P, pos, NH, T):
-    """(NH, T, T) additive logit bias for query i, key j (j <= i), or None."""
-    n = (torch.arange(T)[:, None] - torch.arange(T)[None, :]).clamp(min=0)
+def position_bias(P, pos, NH, pos_ids):
+    """(b, NH, T, T) additive logit bias for query i, key j (j <= i) of position ids
+    pos_ids (b, T), from the distance pos_ids[i] - pos_ids[j], or None."""
+    n = (pos_ids[:, :, None] - pos_ids[:, None, :]).clamp(min=0)
     if pos.get("bias") == "alibi":
         m = torch.tensor(alibi_slopes(NH), dtype=torch.float64)
-        return -m[:, None, None] * n[None].double()
+        return -m[None, :, None, None] * n[:, None].double()
     if pos.get("bias") == "t5":
         t5 = pos.get("t5", {})
         b = t5_bucket(n, t5.get("num_buckets", 32), t5.get("max_distance", 128))
-        return P["model.relative_attention_bias.weight"][b].permute(2, 0, 1)
+        return P["model.relative_attention_bias.weight"][b].permute(0, 3, 1, 2)
     return None
 
-def rope(x, theta, layout, pos=None):
-    """x (B, T, nh, HS). interleaved: pairs (2j, 2j+1) (Meta); half: (j, j+HS/2) (HF)."""
+def rope(x, theta, layout, pos, pos_ids, T_rope):
+    """x (B, T, nh, HS) at position ids pos_ids (b, T), b = 1 or B: token t turns by the
+    float64 angle pos_ids[t] * inv_freq, with the tables of length T_rope (dynamic,
+    longrope). interleaved: pairs (2j, 2j+1) (Meta); half: (j, j+HS/2) (HF)."""
     B, T, nh, HS = x.shape
-    inv, ms = ref_inv_freq(pos or {}, theta, HS, T)
-    ang = torch.outer(torch.arange(T, dtype=torch.float64), inv).to(x.dtype)      # (T, HS/2)
-    c, s = ang.cos()[None, :, None, :] * ms, ang.sin()[None, :, None, :] * ms
+    inv, ms = ref_inv_freq(pos or {}, theta, HS, T_rope)
+    ang = (pos_ids.double()[:, :, None] * inv).to(x.dtype)                    # (b, T, HS/2)
+    c, s = ang.cos()[:, :, None, :] * ms, ang.sin()[:, :, None, :] * ms
     if layout == "interleaved":
         x0, x1 = x[..., 0::2], x[..., 1::2]
         return torch.stack([x0 * c - x1 * s, x0 * s + x1 * c], dim=-1).flatten(-2)
     x1, x2 = x[..., : HS // 2], x[..., HS // 2:]
     return torch.cat([x1 * c - x2 * s, x2 * c + x1 * s], dim=-1)
 
-def llama_loss(P, cfg, ids, layout, pos=None):
-    """Mean next-token cross-entropy of ids (B, T+1)."""
+def llama_loss(P, cfg, ids, layout, pos=None, pos_ids=None, T_rope=None, doc=None, reduction="mean"):
+    """Next-token cross-entropy of ids (B, T+1) (mean, or sum with reduction="sum").
+    pos_ids (B, T): the tokens' position ids (None: 0..T-1); T_rope: the length the
+    dynamic / longrope tables are chosen for (None: T). doc (B, T): document starts as
+    PosIds.doc (query t sees keys doc[t] <= s <= t), used only by docs_fixtures' check
+    of its stored tensors; None: plain causal attention, the path of every reference."""
     C, NH, NKV, L = cfg["dim"], cfg["n_heads"], cfg["n_kv_heads"], cfg["n_layers"]
     HS, eps, theta = C // NH, cfg["norm_eps"], cfg["rope_theta"]
     inp, tgt = ids[:, :-1], ids[:, 1:]
     B, T = inp.shape
     x = P["model.embed_tokens.weight"][inp]
-    mask = torch.ones(T, T, dtype=torch.bool).tril()
+    mask = torch.ones(T, T, dtype=torch.bool).tril()[None]                       # (1, T, T)
+    if doc is not None:
+        mask = mask & (torch.arange(T)[None, None, :] >= doc[:, :, None])        # (B, T, T)
     pos = pos or {}
+    pos_ids = torch.arange(T)[None] if pos_ids is None else pos_ids
+    T_rope = T if T_rope is None else T_rope
     use_rope = pos.get("rope") != "off"
-    bias = position_bias(P, pos, NH, T)
+    bias = position_bias(P, pos, NH, pos_ids)
     for i in range(L):
         p = f"model.layers.{i}."
         h = rmsnorm(x, P[p + "input_layernorm.weight"], eps)
@@ -185,20 +198,20 @@ def llama_loss(P, cfg, ids, layout, pos=None):
         k = (h @ P[p + "self_attn.k_proj.weight"].T).view(B, T, NKV, HS)
         v = (h @ P[p + "self_attn.v_proj.weight"].T).view(B, T, NKV, HS)
         if use_rope:
-            q, k = rope(q, theta, layout, pos), rope(k, theta, layout, pos)
+            q, k = rope(q, theta, layout, pos, pos_ids, T_rope), rope(k, theta, layout, pos, pos_ids, T_rope)
         k = k.repeat_interleave(NH // NKV, dim=2)
         v = v.repeat_interleave(NH // NKV, dim=2)
         att = torch.einsum("bthd,bshd->bhts", q, k) / HS ** 0.5
         if bias is not None:
-            att = att + bias[None]
-        att = att.masked_fill(~mask, float("-inf")).softmax(-1)
+            att = att + bias
+        att = att.masked_fill(~mask[:, None], float("-inf")).softmax(-1)
         o = torch.einsum("bhts,bshd->bthd", att, v).reshape(B, T, C)
         x = x + o @ P[p + "self_attn.o_proj.weight"].T
         h = rmsnorm(x, P[p + "post_attention_layernorm.weight"], eps)
         x = x + (F.silu(h @ P[p + "mlp.gate_proj.weight"].T) * (h @ P[p + "mlp.up_proj.weight"].T)) @ P[p + "mlp.down_proj.weight"].T
     x = rmsnorm(x, P["model.norm.weight"], eps)
     head = P["model.embed_tokens.weight"] if cfg["tied"] else P["lm_head.weight"]
-    return F.cross_entropy((x @ head.T).reshape(B * T, -1), tgt.reshape(-1))
+    return F.cross_entropy((x @ head.T).reshape(B * T, -1), tgt.reshape(-1), reduction=reduction)
 
 def random_params(cfg, gen, std=0.3):
     C, H, V, L = cfg["dim"], cfg["hidden"], cfg["vocab"], cfg["n_layers"]
@@ -362,6 +375,133 @@ def position_fixtures():
     six = dict(small, dim=24, n_heads=6, n_kv_heads=3)          # ALiBi slopes for a non-power of two
     refcheck_fixture("pos_alibi_6heads", six, "interleaved", 20, 200, {"rope": "off", "bias": "alibi"})
 
+# --- packed batches: position ids and documents. Their reference never masks: every
+# document piece (a row's tokens [a, e) of one document; the whole row without documents)
+# runs ALONE through llama_loss (its tokens, targets ids[a+1 .. e], its position ids, plain
+# causal attention); the loss is the sum of the pieces' summed cross-entropies over the
+# B*T targets, the gradients autograd's of that sum.
+
+def pieces(starts, T):
+    """[(a, e), ...]: the documents [a, e) of a row whose documents start at `starts`."""
+    return list(zip(starts, starts[1:] + [T]))
+
+def doc_start_row(starts, T):
+    """PosIds.doc of one row: the row index of the first token of each token's document."""
+    return [a for a, e in pieces(starts, T) for _ in range(a, e)]
+
+def pose_row(chunks, T):
+    """PoSE position ids of one row: chunks [(length, skip), ...] in order; chunk k's ids
+    continue from the previous chunk's end plus its skip (the skips accumulate)."""
+    ids, at = [], 0
+    for length, skip in chunks:
+        ids, at = ids + list(range(at + skip, at + skip + length)), at + skip + length
+    assert len(ids) == T, (chunks, len(ids), T)
+    return ids
+
+def packed_loss(P, cfg, ids, layout, pos, pos_ids, starts):
+    """The reference above: ids (B, T+1), pos_ids (B, T), starts[b]: row b's document
+    starts ([0]: one document). T_rope = the batch's largest id + 1 for every piece, as
+    transformers' dynamic_rope_update chooses it from torch.max(position_ids) + 1."""
+    B, T = pos_ids.shape
+    T_rope = int(pos_ids.max()) + 1
+    total = 0.0
+    for b in range(B):
+        for a, e in pieces(starts[b], T):
+            total = total + llama_loss(P, cfg, ids[b:b + 1, a:e + 1], layout, pos, pos_ids[b:b + 1, a:e], T_rope,
+                                       reduction="sum")
+    return total / (B * T)
+
+def packed_fixture(name, cfg, layout, seed, pos, starts, pos_rows, with_doc):
+    """refcheck_<name>.safetensors for a (B, T) batch: input_ids [B, T+1], position_ids
+    [B, T], doc_start [B, T] when with_doc (else starts must be one document per row), the
+    loss and gradients of packed_loss."""
+    B, T = len(pos_rows), len(pos_rows[0])
+    pos_ids = torch.tensor(pos_rows, dtype=torch.long)
+    doc = torch.tensor([doc_start_row(s, T) for s in starts], dtype=torch.long)
+    assert starts == [[0]] * B or with_doc, "without doc_start, one document per row"
+    assert all(pos_rows[b][t] >= pos_rows[b][t - 1] >= 0 for b in range(B) for a, e in pieces(starts[b], T)
+               for t in range(a + 1, e)), "PosIds: ids >= 0, never decreasing inside a document"
+    T_rope = int(pos_ids.max()) + 1
+    published_check(pos, cfg["rope_theta"], cfg["dim"] // cfg["n_heads"], T_rope, cfg["n_heads"])
+    gen = torch.Generator().manual_seed(seed)
+    P = random_params(cfg, gen)
+    if pos.get("bias") == "t5":
+        nb = pos.get("t5", {}).get("num_buckets", 32)
+        P["model.relative_attention_bias.weight"] = torch.randn(nb, cfg["n_heads"], generator=gen, dtype=torch.float64).float().double()
+    P = {k: v.requires_grad_() for k, v in P.items()}
+    ids = torch.randint(0, cfg["vocab"], (B, T + 1), generator=gen)
+    loss = packed_loss(P, cfg, ids, layout, pos, pos_ids, starts)
+    loss.backward()
+    # a second reading of the stored tensors (not the reference): the whole batch at once
+    # under the document mask of doc_start must give the same loss
+    with torch.no_grad():
+        masked = llama_loss(P, cfg, ids, layout, pos, pos_ids, T_rope, doc)
+    assert abs(masked.item() - loss.item()) <= 1e-12 * abs(loss.item()), (name, masked.item(), loss.item())
+    tensors = {k: v.detach().float() for k, v in P.items()}
+    tensors["input_ids"] = ids.to(torch.int32)
+    tensors["position_ids"] = pos_ids.to(torch.int32)
+    if with_doc:
+        tensors["doc_start"] = doc.to(torch.int32)
+    tensors["loss"] = loss.detach().float().reshape(1)
+    tensors.update({"grad." + k: v.grad.float() for k, v in P.items()})
+    meta = {"model": json.dumps({**cfg, "rope_layout": layout}), "position": json.dumps(pos),
+            "reference": "sum over every document piece (whole rows without doc_start) of its summed "
+                         "cross-entropy run alone (own tokens and position ids, causal, no mask), / (B*T); "
+                         f"dynamic/longrope tables for L = max(position_ids) + 1 = {T_rope}"}
+    write_safetensors(os.path.join(FIX, f"refcheck_{name}.safetensors"), tensors, meta)
+    print(f"  loss {loss.item():.6f} (T_rope {T_rope})")
+
+def docs_fixtures():
+    """refcheck_docs_*, refcheck_pose_*, refcheck_pose_docs_*: B = 2 rows of T = 300 tokens,
+    crossing the attention kernel's 128-row tiles [0,128) [128,256) [256,300). Documents
+    (ids restarting at 0 in each) start inside tiles (77, 200, 140, 270) and on tile edges
+    (128, 256), cross edges, include one-token documents (5, 200, 299); row 1's queries
+    from 256 on see no key of [0,128) nor [128,256). The longest is 134 tokens: T_rope =
+    134 < T, so dynamic and longrope must choose their tables from the ids, not from T
+    (longrope_short: short factors at 134, long at 300). PoSE rows: 3 chunks with growing
+    skips, ids up to 3599, no documents; pose_docs: both, id = PoSE id - its document's first."""
+    small = dict(dim=16, hidden=8, n_layers=2, n_heads=2, n_kv_heads=1, vocab=16, norm_eps=1e-5,
+                 rope_theta=10000.0, tied=True)
+    T = 300
+    starts = [[0, 77, 128, 200, 201, 299], [0, 5, 6, 140, 256, 270]]
+    doc_pos = [[t - d for t, d in enumerate(doc_start_row(s, T))] for s in starts]
+    pose = [pose_row([(100, 0), (90, 700), (110, 2000)], T), pose_row([(150, 0), (50, 300), (100, 3000)], T)]
+    pose_doc_pos = [[p[t] - p[d] for t, d in enumerate(doc_start_row(s, T))] for s, p in zip(starts, pose)]
+    whole = [[0], [0]]
+    lr = {"short_factor": [1.0, 1.5, 2.0, 3.0], "long_factor": [1.0, 2.0, 4.0, 8.0]}
+    t5 = {"num_buckets": 8, "max_distance": 20}
+    docs = {
+        "rope": {},
+        "linear": {"rope": {"scaling": "linear", "factor": 4}},
+        "ntk": {"rope": {"scaling": "ntk", "factor": 4}},
+        "dynamic": {"rope": {"scaling": "dynamic", "factor": 2, "original_max_position_embeddings": 64}},
+        "yarn": {"rope": {"scaling": "yarn", "factor": 4, "original_max_position_embeddings": 64}},
+        "llama3": {"rope": {"scaling": "llama3", "factor": 8, "original_max_position_embeddings": 64,
+                            "low_freq_factor": 1, "high_freq_factor": 4}},
+        "longrope_long": {"rope": {"scaling": "longrope", "factor": 3, "original_max_position_embeddings": 64, **lr}},
+        "longrope_short": {"rope": {"scaling": "longrope", "factor": 3, "original_max_position_embeddings": 200, **lr}},
+        "alibi": {"rope": "off", "bias": "alibi"},
+        "t5": {"rope": "off", "bias": "t5", "t5": t5},
+        "yarn_t5": {"rope": {"scaling": "yarn", "factor": 4, "original_max_position_embeddings": 16}, "bias": "t5",
+                    "t5": t5},
+        "linear_alibi": {"rope": {"scaling": "linear", "factor": 2}, "bias": "alibi"},
+    }
+    for i, (name, pos) in enumerate(docs.items()):
+        packed_fixture("docs_" + name, small, "half" if i % 2 else "interleaved", 300 + i, pos, starts, doc_pos, True)
+    t5_far = {"num_buckets": 16, "max_distance": 1024}     # log buckets over PoSE's distances
+    poses = {
+        "rope": {},
+        "linear": {"rope": {"scaling": "linear", "factor": 8}},
+        "yarn": {"rope": {"scaling": "yarn", "factor": 8, "original_max_position_embeddings": 512}},
+        "dynamic": {"rope": {"scaling": "dynamic", "factor": 4, "original_max_position_embeddings": 512}},
+        "alibi": {"rope": "off", "bias": "alibi"},
+        "t5": {"rope": "off", "bias": "t5", "t5": t5_far},
+    }
+    for i, (name, pos) in enumerate(poses.items()):
+        packed_fixture("pose_" + name, small, "half" if i % 2 else "interleaved", 400 + i, pos, whole, pose, False)
+    packed_fixture("pose_docs_yarn", small, "interleaved", 500, poses["yarn"], starts, pose_doc_pos, True)
+    packed_fixture("pose_docs_t5", small, "half", 501, poses["t5"], starts, pose_doc_pos, True)
+
 def lr_schedule(tr, step):
     """The learning rate of optimizer step `step` (from 0): linear warmup to lr over
     warmup_steps, then cosine decay to min_lr at max_steps (stretch's train.schedule)."""
@@ -439,14 +579,20 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--shared", default=os.path.join(HERE, "..", "..", "shared"))
     ap.add_argument("--val", default=os.path.join(HERE, "..", "data", "tinystories", "val.bin"))
+    ap.add_argument("--only", choices=["docs"], help="write only this family (docs: refcheck_docs_*, "
+                    "refcheck_pose_*), leaving every other fixture untouched")
     a = ap.parse_args()
     os.makedirs(FIX, exist_ok=True)
+    if a.only == "docs":
+        docs_fixtures()
+        return
     base = dict(dim=16, hidden=24, n_layers=2, n_heads=4, vocab=32, norm_eps=1e-5, rope_theta=10000.0)
     refcheck_fixture("mha_tied_interleaved", {**base, "n_kv_heads": 4, "tied": True}, "interleaved", 12, 1)
     refcheck_fixture("gqa_untied_half", {**base, "n_kv_heads": 2, "tied": False}, "half", 12, 2)
     refcheck_fixture("gqa_tied_half", {**base, "n_kv_heads": 1, "tied": True, "rope_theta": 500000.0}, "half", 12, 3)
     refcheck_fixture("mha_untied_interleaved", {**base, "n_kv_heads": 4, "tied": False, "norm_eps": 1e-6}, "interleaved", 12, 4)
     position_fixtures()
+    docs_fixtures()
     adamw_fixture()
     hf_fixture("hf_tiny_bf16", {**base, "n_kv_heads": 2, "tied": False}, torch.bfloat16, 1, 5)
     hf_fixture("hf_tiny_sharded", {**base, "n_kv_heads": 2, "tied": True}, torch.float16, 2, 6)

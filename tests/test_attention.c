@@ -1,7 +1,21 @@
 // test_attention.c — the tiled attention of model/attention.c against the row-at-a-time
-// oracle (tests/attention_naive.c) on shapes around the tile size (128), with GQA and every
-// position bias, up to T = 1024; and bit-identical results from two runs. For one
-// sequence also the cached forward (query rows from a position inside a tile).
+// oracle (tests/attention_naive.c), forward (out, lse) and backward (dq, dk, dv, t5
+// dtable), with GQA and every position bias:
+//   1. contiguous ids (pos = t, one document) on shapes around the tile size (128), up to
+//      T = 1024;
+//   2. positions as data: PoSE-like ids (three chunks, jumps of thousands; the T5 bucket
+//      table covers exactly max id + 1), and packed documents whose starts fall inside
+//      tiles and on tile boundaries, one-token documents, and documents from row 256 on so
+//      that whole key tiles are skipped;
+//   3. skipped tiles are skipped: documents of whole tiles, with NaN in the keys/values of
+//      every other document. A visited tile's hidden rows still enter P V (0 * NaN = NaN),
+//      so finite outputs and gradients equal to the oracle's (clean inputs) in the other
+//      documents show that those tiles were masked and never read;
+//   4. the cached forward (query rows [q0, T) over keys [0, T)) against those rows of the
+//      oracle: for every one-sequence case, and with a document begun in the cached
+//      prefix, documents starting within the queries and NaN in the prefix rows no query
+//      may see.
+// Every tiled run is done twice: the results must be bit-identical.
 // Pass: |tiled - naive| <= atol + rtol * |naive| with rtol = 1e-5 and atol = 1e-5 * max|naive|
 // + 1e-6 (the scale of the tensor: sums over up to 1024 keys in another order; the floor
 // for a tensor that is 0 up to rounding, as dq at T = 1).
@@ -38,87 +52,271 @@ static void compare(const char *label, const char *what, const float *a, const f
     check_report(worst <= 1.0, check_what("%s: %s (worst err/tol %.3f)", label, what, worst), a[at], ref[at]);
 }
 
-// Shape: one case of the comparison.
-typedef struct { int B, T, NH, NKV, HS, kind; } Shape;
+// RowIds: the position ids and documents of one row of T tokens. Documents start at rows
+// start[0] = 0 < start[1] < ... (ndoc of them); a token's id is the previous token's + 1
+// (0 for the first, and for a document's first when restart), plus skip[j] at row
+// jump[j] (PoSE chunks).
+typedef struct {
+    int ndoc, start[8], restart, njump, jump[4], skip[4];
+} RowIds;
 
-// test_cached: attention_forward_cached for the query rows [q0, T) (q0 inside a tile)
-// over all T keys against those rows of the naive out/lse (1, T, NH, HS) / (1, NH, T).
-static void test_cached(const char *label, const float *out, const float *lse, const float *q, const float *k,
-                        const float *v, const AttnBias *ab, int T, int NH, int NKV, int HS) {
-    const int q0 = T * 2 / 5 + 1, n = T - q0;
+static const RowIds CONTIGUOUS = {1, {0}, 0, 0, {0}, {0}};
+
+// fill_row: pos, doc (T) of row spec r.
+static void fill_row(int *pos, int *doc, int T, const RowIds *r) {
+    for (int t = 0, d = 0; t < T; t++) {
+        if (d + 1 < r->ndoc && r->start[d + 1] == t) d++;
+        doc[t] = r->start[d];
+        pos[t] = t == 0 || (t == doc[t] && r->restart) ? 0 : pos[t - 1] + 1;
+        for (int j = 0; j < r->njump; j++) pos[t] += r->jump[j] == t ? r->skip[j] : 0;
+    }
+}
+
+// Case: one comparison: shape, bias (T5: NB 32 buckets up to max_distance), and the ids
+// of each batch row (row[b], B <= 3; NULL: contiguous).
+typedef struct {
+    const char *ids;
+    int B, T, NH, NKV, HS, kind, max_distance;
+    const RowIds *row[3];
+} Case;
+
+// Run: the results of one forward + backward.
+typedef struct { float *out, *lse, *dq, *dk, *dv, *dtable; } Run;
+
+// Problem: the inputs of one case: q, dout (B, T, NH, HS), k, v (B, T, NKV, HS), ids
+// pos, doc (B, T), bias (table (NB, NH), bucket (P = max id + 1), slopes (NH)).
+typedef struct {
+    int B, T, NH, NKV, HS, NB, P;
+    float *q, *k, *v, *dout, *table, slopes[64];
+    int *pos, *doc, *bucket;
+    AttnBias ab;
+} Problem;
+
+static void problem_init(Problem *p, const Case *c) {
+    const int B = c->B, T = c->T, NH = c->NH, NKV = c->NKV, HS = c->HS;
+    *p = (Problem){.B = B, .T = T, .NH = NH, .NKV = NKV, .HS = HS, .NB = 32};
+    p->q = randn((size_t)B * T * NH * HS, 1);
+    p->k = randn((size_t)B * T * NKV * HS, 1);
+    p->v = randn((size_t)B * T * NKV * HS, 1);
+    p->dout = randn((size_t)B * T * NH * HS, 1);
+    p->table = randn((size_t)p->NB * NH, 1);
+    p->pos = xmalloc((size_t)B * T * sizeof(int));
+    p->doc = xmalloc((size_t)B * T * sizeof(int));
+    for (int b = 0; b < B; b++) fill_row(p->pos + (size_t)b * T, p->doc + (size_t)b * T, T, c->row[b] ? c->row[b] : &CONTIGUOUS);
+    for (size_t i = 0; i < (size_t)B * T; i++) p->P = p->pos[i] + 1 > p->P ? p->pos[i] + 1 : p->P;
+    p->bucket = xmalloc((size_t)p->P * sizeof(int));
+    for (int n = 0; n < p->P; n++) p->bucket[n] = t5_bucket(n, p->NB, c->max_distance);
+    alibi_slopes(NH, p->slopes);
+    p->ab = (AttnBias){c->kind, p->slopes, p->table, p->bucket, p->NB};
+}
+
+static void problem_free(Problem *p) {
+    free(p->q); free(p->k); free(p->v); free(p->dout); free(p->table); free(p->pos); free(p->doc); free(p->bucket);
+}
+
+// run: forward + backward of p, by the oracle (naive) or the tiled kernels; k, v given
+// (p's or a poisoned copy).
+static void run(Run *r, const Problem *p, const float *k, const float *v, int naive) {
+    const int B = p->B, T = p->T, NH = p->NH, NKV = p->NKV, HS = p->HS;
+    const size_t nq = (size_t)B * T * NH * HS, nk = (size_t)B * T * NKV * HS, ns = (size_t)B * NH * T;
+    *r = (Run){xcalloc(nq, 4), xcalloc(ns, 4), xcalloc(nq, 4), xcalloc(nk, 4), xcalloc(nk, 4), xcalloc((size_t)p->NB * NH, 4)};
+    float *delta = xcalloc(ns, sizeof(float));
+    float *dbias = xcalloc(naive ? (size_t)B * NH * p->NB : attention_dbias_floats(B, T, NH, p->NB), sizeof(float));
+    if (naive) {
+        attention_naive_forward(r->out, r->lse, p->q, k, v, &p->ab, p->pos, p->doc, B, T, NH, NKV, HS);
+        attention_naive_backward(r->dq, r->dk, r->dv, r->dtable, p->dout, r->out, r->lse, p->q, k, v, &p->ab, p->pos,
+                                 p->doc, delta, dbias, B, T, NH, NKV, HS);
+    } else {
+        attention_forward(r->out, r->lse, p->q, k, v, &p->ab, p->pos, p->doc, B, T, NH, NKV, HS);
+        attention_backward(r->dq, r->dk, r->dv, r->dtable, p->dout, r->out, r->lse, p->q, k, v, &p->ab, p->pos, p->doc,
+                           delta, dbias, B, T, NH, NKV, HS);
+    }
+    free(delta);
+    free(dbias);
+}
+
+static void run_free(Run *r) { free(r->out); free(r->lse); free(r->dq); free(r->dk); free(r->dv); free(r->dtable); }
+
+// cached_check: attention_forward_cached for query rows [q0, T) of the one sequence of p
+// (keys kv, v: p's or poisoned) against those rows of ref (the oracle's out/lse). The
+// call gets the ids as the model passes them: qpos, doc of the query rows, kpos of all.
+static void cached_check(const char *label, const Problem *p, const float *k, const float *v, const Run *ref, int q0) {
+    const int T = p->T, NH = p->NH, HS = p->HS, n = T - q0;
     float *o = xcalloc((size_t)n * NH * HS, sizeof(float)), *l = xcalloc((size_t)NH * n, sizeof(float));
     float *lref = xmalloc((size_t)NH * n * sizeof(float));
-    attention_forward_cached(o, l, q + (size_t)q0 * NH * HS, k, v, ab, q0, n, NH, NKV, HS);
-    for (int h = 0; h < NH; h++) memcpy(lref + (size_t)h * n, lse + (size_t)h * T + q0, (size_t)n * sizeof(float));
+    attention_forward_cached(o, l, p->q + (size_t)q0 * NH * HS, k, v, &p->ab, p->pos + q0, p->pos, p->doc + q0, q0, n,
+                             NH, p->NKV, HS);
+    for (int h = 0; h < NH; h++) memcpy(lref + (size_t)h * n, ref->lse + (size_t)h * T + q0, (size_t)n * sizeof(float));
     char what[64];
     snprintf(what, sizeof what, "cached out, query rows [%d, %d)", q0, T);
-    compare(label, what, o, out + (size_t)q0 * NH * HS, (size_t)n * NH * HS);
+    compare(label, what, o, ref->out + (size_t)q0 * NH * HS, (size_t)n * NH * HS);
     snprintf(what, sizeof what, "cached lse, query rows [%d, %d)", q0, T);
     compare(label, what, l, lref, (size_t)NH * n);
     free(o); free(l); free(lref);
 }
 
-static void test_shape(const Shape *s) {
-    const int B = s->B, T = s->T, NH = s->NH, NKV = s->NKV, HS = s->HS, NB = 32;
+static void test_case(const Case *c) {
+    Problem p;
+    problem_init(&p, c);
+    const int B = c->B, T = c->T, NH = c->NH, NKV = c->NKV, HS = c->HS;
     const size_t nq = (size_t)B * T * NH * HS, nk = (size_t)B * T * NKV * HS, ns = (size_t)B * NH * T;
-    float *q = randn(nq, 1), *k = randn(nk, 1), *v = randn(nk, 1), *dout = randn(nq, 1);
-    float *table = randn((size_t)NB * NH, 1), slopes[64];
-    int *bucket = xmalloc((size_t)T * sizeof(int));
-    alibi_slopes(NH, slopes);
-    for (int n = 0; n < T; n++) bucket[n] = t5_bucket(n, NB, 128);
-    AttnBias ab = {s->kind, slopes, table, bucket, NB};
-    float *out[3], *lse[3], *dq[3], *dk[3], *dv[3], *dtable[3];
-    for (int r = 0; r < 3; r++) {              // r = 0: naive; 1, 2: two tiled runs
-        out[r] = xcalloc(nq, sizeof(float));
-        lse[r] = xcalloc(ns, sizeof(float));
-        dq[r] = xcalloc(nq, sizeof(float));
-        dk[r] = xcalloc(nk, sizeof(float));
-        dv[r] = xcalloc(nk, sizeof(float));
-        dtable[r] = xcalloc((size_t)NB * NH, sizeof(float));
-        float *delta = xcalloc(ns, sizeof(float));
-        float *dbias = xcalloc(r ? attention_dbias_floats(B, T, NH, NB) : ns, sizeof(float));
-        if (r == 0) {
-            attention_naive_forward(out[r], lse[r], q, k, v, &ab, B, T, NH, NKV, HS);
-            attention_naive_backward(dq[r], dk[r], dv[r], dtable[r], dout, out[r], lse[r], q, k, v, &ab, delta, dbias,
-                                     B, T, NH, NKV, HS);
-        } else {
-            attention_forward(out[r], lse[r], q, k, v, &ab, B, T, NH, NKV, HS);
-            attention_backward(dq[r], dk[r], dv[r], dtable[r], dout, out[r], lse[r], q, k, v, &ab, delta, dbias,
-                               B, T, NH, NKV, HS);
-        }
-        free(delta);
-        free(dbias);
-    }
-    char label[80];
-    snprintf(label, sizeof label, "B %d T %d NH %d NKV %d HS %d bias %s", B, T, NH, NKV, HS, BIAS_NAMES[s->kind]);
-    compare(label, "out", out[1], out[0], nq);
-    compare(label, "lse", lse[1], lse[0], ns);
-    compare(label, "dq", dq[1], dq[0], nq);
-    compare(label, "dk", dk[1], dk[0], nk);
-    compare(label, "dv", dv[1], dv[0], nk);
-    if (s->kind == BIAS_T5) compare(label, "dtable", dtable[1], dtable[0], (size_t)NB * NH);
-    int same = !memcmp(out[1], out[2], nq * 4) && !memcmp(lse[1], lse[2], ns * 4) && !memcmp(dq[1], dq[2], nq * 4) &&
-               !memcmp(dk[1], dk[2], nk * 4) && !memcmp(dv[1], dv[2], nk * 4) &&
-               !memcmp(dtable[1], dtable[2], (size_t)NB * NH * 4);
+    Run r[3];                                  // r[0]: naive; r[1], r[2]: two tiled runs
+    for (int i = 0; i < 3; i++) run(&r[i], &p, p.k, p.v, i == 0);
+    char label[128];
+    snprintf(label, sizeof label, "%s B %d T %d NH %d NKV %d HS %d bias %s", c->ids, B, T, NH, NKV, HS, BIAS_NAMES[c->kind]);
+    compare(label, "out", r[1].out, r[0].out, nq);
+    compare(label, "lse", r[1].lse, r[0].lse, ns);
+    compare(label, "dq", r[1].dq, r[0].dq, nq);
+    compare(label, "dk", r[1].dk, r[0].dk, nk);
+    compare(label, "dv", r[1].dv, r[0].dv, nk);
+    if (c->kind == BIAS_T5) compare(label, "dtable", r[1].dtable, r[0].dtable, (size_t)p.NB * NH);
+    int same = !memcmp(r[1].out, r[2].out, nq * 4) && !memcmp(r[1].lse, r[2].lse, ns * 4) &&
+               !memcmp(r[1].dq, r[2].dq, nq * 4) && !memcmp(r[1].dk, r[2].dk, nk * 4) &&
+               !memcmp(r[1].dv, r[2].dv, nk * 4) && !memcmp(r[1].dtable, r[2].dtable, (size_t)p.NB * NH * 4);
     CHECK_TRUE(check_what("%s: rerun (two tiled runs bit-identical)", label), same);
-    if (B == 1 && T > 1) test_cached(label, out[0], lse[0], q, k, v, &ab, T, NH, NKV, HS);
-    for (int r = 0; r < 3; r++) { free(out[r]); free(lse[r]); free(dq[r]); free(dk[r]); free(dv[r]); free(dtable[r]); }
-    free(q); free(k); free(v); free(dout); free(table); free(bucket);
+    if (B == 1 && T > 1) cached_check(label, &p, p.k, p.v, &r[0], T * 2 / 5 + 1);
+    for (int i = 0; i < 3; i++) run_free(&r[i]);
+    problem_free(&p);
+}
+
+// poison: a copy of x (B, T, NX, HS) with NaN in every token (b, t) for which hide(b, t).
+static float *poison(const float *x, const Problem *p, int NX, const unsigned char *hide) {
+    const size_t w = (size_t)NX * p->HS, n = (size_t)p->B * p->T;
+    float *y = xmalloc(n * w * sizeof(float));
+    memcpy(y, x, n * w * sizeof(float));
+    for (size_t i = 0; i < n; i++)
+        if (hide[i])
+            for (size_t e = 0; e < w; e++) y[i * w + e] = NAN;
+    return y;
+}
+
+// gather: the elements of the kept tokens of x, in order, into out; returns their count.
+// x is (B, T, w) tokens-major, or (B, NH, T) when lse (w = NH).
+static size_t gather(float *out, const float *x, const Problem *p, const unsigned char *keep, size_t w, int lse) {
+    size_t n = 0;
+    for (int b = 0; b < p->B; b++)
+        for (int t = 0; t < p->T; t++)
+            if (keep[(size_t)b * p->T + t])
+                for (size_t e = 0; e < w; e++)
+                    out[n++] = lse ? x[((size_t)b * w + e) * p->T + t] : x[((size_t)b * p->T + t) * w + e];
+    return n;
+}
+
+// compare_kept: compare() over the kept tokens only.
+static void compare_kept(const char *label, const char *what, const float *a, const float *ref, const Problem *p,
+                         const unsigned char *keep, size_t w, int lse) {
+    float *ga = xmalloc((size_t)p->B * p->T * w * sizeof(float)), *gr = xmalloc((size_t)p->B * p->T * w * sizeof(float));
+    const size_t n = gather(ga, a, p, keep, w, lse);
+    gather(gr, ref, p, keep, w, lse);
+    compare(label, what, ga, gr, n);
+    free(ga); free(gr);
+}
+
+// test_skipped_tiles: B 2, T 1024: row 0 eight documents of 128 tokens (ids restart at
+// 0), row 1 four of 256 (ids run on, one jump of 3000), every document a whole number of
+// tiles. For parity 0 and 1 the documents d with d % 2 == parity get NaN keys and values;
+// a query of another document visits only its own document's tiles (earlier ones are
+// skipped, later ones are causal), so its out, lse, dq and the dk, dv of its keys must be
+// finite and equal the oracle's on clean inputs. (dtable sums over every document: not
+// compared here; the NaN documents' own outputs must be NaN, which shows the poison is
+// read where it is visible.)
+static void test_skipped_tiles(int kind) {
+    static const RowIds eight = {8, {0, 128, 256, 384, 512, 640, 768, 896}, 1, 0, {0}, {0}};
+    static const RowIds four = {4, {0, 256, 512, 768}, 0, 1, {600}, {3000}};
+    const Case c = {"docs of whole tiles", 2, 1024, 4, 2, 16, kind, 4096, {&eight, &four}};
+    Problem p;
+    problem_init(&p, &c);
+    const int B = c.B, T = c.T, NH = c.NH, NKV = c.NKV, HS = c.HS;
+    Run ref, r;
+    run(&ref, &p, p.k, p.v, 1);
+    unsigned char *hide = xmalloc((size_t)B * T), *keep = xmalloc((size_t)B * T);
+    for (int parity = 0; parity < 2; parity++) {
+        for (int b = 0; b < B; b++)
+            for (int t = 0; t < T; t++) {
+                const int d = t / (b == 0 ? 128 : 256);
+                hide[(size_t)b * T + t] = d % 2 == parity;
+                keep[(size_t)b * T + t] = d % 2 != parity;
+            }
+        float *k = poison(p.k, &p, NKV, hide), *v = poison(p.v, &p, NKV, hide);
+        run(&r, &p, k, v, 0);
+        char label[128];
+        snprintf(label, sizeof label, "skipped tiles (NaN in %s documents) bias %s", parity ? "odd" : "even",
+                 BIAS_NAMES[kind]);
+        compare_kept(label, "out", r.out, ref.out, &p, keep, (size_t)NH * HS, 0);
+        compare_kept(label, "lse", r.lse, ref.lse, &p, keep, (size_t)NH, 1);
+        compare_kept(label, "dq", r.dq, ref.dq, &p, keep, (size_t)NH * HS, 0);
+        compare_kept(label, "dk", r.dk, ref.dk, &p, keep, (size_t)NKV * HS, 0);
+        compare_kept(label, "dv", r.dv, ref.dv, &p, keep, (size_t)NKV * HS, 0);
+        size_t finite = 0;
+        for (size_t i = 0; i < (size_t)B * T; i++)
+            for (int e = 0; e < NH * HS; e++) finite += hide[i] && isfinite(r.out[i * NH * HS + e]);
+        CHECK_EQ(check_what("%s: NaN documents' out is NaN", label), finite, (size_t)0);
+        free(k); free(v);
+        run_free(&r);
+    }
+    free(hide); free(keep);
+    run_free(&ref);
+    problem_free(&p);
+}
+
+// test_cached_docs: one sequence of 400 rows, documents from rows 0, 90, 150, 300, 350,
+// 399 (ids restart at 0, one jump of 900 at row 200); query rows [172, 400): the first
+// query tile [172, 300) lies in the document begun at 150 in the cached prefix, the
+// second [300, 400) starts a document (its key tiles 0 and 1 are skipped) and holds two
+// more. Keys [0, 128) — a tile that no query may see — hold NaN in the cached call.
+static void test_cached_docs(int kind) {
+    static const RowIds row = {6, {0, 90, 150, 300, 350, 399}, 1, 1, {200}, {900}};
+    const Case c = {"cached docs", 1, 400, 4, 2, 16, kind, 2048, {&row, NULL}};
+    Problem p;
+    problem_init(&p, &c);
+    Run ref;
+    run(&ref, &p, p.k, p.v, 1);
+    unsigned char hide[400];
+    for (int t = 0; t < 400; t++) hide[t] = t < 128;
+    float *k = poison(p.k, &p, c.NKV, hide), *v = poison(p.v, &p, c.NKV, hide);
+    char label[80];
+    snprintf(label, sizeof label, "cached, documents, NaN in keys [0, 128), bias %s", BIAS_NAMES[kind]);
+    cached_check(label, &p, k, v, &ref, 172);
+    free(k); free(v);
+    run_free(&ref);
+    problem_free(&p);
 }
 
 int main(void) {
-    const Shape shapes[] = {
-        {2, 1024, 6, 6, 48, BIAS_NONE},     // the 15M shape
-        {1, 1024, 8, 4, 8, BIAS_NONE},      // the stories260K shape
-        {2, 1000, 6, 6, 48, BIAS_ALIBI},    // T not a multiple of the tile
-        {1, 777, 8, 4, 8, BIAS_T5},
-        {2, 300, 4, 1, 16, BIAS_T5},        // multi-query
-        {1, 257, 4, 2, 12, BIAS_ALIBI},     // two tiles and one row
-        {3, 128, 2, 2, 4, BIAS_NONE},       // exactly one tile
-        {2, 129, 2, 1, 4, BIAS_T5},         // one tile and one row
-        {2, 50, 2, 2, 4, BIAS_T5},          // less than a tile
-        {1, 1, 2, 2, 4, BIAS_ALIBI},
+    // PoSE: three chunks of one document, ids jumping by thousands (max id 3999 / 3698)
+    static const RowIds pose = {1, {0}, 0, 2, {100, 200}, {1200, 2500}};
+    static const RowIds pose2 = {1, {0}, 0, 2, {37, 250}, {3000, 400}};
+    // documents: inside tile 0 (70), a one-token one (127), on a tile boundary (128),
+    // across the boundary at 256 (200), after 256 (300); ids restart per document
+    static const RowIds docs = {6, {0, 70, 127, 128, 200, 300}, 1, 0, {0}, {0}};
+    // a one-token document first and last, one across 128, one from 256: query tile 2
+    // skips key tiles 0 and 1; ids run on across documents, with two jumps
+    static const RowIds docs2 = {6, {0, 1, 100, 250, 256, 379}, 0, 2, {50, 260}, {700, 1500}};
+    const Case cases[] = {
+        {"contiguous", 2, 1024, 6, 6, 48, BIAS_NONE, 128, {0}},    // the 15M shape
+        {"contiguous", 1, 1024, 8, 4, 8, BIAS_NONE, 128, {0}},     // the stories260K shape
+        {"contiguous", 2, 1000, 6, 6, 48, BIAS_ALIBI, 128, {0}},   // T not a multiple of the tile
+        {"contiguous", 1, 777, 8, 4, 8, BIAS_T5, 128, {0}},
+        {"contiguous", 2, 300, 4, 1, 16, BIAS_T5, 128, {0}},       // multi-query
+        {"contiguous", 1, 257, 4, 2, 12, BIAS_ALIBI, 128, {0}},    // two tiles and one row
+        {"contiguous", 3, 128, 2, 2, 4, BIAS_NONE, 128, {0}},      // exactly one tile
+        {"contiguous", 2, 129, 2, 1, 4, BIAS_T5, 128, {0}},        // one tile and one row
+        {"contiguous", 2, 50, 2, 2, 4, BIAS_T5, 128, {0}},         // less than a tile
+        {"contiguous", 1, 1, 2, 2, 4, BIAS_ALIBI, 128, {0}},
+        {"pose", 2, 300, 4, 2, 16, BIAS_NONE, 2048, {&pose, &pose2}},
+        {"pose", 2, 300, 4, 2, 16, BIAS_ALIBI, 2048, {&pose, &pose2}},
+        {"pose", 2, 300, 4, 2, 16, BIAS_T5, 2048, {&pose, &pose2}},
+        {"pose", 1, 300, 6, 3, 8, BIAS_ALIBI, 2048, {&pose2, NULL}},  // NH 6: non-power-of-two slopes
+        {"pose", 1, 300, 4, 1, 8, BIAS_T5, 128, {&pose, NULL}},      // most tiles in the last bucket
+        {"docs", 2, 380, 4, 2, 16, BIAS_NONE, 2048, {&docs, &docs2}},
+        {"docs", 2, 380, 4, 2, 16, BIAS_ALIBI, 2048, {&docs, &docs2}},
+        {"docs", 2, 380, 4, 2, 16, BIAS_T5, 2048, {&docs, &docs2}},
+        {"docs", 2, 380, 4, 1, 8, BIAS_T5, 128, {&docs2, &docs}},
+        {"docs", 1, 380, 4, 2, 8, BIAS_T5, 2048, {&docs2, NULL}},    // cached: query rows [153, 380)
+        {"docs", 1, 380, 4, 4, 8, BIAS_ALIBI, 2048, {&docs, NULL}},
     };
-    for (size_t i = 0; i < sizeof shapes / sizeof shapes[0]; i++) test_shape(&shapes[i]);
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) test_case(&cases[i]);
+    for (int kind = BIAS_NONE; kind < NUM_BIASES; kind++) test_skipped_tiles(kind);
+    for (int kind = BIAS_NONE; kind < NUM_BIASES; kind++) test_cached_docs(kind);
     return check_done("test_attention");
 }

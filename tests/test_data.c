@@ -39,7 +39,7 @@ static int epoch_docs(Loader *l, int *seen, int *first_order, int *n_order, size
     memset(seen, 0, NDOC * sizeof *seen);
     *n_order = 0;
     for (size_t k = 0; k < tokens / T; k++) {
-        loader_next(l, in, tg, 1, T);
+        loader_next(l, in, tg, NULL, 1, T);
         overlap &= prev_last < 0 || in[0] == prev_last;
         prev_last = tg[T - 1];
         int docs_in_row = 0, last = -1;
@@ -102,8 +102,8 @@ static void test_packing(void) {
     loader_init(&l2, &s, &o, 42, T);
     int *a = xmalloc(4 * T * sizeof(int)), *b = xmalloc(4 * T * sizeof(int)), *x = xmalloc(4 * T * sizeof(int)), *y = xmalloc(4 * T * sizeof(int));
     loader_seek(&l2, c);
-    loader_next(&l, a, b, 4, T);
-    loader_next(&l2, x, y, 4, T);
+    loader_next(&l, a, b, NULL, 4, T);
+    loader_next(&l2, x, y, NULL, 4, T);
     CHECK_TRUE("a cursor restored in a fresh loader continues identically",
                !memcmp(a, x, 4 * T * sizeof(int)) && !memcmp(b, y, 4 * T * sizeof(int)));
     check_report(loader_cursor(&l).epoch >= 1, "the stream wrapped into epoch 2", (double)loader_cursor(&l).epoch, 1);

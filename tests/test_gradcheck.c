@@ -1,14 +1,18 @@
 // test_gradcheck.c — whole-model gradients against central finite differences, on every
 // parameter tensor and inside every layer's slice of the stacked (L, ...) tensors, under
-// YaRN RoPE with a non-unit attention factor plus a learned T5 bias.
+// YaRN RoPE with a non-unit attention factor plus a learned T5 bias, and under plain RoPE
+// plus ALiBi; with contiguous positions and with positions as data (PosIds: ids that
+// skip, packed documents).
 //
 // The reference is an independent, plain double-precision forward of the decoder loss
 // written here from the math (no kernel of model/ is called): embedding, RMSNorm, q/k/v
-// projections, RoPE on interleaved pairs, causal softmax attention with GQA and the T5
-// bias, o_proj, residual, RMSNorm, SwiGLU MLP, final norm, LM head, mean cross-entropy.
-// Only the per-pair inverse frequencies (rope_inv_freq) and the T5 bucket of a distance
-// (t5_bucket) come from model/position.c: tests/test_position.c and the PyTorch fixtures
-// of tests/refcheck.c check those separately.
+// projections, RoPE on interleaved pairs by position id, softmax attention of each token
+// over its own document's tokens up to itself, with GQA and the T5 or ALiBi bias of the
+// position-id distance, o_proj, residual, RMSNorm, SwiGLU MLP, final norm, LM head, mean
+// cross-entropy. Only the per-pair inverse frequencies (rope_inv_freq) and the T5 bucket
+// of a distance (t5_bucket) come from model/position.c: tests/test_position.c and the
+// PyTorch fixtures of tests/refcheck.c check those separately. The ALiBi slopes are
+// computed here (2^(-8 (h + 1) / NH), NH a power of two).
 //
 // Checks:
 //   1. the reference loss at the model's (float) parameters equals model_forward's and
@@ -29,12 +33,18 @@
 //      the loss and every gradient are bitwise identical to recompute off.
 // Position: YaRN with factor 4, original_max 32 and attention factor 1.3 (for HS 8 and
 // base 1e4: pair 0 extrapolates, pairs 1-3 interpolate, cos/sin scaled by 1.3), plus the
-// T5 bias (8 buckets, max_distance 64, table initialised as the ALiBi prior, non-zero).
+// T5 bias (8 buckets, max_distance 64, table initialised as the ALiBi prior, non-zero);
+// or plain RoPE (base 1e4) plus ALiBi.
 // The sequence (T = 288) spans three 128-row attention tiles, so the tiled kernel's
 // cross-tile online softmax, its per-tile dq / dk / dv passes and the T5 shortcut (a tile
 // whose distances all fall in one bucket: query tile 2 against key tile 0, distances
-// 129..287, all in the last bucket) all take part. Two cases: GQA (NH 4, NKV 2), untied,
-// B 2; MQA (NKV 1), tied LM head, B 1.
+// 129..287, all in the last bucket) all take part. Three cases: yarn+t5, GQA (NH 4,
+// NKV 2), untied, B 2, row 0 contiguous ids and row 1 packed (below); yarn+t5, MQA (NKV
+// 1), tied LM head, B 1, no PosIds (NULL: contiguous); rope+alibi, GQA, tied, B 1, packed.
+// Packed rows: documents start inside tiles (100, 200, 270 / 150, 260), one has a single
+// token (100), one crosses the tile boundary at 256 (so that query tile 2 skips key tile
+// 0), ids restart per document and jump by hundreds inside documents (PoSE chunks; the
+// largest id is 1017 / 2112, model_reserve_positions).
 #include "../model/model.h"
 #include "../model/position.h"
 #include "../util/util.h"
@@ -51,6 +61,10 @@
 #define MAX_PICK 64        // elements checked per slice at most (the T5 table: all, NB*NH <= 64)
 
 // ---- the model/ API calls that set a model up and run it (one place to adapt) ----------------
+// Segment: from row `row` of a batch row on, position ids count up from `id`; `doc`: a
+// document starts at that row. A row's list ends with row -1 (or after 8 segments).
+typedef struct { int row, id, doc; } Segment;
+
 // Case: one configuration of the check.
 typedef struct {
     const char *name;
@@ -59,12 +73,31 @@ typedef struct {
     int B, T;
     int per_slice;      // elements checked per tensor, per layer for stacked tensors
     uint64_t seed;
+    int packed;         // 0: no PosIds (NULL); else PosIds from seg (a NULL seg[b]: pos = t, one document)
+    const Segment *seg[2];
 } Case;
+
+// case_ids: pos, doc (B, T) of case k (PosIds' contract); returns the largest id + 1.
+static int case_ids(const Case *k, int *pos, int *doc) {
+    int P = 0;
+    for (int b = 0; b < k->B; b++)
+        for (int t = 0, i = -1, d = 0; t < k->T; t++) {
+            const Segment *s = k->seg[b];
+            if (s && i + 1 < 8 && s[i + 1].row == t) {
+                i++;
+                d = s[i].doc ? t : d;
+            }
+            pos[b * k->T + t] = s ? s[i].id + t - s[i].row : t;
+            doc[b * k->T + t] = d;
+            P = pos[b * k->T + t] + 1 > P ? pos[b * k->T + t] + 1 : P;
+        }
+    return P;
+}
 
 // setup_model: a random model of k (matrices N(0, 0.3^2), norm gains 1 + N(0, 0.1^2) so
 // that their gradients are generic, T5 table initialised as the ALiBi prior) prepared for
-// one (B, T) forward; recompute selects the backward's recompute mode.
-static void setup_model(Model *m, const Case *k, int recompute) {
+// one (B, T) forward with position ids < P; recompute selects the backward's recompute mode.
+static void setup_model(Model *m, const Case *k, int P, int recompute) {
     model_init(m, &k->cfg, k->name);
     model_init_random(m, k->seed, 0.3f);
     Rng r = {k->seed + 1};
@@ -76,14 +109,16 @@ static void setup_model(Model *m, const Case *k, int recompute) {
     for (int i = 0; i < C; i++) m->params.final_norm[i] = 1.0f + 0.1f * rng_normal(&r);
     model_set_position(m, &k->pos);     // appends the T5 table (after the random init)
     model_reserve(m, k->B, k->T, recompute);
+    model_reserve_positions(m, P);
     model_prepare(m);
 }
 
-// model_grads: m->grads = d(mean loss)/dparams of the batch (B, T) in a recompute mode;
-// returns the loss.
-static float model_grads(Model *m, const int *inputs, const int *targets, int B, int T, int recompute) {
+// model_grads: m->grads = d(mean loss)/dparams of the batch (B, T) at ids (NULL:
+// contiguous) in a recompute mode; returns the loss.
+static float model_grads(Model *m, const int *inputs, const int *targets, const PosIds *ids, int B, int T,
+                         int recompute) {
     model_zero_grad(m);
-    return model_forward_backward(m, inputs, targets, B, T, 1.0f, recompute);
+    return model_forward_backward(m, inputs, targets, ids, B, T, 1.0f, recompute);
 }
 
 // ---- the reference: plain double precision ---------------------------------------------------
@@ -95,9 +130,13 @@ typedef struct {
     double eps;                     // RMSNorm epsilon
     double inv_freq[POS_MAX_PAIRS]; // (HS/2) RoPE inverse frequency of each pair
     double mscale;                  // cos/sin multiplier (YaRN attention factor)
-    int NB;                         // T5 buckets (0: no bias)
-    const int *bucket;              // (T) T5 bucket of each distance i - j
+    int rope;                       // 0: no RoPE
+    int NB;                         // T5 buckets (0: no T5 bias)
+    const int *bucket;              // (P) T5 bucket of each position-id distance
+    int alibi;                      // 1: the ALiBi bias -slope[h] * distance
+    double slope[64];               // (NH) ALiBi slopes
     const int *inputs, *targets;    // (B, T)
+    const int *pos, *doc;           // (B, T) position ids, document starts (PosIds)
     size_t off[NUM_PARAMS];
 } Ref;
 
@@ -121,14 +160,14 @@ static void linear_ref(double *out, const double *x, const double *W, int T, int
         }
 }
 
-// rope_ref: in place on x (T, NX, HS): pair j = (x[2j], x[2j+1]) of each head at position
-// t rotates by the angle t * inv_freq[j], and is scaled by mscale:
-// (x0, x1) -> mscale (x0 cos - x1 sin, x0 sin + x1 cos).
-static void rope_ref(double *x, const Ref *r, int T, int NX) {
+// rope_ref: in place on x (T, NX, HS): pair j = (x[2j], x[2j+1]) of each head of token t
+// rotates by the angle pos[t] * inv_freq[j], and is scaled by mscale:
+// (x0, x1) -> mscale (x0 cos - x1 sin, x0 sin + x1 cos). pos (T).
+static void rope_ref(double *x, const Ref *r, const int *pos, int T, int NX) {
     const int HS = r->HS;
     for (int t = 0; t < T; t++)
         for (int j = 0; j < HS / 2; j++) {
-            double c = cos(t * r->inv_freq[j]) * r->mscale, s = sin(t * r->inv_freq[j]) * r->mscale;
+            const double a = pos[t] * r->inv_freq[j], c = cos(a) * r->mscale, s = sin(a) * r->mscale;
             for (int h = 0; h < NX; h++) {
                 double *p = x + ((size_t)t * NX + h) * HS + 2 * j, x0 = p[0], x1 = p[1];
                 p[0] = x0 * c - x1 * s;
@@ -137,28 +176,30 @@ static void rope_ref(double *x, const Ref *r, int T, int NX) {
         }
 }
 
-// attention_ref: out (T, NH, HS) = sum_{s <= t} softmax_s(q_t . k_s / sqrt(HS)
-// + table[bucket(t - s), h]) v_s, query head h reading kv head h / (NH / NKV).
-// q (T, NH, HS), k, v (T, NKV, HS), table (NB, NH); p (T) scratch.
+// attention_ref: out (T, NH, HS) = sum_{doc[t] <= s <= t} softmax_s(q_t . k_s / sqrt(HS)
+// + bias_h(pos[t] - pos[s])) v_s, query head h reading kv head h / (NH / NKV); the bias
+// is table[bucket(n), h] (T5), -slope[h] n (ALiBi) or 0. q (T, NH, HS), k, v (T, NKV,
+// HS), table (NB, NH), pos, doc (T); p (T) scratch.
 static void attention_ref(double *out, const double *q, const double *k, const double *v, const double *table,
-                          const Ref *r, double *p) {
+                          const Ref *r, const int *pos, const int *doc, double *p) {
     const int T = r->T, NH = r->NH, NKV = r->NKV, HS = r->HS, G = NH / NKV;
     const double scale = 1.0 / sqrt((double)HS);
     for (int h = 0; h < NH; h++)
         for (int t = 0; t < T; t++) {
             const double *qt = q + ((size_t)t * NH + h) * HS;
             double mx = -INFINITY, sum = 0.0;
-            for (int s = 0; s <= t; s++) {
+            for (int s = doc[t]; s <= t; s++) {
                 const double *ks = k + ((size_t)s * NKV + h / G) * HS;
+                const int n = pos[t] - pos[s];
                 double d = 0.0;
                 for (int e = 0; e < HS; e++) d += qt[e] * ks[e];
-                p[s] = d * scale + (r->NB ? table[(size_t)r->bucket[t - s] * NH + h] : 0.0);
+                p[s] = d * scale + (r->NB ? table[(size_t)r->bucket[n] * NH + h] : r->alibi ? -r->slope[h] * n : 0.0);
                 mx = p[s] > mx ? p[s] : mx;
             }
-            for (int s = 0; s <= t; s++) sum += (p[s] = exp(p[s] - mx));
+            for (int s = doc[t]; s <= t; s++) sum += (p[s] = exp(p[s] - mx));
             double *o = out + ((size_t)t * NH + h) * HS;
             for (int e = 0; e < HS; e++) o[e] = 0.0;
-            for (int s = 0; s <= t; s++) {
+            for (int s = doc[t]; s <= t; s++) {
                 const double *vs = v + ((size_t)s * NKV + h / G) * HS;
                 for (int e = 0; e < HS; e++) o[e] += p[s] * vs[e];
             }
@@ -183,6 +224,7 @@ static double ref_loss(const Ref *r, const double *P, int from, double *xs, int 
     double total = 0.0;
     for (int b = 0; b < r->B; b++) {
         const int *in = r->inputs + (size_t)b * T, *tg = r->targets + (size_t)b * T;
+        const int *pos = r->pos + (size_t)b * T, *doc = r->doc + (size_t)b * T;
         const size_t xs_layer = (size_t)r->B * sT * C;     // stride of xs between layers
         double *xsb = xs + (size_t)b * sT * C;
         if (from == 0)
@@ -198,9 +240,11 @@ static double ref_loss(const Ref *r, const double *P, int from, double *xs, int 
             linear_ref(q, xn, P + r->off[P_WQ] + lCC, T, C, C, 0);
             linear_ref(k, xn, P + r->off[P_WK] + lKC, T, C, KV, 0);
             linear_ref(v, xn, P + r->off[P_WV] + lKC, T, C, KV, 0);
-            rope_ref(q, r, T, NH);
-            rope_ref(k, r, T, r->NKV);
-            attention_ref(att, q, k, v, table, r, p);
+            if (r->rope) {
+                rope_ref(q, r, pos, T, NH);
+                rope_ref(k, r, pos, T, r->NKV);
+            }
+            attention_ref(att, q, k, v, table, r, pos, doc, p);
             linear_ref(x, att, P + r->off[P_WO] + lCC, T, C, C, 1);
             // x += down(silu(gate(n2)) * up(n2)), n2 = rmsnorm(x)
             rmsnorm_ref(xn, x, P + r->off[P_MLP_NORM] + lC, T, C, r->eps);
@@ -266,9 +310,22 @@ static int elements_checked = 0;
 static void run_case(const Case *k) {
     const ModelConfig *cfg = &k->cfg;
     const int B = k->B, T = k->T, BT = B * T;
-    printf("== %s: C %d, NH %d, NKV %d, HS %d, H %d, V %d, L %d, %s, B %d, T %d\n", k->name, cfg->dim, cfg->n_heads,
+    int *pos = xmalloc(sizeof(int) * (size_t)BT), *doc = xmalloc(sizeof(int) * (size_t)BT);
+    const int NP_ids = case_ids(k, pos, doc);
+    const PosIds ids = {pos, doc}, *idp = k->packed ? &ids : NULL;
+    printf("== %s: C %d, NH %d, NKV %d, HS %d, H %d, V %d, L %d, %s, B %d, T %d, %s\n", k->name, cfg->dim, cfg->n_heads,
            cfg->n_kv_heads, cfg->dim / cfg->n_heads, cfg->hidden, cfg->vocab, cfg->n_layers,
-           cfg->tied ? "tied" : "untied", B, T);
+           cfg->tied ? "tied" : "untied", B, T, k->packed ? "PosIds (packed rows)" : "contiguous (no PosIds)");
+    if (k->packed) {
+        printf("   ids (row: first id of each segment, | where a document starts):");
+        for (int b = 0; b < B; b++) {
+            printf("%s row %d:", b ? ";" : "", b);
+            for (int t = 0; t < T; t++)
+                if (t == 0 || pos[b * T + t] != pos[b * T + t - 1] + 1 || doc[b * T + t] == t)
+                    printf(" %s%d@%d", doc[b * T + t] == t ? "|" : "", pos[b * T + t], t);
+        }
+        printf("; largest id %d\n", NP_ids - 1);
+    }
     Rng rng = {k->seed + 2};
     int *inputs = xmalloc(sizeof(int) * (size_t)BT), *targets = xmalloc(sizeof(int) * (size_t)BT);
     for (int i = 0; i < BT; i++) {
@@ -276,20 +333,24 @@ static void run_case(const Case *k) {
         targets[i] = (int)rng_below(&rng, (size_t)cfg->vocab);
     }
     Model m, mr;
-    setup_model(&m, k, 0);
-    const float loss_fwd = model_forward(&m, inputs, targets, B, T);
-    const float loss_fb = model_grads(&m, inputs, targets, B, T, 0);
+    setup_model(&m, k, NP_ids, 0);
+    const float loss_fwd = model_forward(&m, inputs, targets, idp, B, T);
+    const float loss_fb = model_grads(&m, inputs, targets, idp, B, T, 0);
 
     // the reference, at the model's parameters converted to double
     Ref r = {.B = B, .T = T, .C = cfg->dim, .NH = cfg->n_heads, .NKV = cfg->n_kv_heads, .HS = cfg->dim / cfg->n_heads,
              .H = cfg->hidden, .V = cfg->vocab, .L = cfg->n_layers, .tied = cfg->tied, .eps = cfg->norm_eps,
-             .NB = k->pos.bias == BIAS_T5 ? k->pos.t5_buckets : 0, .inputs = inputs, .targets = targets};
-    rope_inv_freq(&k->pos, r.HS, T, r.inv_freq, &r.mscale);
-    printf("   RoPE inverse frequencies");
-    for (int j = 0; j < r.HS / 2; j++) printf(" %.4g", r.inv_freq[j]);
-    printf(", cos/sin x %.3g\n", r.mscale);
-    int *bucket = xmalloc(sizeof(int) * (size_t)T);
-    for (int n = 0; n < T; n++) bucket[n] = r.NB ? t5_bucket(n, r.NB, k->pos.t5_max_distance) : 0;
+             .rope = k->pos.rope, .NB = k->pos.bias == BIAS_T5 ? k->pos.t5_buckets : 0,
+             .alibi = k->pos.bias == BIAS_ALIBI, .inputs = inputs, .targets = targets, .pos = pos, .doc = doc};
+    rope_inv_freq(&k->pos, r.HS, NP_ids, r.inv_freq, &r.mscale);    // the length L: the largest id + 1
+    for (int h = 0; h < r.NH; h++) r.slope[h] = pow(2.0, -8.0 * (h + 1) / r.NH);
+    if (r.rope) {
+        printf("   RoPE inverse frequencies");
+        for (int j = 0; j < r.HS / 2; j++) printf(" %.4g", r.inv_freq[j]);
+        printf(", cos/sin x %.3g\n", r.mscale);
+    }
+    int *bucket = xmalloc(sizeof(int) * (size_t)NP_ids);
+    for (int n = 0; n < NP_ids; n++) bucket[n] = r.NB ? t5_bucket(n, r.NB, k->pos.t5_max_distance) : 0;
     r.bucket = bucket;
     for (int i = 0; i < NUM_PARAMS; i++) r.off[i] = m.params.t[i] ? (size_t)(m.params.t[i] - m.params_memory) : SIZE_MAX;
     const size_t NP = m.num_params;
@@ -370,10 +431,10 @@ static void run_case(const Case *k) {
     }
 
     // recompute on: the same parameters must give bitwise the same loss and gradients
-    setup_model(&mr, k, 1);
+    setup_model(&mr, k, NP_ids, 1);
     CHECK_EQ("recompute on: parameter count", mr.num_params, NP);
     memcpy(mr.params_memory, m.params_memory, sizeof(float) * NP);
-    const float loss_rc = model_grads(&mr, inputs, targets, B, T, 1);
+    const float loss_rc = model_grads(&mr, inputs, targets, idp, B, T, 1);
     size_t differ = 0;
     for (size_t i = 0; i < NP; i++) differ += memcmp(&mr.grads_memory[i], &m.grads_memory[i], sizeof(float)) != 0;
     CHECK_TRUE("recompute on: loss bitwise equal to recompute off", memcmp(&loss_rc, &loss_fb, sizeof(float)) == 0);
@@ -389,6 +450,8 @@ static void run_case(const Case *k) {
     free(bucket);
     free(inputs);
     free(targets);
+    free(pos);
+    free(doc);
     model_free(&m);
 }
 
@@ -398,13 +461,24 @@ int main(void) {
     position_parse_json(&yarn_t5, "{\"rope\": {\"scaling\": \"yarn\", \"factor\": 4, \"attention_factor\": 1.3}, "
                         "\"bias\": \"t5\", \"t5\": {\"num_buckets\": 8, \"max_distance\": 64, \"init\": \"alibi\"}}", "gradcheck");
     position_resolve(&yarn_t5, 8, 10000.0, 32);
+    Position rope_alibi;               // plain RoPE, base 1e4, plus ALiBi
+    position_parse_json(&rope_alibi, "{\"bias\": \"alibi\"}", "gradcheck");
+    position_resolve(&rope_alibi, 8, 10000.0, 32);
+    // packed rows (Segment: row, first id, document starts): documents at 0, 100 (one
+    // token), 101, 200, 270 / 0, 150, 260; ids jump inside documents at 40, 230 / 60, 275
+    static const Segment packed[] = {{0, 0, 1}, {40, 540, 0}, {100, 0, 1}, {101, 3, 1}, {200, 20, 1},
+                                     {230, 700, 0}, {270, 1000, 1}, {-1, 0, 0}};
+    static const Segment packed2[] = {{0, 0, 1}, {60, 400, 0}, {150, 0, 1}, {260, 2000, 1}, {275, 2100, 0}, {-1, 0, 0}};
     const Case cases[] = {
         {"yarn+t5, GQA, untied", {.dim = 32, .hidden = 48, .n_layers = 2, .n_heads = 4, .n_kv_heads = 2, .vocab = 19,
                                   .max_seq_len = 32, .norm_eps = 1e-5f, .rope_theta = 10000.0f, .tied = 0},
-         yarn_t5, 2, 288, 12, 1234},
+         yarn_t5, 2, 288, 12, 1234, 1, {NULL, packed}},
         {"yarn+t5, MQA, tied", {.dim = 32, .hidden = 40, .n_layers = 2, .n_heads = 4, .n_kv_heads = 1, .vocab = 23,
                                 .max_seq_len = 32, .norm_eps = 1e-5f, .rope_theta = 10000.0f, .tied = 1},
-         yarn_t5, 1, 288, 8, 99},
+         yarn_t5, 1, 288, 8, 99, 0, {NULL, NULL}},
+        {"rope+alibi, GQA, tied", {.dim = 32, .hidden = 40, .n_layers = 2, .n_heads = 4, .n_kv_heads = 2, .vocab = 17,
+                                   .max_seq_len = 32, .norm_eps = 1e-5f, .rope_theta = 10000.0f, .tied = 1},
+         rope_alibi, 1, 288, 8, 4321, 1, {packed2, NULL}},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) run_case(&cases[i]);
     printf("checked %d gradient elements: worst |g - g_fd| %.3e, worst relative %.3e (where |g_fd| > %.0e), "

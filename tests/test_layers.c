@@ -215,24 +215,29 @@ static void test_lmhead(void) {
     same_losses("lmhead_ce bwd losses", losses, out, N);
 }
 
+// Position ids of the (2, 6) attention-with-bias batches: contiguous, and with skips
+// (PoSE) and documents (row 1: documents at 0, 2 and 5; ids restart in each).
+static const int IOTA[12] = {0, 1, 2, 3, 4, 5, 0, 1, 2, 3, 4, 5}, NODOC[12] = {0};
+static const int SKIP[12] = {0, 2, 5, 6, 9, 13, 0, 1, 0, 4, 5, 0}, DOCS[12] = {0, 0, 0, 0, 0, 0, 0, 0, 2, 2, 2, 5};
+
 // ---- rope ------------------------------------------------------------------------------
 typedef struct { float *x, *cs, *sn; int B, T, NX, HS; } RopeCtx;
 static void rope_fwd(Probe *p) {
     RopeCtx *c = p->ctx;
-    rope_forward(p->out, c->x, c->cs, c->sn, c->B, c->T, c->NX, c->HS);
+    rope_forward(p->out, c->x, c->cs, c->sn, SKIP, c->B, c->T, c->NX, c->HS);
 }
 static void test_rope(void) {
-    int B = 2, T = 5, NX = 2, HS = 6;
+    int B = 2, T = 6, NX = 2, HS = 6, P = 14;
     size_t n = (size_t)B * T * NX * HS;
-    RopeCtx c = {randn(n, 1), filled((size_t)T * HS / 2, 0), filled((size_t)T * HS / 2, 0), B, T, NX, HS};
+    RopeCtx c = {randn(n, 1), filled((size_t)P * HS / 2, 0), filled((size_t)P * HS / 2, 0), B, T, NX, HS};
     Position plain;
     position_default(&plain);
     plain.theta = 10000.0;
-    rope_position_tables(c.cs, c.sn, &plain, HS, T);
+    rope_position_tables(c.cs, c.sn, &plain, HS, P, P);
     float *out = filled(n, 0), *w = randn(n, 1), *dx = filled(n, 0.3f);
     Probe p = {rope_fwd, out, w, n, &c};
     probe_loss(&p);
-    rope_backward(dx, w, c.cs, c.sn, B, T, NX, HS);
+    rope_backward(dx, w, c.cs, c.sn, SKIP, B, T, NX, HS);
     check("rope dx", &p, c.x, n, dx, 0.3f);
 }
 
@@ -241,7 +246,7 @@ typedef struct { float *q, *k, *v, *lse; int B, T, NH, NKV, HS; } AttCtx;
 static void att_fwd(Probe *p) {
     AttCtx *c = p->ctx;
     AttnBias none = {0, NULL, NULL, NULL, 0};
-    attention_forward(p->out, c->lse, c->q, c->k, c->v, &none, c->B, c->T, c->NH, c->NKV, c->HS);
+    attention_forward(p->out, c->lse, c->q, c->k, c->v, &none, IOTA, NODOC, c->B, c->T, c->NH, c->NKV, c->HS);
 }
 // attention_naive: the materialised softmax(q k^T / sqrt(HS) + causal mask) v, in double.
 static double attention_naive_err(const AttCtx *c, const float *out) {
@@ -270,7 +275,7 @@ static double attention_naive_err(const AttCtx *c, const float *out) {
     return worst;
 }
 static void test_attention(int NH, int NKV) {
-    int B = 2, T = 5, HS = 4;
+    int B = 2, T = 6, HS = 4;
     size_t nq = (size_t)B * T * NH * HS, nk = (size_t)B * T * NKV * HS;
     AttCtx c = {randn(nq, 1), randn(nk, 1), randn(nk, 1), filled((size_t)B * NH * T, 0), B, T, NH, NKV, HS};
     float *out = filled(nq, 0), *w = randn(nq, 1);
@@ -281,8 +286,8 @@ static void test_attention(int NH, int NKV) {
     double e = attention_naive_err(&c, out);
     CHECK_CLOSE(check_what("attention fwd NH%d NKV%d: max abs err vs materialised softmax", NH, NKV), e, 0.0, 1e-5, 0.0);
     AttnBias none = {0, NULL, NULL, NULL, 0};
-    attention_backward(dq, dk, dv, NULL, w, out, c.lse, c.q, c.k, c.v, &none, filled((size_t)B * NH * T, 0), NULL,
-                       B, T, NH, NKV, HS);
+    attention_backward(dq, dk, dv, NULL, w, out, c.lse, c.q, c.k, c.v, &none, IOTA, NODOC, filled((size_t)B * NH * T, 0),
+                       NULL, B, T, NH, NKV, HS);
     snprintf(name, sizeof name, "attention dq NH%d NKV%d", NH, NKV);
     check(name, &p, c.q, nq, dq, 0.2f);
     snprintf(name, sizeof name, "attention dk NH%d NKV%d", NH, NKV);
@@ -292,18 +297,20 @@ static void test_attention(int NH, int NKV) {
 }
 
 // ---- attention with a position bias: alibi (no parameters), t5 (table gradient) -------
+// on position ids with skips and documents (SKIP, DOCS).
 typedef struct { AttCtx a; AttnBias ab; } BiasCtx;
 static void attb_fwd(Probe *p) {
     BiasCtx *c = p->ctx;
-    attention_forward(p->out, c->a.lse, c->a.q, c->a.k, c->a.v, &c->ab, c->a.B, c->a.T, c->a.NH, c->a.NKV, c->a.HS);
+    attention_forward(p->out, c->a.lse, c->a.q, c->a.k, c->a.v, &c->ab, SKIP, DOCS, c->a.B, c->a.T, c->a.NH, c->a.NKV,
+                      c->a.HS);
 }
 static void test_attention_bias(int kind) {
     int B = 2, T = 6, NH = 4, NKV = 2, HS = 4, NB = 4;
     size_t nq = (size_t)B * T * NH * HS, nk = (size_t)B * T * NKV * HS, ns = (size_t)B * NH * T;
     float slopes[4], *table = randn((size_t)NB * NH, 1), *dtable = filled((size_t)NB * NH, 0.4f);
-    int bucket[6];
+    int bucket[14];
     alibi_slopes(NH, slopes);
-    for (int n = 0; n < T; n++) bucket[n] = t5_bucket(n, NB, 5);
+    for (int n = 0; n < 14; n++) bucket[n] = t5_bucket(n, NB, 5);
     BiasCtx c = {{randn(nq, 1), randn(nk, 1), randn(nk, 1), filled(ns, 0), B, T, NH, NKV, HS},
                  {kind, slopes, table, bucket, NB}};
     float *out = filled(nq, 0), *w = randn(nq, 1), *dq = filled(nq, 0), *dk = filled(nk, 0), *dv = filled(nk, 0);
@@ -311,7 +318,7 @@ static void test_attention_bias(int kind) {
     const char *name = kind == BIAS_ALIBI ? "alibi" : "t5";
     char what[64];
     probe_loss(&p);
-    attention_backward(dq, dk, dv, dtable, w, out, c.a.lse, c.a.q, c.a.k, c.a.v, &c.ab, filled(ns, 0),
+    attention_backward(dq, dk, dv, dtable, w, out, c.a.lse, c.a.q, c.a.k, c.a.v, &c.ab, SKIP, DOCS, filled(ns, 0),
                        filled(attention_dbias_floats(B, T, NH, NB), 0), B, T, NH, NKV, HS);
     snprintf(what, sizeof what, "attention+%s dq", name);
     check(what, &p, c.a.q, nq, dq, 0.0f);
@@ -326,7 +333,7 @@ static void test_attention_bias(int kind) {
 typedef struct { Model *m; int *in, *tg; float loss; } ModelCtx;
 static void model_fwd(Probe *p) {
     ModelCtx *c = p->ctx;
-    c->loss = model_forward(c->m, c->in, c->tg, 2, 6);
+    c->loss = model_forward(c->m, c->in, c->tg, NULL, 2, 6);
 }
 static void test_model(int tied, int NKV) {
     ModelConfig cfg = {.dim = 8, .hidden = 12, .n_layers = 2, .n_heads = 2, .n_kv_heads = NKV, .vocab = 11,
@@ -343,7 +350,7 @@ static void test_model(int tied, int NKV) {
     Probe p = {model_fwd, &c.loss, &one, 1, &c};
     probe_loss(&p);
     model_zero_grad(&m);
-    model_forward_backward(&m, in, tg, 2, 6, 1.0f, 0);
+    model_forward_backward(&m, in, tg, NULL, 2, 6, 1.0f, 0);
     TensorSpec s[NUM_PARAMS];
     param_specs(&cfg, s);
     for (int i = 0; i < NUM_PARAMS; i++) {

@@ -44,7 +44,7 @@ static float fixture_loss(Model *m, const char *fixture, float *ref, int keep_la
         model_reserve(m, W, T, !keep_layers);
         model_prepare(m);
     }
-    float loss = keep_layers ? model_forward_backward(m, in, tg, W, T, 1.0f, 0) : model_forward(m, in, tg, W, T);
+    float loss = keep_layers ? model_forward_backward(m, in, tg, NULL, W, T, 1.0f, 0) : model_forward(m, in, tg, NULL, W, T);
     if (shape) shape[0] = W, shape[1] = T;
     free(ids); free(in); free(tg);
     st_close(&st);
@@ -154,7 +154,7 @@ static void test_half_layout(Model *a, float la, const int *shape) {
     position_default(&plain);
     plain.theta = cfg->rope_theta;
     float *cos_tab = xmalloc((size_t)T * HS / 2 * sizeof(float)), *sin_tab = xmalloc((size_t)T * HS / 2 * sizeof(float));
-    rope_position_tables(cos_tab, sin_tab, &plain, HS, T);
+    rope_position_tables(cos_tab, sin_tab, &plain, HS, T, T);
     const size_t N = (size_t)B * T, KV = (size_t)cfg->n_kv_heads * HS;
     const int ids[2] = {P_WQ, P_WK}, nx[2] = {cfg->n_heads, cfg->n_kv_heads};
     const float *rotated[2] = {a->acts.q, a->acts.k};

@@ -36,11 +36,11 @@ static void test_overfit(const char *model_path, const char *shard_path) {
     model_prepare(&m);
     adamw_init(&opt, m.num_params);
     int *in = xmalloc((size_t)B * T * sizeof(int)), *tg = xmalloc((size_t)B * T * sizeof(int));
-    window_fill(&s, 3, in, tg, B, T);
+    window_fill(&s, 3, in, tg, NULL, B, T);
     float first = 0, loss = 0;
     for (int step = 0; step < steps; step++) {
         model_zero_grad(&m);
-        loss = model_forward_backward(&m, in, tg, B, T, 1.0f, 0);
+        loss = model_forward_backward(&m, in, tg, NULL, B, T, 1.0f, 0);
         if (!step) first = loss;
         double norm = grad_norm(&m);
         if (norm > 1.0) grad_scale(&m, (float)(1.0 / norm));
@@ -72,8 +72,8 @@ static void test_recompute(const char *model_path, const char *shard_path) {
         model_reserve(&m[r], B, T, r);
         model_prepare(&m[r]);
         if (!r) shard_load(&s, shard_path, m[r].cfg.vocab);
-        window_fill(&s, 5, in, tg, B, T);
-        loss[r] = model_forward_backward(&m[r], in, tg, B, T, 1.0f, r);
+        window_fill(&s, 5, in, tg, NULL, B, T);
+        loss[r] = model_forward_backward(&m[r], in, tg, NULL, B, T, 1.0f, r);
     }
     int same = !memcmp(m[0].grads_memory, m[1].grads_memory, m[0].num_params * sizeof(float));
     check_report(loss[0] == loss[1] && same, "recompute: loss and all gradients bitwise equal", loss[1], loss[0]);

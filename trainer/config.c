@@ -34,10 +34,13 @@ static const Key KEYS[] = {
     {.key = "data.min_doc_tokens", .type = K_INT, .off = F(min_doc_tokens), .hi = 1e12, .dflt = "0"},
     {.key = "data.upsample.min_tokens", .type = K_INT, .off = F(upsample_min_tokens), .hi = 1e12, .dflt = "0"},
     {.key = "data.upsample.factor", .type = K_INT, .off = F(upsample_factor), .lo = 1, .hi = 1000, .dflt = "1"},
+    {.key = "data.document_mask", .type = K_BOOL, .off = F(document_mask), .hi = 1, .dflt = "false"},
     {.key = "train.seq_len", .type = K_INT, .off = F(seq_len), .lo = 1, .hi = 1 << 22, .dflt = "512"},
     {.key = "train.batch_tokens", .type = K_INT, .off = F(batch_tokens), .lo = 1, .hi = 1ll << 32, .dflt = "4096"},
     {.key = "train.micro_batch", .type = K_INT, .off = F(micro_batch), .hi = 1 << 20, .dflt = "0"},
     {.key = "train.recompute", .type = K_BOOL, .off = F(recompute), .hi = 1, .dflt = "false"},
+    {.key = "train.pose.target_len", .type = K_INT, .off = F(pose_target_len), .hi = 1 << 24, .dflt = "0"},
+    {.key = "train.pose.chunks", .type = K_INT, .off = F(pose_chunks), .lo = 1, .hi = POSE_MAX_CHUNKS, .dflt = "2"},
     {.key = "curriculum", .type = K_STAGES, .off = F(stages), .off2 = F(n_stages), .lo = 1, .hi = MAX_STAGES, .dflt = ""},
     {.key = "train.max_steps", .type = K_INT, .off = F(max_steps), .hi = 1e12, .dflt = "200"},
     {.key = "train.optimizer.name", .type = K_STR, .off = F(optimizer), .dflt = "adamw", .choices = "adamw"},
@@ -52,6 +55,7 @@ static const Key KEYS[] = {
     {.key = "train.log_every", .type = K_INT, .off = F(log_every), .lo = 1, .hi = 1e12, .dflt = "1"},
     {.key = "eval.every", .type = K_INT, .off = F(eval_every), .hi = 1e12, .dflt = "0"},
     {.key = "eval.max_tokens", .type = K_INT, .off = F(eval_max_tokens), .lo = 1, .hi = 1e15, .dflt = "65536"},
+    {.key = "eval.document_mask", .type = K_BOOL, .off = F(eval_document_mask), .hi = 1, .dflt = "false"},
     {.key = "eval.seq_lens", .type = K_LIST, .off = F(eval_lens), .off2 = F(n_eval_lens), .lo = 1, .hi = 1 << 22, .dflt = ""},
     {.key = "eval.passkey.lengths", .type = K_LIST, .off = F(passkey_lens), .off2 = F(n_passkey_lens), .lo = 64,
      .hi = 1 << 22, .dflt = ""},
@@ -97,8 +101,35 @@ static long long parse_tokens(YTree *t, yaml_node_t *n, const char *what) {
     return (long long)v;
 }
 
-// parse_stage: one `curriculum:` entry: seq_len, tokens, lr_scale and the position
-// settings it overrides (`rope: {...}`), validated by model/position at their line:column.
+// parse_pose: a stage's `pose: {target_len: N, chunks: k}` (chunks default 2) or
+// `pose: off`, at their line:column.
+static void parse_pose(Stage *st, YTree *t, yaml_node_t *n, const char *what) {
+    st->pose_set = 1;
+    st->pose = (Pose){0, 2};
+    snprintf(st->pose_where, sizeof st->pose_where, "%s:%zu:%zu", t->source, n->start_mark.line + 1,
+             n->start_mark.column + 1);
+    if (n->type == YAML_SCALAR_NODE && !strcmp(yscalar(t, n, "pose"), "off")) return;
+    if (n->type != YAML_MAPPING_NODE) yfail(t, n, "%s: pose is a mapping {target_len: N, chunks: k} or off", what);
+    for (yaml_node_pair_t *p = n->data.mapping.pairs.start; p < n->data.mapping.pairs.top; p++) {
+        yaml_node_t *kn = yaml_document_get_node(&t->doc, p->key), *vn = yaml_document_get_node(&t->doc, p->value);
+        const char *k = yscalar(t, kn, "key");
+        const long long v = yint(t, vn, k);
+        if (!strcmp(k, "target_len")) {
+            if (v < 1 || v > (1 << 24)) yfail(t, vn, "%s: pose.target_len %lld is out of range [1, %d]", what, v, 1 << 24);
+            st->pose.target_len = (int)v;
+            snprintf(st->pose_where, sizeof st->pose_where, "%s:%zu:%zu", t->source, vn->start_mark.line + 1,
+                     vn->start_mark.column + 1);
+        } else if (!strcmp(k, "chunks")) {
+            if (v < 1 || v > POSE_MAX_CHUNKS) yfail(t, vn, "%s: pose.chunks %lld is out of range [1, %d]", what, v, POSE_MAX_CHUNKS);
+            st->pose.chunks = (int)v;
+        } else yfail(t, kn, "%s: unknown key pose.%s (pose has target_len and chunks)", what, k);
+    }
+    if (!st->pose.target_len) yfail(t, n, "%s: pose needs target_len (or pose: off)", what);
+}
+
+// parse_stage: one `curriculum:` entry: seq_len, tokens, lr_scale, the position settings
+// it overrides (`rope: {...}`), validated by model/position at their line:column, and
+// its PoSE settings (`pose:`).
 static void parse_stage(Stage *st, YTree *t, yaml_node_t *map, const char *what) {
     if (map->type != YAML_MAPPING_NODE) yfail(t, map, "%s: a stage is a mapping, e.g. {seq_len: 2048, tokens: 4M}", what);
     memset(st, 0, sizeof *st);
@@ -117,11 +148,16 @@ static void parse_stage(Stage *st, YTree *t, yaml_node_t *map, const char *what)
         yaml_node_t *kn = yaml_document_get_node(&t->doc, p->key), *vn = yaml_document_get_node(&t->doc, p->value);
         const char *k = yscalar(t, kn, "key");
         if (!strcmp(k, "seq_len") || !strcmp(k, "tokens") || !strcmp(k, "lr_scale")) continue;
+        if (!strcmp(k, "pose")) {
+            parse_pose(st, t, vn, what);
+            continue;
+        }
         if (vn->type != YAML_MAPPING_NODE && (!strcmp(k, "bias") || !strcmp(k, "rope")))
             yfail(t, kn, "%s: '%s' cannot change between stages (it fixes the model's parameters or attention); "
                   "a stage sets seq_len, tokens, lr_scale and rope settings, e.g. rope: {factor: 16}", what, k);
         if (vn->type != YAML_MAPPING_NODE || (strcmp(k, "rope") && strcmp(k, "t5")))
-            yfail(t, kn, "%s: unknown stage key '%s' (a stage has seq_len, tokens, lr_scale and rope: {...})", what, k);
+            yfail(t, kn, "%s: unknown stage key '%s' (a stage has seq_len, tokens, lr_scale, rope: {...} and pose: {...})",
+                  what, k);
         char prefix[64];
         snprintf(prefix, sizeof prefix, "position.%s", k);
         position_apply(&st->over, t, vn, prefix, what);
@@ -148,6 +184,9 @@ static void write_stages(const Config *c, FILE *f) {
         const size_t len = strlen(json);
         fprintf(f, "%s{seq_len: %lld, tokens: %lld, lr_scale: %.17g", i ? ", " : "", st->seq_len, st->tokens, st->lr_scale);
         if (len > 2) fprintf(f, ", %.*s", (int)(len - 2), json + 1);    // the members of {...}
+        if (st->pose_set && st->pose.target_len)
+            fprintf(f, ", pose: {target_len: %d, chunks: %d}", st->pose.target_len, st->pose.chunks);
+        else if (st->pose_set) fputs(", pose: off", f);
         fputs("}", f);
         free(json);
     }
@@ -306,6 +345,10 @@ const char *config_where(const Config *c, const char *key) {
 }
 
 int config_is_set(const Config *c, const char *key) { return strcmp(config_where(c, key), "default") != 0; }
+
+int config_eval_document_mask(const Config *c) {
+    return config_is_set(c, "eval.document_mask") ? c->eval_document_mask : c->document_mask;
+}
 
 // write_value: the value of key k in c as YAML, then a newline.
 static void write_value(const Config *c, const Key *k, FILE *f) {

@@ -7,6 +7,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include "../data/data.h"
 #include "../model/position.h"
 #include "../util/ytree.h"
 
@@ -14,13 +15,17 @@
 #define MAX_STAGES 16
 #define MAX_LIST 16                // eval lists: seq_lens, passkey lengths and depths
 
-// Stage: one curriculum stage: a sequence length, a token budget, an LR scale, and the
+// Stage: one curriculum stage: a sequence length, a token budget, an LR scale, the
 // position settings it overrides (parsed once, at load time: only the keys it sets are
-// set in `over`; curriculum_position lays them over the run's scheme).
+// set in `over`; curriculum_position lays them over the run's scheme), and its PoSE
+// settings when it sets `pose:` (else the run's train.pose).
 typedef struct {
     long long seq_len, tokens;
     double lr_scale;
     Position over;
+    int pose_set;                  // the stage sets pose: {...} or pose: off
+    Pose pose;                     // target_len 0 = off
+    char pose_where[CFG_STR];      // where its target_len was set ("file:line:col")
 } Stage;
 
 typedef struct {
@@ -34,10 +39,13 @@ typedef struct {
     long long min_doc_tokens;      // drop shorter documents from training
     long long upsample_min_tokens; // documents at least this long (0 = none) ...
     long long upsample_factor;     // ... appear this many times per epoch
+    int document_mask;             // attention within documents, positions restart in each
     long long seq_len;             // T
     long long batch_tokens;        // tokens per optimizer step
     long long micro_batch;         // sequences per forward; 0 = batch_tokens / seq_len
     int recompute;                 // keep one layer of activations, recompute in backward
+    long long pose_target_len;     // train.pose: PoSE ids spanning [0, target_len); 0 = off
+    long long pose_chunks;         // chunks per window
     long long n_stages;            // curriculum: 0 = one stage of train.seq_len, train.max_steps
     Stage stages[MAX_STAGES];
     long long max_steps;
@@ -50,6 +58,7 @@ typedef struct {
     long long log_every;
     long long eval_every;          // 0 = only at the end
     long long eval_max_tokens;
+    int eval_document_mask;        // eval.document_mask (default: data.document_mask)
     double eval_lens[MAX_LIST];    // eval.seq_lens; none = the run's longest seq_len
     long long n_eval_lens;
     double passkey_lens[MAX_LIST]; // eval.passkey.lengths; none = no passkey eval
@@ -65,7 +74,7 @@ typedef struct {
                                    // records where each was set); unresolved
     char out_dir[CFG_STR + 16];    // checkpoints/<run.name> (derived)
     // where each key was set ("file:line:col", "--set" or "default"), by schema index
-    char where[48][CFG_STR];
+    char where[56][CFG_STR];
 } Config;
 
 // config_load: defaults, then the YAML file `path` (a path, or a name under configs/),
@@ -85,5 +94,7 @@ void config_apply_json(Config *c, const char *json, const char *source, const ch
 const char *config_where(const Config *c, const char *key);
 // config_is_set: whether `key` was set by a file or --set (not a default).
 int config_is_set(const Config *c, const char *key);
+// config_eval_document_mask: eval.document_mask when set, else data.document_mask.
+int config_eval_document_mask(const Config *c);
 
 #endif

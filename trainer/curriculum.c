@@ -15,13 +15,29 @@ static void batch_shape(const Config *c, long long T, const char *what, int *mic
     *accum = (int)(seqs / mb);
 }
 
+// stage_pose: the PoSE settings of stage i (its pose:, else train.pose), checked against
+// its window.
+static void stage_pose(const Config *c, int i, StagePlan *s) {
+    const Stage *st = c->n_stages ? &c->stages[i] : NULL;
+    const int own = st && st->pose_set;
+    s->pose = own ? st->pose : (Pose){(int)c->pose_target_len, (int)c->pose_chunks};
+    s->pose_where = own ? st->pose_where : config_where(c, "train.pose.target_len");
+    if (!s->pose.target_len) return;
+    if (s->pose.target_len < s->T)
+        die("%s: PoSE target_len %d is shorter than the window of stage %d (seq_len %d); PoSE trains positions "
+            "beyond the window: set target_len >= seq_len", s->pose_where, s->pose.target_len, i + 1, s->T);
+    if (s->pose.chunks > s->T)
+        die("%s: PoSE chunks %d exceed the window of stage %d (seq_len %d tokens)",
+            own ? st->pose_where : config_where(c, "train.pose.chunks"), s->pose.chunks, i + 1, s->T);
+}
+
 void curriculum_plan(const Config *c, Plan *p) {
     memset(p, 0, sizeof *p);
     char what[300];
     if (!c->n_stages) {
         snprintf(what, sizeof what, "%s", config_where(c, "train.seq_len"));
         p->n = 1;
-        p->s[0] = (StagePlan){(int)c->seq_len, 0, 0, 0, c->max_steps, 1.0};
+        p->s[0] = (StagePlan){.T = (int)c->seq_len, .steps = c->max_steps, .lr_scale = 1.0};
         batch_shape(c, c->seq_len, what, &p->s[0].micro, &p->s[0].accum);
     } else {
         if (config_is_set(c, "train.seq_len"))
@@ -42,8 +58,11 @@ void curriculum_plan(const Config *c, Plan *p) {
             first += s->steps;
         }
     }
+    for (int i = 0; i < p->n; i++) stage_pose(c, i, &p->s[i]);
     for (int i = 0; i < p->n; i++) {
         p->total_steps += p->s[i].steps;
+        const int P = p->s[i].pose.target_len > p->s[i].T ? p->s[i].pose.target_len : p->s[i].T;
+        p->max_P = P > p->max_P ? P : p->max_P;
         p->max_T = p->s[i].T > p->max_T ? p->s[i].T : p->max_T;
         p->max_B = p->s[i].micro > p->max_B ? p->s[i].micro : p->max_B;
         const size_t fwd = (size_t)p->s[i].micro * (size_t)p->s[i].T;
@@ -55,6 +74,12 @@ int plan_stage(const Plan *p, long long step) {
     int s = 0;
     while (s + 1 < p->n && step >= p->s[s + 1].first_step) s++;
     return s;
+}
+
+uint64_t stage_seed(const Config *c, long long step, int a) {
+    Rng r = {(uint64_t)c->seed ^ 0x504F5345ull};           // "POSE"
+    uint64_t x = rng_u64(&r) ^ ((uint64_t)step + 1) * 0x9E3779B97F4A7C15ull;
+    return x ^ ((uint64_t)a + 1) * 0xC2B2AE3D27D4EB4Full;
 }
 
 void curriculum_position(const Config *c, int s, const Position *base, Position *out) {

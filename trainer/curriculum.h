@@ -7,11 +7,14 @@
 #include "config.h"
 
 // StagePlan: stage steps [first_step, first_step + steps) run windows of T tokens,
-// `micro` sequences per forward, `accum` forwards per optimizer step.
+// `micro` sequences per forward, `accum` forwards per optimizer step, with PoSE position
+// ids when pose.target_len > 0 (the stage's pose:, else train.pose).
 typedef struct {
     int T, micro, accum;
     long long first_step, steps;
     double lr_scale;
+    Pose pose;
+    const char *pose_where;     // where its target_len was set (config_where or the stage's)
 } StagePlan;
 
 typedef struct Plan {
@@ -21,16 +24,21 @@ typedef struct Plan {
     int max_T;                  // the longest sequence of the run
     int max_B;                  // the most sequences of one forward
     size_t max_tokens;          // the most tokens of one forward (micro x T)
+    int max_P;                  // the largest position id + 1 of the run's training forwards
 } Plan;
 
-// curriculum_plan: steps, batch shape and LR scale of every stage. Dies naming the
-// stage (or the keys) when batch_tokens does not split into its sequences. With a
-// curriculum, train.max_steps (when set) caps the run and train.seq_len must not be set.
+// curriculum_plan: steps, batch shape, LR scale and PoSE settings of every stage. Dies
+// naming the stage (or the keys) when batch_tokens does not split into its sequences or
+// a PoSE target_len is shorter than the window, or chunks exceed it. With a curriculum,
+// train.max_steps (when set) caps the run and train.seq_len must not be set.
 void curriculum_plan(const Config *c, Plan *p);
 // plan_stage: the stage that runs optimizer step `step` (from 0).
 int plan_stage(const Plan *p, long long step);
 // curriculum_position: the position scheme of stage s, unresolved: `base` (the run's)
 // with the keys the stage overrides.
 void curriculum_position(const Config *c, int s, const Position *base, Position *out);
+// stage_seed: the seed of the PoSE ids of forward `a` of optimizer step `step`: a
+// function of (run.seed, step, a) alone, so a resumed run draws the same ids.
+uint64_t stage_seed(const Config *c, long long step, int a);
 
 #endif

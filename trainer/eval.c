@@ -28,8 +28,8 @@ EvalResult evaluate(Model *m, const Shard *val, int *in, int *tg, int B, int T, 
     double total = 0.0;
     for (size_t k = 0; k < windows; k += (size_t)B) {
         int b = (int)(windows - k < (size_t)B ? windows - k : (size_t)B);
-        window_fill(val, k, in, tg, b, T);
-        model_forward(m, in, tg, b, T);
+        window_fill(val, k, in, tg, NULL, b, T);
+        model_forward(m, in, tg, NULL, b, T);
         for (int i = 0; i < b; i++)
             for (int t = 0, j = 0; t < T; t++) {
                 double l = m->acts.losses[(size_t)i * T + t];

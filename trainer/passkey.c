@@ -115,7 +115,7 @@ static void score_keys(Model *m, const Trial *tr, const int *seq, int P, int T, 
             tg[j] = (int)tr->answer[c][j];
             in[j + 1] = tg[j];
         }
-        model_forward_cached(m, in, tg, k, P - 1, T);
+        model_forward_cached(m, in, tg, NULL, k, P - 1, T);
         logp[c] = 0.0;
         for (int j = 0; j < k; j++) logp[c] -= m->acts.losses[j];
     }
@@ -126,7 +126,7 @@ void passkey_trial(Model *m, const Passkey *pk, int T, int di, int trial, int *s
     Rng rng;
     make_trial(pk, T, di, trial, &tr, &rng);
     out->P = build_prompt(pk, &tr, T, pk->depth[di], &rng, seq);
-    model_forward_cached(m, seq, NULL, out->P - 1, 0, T);
+    model_forward_cached(m, seq, NULL, NULL, out->P - 1, 0, T);
     score_keys(m, &tr, seq, out->P, T, out->logp);
     out->rank = 1;
     for (int c = 0; c < PASSKEY_KEYS; c++) {

@@ -170,8 +170,8 @@ static void train_step(Run *r, long long step, int s, double stage_t0, long long
     double t0 = now_seconds(), loss = 0.0;
     model_zero_grad(&r->m);
     for (int a = 0; a < accum; a++) {
-        loader_next(&r->loader, r->in, r->tg, micro, T);
-        loss += model_forward_backward(&r->m, r->in, r->tg, micro, T, 1.0f / (float)accum, (int)c->recompute) / accum;
+        loader_next(&r->loader, r->in, r->tg, NULL, micro, T);
+        loss += model_forward_backward(&r->m, r->in, r->tg, NULL, micro, T, 1.0f / (float)accum, (int)c->recompute) / accum;
     }
     if (!isfinite(loss)) stop_nonfinite(step + 1, "the loss", loss);
     double norm = grad_norm(&r->m);
