@@ -8,7 +8,7 @@
 #   make compare  the README's method comparison: every configs/retrofit_<method>.yaml,
 #                 zero-shot and adapted (about 45 minutes on 2 cores)
 #   make docs     the README's charts (docs/*.svg) from the runs of make compare, make run
-#                 and configs/retrofit_32k_ntk.yaml
+#                 and configs/retrofit_32k_docmask.yaml
 
 SHARED  ?= ../shared
 CC      ?= gcc
@@ -39,7 +39,8 @@ HEADERS := $(wildcard util/*.h model/*.h data/*.h trainer/*.h)
 TESTS   := tests/test_layers tests/test_attention tests/test_curriculum tests/refcheck tests/test_real tests/test_train tests/test_position tests/test_passkey tests/test_data tests/test_report tests/test_gradcheck tests/test_optim tests/rope_dump tests/test_tokenizer
 
 BASE    := checkpoints/base/stories260K.bin checkpoints/base/tok512.bin
-DATA    := data/tinystories/train.bin data/tinystories/val.bin
+DATA    := data/tinystories/train.bin data/tinystories/val.bin data/tinystories/test.bin \
+           data/tinystories/test_long.bin data/tinystories/test_short.bin
 ORIGIN_MODEL := https://huggingface.co/karpathy/tinyllamas/resolve/main/stories260K
 ORIGIN_TEXT  := https://huggingface.co/datasets/roneneldan/TinyStories/resolve/main/TinyStories-valid.txt
 
@@ -104,7 +105,8 @@ build/tinystories.txt:
 
 $(DATA) &: train checkpoints/base/tok512.bin build/tinystories.txt
 	./train prepare --text build/tinystories.txt --tokenizer checkpoints/base/tok512.bin \
-	  --out data/tinystories --val-fraction 0.15 --story-start "Once upon a time"
+	  --out data/tinystories --val-fraction 0.15 --test-fraction 0.15 --long-doc-tokens 512 \
+	  --story-start "Once upon a time"
 
 # --- tests ------------------------------------------------------------------------------
 test: all $(TESTS) $(TEST_STAMP) $(TEST_PY_STAMP)
@@ -119,12 +121,12 @@ compare: all
 DOC_METHODS := none linear ntk abf dynamic yarn llama3 longrope alibi t5 yarn_alibi
 DOC_RUNS    := $(addprefix checkpoints/retrofit_,$(DOC_METHODS))
 docs: train
-	@for d in $(DOC_RUNS) checkpoints/retrofit_32k checkpoints/retrofit_32k_ntk; do [ -f $$d/metrics.jsonl ] || \
-	  { echo "$$d has no metrics.jsonl: run make compare, make run and ./train --config retrofit_32k_ntk.yaml first" >&2; \
+	@for d in $(DOC_RUNS) checkpoints/retrofit_32k checkpoints/retrofit_32k_docmask; do [ -f $$d/metrics.jsonl ] || \
+	  { echo "$$d has no metrics.jsonl: run make compare, make run and ./train --config retrofit_32k_docmask.yaml first" >&2; \
 	    exit 1; }; done
 	@mkdir -p docs
 	./train compare $(DOC_RUNS) --out docs/compare.svg > docs/compare.txt
-	./train compare checkpoints/retrofit_32k checkpoints/retrofit_32k_ntk --out docs/compare_32k.svg > docs/compare_32k.txt
+	./train compare checkpoints/retrofit_32k checkpoints/retrofit_32k_docmask --out docs/compare_32k.svg > docs/compare_32k.txt
 
 bench: tests/bench
 	@./tests/bench $(CASES)

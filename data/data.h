@@ -121,6 +121,17 @@ typedef struct {
 // one document per row): ids restart at 0 at each document start (intra-document
 // positions), i.e. pos[t] = row_pos[t] - row_pos[doc[t]].
 void batch_positions(int *pos, const int *doc, const Pose *p, uint64_t seed, int B, int T);
+// shard_documents: how many documents the shard holds (a BOS or a file start opens one).
+size_t shard_documents(const Shard *s);
+
+// Batch: the buffers of one forward's tokens and positions, each of `n` ints (the most
+// tokens of any forward): inputs, targets, document starts, position ids (B, T).
+typedef struct {
+    int *in, *tg, *doc, *pos;
+} Batch;
+void batch_alloc(Batch *b, size_t n);
+void batch_free(Batch *b);
+
 // pose_chunks: the chunk starts (chunks + 1 entries, the last = T) and skips (chunks) of
 // one row, as batch_positions draws them from r.
 void pose_chunks(const Pose *p, Rng *r, int T, int *start, int *skip);

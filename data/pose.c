@@ -13,7 +13,23 @@
 // points in increasing order). The text itself stays contiguous: only ids skip.
 #include "data.h"
 
+#include <stdlib.h>
 #include <string.h>
+
+void batch_alloc(Batch *b, size_t n) {
+    b->in = xmalloc(n * sizeof(int));
+    b->tg = xmalloc(n * sizeof(int));
+    b->doc = xmalloc(n * sizeof(int));
+    b->pos = xmalloc(n * sizeof(int));
+}
+
+void batch_free(Batch *b) {
+    free(b->in);
+    free(b->tg);
+    free(b->doc);
+    free(b->pos);
+    memset(b, 0, sizeof *b);
+}
 
 void pose_chunks(const Pose *p, Rng *r, int T, int *start, int *skip) {
     const int N = p->chunks < T ? p->chunks : T;

@@ -2,7 +2,10 @@
 // Documents are paragraphs separated by blank lines; with --story-start PREFIX a
 // paragraph starting with PREFIX opens a new document and the others join the current
 // one (TinyStories text marks no story boundaries). Each document is encoded with the
-// llama2.c tokenizer, BOS before it; the last --val-fraction of documents are val.
+// llama2.c tokenizer, BOS before it; the last --val-fraction of documents are val, and
+// with --test-fraction the documents just before them are test (a split to read only for
+// final numbers; val keeps the same documents). With --long-doc-tokens N the test
+// documents are also written by length: test_long.bin (>= N tokens), test_short.bin.
 #define _POSIX_C_SOURCE 200809L
 #include "data.h"
 
@@ -11,7 +14,41 @@
 #include <string.h>
 
 static const char *USAGE =
-    "usage: train prepare --text FILE --tokenizer TOK.bin --out DIR [--val-fraction 0.1] [--story-start PREFIX]";
+    "usage: train prepare --text FILE --tokenizer TOK.bin --out DIR [--val-fraction 0.1] [--test-fraction 0] "
+    "[--long-doc-tokens N] [--story-start PREFIX]";
+
+// Split: documents [from, to) of a shard, those of at least `min` and fewer than `max`
+// tokens.
+typedef struct {
+    const char *name;
+    size_t from, to, min, max;
+} Split;
+
+// write_split: the documents of sp, concatenated, into out/sp->name (none: no file).
+static void write_split(const char *out, const Split *sp, uint32_t **ids, const size_t *lens, int vocab) {
+    size_t total = 0, k = 0, n = 0;
+    for (size_t i = sp->from; i < sp->to; i++) total += lens[i] >= sp->min && lens[i] < sp->max ? lens[i] : 0;
+    uint32_t *all = xmalloc((total ? total : 1) * sizeof(uint32_t));
+    for (size_t i = sp->from; i < sp->to; i++)
+        if (lens[i] >= sp->min && lens[i] < sp->max) {
+            memcpy(all + k, ids[i], lens[i] * sizeof(uint32_t));
+            k += lens[i];
+            n++;
+        }
+    char *path = path_join(out, sp->name);
+    if (total) shard_write(path, all, total, vocab);
+    printf("%s: %zu documents, %zu tokens\n", path, n, total);
+    free(path);
+    free(all);
+}
+
+// fraction: the value of --val-fraction or --test-fraction, in [0, 1).
+static double fraction(const char *opt, const char *v) {
+    char *e;
+    double f = strtod(v, &e);
+    if (*e || !(f >= 0.0 && f < 1.0)) die("%s must be in [0, 1), got '%s'", opt, v);
+    return f;
+}
 
 // split_docs: cut `text` in place into documents; returns their count, *docs malloc'd.
 static size_t split_docs(char *text, const char *story_start, char ***docs) {
@@ -42,17 +79,20 @@ static size_t split_docs(char *text, const char *story_start, char ***docs) {
 
 int prepare_main(int argc, char **argv) {
     const char *text_path = NULL, *tok_path = NULL, *out = NULL, *story = NULL;
-    double val_frac = 0.1;
+    double val_frac = 0.1, test_frac = 0.0;
+    long long long_doc = 0;
     for (int i = 0; i < argc; i++) {
         if (i + 1 >= argc) die("prepare: %s needs a value (%s)", argv[i], USAGE);
         if (!strcmp(argv[i], "--text")) text_path = argv[++i];
         else if (!strcmp(argv[i], "--tokenizer")) tok_path = argv[++i];
         else if (!strcmp(argv[i], "--out")) out = argv[++i];
         else if (!strcmp(argv[i], "--story-start")) story = argv[++i];
-        else if (!strcmp(argv[i], "--val-fraction")) {
+        else if (!strcmp(argv[i], "--val-fraction")) val_frac = fraction(argv[i], argv[i + 1]), i++;
+        else if (!strcmp(argv[i], "--test-fraction")) test_frac = fraction(argv[i], argv[i + 1]), i++;
+        else if (!strcmp(argv[i], "--long-doc-tokens")) {
             char *e;
-            val_frac = strtod(argv[++i], &e);
-            if (*e || !(val_frac >= 0.0 && val_frac < 1.0)) die("--val-fraction must be in [0, 1), got '%s'", argv[i]);
+            long_doc = strtoll(argv[++i], &e, 10);
+            if (*e || long_doc < 1) die("--long-doc-tokens must be a positive token count, got '%s'", argv[i]);
         } else die("prepare: unknown option '%s' (%s)", argv[i], USAGE);
     }
     if (!text_path || !tok_path || !out) die("prepare: missing --text, --tokenizer or --out (%s)", USAGE);
@@ -61,7 +101,9 @@ int prepare_main(int argc, char **argv) {
     char *text = read_file(text_path, NULL), **docs;
     size_t n_docs = split_docs(text, story, &docs);
     if (n_docs < 2) die("%s: found %zu documents; need at least 2 to split train/val", text_path, n_docs);
-    size_t n_val = (size_t)ceil(val_frac * (double)n_docs), n_train = n_docs - n_val;
+    const size_t n_val = (size_t)ceil(val_frac * (double)n_docs), n_test = (size_t)ceil(test_frac * (double)n_docs);
+    if (n_val + n_test >= n_docs) die("%s: %zu documents leave none to train on after val and test", text_path, n_docs);
+    const size_t n_train = n_docs - n_val - n_test;
     uint32_t **ids = xmalloc(n_docs * sizeof(uint32_t *));
     size_t *lens = xmalloc(n_docs * sizeof(size_t));
     #pragma omp parallel for schedule(dynamic)
@@ -70,22 +112,11 @@ int prepare_main(int argc, char **argv) {
         lens[i] = tokenizer_encode(&tok, docs[i], 1, ids[i]);
     }
     make_dirs(out);
-    const char *names[2] = {"train.bin", "val.bin"};
-    size_t ranges[3] = {0, n_train, n_docs};
-    for (int s = 0; s < 2; s++) {
-        size_t total = 0, k = 0;
-        for (size_t i = ranges[s]; i < ranges[s + 1]; i++) total += lens[i];
-        uint32_t *all = xmalloc((total ? total : 1) * sizeof(uint32_t));
-        for (size_t i = ranges[s]; i < ranges[s + 1]; i++) {
-            memcpy(all + k, ids[i], lens[i] * sizeof(uint32_t));
-            k += lens[i];
-        }
-        char *path = path_join(out, names[s]);
-        if (total) shard_write(path, all, total, tok.vocab);
-        printf("%s: %zu documents, %zu tokens\n", path, ranges[s + 1] - ranges[s], total);
-        free(path);
-        free(all);
-    }
+    const size_t all = SIZE_MAX, t0 = n_train, t1 = n_train + n_test, L = (size_t)long_doc;
+    const Split splits[] = {{"train.bin", 0, t0, 0, all}, {"val.bin", t1, n_docs, 0, all}, {"test.bin", t0, t1, 0, all},
+                            {"test_long.bin", t0, t1, L, all}, {"test_short.bin", t0, t1, 0, L}};
+    const int n_splits = !n_test ? 2 : !long_doc ? 3 : 5;
+    for (int s = 0; s < n_splits; s++) write_split(out, &splits[s], ids, lens, tok.vocab);
     for (size_t i = 0; i < n_docs; i++) free(ids[i]);
     free(ids);
     free(lens);

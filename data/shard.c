@@ -114,6 +114,12 @@ void window_fill(const Shard *s, size_t k0, int *inputs, int *targets, int *doc,
     if (doc) doc_starts(doc, B, T);
 }
 
+size_t shard_documents(const Shard *s) {
+    size_t n = 0;
+    for (size_t i = 0; i < s->n; i++) n += i == 0 || opens_doc(s, i);
+    return n;
+}
+
 void doc_starts(int *doc, int B, int T) {
     for (int b = 0; b < B; b++) {
         int *d = doc + (size_t)b * T, cur = 0;

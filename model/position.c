@@ -354,6 +354,12 @@ int position_differs(const Position *a, const Position *b, PosKey k) {
 }
 
 // ---- the formulas ---------------------------------------------------------------------------
+long long position_reach(const Position *p) {
+    const int fixed = p->scaling == SCALE_LINEAR || p->scaling == SCALE_NTK || p->scaling == SCALE_YARN ||
+                      p->scaling == SCALE_LLAMA3 || p->scaling == SCALE_LONGROPE;
+    return p->rope && fixed ? (long long)floor(p->factor * p->original_max + 0.5) : 0;
+}
+
 int rope_tables_depend_on_T(const Position *p) {
     return p->rope && (p->scaling == SCALE_DYNAMIC || p->scaling == SCALE_LONGROPE);
 }

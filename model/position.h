@@ -85,6 +85,10 @@ void position_overlay(Position *p, const Position *over);
 void position_resolve(Position *p, int HS, double theta0, int L0);
 // position_is_set: any key was given.
 int position_is_set(const Position *p);
+// position_reach: the context a resolved scheme is built for: factor x L_o for the
+// methods whose factor names a target context (linear, ntk, yarn, llama3, longrope);
+// 0 = no designed end (plain RoPE, a raised base, dynamic NTK, ALiBi, T5).
+long long position_reach(const Position *p);
 // position_is_plain: RoPE with no scaling, no bias and the checkpoint's base.
 int position_is_plain(const Position *p, double theta0);
 

@@ -21,23 +21,38 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-typedef struct { const char *name; int dim, hidden, layers, heads, kv, vocab, T, B, steps; const char *kind; int recompute; } Case;
+// Case: a model shape and batch; docs > 0: the batch packs documents of `docs` tokens
+// with document masking (positions restart in each); pose > 0: PoSE ids spanning
+// [0, pose) in 3 chunks; vs: a case run first in the same process, whose tokens/s the
+// case's is printed against (the same tokens per step without masking, or the true long
+// step PoSE stands in for).
+typedef struct {
+    const char *name;
+    int dim, hidden, layers, heads, kv, vocab, T, B, steps;
+    const char *kind;
+    int recompute, docs, pose;
+    const char *vs;
+} Case;
 
 static const Case CASES[] = {
-    {"15m_256", 288, 768, 6, 6, 6, 32000, 256, 8, 9, "step", 0},
-    {"15m_1024", 288, 768, 6, 6, 6, 32000, 1024, 2, 9, "step", 0},
-    {"15m_4096", 288, 768, 6, 6, 6, 32000, 4096, 1, 3, "step", 0},
-    {"15m_8192", 288, 768, 6, 6, 6, 32000, 8192, 1, 3, "step", 1},        // recompute on from here
-    {"15m_32768", 288, 768, 6, 6, 6, 32000, 32768, 1, 1, "step", 1},
-    {"260k_512", 64, 172, 5, 8, 4, 512, 512, 8, 7, "step", 0},
-    {"260k_4096", 64, 172, 5, 8, 4, 512, 4096, 1, 3, "step", 0},
-    {"260k_32768", 64, 172, 5, 8, 4, 512, 32768, 1, 1, "step", 1},
-    {"attn_rope_8192", 288, 0, 1, 6, 6, 0, 8192, 1, 3, "rope", 0},
-    {"attn_alibi_8192", 288, 0, 1, 6, 6, 0, 8192, 1, 3, "alibi", 0},
-    {"attn_t5_8192", 288, 0, 1, 6, 6, 0, 8192, 1, 3, "t5", 0},
-    {"attn_rope_32768", 288, 0, 1, 6, 6, 0, 32768, 1, 1, "rope", 0},
-    {"attn_alibi_32768", 288, 0, 1, 6, 6, 0, 32768, 1, 1, "alibi", 0},
-    {"attn_t5_32768", 288, 0, 1, 6, 6, 0, 32768, 1, 1, "t5", 0},
+    {"15m_256", 288, 768, 6, 6, 6, 32000, 256, 8, 9, "step", 0, 0, 0, NULL},
+    {"15m_1024", 288, 768, 6, 6, 6, 32000, 1024, 2, 9, "step", 0, 0, 0, NULL},
+    {"15m_4096", 288, 768, 6, 6, 6, 32000, 4096, 1, 3, "step", 0, 0, 0, NULL},
+    {"15m_8192", 288, 768, 6, 6, 6, 32000, 8192, 1, 3, "step", 1, 0, 0, NULL},        // recompute on from here
+    {"15m_32768", 288, 768, 6, 6, 6, 32000, 32768, 1, 1, "step", 1, 0, 0, NULL},
+    {"260k_512", 64, 172, 5, 8, 4, 512, 512, 8, 7, "step", 0, 0, 0, NULL},
+    {"260k_4096", 64, 172, 5, 8, 4, 512, 4096, 1, 3, "step", 0, 0, 0, NULL},
+    {"260k_32768", 64, 172, 5, 8, 4, 512, 32768, 1, 1, "step", 1, 0, 0, NULL},
+    {"attn_rope_8192", 288, 0, 1, 6, 6, 0, 8192, 1, 3, "rope", 0, 0, 0, NULL},
+    {"attn_alibi_8192", 288, 0, 1, 6, 6, 0, 8192, 1, 3, "alibi", 0, 0, 0, NULL},
+    {"attn_t5_8192", 288, 0, 1, 6, 6, 0, 8192, 1, 3, "t5", 0, 0, 0, NULL},
+    {"attn_rope_32768", 288, 0, 1, 6, 6, 0, 32768, 1, 1, "rope", 0, 0, 0, NULL},
+    {"attn_alibi_32768", 288, 0, 1, 6, 6, 0, 32768, 1, 1, "alibi", 0, 0, 0, NULL},
+    {"attn_t5_32768", 288, 0, 1, 6, 6, 0, 32768, 1, 1, "t5", 0, 0, 0, NULL},
+    {"15m_4096_docs256", 288, 768, 6, 6, 6, 32000, 4096, 1, 3, "step", 0, 256, 0, "15m_4096"},
+    {"260k_4096_docs256", 64, 172, 5, 8, 4, 512, 4096, 4, 3, "step", 0, 256, 0, "260k_4096x4"},
+    {"260k_4096x4", 64, 172, 5, 8, 4, 512, 4096, 4, 3, "step", 0, 0, 0, NULL},
+    {"260k_pose_32768", 64, 172, 5, 8, 4, 512, 2048, 16, 3, "step", 0, 0, 32768, "260k_32768"},
 };
 #define N_CASES (sizeof CASES / sizeof CASES[0])
 
@@ -72,7 +87,20 @@ static double sgemm_gflops(void) {
     return 2.0 * n * n * (double)n / median(t, 5) / 1e9;
 }
 
-static void run_step_case(const Case *k, double peak) {
+static const Case *find_case(const char *name);
+
+// batch_ids: the positions of a case's batch (NULL: contiguous, one document per row).
+static const PosIds *batch_ids(const Case *k, PosIds *ids, int *pos, int *doc) {
+    if (!k->docs && !k->pose) return NULL;
+    for (int i = 0; i < k->B * k->T; i++) doc[i] = k->docs ? i % k->T / k->docs * k->docs : 0;
+    const Pose p = {k->pose, 3};
+    batch_positions(pos, k->docs ? doc : NULL, &p, 11, k->B, k->T);
+    *ids = (PosIds){pos, k->docs ? doc : NULL};
+    return ids;
+}
+
+// run_step_case: the case's median tokens/s (and its printed row).
+static double run_step_case(const Case *k, double peak) {
     ModelConfig cfg = {.dim = k->dim, .hidden = k->hidden, .n_layers = k->layers, .n_heads = k->heads,
                        .n_kv_heads = k->kv, .vocab = k->vocab, .max_seq_len = 512, .norm_eps = 1e-5f,
                        .rope_theta = 10000.0f, .tied = 1};
@@ -82,16 +110,19 @@ static void run_step_case(const Case *k, double peak) {
     model_init(&m, &cfg, k->name);
     model_init_random(&m, 1, 0.02f);
     model_reserve(&m, k->B, k->T, k->recompute);
+    model_reserve_positions(&m, k->pose > k->T ? k->pose : k->T);
     model_prepare(&m);
     adamw_init(&opt, m.num_params);
     size_t BT = (size_t)k->B * k->T;
-    int *in = xmalloc(BT * sizeof(int)), *tg = xmalloc(BT * sizeof(int));
+    int *in = xmalloc(BT * sizeof(int)), *tg = xmalloc(BT * sizeof(int)), *pos = xmalloc(BT * sizeof(int)), *doc = xmalloc(BT * sizeof(int));
     for (size_t i = 0; i < BT; i++) { in[i] = (int)rng_below(&r, (size_t)k->vocab); tg[i] = (int)rng_below(&r, (size_t)k->vocab); }
+    PosIds ids;
+    const PosIds *pi = batch_ids(k, &ids, pos, doc);
     double t[16];
     for (int s = k->steps > 1 ? -1 : 0; s < k->steps; s++) {   // s = -1 warms up; long single-step cases skip it
         double t0 = now_seconds();
         model_zero_grad(&m);
-        model_forward_backward(&m, in, tg, NULL, k->B, k->T, 1.0f, k->recompute);
+        model_forward_backward(&m, in, tg, pi, k->B, k->T, 1.0f, k->recompute);
         adamw_step(&opt, &m, 1e-5f, 0.9f, 0.95f, 1e-8f, 0.0f);
         if (s >= 0) t[s] = now_seconds() - t0;
     }
@@ -99,9 +130,10 @@ static void run_step_case(const Case *k, double peak) {
     double flop = (double)BT * model_flops_per_token(&cfg, k->T);
     printf("%-16s %6d %3d %10.0f %10.2f %7.1f %6.1f%% %8.2f\n", k->name, k->T, k->B, (double)BT / dt, dt,
            flop / dt / 1e9, 100.0 * flop / dt / 1e9 / peak, peak_rss_gib());
-    free(in); free(tg);
+    free(in); free(tg); free(pos); free(doc);
     adamw_free(&opt);
     model_free(&m);
+    return (double)BT / dt;
 }
 
 static void run_attention_case(const Case *k, double peak) {
@@ -148,13 +180,18 @@ int main(int argc, char **argv) {
     if (argc == 4 && !strcmp(argv[1], "--case")) {
         const Case *k = find_case(argv[2]);
         setup_threads(0);
-        if (!strcmp(k->kind, "step")) run_step_case(k, atof(argv[3]));
+        if (k->vs) {                 // the reference first, then the case against it
+            const Case *ref = find_case(k->vs);
+            const double base = run_step_case(ref, atof(argv[3])), tps = run_step_case(k, atof(argv[3]));
+            printf("%-16s %.2fx the tokens/s of %s (GFLOP/s counts full causal attention)\n", "", tps / base, ref->name);
+        } else if (!strcmp(k->kind, "step")) run_step_case(k, atof(argv[3]));
         else run_attention_case(k, atof(argv[3]));
         return 0;
     }
     // default: the cases that finish in about two minutes; CASES=all adds 15m_8192 and the
     // 32k cases (about ten minutes more); or name cases explicitly
-    const char *quick = "15m_256,15m_1024,15m_4096,260k_512,260k_4096,attn_rope_8192,attn_alibi_8192,attn_t5_8192";
+    const char *quick = "15m_256,15m_1024,15m_4096,260k_512,260k_4096,attn_rope_8192,attn_alibi_8192,attn_t5_8192,"
+                        "15m_4096_docs256,260k_4096_docs256";
     const char *sel = argc > 1 ? argv[1] : getenv("CASES");
     if (!sel || !*sel) sel = quick;
     int threads = setup_threads(0);

@@ -41,14 +41,14 @@ static void read_position(Safetensors *st, const ModelConfig *cfg, Position *p) 
     model_resolve_position(cfg, p);
 }
 
-// Batch: a fixture's (B, T) batch; pos and doc NULL when the file has none (PosIds).
+// FixBatch: a fixture's (B, T) batch; pos and doc NULL when the file has none (PosIds).
 typedef struct {
     int B, T;
     int32_t *inputs, *targets;   // (B, T) each
     int32_t *pos, *doc;          // (B, T) or NULL
     int max_id;                  // the largest position id (T - 1 without position_ids)
     int docs;                    // documents in the batch (B without doc_start)
-} Batch;
+} FixBatch;
 
 // MAX_POSITION_ID: refcheck's bound on an id (the RoPE tables hold max_id + 1 rows).
 #define MAX_POSITION_ID (1 << 24)
@@ -69,7 +69,7 @@ static int32_t *read_ids(Safetensors *st, const char *path, const char *name, in
 // check_posids: die unless pos / doc keep the PosIds contract: doc[0] = 0, doc[t] = t or
 // doc[t - 1]; 0 <= pos <= MAX_POSITION_ID, never decreasing within a document (the row,
 // without doc). Sets b->max_id and b->docs.
-static void check_posids(Batch *b, const char *path) {
+static void check_posids(FixBatch *b, const char *path) {
     b->max_id = b->pos ? 0 : b->T - 1;
     b->docs = 0;
     for (int r = 0; r < b->B; r++) {
@@ -94,7 +94,7 @@ static void check_posids(Batch *b, const char *path) {
 
 // read_batch: input_ids ([T+1] or [B, T+1]) split into inputs and targets, and the
 // optional position_ids and doc_start, checked.
-static void read_batch(Safetensors *st, const char *path, Batch *b) {
+static void read_batch(Safetensors *st, const char *path, FixBatch *b) {
     const StEntry *e = st_find(st, "input_ids");
     const int flat = e && e->ndim == 1;
     if (!e || (!flat && e->ndim != 2) || e->shape[e->ndim - 1] < 2 || e->shape[0] < 1 ||
@@ -117,7 +117,7 @@ static void read_batch(Safetensors *st, const char *path, Batch *b) {
     check_posids(b, path);
 }
 
-static void batch_free(Batch *b) {
+static void fixbatch_free(FixBatch *b) {
     free(b->inputs);
     free(b->targets);
     free(b->pos);
@@ -141,7 +141,7 @@ int main(int argc, char **argv) {
     model_set_position(&m, &pos);
     cfg = m.cfg;
     st_load_params(st_resolve_single, &st, &cfg, &m.params, "", layout);
-    Batch b;
+    FixBatch b;
     read_batch(&st, argv[1], &b);
     const PosIds pids = {b.pos, b.doc};
     const PosIds *ids = b.pos || b.doc ? &pids : NULL;   // NULL: the contiguous path of plain batches
@@ -182,7 +182,7 @@ int main(int argc, char **argv) {
     }
     printf("refcheck %s: worst relative error %.3e (tolerance %.0e)\n", argv[1], worst, TOL);
     free(ref_mem);
-    batch_free(&b);
+    fixbatch_free(&b);
     model_free(&m);
     st_close(&st);
     return check_done("refcheck");

@@ -5,7 +5,11 @@
 //     per seed; each target is a token of the stream once per epoch; sequences span
 //     documents and overlap by one token;
 //   - min_doc_tokens drops short documents; upsampling repeats long ones;
-//   - a cursor saved mid-epoch and restored in a fresh loader continues identically.
+//   - a cursor saved mid-epoch and restored in a fresh loader continues identically;
+//   - document starts (PosIds.doc) from the loader and from eval windows match the
+//     documents the tokens name;
+//   - PoSE ids (batch_positions): below target_len, +1 per token except at the chunk
+//     cuts, restarting at each document, seeded, and covering [0, target_len).
 #define _POSIX_C_SOURCE 200809L
 #include "../data/data.h"
 #include "../util/util.h"
@@ -138,7 +142,92 @@ static void test_packing(void) {
     shard_free(&s);
 }
 
+// opens_here: token t of a row opens a document, judged from the tokens alone: a BOS, or
+// another document's token right after a token that is not BOS (doc 20 has no BOS).
+static int opens_here(const int *in, int t) {
+    return t == 0 || in[t] == BOS_ID || (in[t - 1] != BOS_ID && in[t] != in[t - 1]);
+}
+
+// docs_match: doc (B, T) holds, for every token, the last row index at or before it
+// that opens a document.
+static int docs_match(const int *in, const int *doc, int B) {
+    int ok = 1;
+    for (int b = 0; b < B; b++)
+        for (int t = 0, cur = 0; t < T; t++) {
+            cur = opens_here(in + b * T, t) ? t : cur;
+            ok &= doc[b * T + t] == cur;
+        }
+    return ok;
+}
+
+static void test_documents(void) {
+    Shard s;
+    Loader l;
+    shard_load_glob(&s, "tests/tmp/data_*.bin", V, "data.train");
+    const LoaderOptions o = {0, 0, 1};
+    loader_init(&l, &s, &o, 7, T);
+    int in[4 * T], tg[4 * T], doc[4 * T], ok = 1;
+    for (int k = 0; k < 60; k++) {
+        loader_next(&l, in, tg, doc, 4, T);
+        ok &= docs_match(in, doc, 4);
+    }
+    CHECK_TRUE("loader: each token's document start, over 60 batches", ok);
+    ok = 1;
+    for (size_t k = 0; k + 4 <= window_count(&s, T); k += 4) {
+        window_fill(&s, k, in, tg, doc, 4, T);
+        ok &= docs_match(in, doc, 4);
+    }
+    CHECK_TRUE("eval windows: each token's document start (BOS or a file start)", ok);
+    check_report(shard_documents(&s) == NDOC, "shard_documents counts BOS and file starts", (double)shard_documents(&s), NDOC);
+    loader_free(&l);
+    shard_free(&s);
+}
+
+static void test_pose(void) {
+    enum { W = 512, L = 4096, R = 4 };
+    const Pose p = {L, 3};
+    int *pos = xmalloc(R * W * sizeof(int)), *again = xmalloc(R * W * sizeof(int)), *doc = xcalloc(R * W, sizeof(int));
+    int below = 1, steps = 1, first0 = 1, top = 0, same = 1, differ = 0;
+    for (int k = 0; k < 200; k++) {
+        batch_positions(pos, NULL, &p, 1000 + (uint64_t)k, R, W);
+        batch_positions(again, NULL, &p, 1000 + (uint64_t)k, R, W);
+        same &= !memcmp(pos, again, R * W * sizeof(int));
+        batch_positions(again, NULL, &p, 5000 + (uint64_t)k, R, W);
+        differ += memcmp(pos, again, R * W * sizeof(int)) != 0;
+        for (int b = 0; b < R; b++) {
+            const int *r = pos + b * W;
+            int jumps = 0;
+            first0 &= r[0] == 0;
+            for (int t = 0; t < W; t++) {
+                below &= r[t] >= 0 && r[t] < L;
+                top = r[t] > top ? r[t] : top;
+                if (t && r[t] != r[t - 1] + 1) jumps += r[t] > r[t - 1];
+                if (t) steps &= r[t] > r[t - 1];
+            }
+            steps &= jumps <= 2;
+        }
+    }
+    CHECK_TRUE("PoSE ids lie in [0, target_len)", below);
+    CHECK_TRUE("PoSE ids grow by 1 but at most chunks - 1 skips per row", steps);
+    CHECK_TRUE("PoSE: the first chunk starts at 0 (u_0 = 0)", first0);
+    check_report(top >= L - L / 50, "PoSE ids reach the top of [0, target_len) (largest of 800 rows)", top, L - L / 50);
+    CHECK_TRUE("PoSE ids: the same seed draws the same ids", same);
+    check_report(differ == 200, "PoSE ids: another seed, other ids", differ, 200);
+    for (int b = 0; b < R; b++)                       // documents at 0, 100 and 300 of each row
+        for (int t = 0; t < W; t++) doc[b * W + t] = t < 100 ? 0 : t < 300 ? 100 : 300;
+    batch_positions(pos, NULL, &p, 77, R, W);
+    batch_positions(again, doc, &p, 77, R, W);
+    int restart = 1;
+    for (int i = 0; i < R * W; i++) restart &= again[i] == pos[i] - pos[i - i % W + doc[i]];
+    CHECK_TRUE("PoSE with documents: ids restart at 0 in each document (pos - pos of its start)", restart);
+    free(pos);
+    free(again);
+    free(doc);
+}
+
 int main(void) {
     test_packing();
+    test_documents();
+    test_pose();
     return check_done("test_data");
 }

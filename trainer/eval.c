@@ -16,9 +16,11 @@ static void make_buckets(EvalResult *r, int T) {
     r->n_buckets = n;
 }
 
-EvalResult evaluate(Model *m, const Shard *val, int *in, int *tg, int B, int T, long long max_tokens) {
+EvalResult evaluate(Model *m, const Shard *val, const Batch *bt, int B, int T, long long max_tokens, int document_mask) {
     EvalResult r;
     memset(&r, 0, sizeof r);
+    r.T = T;
+    r.document_mask = document_mask;
     make_buckets(&r, T);
     size_t windows = window_count(val, T), cap = (size_t)(max_tokens / T);
     if (windows > cap) windows = cap;
@@ -28,19 +30,23 @@ EvalResult evaluate(Model *m, const Shard *val, int *in, int *tg, int B, int T, 
     double total = 0.0;
     for (size_t k = 0; k < windows; k += (size_t)B) {
         int b = (int)(windows - k < (size_t)B ? windows - k : (size_t)B);
-        window_fill(val, k, in, tg, NULL, b, T);
-        model_forward(m, in, tg, NULL, b, T);
-        for (int i = 0; i < b; i++)
-            for (int t = 0, j = 0; t < T; t++) {
-                double l = m->acts.losses[(size_t)i * T + t];
-                while (t >= r.edges[j + 1]) j++;
-                r.bucket_loss[j] += l;
-                r.bucket_tokens[j]++;
-                total += l;
-            }
+        const int *doc = document_mask ? bt->doc : NULL;
+        window_fill(val, k, bt->in, bt->tg, bt->doc, b, T);
+        batch_positions(bt->pos, doc, NULL, 0, b, T);
+        const PosIds ids = {bt->pos, doc};
+        model_forward(m, bt->in, bt->tg, &ids, b, T);
+        for (size_t i = 0; i < (size_t)b * T; i++) {
+            const double l = m->acts.losses[i];
+            int j = 0;
+            while (bt->pos[i] >= r.edges[j + 1]) j++;
+            r.bucket_loss[j] += l;
+            r.bucket_tokens[j]++;
+            total += l;
+        }
     }
     r.tokens = windows * (size_t)T;
     r.loss = total / (double)r.tokens;
+    while (r.n_buckets > 1 && !r.bucket_tokens[r.n_buckets - 1]) r.n_buckets--;    // beyond every document
     for (int j = 0; j < r.n_buckets; j++) r.bucket_loss[j] /= (double)r.bucket_tokens[j];
     return r;
 }
@@ -87,7 +93,8 @@ static void print_passkey_table(const EvalReport *r, FILE *f) {
 
 void print_eval_report(const EvalReport *r, FILE *f) {
     for (int i = 0; i < r->n; i++) {
-        fprintf(f, "windows of %d tokens:\n", r->r[i].edges[r->r[i].n_buckets]);
+        fprintf(f, "windows of %d tokens%s:\n", r->r[i].T,
+                r->r[i].document_mask ? ", attention and positions within documents" : "");
         print_eval_table(&r->r[i], f);
     }
     print_passkey_table(r, f);
@@ -96,10 +103,11 @@ void print_eval_report(const EvalReport *r, FILE *f) {
 void log_eval_report(FILE *metrics, long long step, long long tokens, const EvalReport *rep) {
     for (int i = 0; i < rep->n; i++) {
         const EvalResult *r = &rep->r[i];
-        const int T = r->edges[r->n_buckets];
+        const int T = r->T;
         printf("eval  step %lld | T %d | val_loss %.4f over %zu tokens |", step, T, r->loss, r->tokens);
         fprintf(metrics, "{\"type\": \"eval\", \"step\": %lld, \"tokens\": %lld, \"seq_len\": %d, \"val_loss\": %.6f, "
-                "\"val_tokens\": %zu, \"loss_by_position\": [", step, tokens, T, r->loss, r->tokens);
+                "\"val_tokens\": %zu, \"document_mask\": %s, \"loss_by_position\": [", step, tokens, T, r->loss, r->tokens,
+                r->document_mask ? "true" : "false");
         for (int j = 0; j < r->n_buckets; j++) {
             printf(" %d-%d %.3f", r->edges[j], r->edges[j + 1], r->bucket_loss[j]);
             fprintf(metrics, "%s{\"from\": %d, \"to\": %d, \"loss\": %.6f}", j ? ", " : "", r->edges[j],
@@ -133,6 +141,12 @@ void evals_plan(const Config *c, const Plan *p, const Shard *val, int vocab, Eva
                 "data.val, shorter eval.seq_lens, or data.val: \"\" to train without evals)", val->path, val->n,
                 c->eval_max_tokens, e->T[i], config_where(c, c->n_eval_lens ? "eval.seq_lens" : "train.seq_len"));
     }
+    e->document_mask = config_eval_document_mask(c);
+    if (e->document_mask && shard_documents(val) < 2)
+        die("%s: document masking in evals, but %s has no document boundaries (no BOS after its first token, one "
+            "file): every window would be one document (set eval.document_mask: false)",
+            config_where(c, config_is_set(c, "eval.document_mask") ? "eval.document_mask" : "data.document_mask"),
+            val->path);
     passkey_plan(c, val, vocab, &e->pk);
 }
 
@@ -146,10 +160,10 @@ size_t evals_reserve(Model *m, const Evals *e) {
     return most;
 }
 
-void evals_run(Model *m, const Evals *e, const Shard *val, int *in, int *tg, long long max_tokens, int loss,
-               int passkey, EvalReport *out) {
+void evals_run(Model *m, const Evals *e, const Shard *val, const Batch *b, long long max_tokens, int loss, int passkey,
+               EvalReport *out) {
     out->n = loss ? e->n : 0;
-    for (int i = 0; i < out->n; i++) out->r[i] = evaluate(m, val, in, tg, e->B[i], e->T[i], max_tokens);
+    for (int i = 0; i < out->n; i++) out->r[i] = evaluate(m, val, b, e->B[i], e->T[i], max_tokens, e->document_mask);
     out->n_pk = passkey ? e->pk.n_lens * e->pk.n_depths : 0;
     if (out->n_pk) passkey_run(m, &e->pk, out->pk);
 }
@@ -161,8 +175,8 @@ void write_eval_json(const EvalReport *rep, const char *path) {
     fprintf(f, "{\"evals\": [");
     for (int i = 0; i < rep->n; i++) {
         const EvalResult *r = &rep->r[i];
-        fprintf(f, "%s{\"seq_len\": %d, \"loss\": %.6f, \"tokens\": %zu, \"loss_by_position\": [", i ? ", " : "",
-                r->edges[r->n_buckets], r->loss, r->tokens);
+        fprintf(f, "%s{\"seq_len\": %d, \"loss\": %.6f, \"tokens\": %zu, \"document_mask\": %s, \"loss_by_position\": [",
+                i ? ", " : "", r->T, r->loss, r->tokens, r->document_mask ? "true" : "false");
         for (int j = 0; j < r->n_buckets; j++)
             fprintf(f, "%s{\"from\": %d, \"to\": %d, \"tokens\": %zu, \"loss\": %.6f}", j ? ", " : "", r->edges[j],
                     r->edges[j + 1], r->bucket_tokens[j], r->bucket_loss[j]);
@@ -193,9 +207,10 @@ int eval_main(const Config *c) {
     evals_plan(c, &plan, &val, m.cfg.vocab, &ev);
     size_t buf = evals_reserve(&m, &ev);
     model_prepare(&m);
-    int *in = xmalloc(buf * sizeof(int)), *tg = xmalloc(buf * sizeof(int));
+    Batch b;
+    batch_alloc(&b, buf);
     double t0 = now_seconds();
-    evals_run(&m, &ev, &val, in, tg, c->eval_max_tokens, 1, 1, rep);
+    evals_run(&m, &ev, &val, &b, c->eval_max_tokens, 1, 1, rep);
     double dt = now_seconds() - t0;
     make_dirs(c->out_dir);
     char *path = path_join(c->out_dir, "eval.json");
@@ -204,8 +219,7 @@ int eval_main(const Config *c) {
     print_eval_report(rep, stdout);
     printf("wrote %s\n", path);
     free(path);
-    free(in);
-    free(tg);
+    batch_free(&b);
     free(rep);
     evals_free(&ev);
     shard_free(&val);

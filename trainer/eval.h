@@ -13,9 +13,12 @@
 
 #define MAX_BUCKETS 32
 
-// EvalResult: mean next-token NLL (nats) over `tokens` targets, and per position bucket
-// [edges[i], edges[i+1]).
+// EvalResult: mean next-token NLL (nats) over `tokens` targets in windows of T tokens,
+// and per position bucket [edges[i], edges[i+1]) of the tokens' position ids (with
+// document masking, positions inside each document: buckets no token reaches are left
+// out, so n_buckets may end before T).
 typedef struct {
+    int T, document_mask;
     double loss;
     size_t tokens;
     int n_buckets;
@@ -26,9 +29,11 @@ typedef struct {
 
 // Evals: the lengths of eval.seq_lens (default: the run's longest seq_len), each
 // evaluated B windows per forward so that a forward holds no more tokens than a
-// training forward (or one window); and the passkey eval.
+// training forward (or one window), with or without document masking
+// (config_eval_document_mask); and the passkey eval. Evals never use PoSE.
 typedef struct {
     int n, T[MAX_LIST], B[MAX_LIST];
+    int document_mask;
     Passkey pk;
 } Evals;
 
@@ -40,9 +45,9 @@ typedef struct {
 } EvalReport;
 
 // evaluate: windows of T tokens (llm.c convention) over the shard, up to max_tokens
-// targets, B windows per forward (forward only); inputs, targets (B, T) are the
-// caller's buffers.
-EvalResult evaluate(Model *m, const Shard *val, int *inputs, int *targets, int B, int T, long long max_tokens);
+// targets, B windows per forward (forward only), attention within documents when
+// document_mask (positions restart at each); b holds the caller's (B, T) buffers.
+EvalResult evaluate(Model *m, const Shard *val, const Batch *b, int B, int T, long long max_tokens, int document_mask);
 // evals_plan: the lengths, batch sizes and passkey prompts for a run with stages `p`;
 // dies before any training when the shard holds no window at one of the lengths.
 void evals_plan(const Config *c, const Plan *p, const Shard *val, int vocab, Evals *e);
@@ -52,8 +57,8 @@ void evals_plan(const Config *c, const Plan *p, const Shard *val, int vocab, Eva
 size_t evals_reserve(Model *m, const Evals *e);
 // evals_run: evaluate at every length (when `loss`), then the passkey cells (when
 // `passkey`); a part not run is left out of the report.
-void evals_run(Model *m, const Evals *e, const Shard *val, int *inputs, int *targets, long long max_tokens, int loss,
-               int passkey, EvalReport *out);
+void evals_run(Model *m, const Evals *e, const Shard *val, const Batch *b, long long max_tokens, int loss, int passkey,
+               EvalReport *out);
 void evals_free(Evals *e);
 // print_eval_report: the loss-by-position table of each length, then the passkey table.
 void print_eval_report(const EvalReport *r, FILE *f);

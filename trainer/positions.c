@@ -59,19 +59,56 @@ static void print_bias(const Position *p, int NH) {
     }
 }
 
+// POSE_SAMPLES: windows drawn to show what a PoSE stage covers.
+#define POSE_SAMPLES 512
+
+// print_pose: what the PoSE ids of a stage cover, over the windows of its first
+// POSE_SAMPLES steps (as training draws them): the share of ids and of the largest
+// in-window distance in each power-of-two range of [0, target_len).
+static void print_pose(const Config *c, const StagePlan *sp) {
+    const int T = sp->T, L = sp->pose.target_len;
+    int *pos = xmalloc((size_t)T * sizeof *pos), nb = 0;
+    long long ids[32] = {0}, far[32] = {0};
+    while (nb < 31 && (256 << nb) < L) nb++;              // ranges [0,256), [256,512), ... [.., L)
+    for (int k = 0; k < POSE_SAMPLES; k++) {
+        batch_positions(pos, NULL, &sp->pose, stage_seed(c, sp->first_step + k, 0), 1, T);
+        for (int t = 0; t < T; t++) {
+            int j = 0;
+            while (j < nb && pos[t] >= (256 << j)) j++;
+            ids[j]++;
+        }
+        int j = 0;
+        while (j < nb && pos[T - 1] - pos[0] >= (256 << j)) j++;
+        far[j]++;
+    }
+    printf("PoSE: windows of %d tokens in %d chunks, ids skipping to cover positions 0-%d; over %d windows:\n", T,
+           sp->pose.chunks, L - 1, POSE_SAMPLES);
+    printf("%16s %10s %22s\n", "positions", "ids", "windows spanning this");
+    for (int j = 0; j <= nb; j++) {
+        char r[32];
+        snprintf(r, sizeof r, "%d-%d", j ? 256 << (j - 1) : 0, j < nb ? 256 << j : L);
+        printf("%16s %9.1f%% %21.1f%%\n", r, 100.0 * ids[j] / ((double)POSE_SAMPLES * T), 100.0 * far[j] / POSE_SAMPLES);
+    }
+    free(pos);
+}
+
 int positions_main(const Config *c) {
     if (!*c->init_from) die("model.init_from is not set (the checkpoint whose positions to show)");
     Model m;
+    Plan plan;
+    curriculum_plan(c, &plan);
     load_model_for(&m, c);
-    const int n = c->n_stages ? (int)c->n_stages : 1;
+    const int n = plan.n;
     Position *pos = xmalloc(sizeof *pos);
     for (int s = 0; s < n; s++) {
-        const int T = (int)(c->n_stages ? c->stages[s].seq_len : c->seq_len);
+        const StagePlan *sp = &plan.s[s];
+        const int T = sp->T, L = sp->pose.target_len ? sp->pose.target_len : T;
         curriculum_position(c, s, &m.pos, pos);
         model_resolve_position(&m.cfg, pos);
         char *json = position_json(pos, POS_JSON_SCHEME, m.cfg.rope_theta);
-        printf("%sstage %d/%d: seq_len %d (trains positions 0-%d), position %s\n", s ? "\n" : "", s + 1, n, T, T - 1, json);
-        if (pos->rope) print_rope(pos, &m.cfg, T);
+        printf("%sstage %d/%d: seq_len %d (trains positions 0-%d), position %s\n", s ? "\n" : "", s + 1, n, T, L - 1, json);
+        if (sp->pose.target_len) print_pose(c, sp);
+        if (pos->rope) print_rope(pos, &m.cfg, L);
         else printf("rope: off (no rotary embeddings)\n");
         free(json);
     }

@@ -103,10 +103,37 @@ static void print_plan(const Config *c, const Plan *p, const Position *pos, doub
         if (st->steps) snprintf(steps, sizeof steps, "steps %lld-%lld (%lld tokens)", st->first_step + 1,
                                 st->first_step + st->steps, st->steps * c->batch_tokens);
         else snprintf(steps, sizeof steps, "no steps (train.max_steps ends the run before it)");
-        printf("stage %d/%d: seq_len %d, %s, %d x %d sequences per step, lr x %g, position %s\n", s + 1, p->n, st->T,
-               steps, st->micro, st->accum, st->lr_scale, json);
+        char pose[96] = "";
+        if (st->pose.target_len)
+            snprintf(pose, sizeof pose, ", PoSE: positions 0-%d in %d chunks", st->pose.target_len - 1, st->pose.chunks);
+        printf("stage %d/%d: seq_len %d, %s, %d x %d sequences per step, lr x %g%s, position %s\n", s + 1, p->n, st->T,
+               steps, st->micro, st->accum, st->lr_scale, pose, json);
         free(json);
     }
+}
+
+// check_pose: every PoSE stage's target_len within what its position scheme reaches
+// (position_reach), before any step.
+static void check_pose(const Run *r) {
+    for (int s = 0; s < r->plan.n; s++) {
+        const StagePlan *sp = &r->plan.s[s];
+        const Position *p = &r->stage_pos[s];
+        const long long reach = position_reach(p);
+        if (sp->pose.target_len && reach && reach < sp->pose.target_len)
+            die("%s: PoSE target_len %d of stage %d is beyond what its position scheme reaches: %s, factor %g x "
+                "original context %d = %lld positions (%s); raise the factor to at least %g or lower target_len",
+                sp->pose_where, sp->pose.target_len, s + 1, SCALING_NAMES[p->scaling], p->factor, p->original_max,
+                reach, *p->where[PK_FACTOR] ? p->where[PK_FACTOR] : "position.rope.factor",
+                ceil((double)sp->pose.target_len / p->original_max));
+    }
+}
+
+// check_documents: document masking needs a shard with document boundaries.
+static void check_documents(const Config *c, const Shard *s) {
+    if (c->document_mask && shard_documents(s) < 2)
+        die("%s: data.document_mask is on, but %s has no document boundaries (no BOS token after its first, one "
+            "file): each window would be one document (prepare texts with BOS, or set data.document_mask: false)",
+            config_where(c, "data.document_mask"), s->path);
 }
 
 // setup: the model (from init_from, or the checkpoint being resumed), every stage's
@@ -124,17 +151,19 @@ static void setup(Run *r, const char *ckpt) {
     run_position(c, &r->m, ckpt != NULL, base);
     for (int s = 0; s < r->plan.n; s++) stage_position(c, s, &r->m, base, &r->stage_pos[s]);   // all valid before any step
     free(base);
+    check_pose(r);
     load_data(&r->train, c, "data.train", r->m.cfg.vocab);
+    check_documents(c, &r->train);
     if (*c->val_path) {
         load_data(&r->val, c, "data.val", r->m.cfg.vocab);
         evals_plan(c, &r->plan, &r->val, r->m.cfg.vocab, &r->ev);
     }
     r->report = xcalloc(1, sizeof *r->report);
     for (int s = 0; s < r->plan.n; s++) model_reserve(&r->m, r->plan.s[s].micro, r->plan.s[s].T, c->recompute);
+    model_reserve_positions(&r->m, r->plan.max_P);
     size_t eval_buf = evals_reserve(&r->m, &r->ev), buf = eval_buf > r->plan.max_tokens ? eval_buf : r->plan.max_tokens;
     model_prepare(&r->m);
-    r->in = xmalloc(buf * sizeof(int));
-    r->tg = xmalloc(buf * sizeof(int));
+    batch_alloc(&r->batch, buf);
     adamw_init(&r->opt, r->m.num_params);
     const LoaderOptions lo = {(size_t)c->min_doc_tokens, (size_t)c->upsample_min_tokens, (int)c->upsample_factor};
     loader_init(&r->loader, &r->train, &lo, (uint64_t)c->seed, r->plan.max_T);
@@ -147,6 +176,9 @@ static void print_header(const Run *r) {
     printf("run %s: %zu params, %lld steps of %lld tokens, %d threads\n", c->run_name, r->m.num_params,
            r->plan.total_steps, c->batch_tokens, r->threads);
     print_plan(c, &r->plan, r->stage_pos, r->m.cfg.rope_theta);
+    if (c->document_mask || r->ev.document_mask)
+        printf("document masking: attention and positions within documents in %s\n",
+               c->document_mask && r->ev.document_mask ? "training and evals" : c->document_mask ? "training" : "evals");
     if (r->m.cfg.max_seq_len && r->plan.max_T > r->m.cfg.max_seq_len)
         printf("note: seq_len %d exceeds the checkpoint's pretraining context %d\n", r->plan.max_T, r->m.cfg.max_seq_len);
     printf("data: %zu tokens in %zu file%s; an epoch packs %zu documents, %zu tokens (%.2f epochs in this run)\n",
@@ -156,7 +188,7 @@ static void print_header(const Run *r) {
 
 // run_evals: the evals, their metrics rows and progress lines, and the run's report.svg.
 static void run_evals(Run *r, long long step, int loss, int passkey) {
-    evals_run(&r->m, &r->ev, &r->val, r->in, r->tg, r->c->eval_max_tokens, loss, passkey, r->report);
+    evals_run(&r->m, &r->ev, &r->val, &r->batch, r->c->eval_max_tokens, loss, passkey, r->report);
     progress_clear();
     log_eval_report(r->metrics, step, r->ts.tokens, r->report);
     fflush(r->metrics);
@@ -167,11 +199,15 @@ static void run_evals(Run *r, long long step, int loss, int passkey) {
 static void train_step(Run *r, long long step, int s, double stage_t0, long long stage_steps) {
     const Config *c = r->c;
     const int T = r->plan.s[s].T, micro = r->plan.s[s].micro, accum = r->plan.s[s].accum;
+    const Batch *b = &r->batch;
+    const int *doc = c->document_mask ? b->doc : NULL;
     double t0 = now_seconds(), loss = 0.0;
     model_zero_grad(&r->m);
     for (int a = 0; a < accum; a++) {
-        loader_next(&r->loader, r->in, r->tg, NULL, micro, T);
-        loss += model_forward_backward(&r->m, r->in, r->tg, NULL, micro, T, 1.0f / (float)accum, (int)c->recompute) / accum;
+        loader_next(&r->loader, b->in, b->tg, b->doc, micro, T);
+        batch_positions(b->pos, doc, &r->plan.s[s].pose, stage_seed(c, step, a), micro, T);
+        const PosIds ids = {b->pos, doc};
+        loss += model_forward_backward(&r->m, b->in, b->tg, &ids, micro, T, 1.0f / (float)accum, (int)c->recompute) / accum;
     }
     if (!isfinite(loss)) stop_nonfinite(step + 1, "the loss", loss);
     double norm = grad_norm(&r->m);
@@ -257,8 +293,7 @@ static void finish(Run *r) {
 
 static void free_run(Run *r) {
     if (r->metrics) fclose(r->metrics);
-    free(r->in);
-    free(r->tg);
+    batch_free(&r->batch);
     free(r->stage_pos);
     adamw_free(&r->opt);
     loader_free(&r->loader);

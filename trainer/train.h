@@ -22,7 +22,7 @@ typedef struct {
     EvalReport *report;
     AdamW opt;
     Loader loader;
-    int *in, *tg;              // token buffers of the largest forward (training or eval)
+    Batch batch;               // token and position buffers of the largest forward (training or eval)
     FILE *metrics;             // checkpoints/<run>/metrics.jsonl
     TrainState ts;             // where the run stands; what a checkpoint records
     double t_start;            // now_seconds() at step 0 (earlier sessions included)
