@@ -121,6 +121,9 @@ typedef struct {
 // one document per row): ids restart at 0 at each document start (intra-document
 // positions), i.e. pos[t] = row_pos[t] - row_pos[doc[t]].
 void batch_positions(int *pos, const int *doc, const Pose *p, uint64_t seed, int B, int T);
+// shard_opens_doc: token i of the shard starts a document (a BOS, or a file start: a
+// binary search of file_start).
+int shard_opens_doc(const Shard *s, size_t i);
 // shard_documents: how many documents the shard holds (a BOS or a file start opens one).
 size_t shard_documents(const Shard *s);
 
@@ -132,9 +135,9 @@ typedef struct {
 void batch_alloc(Batch *b, size_t n);
 void batch_free(Batch *b);
 
-// pose_chunks: the chunk starts (chunks + 1 entries, the last = T) and skips (chunks) of
-// one row, as batch_positions draws them from r.
-void pose_chunks(const Pose *p, Rng *r, int T, int *start, int *skip);
+// pose_chunks: the chunk starts (N + 1 entries, the last = T) and skips (N) of one row,
+// as batch_positions draws them from r; returns N = min(chunks, T).
+int pose_chunks(const Pose *p, Rng *r, int T, int *start, int *skip);
 
 // prepare_main: `train prepare` — text file + tokenizer -> train.bin / val.bin.
 int prepare_main(int argc, char **argv);

@@ -23,14 +23,12 @@ static void add_doc(Loader *l, size_t *cap, size_t start, size_t len, int times)
 // and upsampled by o.
 static void index_docs(Loader *l, const LoaderOptions *o) {
     const Shard *s = l->shard;
-    size_t cap = 0, file = 0, start = 0;
+    size_t cap = 0, start = 0;
     for (size_t i = 1; i <= s->n; i++) {
-        const int file_start = file + 1 < s->n_files && s->file_start[file + 1] == i;
-        if (i < s->n && s->tokens[i] != BOS_ID && !file_start) continue;
+        if (i < s->n && !shard_opens_doc(s, i)) continue;
         const size_t len = i - start;
         const int upsample = o->upsample_min_tokens && len >= o->upsample_min_tokens;
         if (len >= o->min_doc_tokens) add_doc(l, &cap, start, len, upsample ? o->upsample_factor : 1);
-        file += file_start;
         start = i;
     }
 }

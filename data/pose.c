@@ -31,7 +31,7 @@ void batch_free(Batch *b) {
     memset(b, 0, sizeof *b);
 }
 
-void pose_chunks(const Pose *p, Rng *r, int T, int *start, int *skip) {
+int pose_chunks(const Pose *p, Rng *r, int T, int *start, int *skip) {
     const int N = p->chunks < T ? p->chunks : T;
     int need = N - 1, k = 1;
     start[0] = 0;
@@ -44,6 +44,7 @@ void pose_chunks(const Pose *p, Rng *r, int T, int *start, int *skip) {
     const int room = p->target_len - T;
     skip[0] = 0;
     for (int i = 1; i < N; i++) skip[i] = skip[i - 1] + (int)rng_below(r, (size_t)(room - skip[i - 1] + 1));
+    return N;
 }
 
 // row_positions: the ids of one row before documents: t, or t + u_i inside PoSE chunk i.
@@ -53,8 +54,7 @@ static void row_positions(int *pos, const Pose *p, Rng *r, int T) {
         return;
     }
     int start[POSE_MAX_CHUNKS + 1], skip[POSE_MAX_CHUNKS];
-    pose_chunks(p, r, T, start, skip);
-    const int N = p->chunks < T ? p->chunks : T;
+    const int N = pose_chunks(p, r, T, start, skip);
     for (int i = 0; i < N; i++)
         for (int t = start[i]; t < start[i + 1]; t++) pos[t] = t + skip[i];
 }

@@ -89,8 +89,7 @@ void shard_write(const char *path, const uint32_t *tokens, size_t n, int vocab) 
 
 size_t window_count(const Shard *s, int T) { return s->n < 1 ? 0 : (s->n - 1) / (size_t)T; }
 
-// opens_doc: token i of the shard starts a document (a BOS, or the start of a file).
-static int opens_doc(const Shard *s, size_t i) {
+int shard_opens_doc(const Shard *s, size_t i) {
     if (s->tokens[i] == BOS_ID) return 1;
     size_t lo = 0, hi = s->n_files;                  // file_start is sorted: binary search
     while (lo < hi) {
@@ -108,7 +107,7 @@ void window_fill(const Shard *s, size_t k0, int *inputs, int *targets, int *doc,
         for (int t = 0; t < T; t++) {
             inputs[(size_t)b * T + t] = (int)s->tokens[start + t];
             targets[(size_t)b * T + t] = (int)s->tokens[start + t + 1];
-            if (doc) doc[(size_t)b * T + t] = t > 0 && opens_doc(s, start + t);
+            if (doc) doc[(size_t)b * T + t] = t > 0 && shard_opens_doc(s, start + t);
         }
     }
     if (doc) doc_starts(doc, B, T);
@@ -116,7 +115,7 @@ void window_fill(const Shard *s, size_t k0, int *inputs, int *targets, int *doc,
 
 size_t shard_documents(const Shard *s) {
     size_t n = 0;
-    for (size_t i = 0; i < s->n; i++) n += i == 0 || opens_doc(s, i);
+    for (size_t i = 0; i < s->n; i++) n += i == 0 || shard_opens_doc(s, i);
     return n;
 }
 

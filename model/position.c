@@ -76,22 +76,24 @@ static const KeyRow KEYS[NUM_POS_KEYS] = {
 
 // MethodRow: a RoPE scaling method (indexed by RopeScaling, named by SCALING_NAMES): the
 // rope keys it uses besides scaling (a key it does not use is an error when set), those
-// it needs, and transformers' rope_type (NULL: none, or a base change as for ntk).
+// it needs, transformers' rope_type (NULL: none, or a base change as for ntk), and
+// whether its factor names the context it is built for, factor x L_o (position_reach).
 typedef struct {
     unsigned uses, needs;
     const char *hf_type;
+    int reaches;
 } MethodRow;
 
 static const MethodRow SCALINGS[NUM_SCALINGS] = {
-    [SCALE_NONE] = {K(PK_THETA), 0, NULL},
-    [SCALE_LINEAR] = {K(PK_THETA) | K(PK_FACTOR), K(PK_FACTOR), "linear"},
-    [SCALE_NTK] = {K(PK_THETA) | K(PK_FACTOR), K(PK_FACTOR), NULL},
-    [SCALE_DYNAMIC] = {USES_L_O, K(PK_FACTOR), "dynamic"},
+    [SCALE_NONE] = {K(PK_THETA), 0, NULL, 0},
+    [SCALE_LINEAR] = {K(PK_THETA) | K(PK_FACTOR), K(PK_FACTOR), "linear", 1},
+    [SCALE_NTK] = {K(PK_THETA) | K(PK_FACTOR), K(PK_FACTOR), NULL, 1},
+    [SCALE_DYNAMIC] = {USES_L_O, K(PK_FACTOR), "dynamic", 0},
     [SCALE_YARN] = {USES_L_O | K(PK_BETA_FAST) | K(PK_BETA_SLOW) | K(PK_TRUNCATE) | K(PK_ATTENTION_FACTOR), K(PK_FACTOR),
-                    "yarn"},
-    [SCALE_LLAMA3] = {USES_L_O | K(PK_LOW_FREQ) | K(PK_HIGH_FREQ), K(PK_FACTOR), "llama3"},
+                    "yarn", 1},
+    [SCALE_LLAMA3] = {USES_L_O | K(PK_LOW_FREQ) | K(PK_HIGH_FREQ), K(PK_FACTOR), "llama3", 1},
     [SCALE_LONGROPE] = {USES_L_O | K(PK_ATTENTION_FACTOR) | K(PK_SHORT_FACTOR) | K(PK_LONG_FACTOR),
-                        K(PK_FACTOR) | K(PK_SHORT_FACTOR) | K(PK_LONG_FACTOR), "longrope"},
+                        K(PK_FACTOR) | K(PK_SHORT_FACTOR) | K(PK_LONG_FACTOR), "longrope", 1},
 };
 // The keys each bias uses (indexed by PosBias).
 static const unsigned BIAS_USES[NUM_BIASES] = {[BIAS_T5] = K(PK_T5_BUCKETS) | K(PK_T5_MAX_DISTANCE) | K(PK_T5_INIT)};
@@ -355,9 +357,7 @@ int position_differs(const Position *a, const Position *b, PosKey k) {
 
 // ---- the formulas ---------------------------------------------------------------------------
 long long position_reach(const Position *p) {
-    const int fixed = p->scaling == SCALE_LINEAR || p->scaling == SCALE_NTK || p->scaling == SCALE_YARN ||
-                      p->scaling == SCALE_LLAMA3 || p->scaling == SCALE_LONGROPE;
-    return p->rope && fixed ? (long long)floor(p->factor * p->original_max + 0.5) : 0;
+    return p->rope && SCALINGS[p->scaling].reaches ? (long long)floor(p->factor * p->original_max + 0.5) : 0;
 }
 
 int rope_tables_depend_on_T(const Position *p) {

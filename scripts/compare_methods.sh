@@ -10,10 +10,7 @@ METHODS=${*:-none linear ntk abf dynamic yarn llama3 longrope alibi t5 yarn_alib
 OUT=checkpoints/compare
 mkdir -p "$OUT"
 
-# bucket FILE T FROM: the loss of positions [FROM, ...) in the eval at length T
-bucket() { tr '{' '\n' <"$1" | awk -v T="$2" -v F="$3" '
-  /"seq_len": / && /"loss_by_position"/ { split($0, a, /[:,] */); cur = a[2] + 0 }
-  /"from": / && cur == T { split($0, a, /[:,] */); if (a[2] + 0 == F) { printf "%.3f", a[8]; exit } }'; }
+. scripts/evaljson.sh
 # passkey FILE T: mean accuracy (%) over the depths at length T
 passkey() { tr '{' '\n' <"$1" | awk -v T="$2" '
   /"depth": / { split($0, a, /[:,] */); if (a[2] + 0 == T) { s += a[8]; n++ } }

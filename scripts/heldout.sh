@@ -14,11 +14,7 @@ OUT=checkpoints
 
 SPLITS="val test test_long test_short"
 
-# bucket FILE T FROM: the loss of positions [FROM, ...) in the eval at length T ("—" if none)
-bucket() { tr '{' '\n' <"$1" | awk -v T="$2" -v F="$3" '
-  /"seq_len": / && /"loss_by_position"/ { split($0, a, /[:,] */); cur = a[2] + 0 }
-  /"from": / && cur == T { split($0, a, /[:,] */); if (a[2] + 0 == F) { printf "%.3f", a[8]; found = 1; exit } }
-  END { if (!found) printf "—" }'; }
+. scripts/evaljson.sh
 
 # evaluate NAME MODEL SPLIT: eval.json of MODEL on data/tinystories/SPLIT.bin
 evaluate() {
@@ -38,9 +34,9 @@ for m in base "$@"; do
   [ "$m" = base ] && model=checkpoints/base/stories260K.bin
   for s in $SPLITS; do
     f=$(evaluate "$name" "$model" "$s")
-    b0=$(bucket "$f" 512 0) ref=$(bucket "$OUT/heldout_base_$s/eval.json" 512 0)
+    b0=$(bucket "$f" 512 0 "—") ref=$(bucket "$OUT/heldout_base_$s/eval.json" 512 0 "—")
     d=$(awk -v a="$b0" -v b="$ref" 'BEGIN { printf "%+.1f%%", 100 * (a - b) / b }')
-    printf '| %s | %s | %s (%s) | %s | %s | %s | %s |\n' "$name" "$s" "$b0" "$d" "$(bucket "$f" 4096 256)" \
-      "$(bucket "$f" 4096 2048)" "$(bucket "$f" 32768 256)" "$(bucket "$f" 32768 16384)"
+    printf '| %s | %s | %s (%s) | %s | %s | %s | %s |\n' "$name" "$s" "$b0" "$d" "$(bucket "$f" 4096 256 "—")" \
+      "$(bucket "$f" 4096 2048 "—")" "$(bucket "$f" 32768 256 "—")" "$(bucket "$f" 32768 16384 "—")"
   done
 done

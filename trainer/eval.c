@@ -142,11 +142,8 @@ void evals_plan(const Config *c, const Plan *p, const Shard *val, int vocab, Eva
                 c->eval_max_tokens, e->T[i], config_where(c, c->n_eval_lens ? "eval.seq_lens" : "train.seq_len"));
     }
     e->document_mask = config_eval_document_mask(c);
-    if (e->document_mask && shard_documents(val) < 2)
-        die("%s: document masking in evals, but %s has no document boundaries (no BOS after its first token, one "
-            "file): every window would be one document (set eval.document_mask: false)",
-            config_where(c, config_is_set(c, "eval.document_mask") ? "eval.document_mask" : "data.document_mask"),
-            val->path);
+    if (e->document_mask)
+        require_documents(c, val, config_is_set(c, "eval.document_mask") ? "eval.document_mask" : "data.document_mask");
     passkey_plan(c, val, vocab, &e->pk);
 }
 

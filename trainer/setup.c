@@ -128,6 +128,12 @@ int setup_threads(long long threads) {
     return n;
 }
 
+void require_documents(const Config *c, const Shard *s, const char *key) {
+    if (shard_documents(s) < 2)
+        die("%s: %s is on, but %s has no document boundaries (no BOS token after its first, one file): each window "
+            "would be one document (prepare texts with BOS, or set %s: false)", config_where(c, key), key, s->path, key);
+}
+
 void load_data(Shard *s, const Config *c, const char *key, int vocab) {
     char where[CFG_STR + 64];
     snprintf(where, sizeof where, "%s: %s", config_where(c, key), key);

@@ -11,6 +11,10 @@
 int setup_threads(long long threads);
 // load_data: the shard(s) of the config key `key` (data.train or data.val: a path or glob).
 void load_data(Shard *s, const Config *c, const char *key, int vocab);
+// require_documents: document masking (the bool config key `key`, data.document_mask or
+// eval.document_mask) needs a shard with document boundaries: dies naming the key and
+// where it was set when s has none.
+void require_documents(const Config *c, const Shard *s, const char *key);
 // SourceKind: what a model path names (resolve_source).
 typedef enum { SRC_LLAMA2C, SRC_HF, SRC_STATE } SourceKind;
 // resolve_source: the file or directory to load for `from` (a llama2.c file, a stretch

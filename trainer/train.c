@@ -128,14 +128,6 @@ static void check_pose(const Run *r) {
     }
 }
 
-// check_documents: document masking needs a shard with document boundaries.
-static void check_documents(const Config *c, const Shard *s) {
-    if (c->document_mask && shard_documents(s) < 2)
-        die("%s: data.document_mask is on, but %s has no document boundaries (no BOS token after its first, one "
-            "file): each window would be one document (prepare texts with BOS, or set data.document_mask: false)",
-            config_where(c, "data.document_mask"), s->path);
-}
-
 // setup: the model (from init_from, or the checkpoint being resumed), every stage's
 // position scheme, data, evals, and every buffer for the curriculum's largest step.
 static void setup(Run *r, const char *ckpt) {
@@ -153,7 +145,7 @@ static void setup(Run *r, const char *ckpt) {
     free(base);
     check_pose(r);
     load_data(&r->train, c, "data.train", r->m.cfg.vocab);
-    check_documents(c, &r->train);
+    if (c->document_mask) require_documents(c, &r->train, "data.document_mask");
     if (*c->val_path) {
         load_data(&r->val, c, "data.val", r->m.cfg.vocab);
         evals_plan(c, &r->plan, &r->val, r->m.cfg.vocab, &r->ev);
