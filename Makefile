@@ -4,7 +4,9 @@
 #   make run      all of the above, then the main job: configs/retrofit_32k.yaml (resumed
 #                 from its newest checkpoint when interrupted; "complete" when done)
 #   make debug    ./train_debug with -fsanitize=address,undefined
-#   make bench    throughput and memory figures (CASES=name,... to pick cases)
+#   make bench    throughput and memory figures (CASES=name,... to pick cases; CASES=ranks:
+#                 2 MPI ranks x 1 thread against 1 x 2, data and context parallel)
+#   make MPI=0    a trainer without MPI (after make clean): one process only
 #   make compare  the README's method comparison: every configs/retrofit_<method>.yaml,
 #                 zero-shot and adapted (about 45 minutes on 2 cores)
 #   make docs     the README's charts (docs/*.svg) from the runs of make compare, make run
@@ -22,21 +24,33 @@ CFLAGS  ?= -O2 -march=x86-64-v2 -g
 CFLAGS  += -std=c11 -Wall -Wextra -Wpedantic -fno-trapping-math -fopenmp -I$(BLASINC)
 LDLIBS  := -L$(BLASLIB) -Wl,-rpath,$(BLASLIB) -lopenblas -lyaml -lz -lm
 DEBUGFLAGS := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer
+# MPI=1 (the default): multi-rank runs under OpenMPI's mpirun (dist/dist.c). MPI=0 builds
+# a trainer without MPI that runs as one process (what `./train` alone does anyway).
+MPI     ?= 1
+ifeq ($(MPI),1)
+MPI_PKGS   := libopenmpi-dev openmpi-bin
+# expanded when a recipe runs, after the packages are installed
+MPI_CFLAGS  = -DSTRETCH_MPI $(shell mpicc --showme:compile)
+MPI_LDLIBS  = $(shell mpicc --showme:link)
+MPI_MISSING = ! command -v mpicc >/dev/null 2>&1 || ! command -v mpirun >/dev/null 2>&1
+else
+MPI_MISSING = false
+endif
 
-PKGS      := libopenblas-openmp-dev libyaml-dev zlib1g-dev
+PKGS      := libopenblas-openmp-dev libyaml-dev zlib1g-dev $(MPI_PKGS)
 PKG_STAMP := build/.packages
 TEST_PKGS := librsvg2-bin
 TEST_PY_PKGS := python3-minimal
 TEST_PY_STAMP := build/.test-python
 TEST_STAMP := build/.test-packages
 
-LIB_SRC := util/util.c util/ytree.c util/fs.c \
-           model/model.c model/layers.c model/softmax.c model/attention.c model/position.c model/llama2c.c model/safetensors.c model/hf.c \
+LIB_SRC := util/util.c util/ytree.c util/fs.c dist/dist.c \
+           model/model.c model/layers.c model/softmax.c model/attention.c model/ring.c model/position.c model/llama2c.c model/safetensors.c model/hf.c \
            data/shard.c data/loader.c data/pose.c data/tokenizer.c data/prepare.c \
            trainer/config.c trainer/curriculum.c trainer/optim.c trainer/train.c trainer/eval.c trainer/passkey.c trainer/positions.c trainer/setup.c trainer/checkpoint.c trainer/resume.c trainer/export.c trainer/runlog.c trainer/svg.c trainer/compare.c trainer/progress.c
 LIB_OBJ := $(LIB_SRC:%.c=build/%.o)
-HEADERS := $(wildcard util/*.h model/*.h data/*.h trainer/*.h)
-TESTS   := tests/test_layers tests/test_attention tests/test_curriculum tests/refcheck tests/test_real tests/test_train tests/test_position tests/test_passkey tests/test_data tests/test_report tests/test_gradcheck tests/test_optim tests/rope_dump tests/test_tokenizer
+HEADERS := $(wildcard util/*.h dist/*.h model/*.h data/*.h trainer/*.h)
+TESTS   := tests/test_layers tests/test_attention tests/test_curriculum tests/refcheck tests/test_real tests/test_train tests/test_position tests/test_passkey tests/test_data tests/test_report tests/test_gradcheck tests/test_optim tests/rope_dump tests/test_tokenizer tests/test_ring
 
 BASE    := checkpoints/base/stories260K.bin checkpoints/base/tok512.bin
 DATA    := data/tinystories/train.bin data/tinystories/val.bin data/tinystories/test.bin \
@@ -57,7 +71,7 @@ apt_install = echo "installing $(1)"; SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo 
 packages: $(PKG_STAMP)
 $(PKG_STAMP):
 	@mkdir -p build
-	@if [ ! -f $(BLASINC)/cblas.h ] || [ ! -f /usr/include/yaml.h ] || [ ! -f /usr/include/zlib.h ]; then \
+	@if [ ! -f $(BLASINC)/cblas.h ] || [ ! -f /usr/include/yaml.h ] || [ ! -f /usr/include/zlib.h ] || $(MPI_MISSING); then \
 	  $(call apt_install,$(PKGS)); fi
 	@touch $@
 
@@ -78,15 +92,19 @@ build/%.o: %.c $(HEADERS) | $(PKG_STAMP)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -c $< -o $@
 
+build/dist/dist.o: dist/dist.c $(HEADERS) Makefile | $(PKG_STAMP)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(MPI_CFLAGS) -c $< -o $@
+
 train: build/trainer/main.o $(LIB_OBJ)
-	$(CC) $(CFLAGS) $^ -o $@ $(LDLIBS)
+	$(CC) $(CFLAGS) $^ -o $@ $(LDLIBS) $(MPI_LDLIBS)
 
 tests/%: build/tests/%.o $(LIB_OBJ)
-	$(CC) $(CFLAGS) $^ -o $@ $(LDLIBS)
+	$(CC) $(CFLAGS) $^ -o $@ $(LDLIBS) $(MPI_LDLIBS)
 tests/test_attention: build/tests/attention_naive.o
 
 train_debug: $(LIB_SRC) trainer/main.c $(HEADERS) | $(PKG_STAMP)
-	$(CC) $(filter-out -O2,$(CFLAGS)) $(DEBUGFLAGS) $(LIB_SRC) trainer/main.c -o $@ $(LDLIBS)
+	$(CC) $(filter-out -O2,$(CFLAGS)) $(DEBUGFLAGS) $(MPI_CFLAGS) $(LIB_SRC) trainer/main.c -o $@ $(LDLIBS) $(MPI_LDLIBS)
 debug: train_debug
 
 # --- staged base model and data ---------------------------------------------------------
@@ -128,8 +146,10 @@ docs: train
 	./train compare $(DOC_RUNS) --out docs/compare.svg > docs/compare.txt
 	./train compare checkpoints/retrofit_32k checkpoints/retrofit_32k_docmask --out docs/compare_32k.svg > docs/compare_32k.txt
 
-bench: tests/bench
-	@./tests/bench $(CASES)
+# CASES=ranks: only the multi-rank cases (scripts/bench_ranks.sh); the default and all include them
+bench: all tests/bench
+	@case ",$(CASES)," in ,ranks,) ;; *) ./tests/bench $(CASES) ;; esac
+	@case ",$(CASES)," in ,,|*,all,*|*,ranks,*) scripts/bench_ranks.sh ;; esac
 
 clean:
 	rm -rf build train train_debug $(TESTS) tests/bench

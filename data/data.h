@@ -92,6 +92,9 @@ void loader_free(Loader *l);
 // row index where each input's document starts (PosIds.doc; a row's first document
 // starts at 0 even when it began in an earlier sequence).
 void loader_next(Loader *l, int *inputs, int *targets, int *doc, int B, int T);
+// loader_skip: move past n tokens of the stream, as if read (the sequences another rank
+// of a multi-rank run reads: every rank walks the same cursor).
+void loader_skip(Loader *l, size_t n);
 // loader_seek: continue from a cursor of loader_cursor (dies if it does not fit).
 void loader_seek(Loader *l, LoaderCursor c);
 LoaderCursor loader_cursor(const Loader *l);
@@ -117,10 +120,12 @@ typedef struct {
 
 // batch_positions: the position ids pos (B, T) of a training batch: contiguous, or the
 // PoSE ids of each row drawn from the generator seeded by `seed` (the caller derives it
-// from the run's seed and the step: resume redraws the same ids). doc (B, T, may be NULL:
-// one document per row): ids restart at 0 at each document start (intra-document
-// positions), i.e. pos[t] = row_pos[t] - row_pos[doc[t]].
-void batch_positions(int *pos, const int *doc, const Pose *p, uint64_t seed, int B, int T);
+// from the run's seed and the step: resume redraws the same ids); row b of this call
+// draws as row b0 + b of the batch `seed` belongs to (a rank that holds rows b0.. of it
+// draws what one process would). doc (B, T, may be NULL: one document per row): ids
+// restart at 0 at each document start (intra-document positions), i.e. pos[t] =
+// row_pos[t] - row_pos[doc[t]].
+void batch_positions(int *pos, const int *doc, const Pose *p, uint64_t seed, int b0, int B, int T);
 // shard_opens_doc: token i of the shard starts a document (a BOS, or a file start: a
 // binary search of file_start).
 int shard_opens_doc(const Shard *s, size_t i);

@@ -100,6 +100,8 @@ void loader_next(Loader *l, int *inputs, int *targets, int *doc, int B, int T) {
     if (doc) doc_starts(doc, B, T);
 }
 
+void loader_skip(Loader *l, size_t n) { walk(l, &l->cur, n, NULL, NULL); }
+
 void loader_seek(Loader *l, LoaderCursor c) {
     if (c.doc >= l->n_docs || c.offset >= l->doc_len[order_of(l, c.epoch)[c.doc]])
         die("%s: the data cursor (epoch %llu, document %llu, offset %llu) does not fit its %zu documents "

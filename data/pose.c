@@ -59,10 +59,10 @@ static void row_positions(int *pos, const Pose *p, Rng *r, int T) {
         for (int t = start[i]; t < start[i + 1]; t++) pos[t] = t + skip[i];
 }
 
-void batch_positions(int *pos, const int *doc, const Pose *p, uint64_t seed, int B, int T) {
+void batch_positions(int *pos, const int *doc, const Pose *p, uint64_t seed, int b0, int B, int T) {
     for (int b = 0; b < B; b++) {
         int *row = pos + (size_t)b * T;
-        Rng r = {seed ^ ((uint64_t)(b + 1) * 0xD1B54A32D192ED03ull)};
+        Rng r = {seed ^ ((uint64_t)(b0 + b + 1) * 0xD1B54A32D192ED03ull)};
         row_positions(row, p, &r, T);
         if (!doc) continue;
         const int *d = doc + (size_t)b * T;

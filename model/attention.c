@@ -53,36 +53,54 @@ size_t attention_dbias_floats(int B, int T, int NH, int NB) {
     return (size_t)B * (size_t)NH * (size_t)((T + TILE - 1) / TILE) * (size_t)NB;
 }
 
-// Att: the operands of one attention call. Rows: the T query rows hold sequence rows
-// [q0, q0 + T), the Tk = q0 + T key rows rows [0, Tk): q0 = 0 but for a cached forward
-// (attention_forward_cached). Query row t of head h of q, out, dout is row
-// ((b*T + t - q0)*NH + h)*HS; key row s of kv head g of k, v row ((b*Tk + s)*NKV + g)*HS.
-// Positions: qpos[b*T + t - q0] and kpos[b*Tk + s] are the rows' position ids (biases
-// read qpos_t - kpos_s); doc[b*T + t - q0] is the first key row query t may see.
+// Att: the operands of one attention call: the query rows a->qr against the key rows
+// a->kr (AttnRows, layers.h). Rows are sequence rows, the indices that causality and
+// document starts compare: query t of sequence b is memory row qmem = b*qr.stride +
+// qr.base + t - qr.g0 of q, out, dout, qpos, doc (row (qmem*NH + h)*HS of head h) and of
+// lse, delta (layout (B, NH, qr.stride)); key s is memory row b*kr.stride + kr.base + s -
+// kr.g0 of k, v, kpos. Biases read qpos_t - kpos_s; doc_t is the first key row query t
+// may see.
 typedef struct {
     const float *q, *k, *v, *out, *dout, *lse, *delta;
     const AttnBias *ab;
     const int *qpos, *kpos, *doc;
-    int B, T, NH, NKV, HS, nb;   // nb: query tiles per sequence
-    int q0, Tk;
+    int B, NH, NKV, HS;
+    AttnRows qr, kr;
+    int nb;                      // query tiles of qr
     float scale;
 } Att;
 
-static size_t qrow(const Att *a, int b, int t, int h) { return (((size_t)b * a->T + t - a->q0) * a->NH + h) * a->HS; }
-static size_t kvrow(const Att *a, int b, int s, int h) { return (((size_t)b * a->Tk + s) * a->NKV + h / (a->NH / a->NKV)) * a->HS; }
-static size_t srow(const Att *a, int b, int h, int t) { return ((size_t)b * a->NH + h) * a->T + t - a->q0; }   // lse, delta
-static int qpos(const Att *a, int b, int t) { return a->qpos[(size_t)b * a->T + t - a->q0]; }
-static int kpos(const Att *a, int b, int s) { return a->kpos[(size_t)b * a->Tk + s]; }
-static int doc_start(const Att *a, int b, int t) { return a->doc[(size_t)b * a->T + t - a->q0]; }
-static int tile_len(const Att *a, int i) { return a->T - i * TILE < TILE ? a->T - i * TILE : TILE; }
+static size_t qmem(const Att *a, int b, int t) { return (size_t)b * a->qr.stride + a->qr.base + t - a->qr.g0; }
+static size_t kmem(const Att *a, int b, int s) { return (size_t)b * a->kr.stride + a->kr.base + s - a->kr.g0; }
+static size_t qrow(const Att *a, int b, int t, int h) { return (qmem(a, b, t) * a->NH + h) * a->HS; }
+static size_t kvrow(const Att *a, int b, int s, int h) { return (kmem(a, b, s) * a->NKV + h / (a->NH / a->NKV)) * a->HS; }
+static size_t srow(const Att *a, int b, int h, int t) {      // lse, delta
+    return ((size_t)b * a->NH + h) * a->qr.stride + a->qr.base + t - a->qr.g0;
+}
+static int qpos(const Att *a, int b, int t) { return a->qpos[qmem(a, b, t)]; }
+static int kpos(const Att *a, int b, int s) { return a->kpos[kmem(a, b, s)]; }
+static int doc_start(const Att *a, int b, int t) { return a->doc[qmem(a, b, t)]; }
+static int tile_len(int n, int i) { return n - i * TILE < TILE ? n - i * TILE : TILE; }
+// key_end: one past the last key row query rows [t0, t0 + nq) may see.
+static int key_end(const Att *a, int t0, int nq) {
+    const int e = a->kr.g0 + a->kr.n;
+    return t0 + nq < e ? t0 + nq : e;
+}
 // key_len: the keys of the tile at s0 that query rows [t0, t0 + nq) can see.
-static int key_len(int t0, int nq, int s0) { return t0 + nq - s0 < TILE ? t0 + nq - s0 : TILE; }
-// first_key_tile: the first key tile any of query rows [t0, ...) sees: document starts
-// never decrease along a row, so the first query's decides; earlier tiles are skipped.
-static int first_key_tile(const Att *a, int b, int t0) { return doc_start(a, b, t0) / TILE * TILE; }
+static int key_len(const Att *a, int t0, int nq, int s0) {
+    const int n = key_end(a, t0, nq) - s0;
+    return n < TILE ? n : TILE;
+}
+// first_key_tile: the first key tile (tiles start at kr.g0) any of query rows [t0, ...)
+// sees: document starts never decrease along a row, so the first query's decides;
+// earlier tiles are skipped.
+static int first_key_tile(const Att *a, int b, int t0) {
+    const int d = doc_start(a, b, t0) > a->kr.g0 ? doc_start(a, b, t0) : a->kr.g0;
+    return a->kr.g0 + (d - a->kr.g0) / TILE * TILE;
+}
 // visible_cols: the columns [*lo, return) of a key tile at s0 (nk keys) that query row t
-// sees: keys doc_start(t) <= s <= t (none when t < s0: a cached forward's query tile may
-// start inside a key tile; none when its document starts after the tile).
+// sees: keys doc_start(t) <= s <= t (none when t < s0: a query tile may start inside a
+// key tile; none when its document starts after the tile).
 static int visible_cols(const Att *a, int b, int t, int s0, int nk, int *lo) {
     const int d = doc_start(a, b, t) - s0, hi = t < s0 ? 0 : t - s0 + 1 < nk ? t - s0 + 1 : nk;
     *lo = d > 0 ? (d < hi ? d : hi) : 0;
@@ -115,7 +133,7 @@ static void tile_scores(float *S, const Att *a, int b, int h, int t0, int nq, in
     const int NH = a->NH;
     const AttnBias *ab = a->ab;
     const int one = ab->kind == BIAS_T5 ? t5_tile_bucket(a, b, t0, nq, s0, nk) : -1;
-    const int *kp = a->kpos + (size_t)b * a->Tk + s0;
+    const int *kp = a->kpos + kmem(a, b, s0);
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, nq, nk, a->HS, a->scale, a->q + qrow(a, b, t0, h),
                 NH * a->HS, a->k + kvrow(a, b, s0, h), a->NKV * a->HS, 0.0f, S, TILE);
     for (int r = 0; r < nq; r++) {
@@ -147,20 +165,22 @@ static void tile_dscores(float *dS, const float *P, const Att *a, int b, int h, 
         for (int c = 0; c < nk; c++) dS[(size_t)r * TILE + c] = P[(size_t)r * TILE + c] * (dS[(size_t)r * TILE + c] - D[r]);
 }
 
-// forward_rows: out and lse of query tile i (rows q0 + i*TILE ...) of head h. Online softmax over key tiles:
-// m = running max, l = running sum of exp(x - m); out accumulates P V, rescaled by
-// exp(m_old - m_new) whenever the max grows.
-static void forward_rows(float *out, float *lse, const Att *a, int b, int h, int i) {
+// forward_rows: out and lse of query tile i (rows qr.g0 + i*TILE ...) of head h. Online
+// softmax over key tiles: m = running max, l = running sum of exp(x - m); out accumulates
+// P V, rescaled by exp(m_old - m_new) whenever the max grows. more: continue from the
+// out and lse of earlier key rows (normalised out and lse = m + log l are the state m =
+// lse, l = 1); a row that sees no key at all gets out 0 and lse -inf.
+static void forward_rows(float *out, float *lse, const Att *a, int b, int h, int i, int more) {
     float S[TILE * TILE], m[TILE], l[TILE];
-    const int t0 = a->q0 + i * TILE, nq = tile_len(a, i), ld = a->NH * a->HS, HS = a->HS;
+    const int t0 = a->qr.g0 + i * TILE, nq = tile_len(a->qr.n, i), ld = a->NH * a->HS, HS = a->HS;
     float *O = out + qrow(a, b, t0, h);
     for (int r = 0; r < nq; r++) {
-        m[r] = -INFINITY;
-        l[r] = 0.0f;
-        memset(O + (size_t)r * ld, 0, (size_t)HS * sizeof(float));
+        m[r] = more ? lse[srow(a, b, h, t0 + r)] : -INFINITY;
+        l[r] = m[r] == -INFINITY ? 0.0f : 1.0f;
+        if (!more) memset(O + (size_t)r * ld, 0, (size_t)HS * sizeof(float));
     }
-    for (int s0 = first_key_tile(a, b, t0); s0 < t0 + nq; s0 += TILE) {
-        const int nk = key_len(t0, nq, s0);
+    for (int s0 = first_key_tile(a, b, t0); s0 < key_end(a, t0, nq); s0 += TILE) {
+        const int nk = key_len(a, t0, nq, s0);
         tile_scores(S, a, b, h, t0, nq, s0, nk);
         for (int r = 0; r < nq; r++) {
             float *row = S + (size_t)r * TILE, mx = m[r];
@@ -180,40 +200,51 @@ static void forward_rows(float *out, float *lse, const Att *a, int b, int h, int
                     a->v + kvrow(a, b, s0, h), a->NKV * HS, 1.0f, O, ld);
     }
     for (int r = 0; r < nq; r++) {
+        if (l[r] == 0.0f) {                            // no visible key (yet)
+            lse[srow(a, b, h, t0 + r)] = -INFINITY;
+            continue;
+        }
         for (int e = 0; e < HS; e++) O[(size_t)r * ld + e] /= l[r];
         lse[srow(a, b, h, t0 + r)] = m[r] + logf(l[r]);
     }
 }
 
-// run_forward: every (b, h, query tile) unit of a, longest rows (last tiles) first.
-static void run_forward(float *out, float *lse, const Att *a) {
-    const int nt = omp_get_max_threads(), NH = a->NH, nb = a->nb, units = a->B * NH * nb;
+// att_of: the Att of one call (out, dout, lse, delta are set by the caller when needed).
+static Att att_of(const float *q, const float *k, const float *v, const AttnBias *ab, const int *qpos, const int *kpos,
+                  const int *doc, AttnRows qr, AttnRows kr, int B, int NH, int NKV, int HS) {
+    return (Att){.q = q, .k = k, .v = v, .ab = ab, .qpos = qpos, .kpos = kpos, .doc = doc, .B = B, .NH = NH, .NKV = NKV,
+                 .HS = HS, .qr = qr, .kr = kr, .nb = (qr.n + TILE - 1) / TILE, .scale = 1.0f / sqrtf((float)HS)};
+}
+
+void attention_forward_block(float *out, float *lse, const float *q, const float *k, const float *v, const AttnBias *ab,
+                             const int *qpos, const int *kpos, const int *doc, AttnRows qr, AttnRows kr, int more,
+                             int B, int NH, int NKV, int HS) {
+    const Att a = att_of(q, k, v, ab, qpos, kpos, doc, qr, kr, B, NH, NKV, HS);
+    const int nt = omp_get_max_threads(), nb = a.nb, units = B * NH * nb;
     openblas_set_num_threads(1);
     #pragma omp parallel for schedule(dynamic, 1) num_threads(nt)
-    for (int u = 0; u < units; u++) forward_rows(out, lse, a, u / (NH * nb), u / nb % NH, nb - 1 - u % nb);
+    for (int u = 0; u < units; u++) forward_rows(out, lse, &a, u / (NH * nb), u / nb % NH, nb - 1 - u % nb, more);
     openblas_set_num_threads(nt);
 }
 
 void attention_forward(float *out, float *lse, const float *q, const float *k, const float *v,
                        const AttnBias *ab, const int *pos, const int *doc, int B, int T, int NH, int NKV, int HS) {
-    const Att a = {.q = q, .k = k, .v = v, .ab = ab, .qpos = pos, .kpos = pos, .doc = doc, .B = B, .T = T, .NH = NH, .NKV = NKV, .HS = HS,
-                   .nb = (T + TILE - 1) / TILE, .q0 = 0, .Tk = T, .scale = 1.0f / sqrtf((float)HS)};
-    run_forward(out, lse, &a);
+    const AttnRows rows = {0, T, 0, T};
+    attention_forward_block(out, lse, q, k, v, ab, pos, pos, doc, rows, rows, 0, B, NH, NKV, HS);
 }
 
 void attention_forward_cached(float *out, float *lse, const float *q, const float *k, const float *v,
                               const AttnBias *ab, const int *qpos, const int *kpos, const int *doc, int q0, int T,
                               int NH, int NKV, int HS) {
-    const Att a = {.q = q, .k = k, .v = v, .ab = ab, .qpos = qpos, .kpos = kpos, .doc = doc, .B = 1, .T = T, .NH = NH, .NKV = NKV, .HS = HS,
-                   .nb = (T + TILE - 1) / TILE, .q0 = q0, .Tk = q0 + T, .scale = 1.0f / sqrtf((float)HS)};
-    run_forward(out, lse, &a);
+    attention_forward_block(out, lse, q, k, v, ab, qpos, kpos, doc, (AttnRows){q0, T, 0, T},
+                            (AttnRows){0, q0 + T, 0, q0 + T}, 0, 1, NH, NKV, HS);
 }
 
 // t5_tile_grad: part[n] += the sum of dS over the tile's visible (t, s) whose distance
 // pos_t - pos_s falls in bucket n — the t5 table gradient of this tile, in a fixed order.
 static void t5_tile_grad(float *part, const float *dS, const Att *a, int b, int t0, int nq, int s0, int nk) {
     const int one = t5_tile_bucket(a, b, t0, nq, s0, nk);
-    const int *kp = a->kpos + (size_t)b * a->Tk + s0;
+    const int *kp = a->kpos + kmem(a, b, s0);
     for (int r = 0; r < nq; r++) {
         int lo;
         const int t = t0 + r, hi = visible_cols(a, b, t, s0, nk, &lo), pt = qpos(a, b, t);
@@ -231,7 +262,7 @@ static void t5_tile_grad(float *part, const float *dS, const Att *a, int b, int 
 // the tile-row's per-bucket sums of dS.
 static void dq_rows(float *dq, float *delta, float *part, const Att *a, int b, int h, int i) {
     float P[TILE * TILE], dS[TILE * TILE];
-    const int t0 = i * TILE, nq = tile_len(a, i), ld = a->NH * a->HS, HS = a->HS;
+    const int t0 = a->qr.g0 + i * TILE, nq = tile_len(a->qr.n, i), ld = a->NH * a->HS, HS = a->HS;
     const float *lse = a->lse + srow(a, b, h, t0);
     for (int r = 0; r < nq; r++) {
         const float *o = a->out + qrow(a, b, t0 + r, h), *g = a->dout + qrow(a, b, t0 + r, h);
@@ -240,8 +271,8 @@ static void dq_rows(float *dq, float *delta, float *part, const Att *a, int b, i
         delta[srow(a, b, h, t0 + r)] = D;
     }
     if (part) memset(part, 0, (size_t)a->ab->NB * sizeof(float));
-    for (int s0 = first_key_tile(a, b, t0); s0 < t0 + nq; s0 += TILE) {
-        const int nk = key_len(t0, nq, s0);
+    for (int s0 = first_key_tile(a, b, t0); s0 < key_end(a, t0, nq); s0 += TILE) {
+        const int nk = key_len(a, t0, nq, s0);
         tile_scores(P, a, b, h, t0, nq, s0, nk);
         tile_probs(P, lse, nq, nk);
         tile_dscores(dS, P, a, b, h, t0, nq, s0, nk);
@@ -252,16 +283,17 @@ static void dq_rows(float *dq, float *delta, float *part, const Att *a, int b, i
 }
 
 // dkv_rows: backward pass 2 for key tile j of kv head g, which owns these rows of dk and
-// dv: over the query heads of the group and the query tiles at or after j that see it
-// (the first whose document starts after the tile ends the walk),
+// dv: over the query heads of the group and the query tiles that reach the tile (the
+// first whose document starts after the tile ends the walk),
 // dv_s += sum_t P_ts dout_t and dk_s += scale * sum_t dS_ts q_t.
 static void dkv_rows(float *dk, float *dv, const Att *a, int b, int g, int j) {
     float P[TILE * TILE], dS[TILE * TILE];
-    const int s0 = j * TILE, nk = tile_len(a, j), G = a->NH / a->NKV, ldq = a->NH * a->HS, HS = a->HS;
+    const int s0 = a->kr.g0 + j * TILE, nk = tile_len(a->kr.n, j), G = a->NH / a->NKV, ldq = a->NH * a->HS, HS = a->HS;
+    const int i0 = s0 > a->qr.g0 ? (s0 - a->qr.g0) / TILE : 0;        // the first query tile ending at or after s0
     const size_t o = kvrow(a, b, s0, g * G);
     for (int h = g * G; h < (g + 1) * G; h++)
-        for (int i = j; i < a->nb && doc_start(a, b, i * TILE) < s0 + nk; i++) {
-            const int t0 = i * TILE, nq = tile_len(a, i);
+        for (int i = i0; i < a->nb && doc_start(a, b, a->qr.g0 + i * TILE) < s0 + nk; i++) {
+            const int t0 = a->qr.g0 + i * TILE, nq = tile_len(a->qr.n, i);
             tile_scores(P, a, b, h, t0, nq, s0, nk);
             tile_probs(P, a->lse + srow(a, b, h, t0), nq, nk);
             cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, nk, HS, nq, 1.0f, P, TILE, a->dout + qrow(a, b, t0, h),
@@ -279,14 +311,14 @@ static void dkv_rows(float *dk, float *dv, const Att *a, int b, int g, int j) {
 // Two passes so that every unit owns what it writes (no atomics, a fixed order of every
 // sum): dq per (b, h, query tile), then dk/dv per (b, kv head, key tile); the t5 partial
 // sums of pass 1 are added to dtable serially in unit order.
-void attention_backward(float *dq, float *dk, float *dv, float *dtable, const float *dout, const float *out,
-                        const float *lse, const float *q, const float *k, const float *v, const AttnBias *ab,
-                        const int *pos, const int *doc, float *delta, float *dbias, int B, int T, int NH, int NKV,
-                        int HS) {
-    const Att a = {q, k, v, out, dout, lse, delta, ab, pos, pos, doc, B, T, NH, NKV, HS, .nb = (T + TILE - 1) / TILE,
-                   .q0 = 0, .Tk = T, .scale = 1.0f / sqrtf((float)HS)};
-    const int nt = omp_get_max_threads(), t5 = ab->kind == BIAS_T5, NB = ab->NB;
-    const int units_q = B * NH * a.nb, units_kv = B * NKV * a.nb;
+void attention_backward_block(float *dq, float *dk, float *dv, float *dtable, const float *dout, const float *out,
+                              const float *lse, const float *q, const float *k, const float *v, const AttnBias *ab,
+                              const int *qpos, const int *kpos, const int *doc, float *delta, float *dbias, AttnRows qr,
+                              AttnRows kr, int B, int NH, int NKV, int HS) {
+    Att a = att_of(q, k, v, ab, qpos, kpos, doc, qr, kr, B, NH, NKV, HS);
+    a.out = out, a.dout = dout, a.lse = lse, a.delta = delta;
+    const int nt = omp_get_max_threads(), t5 = ab->kind == BIAS_T5, NB = ab->NB, nbk = (kr.n + TILE - 1) / TILE;
+    const int units_q = B * NH * a.nb, units_kv = B * NKV * nbk;
     openblas_set_num_threads(1);
     #pragma omp parallel for schedule(dynamic, 1) num_threads(nt)
     for (int u = 0; u < units_q; u++) {
@@ -295,9 +327,18 @@ void attention_backward(float *dq, float *dk, float *dv, float *dtable, const fl
     }
     #pragma omp parallel for schedule(dynamic, 1) num_threads(nt)
     for (int u = 0; u < units_kv; u++)
-        dkv_rows(dk, dv, &a, u / (NKV * a.nb), u / a.nb % NKV, u % a.nb);
+        dkv_rows(dk, dv, &a, u / (NKV * nbk), u / nbk % NKV, u % nbk);
     openblas_set_num_threads(nt);
     if (t5)
         for (int r = 0; r < units_q; r++)
             for (int n = 0; n < NB; n++) dtable[(size_t)n * NH + r / a.nb % NH] += dbias[(size_t)r * NB + n];
+}
+
+void attention_backward(float *dq, float *dk, float *dv, float *dtable, const float *dout, const float *out,
+                        const float *lse, const float *q, const float *k, const float *v, const AttnBias *ab,
+                        const int *pos, const int *doc, float *delta, float *dbias, int B, int T, int NH, int NKV,
+                        int HS) {
+    const AttnRows rows = {0, T, 0, T};
+    attention_backward_block(dq, dk, dv, dtable, dout, out, lse, q, k, v, ab, pos, pos, doc, delta, dbias, rows, rows, B,
+                             NH, NKV, HS);
 }

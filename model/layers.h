@@ -103,4 +103,55 @@ void attention_backward(float *dq, float *dk, float *dv, float *dtable, const fl
                         int HS);
 size_t attention_dbias_floats(int B, int T, int NH, int NB);
 
+// AttnRows: a block of query or key rows of attention: sequence rows [g0, g0 + n) (the
+// indices causality and document starts compare), stored from row `base` of arrays that
+// hold `stride` rows per sequence. Context parallelism (model/ring.c) runs a rank's
+// query chunks against one key chunk at a time.
+typedef struct {
+    int g0, n, base, stride;
+} AttnRows;
+// attention_forward_block: out, lse of the query rows qr over the key rows kr: keys s of
+// kr with doc_t <= s <= t. more: continue the softmax of out and lse (over earlier key
+// rows; lse -inf: none yet) instead of starting afresh; a query that sees no key has
+// out 0, lse -inf. qpos, doc are indexed like q (stride qr.stride), kpos like k.
+// out, q (B, qr.stride, NH, HS), lse (B, NH, qr.stride), k, v (B, kr.stride, NKV, HS).
+void attention_forward_block(float *out, float *lse, const float *q, const float *k, const float *v, const AttnBias *ab,
+                             const int *qpos, const int *kpos, const int *doc, AttnRows qr, AttnRows kr, int more,
+                             int B, int NH, int NKV, int HS);
+// attention_backward_block: attention_backward for the query rows qr against the key
+// rows kr, given the final out and lse of the queries (over every key row): dq of qr's
+// rows, dk and dv of kr's rows and dtable accumulate (+=). Scratch as attention_backward
+// with T = qr.stride.
+void attention_backward_block(float *dq, float *dk, float *dv, float *dtable, const float *dout, const float *out,
+                              const float *lse, const float *q, const float *k, const float *v, const AttnBias *ab,
+                              const int *qpos, const int *kpos, const int *doc, float *delta, float *dbias, AttnRows qr,
+                              AttnRows kr, int B, int NH, int NKV, int HS);
+
+
+// Context parallelism (ring.c): each of the P ranks of a ring (dist/dist.h) holds T
+// local rows of every sequence of P*T rows: chunks c and 2P-1-c of its 2P chunks of
+// T/2 rows (the load-balanced "zigzag" split: every rank gets the same causal work).
+// doc holds sequence rows (the first row each query sees), pos the position ids.
+// RingBuffers: the key/value blocks travelling the ring: k, v, dk, dv (2, B, T, NKV, HS)
+// each and pos (2, B, T): two of each, one computed on, one being received.
+typedef struct {
+    float *k[2], *v[2], *dk[2], *dv[2];
+    int *pos[2];
+} RingBuffers;
+// ring_rows: the sequence row of local row t (of T) on member c of a ring of P.
+int ring_row(int t, int T, int P, int c);
+// ring_attention_forward: attention_forward of this rank's rows over the whole
+// sequence: its query chunks against every rank's key/value block as the blocks pass
+// around the ring, merged by the online softmax (attention_forward_block's more).
+// out (B, T, NH, HS), lse (B, NH, T), q (B, T, NH, HS), k, v (B, T, NKV, HS).
+void ring_attention_forward(float *out, float *lse, const float *q, const float *k, const float *v, const AttnBias *ab,
+                            const int *pos, const int *doc, const RingBuffers *rb, int B, int T, int NH, int NKV, int HS);
+// ring_attention_backward: attention_backward over the ring: dq of this rank's queries
+// accumulates locally; each block's dk/dv travel with it and come home after P steps,
+// added (+=) to dk, dv in ring order. Scratch as attention_backward.
+void ring_attention_backward(float *dq, float *dk, float *dv, float *dtable, const float *dout, const float *out,
+                             const float *lse, const float *q, const float *k, const float *v, const AttnBias *ab,
+                             const int *pos, const int *doc, float *delta, float *dbias, const RingBuffers *rb, int B,
+                             int T, int NH, int NKV, int HS);
+
 #endif

@@ -1,6 +1,7 @@
 // model.c — parameter/activation tables, allocation, and the forward/backward
 // orchestrators of the Llama decoder (see model.h).
 #include "model.h"
+#include "../dist/dist.h"
 #include "layers.h"
 #include "../util/util.h"
 
@@ -141,6 +142,7 @@ static void acts_sizes(const ModelConfig *c, int recompute, size_t B, size_t T, 
 // saved activations (forward-only passes always).
 typedef struct {
     int B, T, t0, len, cached, recompute;
+    int ring;                  // PosIds.ring: the rows are this rank's part of a ring's sequences
     const int *pos, *doc;
 } Pass;
 
@@ -166,6 +168,8 @@ static void free_prepared(Model *m) {
     free(m->ids_memory);
     free(m->kv_pos);
     free(m->kv_memory);
+    free(m->ring_memory);
+    free(m->ring_pos);
 }
 
 double model_flops_per_token(const ModelConfig *c, int T) {
@@ -200,6 +204,28 @@ void model_reserve_positions(Model *m, int P) {
     CHECK(!m->acts_memory, "model_reserve_positions must come before model_prepare");
     CHECK(P > 0, "model_reserve_positions: %d positions", P);
     m->max_P = P > m->max_P ? P : m->max_P;
+}
+
+void model_reserve_ring(Model *m, int B, int T, int recompute) {
+    CHECK(!m->acts_memory, "model_reserve_ring must come before model_prepare");
+    CHECK(T % 2 == 0, "model_reserve_ring: %d local rows do not split into two chunks", T);
+    reserve(m, B, T, recompute);
+    m->ring_BT = (size_t)B * (size_t)T > m->ring_BT ? (size_t)B * (size_t)T : m->ring_BT;
+}
+
+// ring_prepare: the RingBuffers views over one allocation of floats and one of ints.
+static void ring_prepare(Model *m) {
+    const size_t n = m->ring_BT * (size_t)m->cfg.n_kv_heads * (size_t)(m->cfg.dim / m->cfg.n_heads);
+    m->ring_memory = xmalloc(8 * n * sizeof(float));
+    m->ring_pos = xmalloc(2 * m->ring_BT * sizeof(int));
+    float *f = m->ring_memory;
+    for (int i = 0; i < 2; i++) {
+        m->ring.k[i] = f + (0 + i) * n;
+        m->ring.v[i] = f + (2 + i) * n;
+        m->ring.dk[i] = f + (4 + i) * n;
+        m->ring.dv[i] = f + (6 + i) * n;
+        m->ring.pos[i] = m->ring_pos + i * m->ring_BT;
+    }
 }
 
 void model_reserve_cache(Model *m, int T) {
@@ -240,6 +266,7 @@ void model_prepare(Model *m) {
         m->kv_memory = xmalloc(2 * (size_t)m->cfg.n_layers * (size_t)m->kv_T * KV * sizeof(float));
         m->kv_pos = xmalloc((size_t)m->kv_T * sizeof(int));
     }
+    if (m->ring_BT) ring_prepare(m);
 }
 
 void model_set_rope(Model *m, const Position *p) {
@@ -324,6 +351,7 @@ static void layer_forward(Model *m, const Pass *ps, int l, const AttnBias *ab) {
         rope_forward(s.k, s.k, m->rope_cos, m->rope_sin, ps->pos, B, T, NKV, HS);
     }
     if (ps->cached) cached_attention(m, ps, l, &s, ab);
+    else if (ps->ring) ring_attention_forward(s.att, s.lse, s.q, s.k, s.v, ab, ps->pos, ps->doc, &m->ring, B, T, NH, NKV, HS);
     else attention_forward(s.att, s.lse, s.q, s.k, s.v, ab, ps->pos, ps->doc, B, T, NH, NKV, HS);
     matmul_forward(tmp, s.att, p->wo + (size_t)l * C * C, BT, C, C);
     residual_forward(s.xmid, s.x, tmp, BT * C);
@@ -360,8 +388,11 @@ static void layer_backward(Model *m, const Pass *ps, int l, const AttnBias *ab) 
     zero(a->datt, BT * C); zero(a->dqr, BT * C); zero(a->dkr, BT * KV); zero(a->dv, BT * KV);
     zero(a->dq, BT * C); zero(a->dk, BT * KV); zero(a->dxn, BT * C);
     matmul_backward(a->datt, g->wo + (size_t)l * C * C, a->dresid, s.att, p->wo + (size_t)l * C * C, BT, C, C);
-    attention_backward(a->dqr, a->dkr, a->dv, g->t5_table, a->datt, s.att, s.lse, s.q, s.k, s.v, ab, ps->pos,
-                       ps->doc, a->delta, a->dbias, B, T, NH, NKV, HS);
+    if (ps->ring)
+        ring_attention_backward(a->dqr, a->dkr, a->dv, g->t5_table, a->datt, s.att, s.lse, s.q, s.k, s.v, ab, ps->pos,
+                                ps->doc, a->delta, a->dbias, &m->ring, B, T, NH, NKV, HS);
+    else attention_backward(a->dqr, a->dkr, a->dv, g->t5_table, a->datt, s.att, s.lse, s.q, s.k, s.v, ab, ps->pos,
+                            ps->doc, a->delta, a->dbias, B, T, NH, NKV, HS);
     if (m->pos.rope) {
         rope_backward(a->dq, a->dqr, m->rope_cos, m->rope_sin, ps->pos, B, T, NH, HS);
         rope_backward(a->dk, a->dkr, m->rope_cos, m->rope_sin, ps->pos, B, T, NKV, HS);
@@ -377,16 +408,20 @@ static void layer_backward(Model *m, const Pass *ps, int l, const AttnBias *ab) 
 
 // pass_ids: ps->pos and ps->doc from ids (NULL fields: rows t0 + t, one document),
 // materialised in m->ids_memory and checked against PosIds' contract; ps->len (when 0):
-// the largest position id + 1.
+// the largest position id + 1 (of the whole ring's sequences in a ring pass).
 static void pass_ids(Model *m, Pass *ps, const PosIds *ids) {
     const size_t BT = (size_t)ps->B * ps->T;
     int *pos = m->ids_memory, *doc = m->ids_memory + m->max_BT, top = 0;
+    const int P = dist_ring_size(), c = dist_ring_rank();
+    CHECK(!ps->ring || (ids && ids->pos && m->ring_BT >= BT && ps->T % 2 == 0),
+          "a ring pass of %d x %d rows needs position ids and model_reserve_ring", ps->B, ps->T);
     for (size_t i = 0; i < BT; i++) {
-        const int t = (int)(i % (size_t)ps->T), row = ps->t0 + t;
+        const int t = (int)(i % (size_t)ps->T), row = ps->ring ? ring_row(t, ps->T, P, c) : ps->t0 + t;
+        const int first = t == 0 || (ps->ring && t == ps->T / 2);     // the previous row is not here
         pos[i] = ids && ids->pos ? ids->pos[i] : row;
         doc[i] = ids && ids->doc ? ids->doc[i] : 0;
-        const int same = t > 0 ? doc[i] == doc[i - 1] : doc[i] < row;   // continues the previous row's document
-        const int prev = t > 0 ? pos[i - 1] : ps->cached && row > 0 ? m->kv_pos[row - 1] : 0;
+        const int same = !first ? doc[i] == doc[i - 1] : doc[i] < row;   // continues the previous row's document
+        const int prev = !first ? pos[i - 1] : ps->cached && row > 0 ? m->kv_pos[row - 1] : 0;
         CHECK(pos[i] >= 0 && pos[i] < m->max_P && (doc[i] == row || (same && pos[i] >= prev)) && doc[i] <= row,
               "position ids: token %zu (row %d) has id %d, document start %d: ids must lie in [0, %d) "
               "(model_reserve_positions), never decrease within a document, and a document starts at its "
@@ -395,6 +430,7 @@ static void pass_ids(Model *m, Pass *ps, const PosIds *ids) {
     }
     ps->pos = pos;
     ps->doc = doc;
+    if (ps->ring) top = dist_ring_max_int(top);
     if (!ps->len) ps->len = top + 1;
     CHECK(top < ps->len, "position id %d is beyond the length %d given to a cached forward", top, ps->len);
     if (ps->cached) memcpy(m->kv_pos + ps->t0, pos, (size_t)ps->T * sizeof(int));
@@ -443,12 +479,13 @@ static float forward_loss(Model *m, Pass *ps, const int *inputs, const int *targ
 }
 
 float model_forward(Model *m, const int *inputs, const int *targets, const PosIds *ids, int B, int T) {
-    Pass ps = {.B = B, .T = T, .t0 = 0, .len = 0, .cached = 0, .recompute = 1};
+    Pass ps = {.B = B, .T = T, .t0 = 0, .len = 0, .cached = 0, .recompute = 1, .ring = ids && ids->ring};
     return forward_loss(m, &ps, inputs, targets, ids);
 }
 
 float model_forward_cached(Model *m, const int *inputs, const int *targets, const PosIds *ids, int n, int t0,
                            int total) {
+    CHECK(!ids || !ids->ring, "model_forward_cached: a cached forward holds whole sequences, not a ring's part");
     CHECK(m->kv_memory && n > 0 && t0 >= 0 && t0 + n <= m->kv_T && total > 0,
           "model_forward_cached: rows [%d, %d) exceed the cache of %d rows (model_reserve_cache)", t0, t0 + n, m->kv_T);
     Pass ps = {.B = 1, .T = n, .t0 = t0, .len = total, .cached = 1, .recompute = 1};
@@ -460,7 +497,7 @@ float model_forward_backward(Model *m, const int *inputs, const int *targets, co
     const ModelConfig *c = &m->cfg;
     const int C = c->dim, V = c->vocab;
     const size_t BT = (size_t)B * T;
-    Pass ps = {.B = B, .T = T, .t0 = 0, .len = 0, .cached = 0, .recompute = recompute};
+    Pass ps = {.B = B, .T = T, .t0 = 0, .len = 0, .cached = 0, .recompute = recompute, .ring = ids && ids->ring};
     CHECK(m->grads_memory && targets, "model_forward_backward needs model_prepare() and targets");
     forward_trunk(m, &ps, inputs, targets, ids);
     ParamTensors *p = &m->params, *g = &m->grads;

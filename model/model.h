@@ -12,6 +12,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include "layers.h"
 #include "position.h"
 
 // T5_TABLE_NAME: the checkpoint name of the learned T5 bias table (P_T5).
@@ -132,9 +133,14 @@ _Static_assert(sizeof(Activations) == NUM_ACTS * sizeof(float *), "a view per A_
 // RoPE rotates token t by pos[t] * theta_i; ALiBi and T5 read the distance pos_t - pos_s;
 // dynamic NTK and LongRoPE choose their tables from the batch's largest id + 1, as
 // transformers does from max(position_ids) + 1. Contiguous ids (NULL) are today's path.
+//   ring: 0 = each row is a whole sequence; 1 = the T rows are this rank's two zigzag
+//         chunks of sequences of P*T rows split over its context-parallel ring (layers.h:
+//         ring_row gives each row's sequence row; doc holds sequence rows; pos is needed);
+//         attention runs over the ring, and the largest id is the ring's.
 typedef struct {
     const int *pos;
     const int *doc;
+    int ring;
 } PosIds;
 
 typedef struct {
@@ -162,6 +168,10 @@ typedef struct {
     float *kv_memory;          // (2, L, kv_T, KV) key/value cache of one sequence (keys of all
                                // layers, then values); NULL unless model_reserve_cache
     int kv_T;                  // its capacity in positions
+    float *ring_memory;        // RingBuffers (layers.h) of ring_BT tokens; NULL unless
+    int *ring_pos;             // model_reserve_ring
+    size_t ring_BT;
+    RingBuffers ring;          // views into ring_memory, ring_pos
 } Model;
 
 // LOGITS_CHUNK_FLOATS: the LM head and loss run over chunks of rows of at most this many
@@ -190,6 +200,9 @@ void model_reserve_positions(Model *m, int P);
 // model_reserve_cache: make the coming model_prepare allocate a key/value cache for one
 // sequence of up to T positions (model_forward_cached), and size for its (1, T) forward.
 void model_reserve_cache(Model *m, int T);
+// model_reserve_ring: make the coming model_prepare allocate the buffers of ring passes
+// (PosIds.ring) of (B, T) local rows (and size activations for them, with recompute).
+void model_reserve_ring(Model *m, int B, int T, int recompute);
 // model_prepare: allocate grads, activations and RoPE tables once, for every shape
 // reserved before (at least one).
 void model_prepare(Model *m);

@@ -94,7 +94,7 @@ static const PosIds *batch_ids(const Case *k, PosIds *ids, int *pos, int *doc) {
     if (!k->docs && !k->pose) return NULL;
     for (int i = 0; i < k->B * k->T; i++) doc[i] = k->docs ? i % k->T / k->docs * k->docs : 0;
     const Pose p = {k->pose, 3};
-    batch_positions(pos, k->docs ? doc : NULL, &p, 11, k->B, k->T);
+    batch_positions(pos, k->docs ? doc : NULL, &p, 11, 0, k->B, k->T);
     *ids = (PosIds){pos, k->docs ? doc : NULL};
     return ids;
 }
@@ -112,7 +112,7 @@ static double run_step_case(const Case *k, double peak) {
     model_reserve(&m, k->B, k->T, k->recompute);
     model_reserve_positions(&m, k->pose > k->T ? k->pose : k->T);
     model_prepare(&m);
-    adamw_init(&opt, m.num_params);
+    adamw_init(&opt, 0, m.num_params);
     size_t BT = (size_t)k->B * k->T;
     int *in = xmalloc(BT * sizeof(int)), *tg = xmalloc(BT * sizeof(int)), *pos = xmalloc(BT * sizeof(int)), *doc = xmalloc(BT * sizeof(int));
     for (size_t i = 0; i < BT; i++) { in[i] = (int)rng_below(&r, (size_t)k->vocab); tg[i] = (int)rng_below(&r, (size_t)k->vocab); }

@@ -2,7 +2,7 @@
 #   ok NAME / bad NAME [DETAIL]       count and print one case
 #   expect_error NAME PATTERN CMD...  CMD exits 2 with one stderr line matching PATTERN
 #   begin NAME                        TMP=tests/tmp/NAME, emptied, and no checkpoints/test_NAME_*
-#   strip_timing FILE                 metrics.jsonl without tokens_per_s and elapsed_s (the
+#   strip_timing FILE                 metrics.jsonl without tokens_per_s, elapsed_s, comm_s (the
 #                                     only values that differ between equal runs)
 #   need FILE NAME                    true when FILE (from $SHARED) exists; otherwise the case
 #                                     NAME fails with the message of tests/shared.sh
@@ -22,5 +22,5 @@ expect_error() {
   else bad "$name" "exit $rc, $lines stderr lines: $(head -c 300 "$TMP/err")"; fi
 }
 need() { [ -f "$1" ] && return 0; bad "$2" "$(shared_missing_msg "$1")"; return 1; }
-strip_timing() { sed 's/, "tokens_per_s": [0-9.]*, "elapsed_s": [0-9.]*//' "$1"; }
+strip_timing() { sed 's/, "tokens_per_s": [0-9.]*, "elapsed_s": [0-9.]*//; s/, "comm_s": [0-9.]*//' "$1"; }
 finish() { echo "$1: $pass passed, $fail failed"; [ $fail -eq 0 ]; exit $?; }

@@ -143,7 +143,7 @@ int main(int argc, char **argv) {
     st_load_params(st_resolve_single, &st, &cfg, &m.params, "", layout);
     FixBatch b;
     read_batch(&st, argv[1], &b);
-    const PosIds pids = {b.pos, b.doc};
+    const PosIds pids = {b.pos, b.doc, 0};
     const PosIds *ids = b.pos || b.doc ? &pids : NULL;   // NULL: the contiguous path of plain batches
     printf("refcheck %s: batch %d x %d, %d documents, position ids %s, largest %d\n", argv[1], b.B, b.T, b.docs,
            b.pos ? "given" : "0 .. T-1", b.max_id);

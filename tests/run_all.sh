@@ -40,6 +40,10 @@ run report ./tests/test_report tests/fixtures/report
 run tokenizer need "$TOK32K" ./tests/test_tokenizer "$TOK32K"
 run cli bash tests/test_cli.sh
 run resume bash tests/test_resume.sh
+run ring ./tests/test_ring
+MPIRUN="mpirun -q --oversubscribe --allow-run-as-root -x OMP_NUM_THREADS=1"
+for n in 2 3 4; do run "ring on $n ranks" $MPIRUN -np $n ./tests/test_ring; done
+run mpi bash tests/test_mpi.sh
 run export bash tests/test_export.sh
 run compare bash tests/test_report.sh
 run finetune bash tests/test_finetune.sh

@@ -189,10 +189,10 @@ static void test_pose(void) {
     int *pos = xmalloc(R * W * sizeof(int)), *again = xmalloc(R * W * sizeof(int)), *doc = xcalloc(R * W, sizeof(int));
     int below = 1, steps = 1, first0 = 1, top = 0, same = 1, differ = 0;
     for (int k = 0; k < 200; k++) {
-        batch_positions(pos, NULL, &p, 1000 + (uint64_t)k, R, W);
-        batch_positions(again, NULL, &p, 1000 + (uint64_t)k, R, W);
+        batch_positions(pos, NULL, &p, 1000 + (uint64_t)k, 0, R, W);
+        batch_positions(again, NULL, &p, 1000 + (uint64_t)k, 0, R, W);
         same &= !memcmp(pos, again, R * W * sizeof(int));
-        batch_positions(again, NULL, &p, 5000 + (uint64_t)k, R, W);
+        batch_positions(again, NULL, &p, 5000 + (uint64_t)k, 0, R, W);
         differ += memcmp(pos, again, R * W * sizeof(int)) != 0;
         for (int b = 0; b < R; b++) {
             const int *r = pos + b * W;
@@ -215,8 +215,8 @@ static void test_pose(void) {
     check_report(differ == 200, "PoSE ids: another seed, other ids", differ, 200);
     for (int b = 0; b < R; b++)                       // documents at 0, 100 and 300 of each row
         for (int t = 0; t < W; t++) doc[b * W + t] = t < 100 ? 0 : t < 300 ? 100 : 300;
-    batch_positions(pos, NULL, &p, 77, R, W);
-    batch_positions(again, doc, &p, 77, R, W);
+    batch_positions(pos, NULL, &p, 77, 0, R, W);
+    batch_positions(again, doc, &p, 77, 0, R, W);
     int restart = 1;
     for (int i = 0; i < R * W; i++) restart &= again[i] == pos[i] - pos[i - i % W + doc[i]];
     CHECK_TRUE("PoSE with documents: ids restart at 0 in each document (pos - pos of its start)", restart);

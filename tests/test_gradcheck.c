@@ -312,7 +312,7 @@ static void run_case(const Case *k) {
     const int B = k->B, T = k->T, BT = B * T;
     int *pos = xmalloc(sizeof(int) * (size_t)BT), *doc = xmalloc(sizeof(int) * (size_t)BT);
     const int NP_ids = case_ids(k, pos, doc);
-    const PosIds ids = {pos, doc}, *idp = k->packed ? &ids : NULL;
+    const PosIds ids = {pos, doc, 0}, *idp = k->packed ? &ids : NULL;
     printf("== %s: C %d, NH %d, NKV %d, HS %d, H %d, V %d, L %d, %s, B %d, T %d, %s\n", k->name, cfg->dim, cfg->n_heads,
            cfg->n_kv_heads, cfg->dim / cfg->n_heads, cfg->hidden, cfg->vocab, cfg->n_layers,
            cfg->tied ? "tied" : "untied", B, T, k->packed ? "PosIds (packed rows)" : "contiguous (no PosIds)");

@@ -70,7 +70,7 @@ static void trainer_open(Trainer *t, Safetensors *st, const char *path, int B, i
     st_load_params(st_resolve_single, st, &t->cfg, &t->m.params, "", t->layout);
     model_reserve(&t->m, B, T, 0);
     model_prepare(&t->m);
-    adamw_init(&t->opt, t->m.num_params);
+    adamw_init(&t->opt, 0, t->m.num_params);
 }
 
 // trainer_load: tensors `prefix` + HF name into a buffer laid out like the parameters.
@@ -89,7 +89,7 @@ static float trainer_step(Trainer *t, const int *in, const int *tg, int B, int T
     model_zero_grad(&t->m);
     float loss = model_forward_backward(&t->m, in, tg, NULL, B, T, 1.0f, 0);
     *norm = grad_norm(&t->m);
-    if (c->grad_clip > 0 && *norm > c->grad_clip) grad_scale(&t->m, (float)(c->grad_clip / *norm));
+    if (c->grad_clip > 0 && *norm > c->grad_clip) grad_scale(&t->m, (float)(c->grad_clip / *norm), 0, t->m.num_params);
     *lr = lr_at(c, step, c->max_steps);
     adamw_step(&t->opt, &t->m, (float)*lr, (float)c->beta1, (float)c->beta2, (float)c->eps, (float)c->weight_decay);
     return loss;

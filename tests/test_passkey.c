@@ -56,7 +56,7 @@ static void cached_vs_full(const char *name, const Position *p, int nkv, int T, 
                             .t5_buckets = p->bias == BIAS_T5 ? p->t5_buckets : 0};
     int *pos = xmalloc((size_t)T * sizeof(int)), *doc = xmalloc((size_t)T * sizeof(int));
     const int P = seg ? seg_ids(seg, T, pos, doc) : T, total = P > T ? P : T;
-    const PosIds ids = {pos, doc};
+    const PosIds ids = {pos, doc, 0};
     Model m;
     model_init(&m, &mc, name);
     model_set_position(&m, p);
@@ -75,7 +75,7 @@ static void cached_vs_full(const char *name, const Position *p, int nkv, int T, 
     int ok = 1, exact = 1;
     for (int i = 0; i <= ncut; i++) {
         const int t0 = i ? cut[i - 1] : 0, t1 = i < ncut ? cut[i] : T;
-        const PosIds piece = {pos + t0, doc + t0};
+        const PosIds piece = {pos + t0, doc + t0, 0};
         model_forward_cached(&m, in + t0, tg + t0, seg ? &piece : NULL, t1 - t0, t0, seg ? total : T);
         for (int t = t0; t < t1; t++) {
             ok &= check_within(m.acts.losses[t - t0], full[t], 0.0, 1e-5);

@@ -34,7 +34,7 @@ static void test_overfit(const char *model_path, const char *shard_path) {
     shard_load(&s, shard_path, m.cfg.vocab);
     model_reserve(&m, B, T, 0);
     model_prepare(&m);
-    adamw_init(&opt, m.num_params);
+    adamw_init(&opt, 0, m.num_params);
     int *in = xmalloc((size_t)B * T * sizeof(int)), *tg = xmalloc((size_t)B * T * sizeof(int));
     window_fill(&s, 3, in, tg, NULL, B, T);
     float first = 0, loss = 0;
@@ -43,7 +43,7 @@ static void test_overfit(const char *model_path, const char *shard_path) {
         loss = model_forward_backward(&m, in, tg, NULL, B, T, 1.0f, 0);
         if (!step) first = loss;
         double norm = grad_norm(&m);
-        if (norm > 1.0) grad_scale(&m, (float)(1.0 / norm));
+        if (norm > 1.0) grad_scale(&m, (float)(1.0 / norm), 0, m.num_params);
         adamw_step(&opt, &m, 3e-3f, 0.9f, 0.95f, 1e-8f, 0.0f);
     }
     printf("overfit: loss %.4f -> %.4f after %d steps on one batch of %dx%d tokens\n", first, loss, steps, B, T);

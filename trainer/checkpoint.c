@@ -74,10 +74,10 @@ static void write_state(const char *path, const TrainState *s) {
             "  \"data\": {\"epoch\": %" PRIu64 ", \"doc\": %" PRIu64 ", \"offset\": %" PRIu64 ", \"seed\": %lld},\n"
             "  \"optimizer\": {\"name\": \"adamw\", \"t\": %lld},\n"
             "  \"schedule\": {\"step\": %lld, \"lr\": %.17g},\n"
-            "  \"elapsed_s\": %.17g, \"metrics_bytes\": %lld, \"threads\": %d\n}\n",
+            "  \"elapsed_s\": %.17g, \"metrics_bytes\": %lld, \"threads\": %d, \"ranks\": %d\n}\n",
             s->step, s->total_steps, s->tokens, s->reason, s->stage + 1, s->seq_len, s->trained_seq_len,
             s->cursor.epoch, s->cursor.doc, s->cursor.offset, s->seed, s->opt_t, s->step, s->lr, s->elapsed,
-            s->metrics_bytes, s->threads);
+            s->metrics_bytes, s->threads, s->ranks);
     if (fclose(f) != 0) die("%s: write failed", path);
 }
 
@@ -310,6 +310,8 @@ void checkpoint_read_state(const char *dir, TrainState *s) {
     s->elapsed = ydouble(&t, state_node(&t, r, "elapsed_s"), "elapsed_s");
     s->metrics_bytes = state_int(&t, r, "metrics_bytes");
     s->threads = (int)state_int(&t, r, "threads");
+    s->ranks = ymap_get(&t, r, "ranks") ? (int)state_int(&t, r, "ranks") : 1;    // not recorded before MPI
+    if (s->ranks < 1) yfail(&t, ymap_get(&t, r, "ranks"), "'ranks' = %d must be at least 1", s->ranks);
     snprintf(s->reason, sizeof s->reason, "%s", yscalar(&t, state_node(&t, r, "reason"), "reason"));
     ytree_free(&t);
     free(text);
@@ -331,11 +333,19 @@ void checkpoint_read_optimizer(const char *dir, const Model *m, AdamW *opt, long
     }
     const char *fmt = st_metadata(&st, "format");
     if (!fmt || strcmp(fmt, "stretch-adamw")) die("%s: __metadata__.format is not 'stretch-adamw'", st.path);
+    const int part = opt->n != m->num_params;          // a rank's part: read all, keep it
+    AdamW all = *opt;
+    if (part) adamw_init(&all, 0, m->num_params);
     ParamTensors mv, vv;
-    model_views(m, opt->m, &mv);
-    model_views(m, opt->v, &vv);
+    model_views(m, all.m, &mv);
+    model_views(m, all.v, &vv);
     st_load_params(st_resolve_single, &st, &m->cfg, &mv, "exp_avg.", LAYOUT_INTERLEAVED);
     st_load_params(st_resolve_single, &st, &m->cfg, &vv, "exp_avg_sq.", LAYOUT_INTERLEAVED);
+    if (part) {
+        memcpy(opt->m, all.m + opt->lo, opt->n * sizeof *opt->m);
+        memcpy(opt->v, all.v + opt->lo, opt->n * sizeof *opt->v);
+        adamw_free(&all);
+    }
     opt->t = t;
     st_close(&st);
     free(plain);

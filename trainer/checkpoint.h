@@ -27,6 +27,7 @@ typedef struct {
     double elapsed;                // seconds of training so far
     long long metrics_bytes;       // metrics.jsonl length at the save
     int threads;
+    int ranks;                     // ranks of the run that saved it (1 when not recorded)
     char reason[16];               // every | stage | end | signal
 } TrainState;
 
@@ -52,7 +53,9 @@ void checkpoint_set_aside(const char *run_dir, long long step);
 void checkpoint_clean(const char *run_dir);
 // checkpoint_read_state: trainer_state.json of a verified checkpoint.
 void checkpoint_read_state(const char *dir, TrainState *ts);
-// checkpoint_read_optimizer: the moments into opt (sized for m) and opt->t.
+// checkpoint_read_optimizer: the moments of parameters [opt->lo, opt->lo + opt->n) into
+// opt (all of them when it holds all) and opt->t; the file holds every parameter's, so a
+// checkpoint of any rank count resumes on any other.
 void checkpoint_read_optimizer(const char *dir, const Model *m, AdamW *opt, long long t);
 
 #endif

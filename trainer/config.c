@@ -38,6 +38,7 @@ static const Key KEYS[] = {
     {.key = "train.seq_len", .type = K_INT, .off = F(seq_len), .lo = 1, .hi = 1 << 22, .dflt = "512"},
     {.key = "train.batch_tokens", .type = K_INT, .off = F(batch_tokens), .lo = 1, .hi = 1ll << 32, .dflt = "4096"},
     {.key = "train.micro_batch", .type = K_INT, .off = F(micro_batch), .hi = 1 << 20, .dflt = "0"},
+    {.key = "train.context_parallel", .type = K_INT, .off = F(context_parallel), .lo = 1, .hi = 1 << 16, .dflt = "1"},
     {.key = "train.recompute", .type = K_BOOL, .off = F(recompute), .hi = 1, .dflt = "false"},
     {.key = "train.pose.target_len", .type = K_INT, .off = F(pose_target_len), .hi = 1 << 24, .dflt = "0"},
     {.key = "train.pose.chunks", .type = K_INT, .off = F(pose_chunks), .lo = 1, .hi = POSE_MAX_CHUNKS, .dflt = "2"},
@@ -393,8 +394,11 @@ size_t config_diff(const Config *a, const Config *b, char *out, size_t cap) {
     return n;
 }
 
-void config_write(const Config *c, const char *path) {
-    FILE *f = xfopen(path, "w");
+char *config_text(const Config *c) {
+    char *text = NULL;
+    size_t len;
+    FILE *f = open_memstream(&text, &len);
+    CHECK(f, "cannot open a memory stream");
     char prev[256] = "";
     fprintf(f, "# resolved configuration of run '%s' (defaults, file and --set applied)\n", c->run_name);
     for (size_t i = 0; i < N_KEYS; i++) {
@@ -427,5 +431,14 @@ void config_write(const Config *c, const char *path) {
         fprintf(f, "position: %s\n", json);
         free(json);
     }
+    fclose(f);
+    return text;
+}
+
+void config_write(const Config *c, const char *path) {
+    char *text = config_text(c);
+    FILE *f = xfopen(path, "w");
+    fputs(text, f);
+    free(text);
     if (fclose(f) != 0) die("%s: write failed", path);
 }

@@ -43,6 +43,7 @@ typedef struct {
     long long seq_len;             // T
     long long batch_tokens;        // tokens per optimizer step
     long long micro_batch;         // sequences per forward; 0 = batch_tokens / seq_len
+    long long context_parallel;    // P: ranks that split each sequence (ring attention)
     int recompute;                 // keep one layer of activations, recompute in backward
     long long pose_target_len;     // train.pose: PoSE ids spanning [0, target_len); 0 = off
     long long pose_chunks;         // chunks per window
@@ -81,7 +82,9 @@ typedef struct {
 // then each "key=value" override. Dies on any mistake, naming the key and location.
 // `position.*` keys go to model/position (position_apply, position_set).
 void config_load(Config *c, const char *path, char **overrides, int n_overrides);
-// config_write: the resolved configuration as YAML that config_load reads back.
+// config_text: the resolved configuration as YAML that config_load reads back (caller
+// frees); config_write: that text into the file `path`.
+char *config_text(const Config *c);
 void config_write(const Config *c, const char *path);
 // config_diff: the keys whose values differ between a and b, comma-separated into out;
 // returns how many.

@@ -4,15 +4,33 @@
 
 #include <string.h>
 
-// batch_shape: sequences per forward and forwards per step for windows of T tokens.
-static void batch_shape(const Config *c, long long T, const char *what, int *micro, int *accum) {
+// batch_shape: the step's sequences of T tokens (seqs), split evenly over `groups`; in
+// each group `micro` sequences per forward and `accum` forwards; seed_micro: the
+// sequences of a forward on one rank (PoSE ids are seeded per forward of that plan, so
+// every rank count draws the same ids for the same sequence). Each sequence splits into
+// 2 x cp chunks over the cp ranks of a group.
+static void batch_shape(const Config *c, long long T, int groups, int cp, const char *what, StagePlan *s) {
     long long seqs = c->batch_tokens / T, mb = c->micro_batch && c->micro_batch < seqs ? c->micro_batch : seqs;
     if (c->batch_tokens % T || seqs % mb)
         die("%s: train.batch_tokens %lld must be a multiple of seq_len %lld x train.micro_batch %lld (%s, %s)",
             what, c->batch_tokens, T, c->micro_batch ? c->micro_batch : seqs, config_where(c, "train.batch_tokens"),
             config_where(c, "train.micro_batch"));
-    *micro = (int)mb;
-    *accum = (int)(seqs / mb);
+    if (T % (2 * cp))
+        die("%s: seq_len %lld does not split into 2 x train.context_parallel = %d equal chunks (%s): make it a "
+            "multiple of %d", what, T, 2 * cp, config_where(c, "train.context_parallel"), 2 * cp);
+    const char *ranks = cp > 1 ? "data-parallel groups" : "ranks";
+    if (seqs % groups)
+        die("%s: train.batch_tokens %lld is %lld sequences of seq_len %lld per step, which %d %s cannot share "
+            "evenly (%s): make it a multiple of %d x %lld tokens", what, c->batch_tokens, seqs, T, groups, ranks,
+            config_where(c, "train.batch_tokens"), groups, T);
+    const long long local = seqs / groups, lmb = mb < local ? mb : local;
+    if (local % lmb)
+        die("%s: each of %d %s trains %lld sequences per step, not a multiple of train.micro_batch %lld (%s)",
+            what, groups, ranks, local, lmb, config_where(c, "train.micro_batch"));
+    s->seqs = (int)seqs;
+    s->seed_micro = (int)mb;
+    s->micro = (int)lmb;
+    s->accum = (int)(local / lmb);
 }
 
 // stage_pose: the PoSE settings of stage i (its pose:, else train.pose), checked against
@@ -31,14 +49,20 @@ static void stage_pose(const Config *c, int i, StagePlan *s) {
             own ? st->pose_where : config_where(c, "train.pose.chunks"), s->pose.chunks, i + 1, s->T);
 }
 
-void curriculum_plan(const Config *c, Plan *p) {
+void curriculum_plan(const Config *c, int ranks, Plan *p) {
     memset(p, 0, sizeof *p);
+    p->ranks = ranks;
+    p->cp = (int)c->context_parallel;
+    if (ranks % p->cp)
+        die("%s: train.context_parallel %d does not divide the %d ranks of this run (mpirun -np): run a multiple of "
+            "%d ranks", config_where(c, "train.context_parallel"), p->cp, ranks, p->cp);
+    p->groups = ranks / p->cp;
     char what[300];
     if (!c->n_stages) {
         snprintf(what, sizeof what, "%s", config_where(c, "train.seq_len"));
         p->n = 1;
         p->s[0] = (StagePlan){.T = (int)c->seq_len, .steps = c->max_steps, .lr_scale = 1.0};
-        batch_shape(c, c->seq_len, what, &p->s[0].micro, &p->s[0].accum);
+        batch_shape(c, c->seq_len, p->groups, p->cp, what, &p->s[0]);
     } else {
         if (config_is_set(c, "train.seq_len"))
             die("%s: train.seq_len and curriculum are both set; with a curriculum each stage sets its seq_len (%s)",
@@ -51,7 +75,7 @@ void curriculum_plan(const Config *c, Plan *p) {
             snprintf(what, sizeof what, "%s: curriculum[%d]", config_where(c, "curriculum"), i);
             s->T = (int)st->seq_len;
             s->lr_scale = st->lr_scale;
-            batch_shape(c, st->seq_len, what, &s->micro, &s->accum);
+            batch_shape(c, st->seq_len, p->groups, p->cp, what, s);
             s->steps = (st->tokens + c->batch_tokens - 1) / c->batch_tokens;    // whole steps, rounded up
             if (cap >= 0 && first + s->steps > cap) s->steps = cap > first ? cap - first : 0;
             s->first_step = first;

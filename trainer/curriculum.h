@@ -7,10 +7,14 @@
 #include "config.h"
 
 // StagePlan: stage steps [first_step, first_step + steps) run windows of T tokens,
-// `micro` sequences per forward, `accum` forwards per optimizer step, with PoSE position
-// ids when pose.target_len > 0 (the stage's pose:, else train.pose).
+// `seqs` sequences per optimizer step over all ranks; each data-parallel group (Plan)
+// trains `micro` sequences per forward and `accum` forwards (each of its cp ranks T/cp
+// rows of them); with PoSE position ids when pose.target_len > 0 (the stage's pose:,
+// else train.pose), seeded per forward of seed_micro sequences (the one-rank plan's
+// micro, whatever the rank count).
 typedef struct {
     int T, micro, accum;
+    int seqs, seed_micro;
     long long first_step, steps;
     double lr_scale;
     Pose pose;
@@ -19,19 +23,24 @@ typedef struct {
 
 typedef struct Plan {
     int n;
+    int ranks;                  // all of them; rank = group * cp + member
+    int cp;                     // train.context_parallel: ranks of a group, splitting each sequence
+    int groups;                 // ranks / cp data-parallel groups: a step's sequences split over them
     StagePlan s[MAX_STAGES];
     long long total_steps;
     int max_T;                  // the longest sequence of the run
-    int max_B;                  // the most sequences of one forward
-    size_t max_tokens;          // the most tokens of one forward (micro x T)
+    int max_B;                  // the most sequences of one forward (on one rank)
+    size_t max_tokens;          // the most tokens of one forward (micro x T: whole sequences)
     int max_P;                  // the largest position id + 1 of the run's training forwards
 } Plan;
 
-// curriculum_plan: steps, batch shape, LR scale and PoSE settings of every stage. Dies
-// naming the stage (or the keys) when batch_tokens does not split into its sequences or
-// a PoSE target_len is shorter than the window, or chunks exceed it. With a curriculum,
+// curriculum_plan: steps, batch shape on each of `ranks` ranks, LR scale and PoSE
+// settings of every stage. Dies naming the stage (or the keys) when batch_tokens does
+// not split into its sequences or over the data-parallel groups, train.context_parallel
+// does not divide the ranks or a seq_len into 2 x context_parallel equal chunks, or a
+// PoSE target_len is shorter than the window, or chunks exceed it. With a curriculum,
 // train.max_steps (when set) caps the run and train.seq_len must not be set.
-void curriculum_plan(const Config *c, Plan *p);
+void curriculum_plan(const Config *c, int ranks, Plan *p);
 // plan_stage: the stage that runs optimizer step `step` (from 0).
 int plan_stage(const Plan *p, long long step);
 // curriculum_position: the position scheme of stage s, unresolved: `base` (the run's)

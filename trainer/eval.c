@@ -2,6 +2,7 @@
 // `train eval` subcommand (see eval.h).
 #include "eval.h"
 #include "setup.h"
+#include "../dist/dist.h"
 #include "../util/util.h"
 
 #include <stdlib.h>
@@ -16,6 +17,17 @@ static void make_buckets(EvalResult *r, int T) {
     r->n_buckets = n;
 }
 
+// reduce_sums: each bucket's loss sum and count, and the total, summed over the ranks.
+static void reduce_sums(EvalResult *r, double *total) {
+    double v[2 * MAX_BUCKETS + 1];
+    const int nb = r->n_buckets;
+    for (int j = 0; j < nb; j++) v[j] = r->bucket_loss[j], v[nb + j] = (double)r->bucket_tokens[j];
+    v[2 * nb] = *total;
+    dist_sum_f64(v, 2 * (size_t)nb + 1);
+    for (int j = 0; j < nb; j++) r->bucket_loss[j] = v[j], r->bucket_tokens[j] = (size_t)v[nb + j];
+    *total = v[2 * nb];
+}
+
 EvalResult evaluate(Model *m, const Shard *val, const Batch *bt, int B, int T, long long max_tokens, int document_mask) {
     EvalResult r;
     memset(&r, 0, sizeof r);
@@ -28,12 +40,13 @@ EvalResult evaluate(Model *m, const Shard *val, const Batch *bt, int B, int T, l
         die("%s: no evaluation window: %zu tokens and eval.max_tokens %lld for windows of seq_len %d + 1",
             val->path, val->n, max_tokens, T);
     double total = 0.0;
-    for (size_t k = 0; k < windows; k += (size_t)B) {
+    const size_t N = (size_t)dist_size();
+    for (size_t k = (size_t)dist_rank() * (size_t)B; k < windows; k += N * (size_t)B) {   // ranks take turns
         int b = (int)(windows - k < (size_t)B ? windows - k : (size_t)B);
         const int *doc = document_mask ? bt->doc : NULL;
         window_fill(val, k, bt->in, bt->tg, bt->doc, b, T);
-        batch_positions(bt->pos, doc, NULL, 0, b, T);
-        const PosIds ids = {bt->pos, doc};
+        batch_positions(bt->pos, doc, NULL, 0, 0, b, T);
+        const PosIds ids = {bt->pos, doc, 0};
         model_forward(m, bt->in, bt->tg, &ids, b, T);
         for (size_t i = 0; i < (size_t)b * T; i++) {
             const double l = m->acts.losses[i];
@@ -44,6 +57,7 @@ EvalResult evaluate(Model *m, const Shard *val, const Batch *bt, int B, int T, l
             total += l;
         }
     }
+    reduce_sums(&r, &total);
     r.tokens = windows * (size_t)T;
     r.loss = total / (double)r.tokens;
     while (r.n_buckets > 1 && !r.bucket_tokens[r.n_buckets - 1]) r.n_buckets--;    // beyond every document
@@ -198,7 +212,7 @@ int eval_main(const Config *c) {
     EvalReport *rep = xcalloc(1, sizeof *rep);
     Model m;
     Shard val;
-    curriculum_plan(c, &plan);
+    curriculum_plan(c, 1, &plan);
     load_model_for(&m, c);
     load_data(&val, c, "data.val", m.cfg.vocab);
     evals_plan(c, &plan, &val, m.cfg.vocab, &ev);
@@ -209,13 +223,15 @@ int eval_main(const Config *c) {
     double t0 = now_seconds();
     evals_run(&m, &ev, &val, &b, c->eval_max_tokens, 1, 1, rep);
     double dt = now_seconds() - t0;
-    make_dirs(c->out_dir);
-    char *path = path_join(c->out_dir, "eval.json");
-    write_eval_json(rep, path);
-    printf("eval of %s on %s (%.1fs)\n", c->init_from, c->val_path, dt);
-    print_eval_report(rep, stdout);
-    printf("wrote %s\n", path);
-    free(path);
+    if (dist_rank() == 0) {                      // rank 0 writes and prints
+        make_dirs(c->out_dir);
+        char *path = path_join(c->out_dir, "eval.json");
+        write_eval_json(rep, path);
+        printf("eval of %s on %s (%.1fs)\n", c->init_from, c->val_path, dt);
+        print_eval_report(rep, stdout);
+        printf("wrote %s\n", path);
+        free(path);
+    }
     batch_free(&b);
     free(rep);
     evals_free(&ev);

@@ -6,17 +6,21 @@
 //   train export --from SRC --to DIR --format hf|llama2c   a model in other formats
 //   train compare RUN_DIR... [--out F.svg] [...]  loss curves of runs side by side
 //   train info MODEL                              print a checkpoint's shape
+// Under `mpirun -np N`, training and `train eval` run on N ranks (dist/dist.h); the
+// other subcommands are one-process tools and refuse to run on more than one rank.
 #include "eval.h"
 #include "export.h"
 #include "positions.h"
 #include "report.h"
 #include "setup.h"
 #include "train.h"
+#include "../dist/dist.h"
 #include "../util/util.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <zlib.h>
 
 static const char *USAGE =
     "usage: train --config F [--set key=value ...] [--resume [PATH]]   fine-tune (see configs/); --resume\n"
@@ -46,11 +50,36 @@ static int info_main(int argc, char **argv) {
     return 0;
 }
 
-int main(int argc, char **argv) {
+// same_config: every rank was started with the same settings (the CRC-32 of the resolved
+// configuration's text); else rank 0 names the keys of the first rank that differs.
+static void same_config(const Config *c) {
+    const int N = dist_size();
+    if (N == 1) return;
+    char *text = config_text(c);
+    unsigned *crc = xmalloc((size_t)N * sizeof *crc);
+    dist_gather_u32((unsigned)crc32(0L, (const Bytef *)text, (uInt)strlen(text)), crc);
+    int k = 1;
+    while (k < N && crc[k] == crc[0]) k++;
+    free(text);
+    free(crc);
+    if (k == N) return;
+    Config *other = xmalloc(sizeof *other);
+    memcpy(other, c, sizeof *other);
+    dist_bcast(other, sizeof *other, k);
+    char diff[1024];
+    config_diff(c, other, diff, sizeof diff);
+    die("rank %d was started with other settings than rank 0 (%s): every rank must run the same --config and --set",
+        k, *diff ? diff : "the configuration");
+}
+
+// run_command: the subcommand argv names; its exit code.
+static int run_command(int argc, char **argv) {
     const char *cmd = "train", *config = NULL;
     Resume resume = {0, NULL};
     int i = 1;
     if (argc > 1 && argv[1][0] != '-') cmd = argv[i++];
+    if (dist_size() > 1 && strcmp(cmd, "train") && strcmp(cmd, "eval"))
+        die("train %s runs as one process, not on %d ranks: run it without mpirun", cmd, dist_size());
     if (!strcmp(cmd, "prepare")) return prepare_main(argc - i, argv + i);
     if (!strcmp(cmd, "info")) return info_main(argc - i, argv + i);
     if (!strcmp(cmd, "export")) return export_main(argc - i, argv + i);
@@ -82,5 +111,13 @@ int main(int argc, char **argv) {
     free(sets);
     free(own_config);
     if (!strcmp(cmd, "positions")) return positions_main(&c);
+    same_config(&c);
     return !strcmp(cmd, "eval") ? eval_main(&c) : train_main(&c, &resume);
+}
+
+int main(int argc, char **argv) {
+    dist_init(&argc, &argv);
+    const int rc = run_command(argc, argv);
+    dist_finalize();
+    return rc;
 }

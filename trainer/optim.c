@@ -7,10 +7,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-void adamw_init(AdamW *o, size_t n) {
+void adamw_init(AdamW *o, size_t lo, size_t n) {
     o->memory = xcalloc(2 * n, sizeof(float));
     o->m = o->memory;
     o->v = o->memory + n;
+    o->lo = lo;
     o->n = n;
     o->t = 0;
 }
@@ -38,11 +39,14 @@ void adamw_step(AdamW *o, Model *model, float lr, float beta1, float beta2, floa
     param_specs(&model->cfg, s);
     o->t++;
     float c1 = (float)(1.0 - pow(beta1, (double)o->t)), c2 = (float)(1.0 - pow(beta2, (double)o->t));
-    for (int i = 0; i < NUM_PARAMS; i++) {
+    const size_t lo = o->lo, hi = o->lo + o->n;
+    for (int i = 0; i < NUM_PARAMS; i++) {                 // each tensor's overlap with [lo, hi)
         if (!model->params.t[i]) continue;
-        size_t off = (size_t)(model->params.t[i] - model->params_memory), n = spec_numel(&s[i], model->cfg.n_layers);
-        adamw_range(model->params.t[i], model->grads.t[i], o->m + off, o->v + off, n, lr, beta1, beta2, eps,
-                    s[i].decay ? weight_decay : 0.0f, c1, c2);
+        const size_t off = (size_t)(model->params.t[i] - model->params_memory), end = off + spec_numel(&s[i], model->cfg.n_layers);
+        const size_t a = off > lo ? off : lo, b = end < hi ? end : hi;
+        if (a >= b) continue;
+        adamw_range(model->params_memory + a, model->grads_memory + a, o->m + (a - lo), o->v + (a - lo), b - a, lr,
+                    beta1, beta2, eps, s[i].decay ? weight_decay : 0.0f, c1, c2);
     }
 }
 
@@ -60,9 +64,9 @@ double lr_at(const Config *c, long long step, long long total_steps) {
 #define NORM_BLOCK 65536
 #define NORM_MAX_BLOCKS 4096
 
-double grad_norm(const Model *model) {
-    const float *g = model->grads_memory;
-    const size_t n = model->num_params;
+double grad_sumsq(const Model *model, size_t lo, size_t hi) {
+    const float *g = model->grads_memory + lo;
+    const size_t n = hi - lo;
     size_t block = (n + NORM_MAX_BLOCKS - 1) / NORM_MAX_BLOCKS;
     block = block < NORM_BLOCK ? NORM_BLOCK : block;
     const size_t nb = (n + block - 1) / block;
@@ -76,11 +80,13 @@ double grad_norm(const Model *model) {
     }
     double s = 0.0;
     for (size_t b = 0; b < nb; b++) s += part[b];
-    return sqrt(s);
+    return s;
 }
 
-void grad_scale(Model *model, float s) {
+double grad_norm(const Model *model) { return sqrt(grad_sumsq(model, 0, model->num_params)); }
+
+void grad_scale(Model *model, float s, size_t lo, size_t hi) {
     float *g = model->grads_memory;
     #pragma omp parallel for
-    for (size_t i = 0; i < model->num_params; i++) g[i] *= s;
+    for (size_t i = lo; i < hi; i++) g[i] *= s;
 }

@@ -11,6 +11,7 @@
 // runs once through model_forward_cached; each key's digits are then scored by a short
 // forward over the cached keys/values: log p(digits | prompt), summed over its tokens.
 #include "passkey.h"
+#include "../dist/dist.h"
 #include "../util/util.h"
 
 #include <math.h>
@@ -135,18 +136,25 @@ void passkey_trial(Model *m, const Passkey *pk, int T, int di, int trial, int *s
     }
 }
 
+// passkey_run: on N ranks, rank r runs trials r, r + N, ...; the counts are summed.
 void passkey_run(Model *m, const Passkey *pk, PasskeyResult *res) {
+    const int N = dist_size(), cells = pk->n_lens * pk->n_depths;
     for (int li = 0; li < pk->n_lens; li++)
         for (int di = 0; di < pk->n_depths; di++) {
             PasskeyResult *r = &res[li * pk->n_depths + di];
             *r = (PasskeyResult){.T = pk->T[li], .depth = pk->depth[di], .trials = pk->trials};
-            for (int trial = 0; trial < pk->trials; trial++) {
+            for (int trial = dist_rank(); trial < pk->trials; trial += N) {
                 PasskeyTrial t;
                 passkey_trial(m, pk, pk->T[li], di, trial, pk->seq, &t);
                 r->correct += t.rank == 1;
                 r->mean_rank += (double)t.rank / pk->trials;
             }
         }
+    if (N == 1) return;
+    double v[2 * MAX_LIST * MAX_LIST];
+    for (int i = 0; i < cells; i++) v[i] = res[i].correct, v[cells + i] = res[i].mean_rank;
+    dist_sum_f64(v, 2 * (size_t)cells);
+    for (int i = 0; i < cells; i++) res[i].correct = (int)v[i], res[i].mean_rank = v[cells + i];
 }
 
 void passkey_plan(const Config *c, const Shard *val, int vocab, Passkey *pk) {

@@ -71,7 +71,7 @@ static void print_pose(const Config *c, const StagePlan *sp) {
     long long ids[32] = {0}, far[32] = {0};
     while (nb < 31 && (256 << nb) < L) nb++;              // ranges [0,256), [256,512), ... [.., L)
     for (int k = 0; k < POSE_SAMPLES; k++) {
-        batch_positions(pos, NULL, &sp->pose, stage_seed(c, sp->first_step + k, 0), 1, T);
+        batch_positions(pos, NULL, &sp->pose, stage_seed(c, sp->first_step + k, 0), 0, 1, T);
         for (int t = 0; t < T; t++) {
             int j = 0;
             while (j < nb && pos[t] >= (256 << j)) j++;
@@ -96,7 +96,7 @@ int positions_main(const Config *c) {
     if (!*c->init_from) die("model.init_from is not set (the checkpoint whose positions to show)");
     Model m;
     Plan plan;
-    curriculum_plan(c, &plan);
+    curriculum_plan(c, 1, &plan);
     load_model_for(&m, c);
     const int n = plan.n;
     Position *pos = xmalloc(sizeof *pos);

@@ -4,6 +4,7 @@
 // terminal (CI logs, files) nothing is drawn and the loop prints plain lines instead.
 #define _POSIX_C_SOURCE 200809L
 #include "train.h"
+#include "../dist/dist.h"
 #include "report.h"
 
 #include <stdio.h>
@@ -14,7 +15,9 @@
 
 static int shown;                // a progress line is on the screen
 
-int progress_tty(void) { return isatty(STDOUT_FILENO); }
+// Under mpirun a rank's stdout is a pseudo-terminal whatever mpirun's own output is
+// (often a log file): ranks print plain lines.
+int progress_tty(void) { return isatty(STDOUT_FILENO) && !dist_launched(); }
 
 void progress_clear(void) {
     if (!shown) return;

@@ -105,7 +105,8 @@ char *resume_from(const Config *c, const Resume *r) {
 
 // note_changes: what differs between the checkpoint's run and this one; resuming stays
 // possible, but the result is bit-identical to an uninterrupted run only without changes.
-static void note_changes(const Config *c, const char *ckpt, const TrainState *ts, long long total_steps, int threads) {
+static void note_changes(const Config *c, const char *ckpt, const TrainState *ts, long long total_steps, int threads,
+                         int ranks) {
     char *cfg_path = path_join(ckpt, "config.yaml"), diff[1024];
     Config *old = xmalloc(sizeof *old);
     config_load(old, cfg_path, NULL, 0);
@@ -117,6 +118,10 @@ static void note_changes(const Config *c, const char *ckpt, const TrainState *ts
     if (ts->threads != threads)
         printf("note: the checkpoint ran with %d threads, this run with %d: results are bit-identical only with the "
                "same thread count\n", ts->threads, threads);
+    if (ts->ranks != ranks)
+        printf("note: the checkpoint ran on %d rank%s, this run on %d: the data and the moments are split anew; "
+               "results match an uninterrupted run to float rounding, bit for bit only on the same rank count\n",
+               ts->ranks, ts->ranks == 1 ? "" : "s", ranks);
     if (ts->total_steps != total_steps)
         printf("note: the run now has %lld steps (the checkpoint's run had %lld)\n", total_steps, ts->total_steps);
     free(old);
@@ -141,11 +146,15 @@ static void cut_metrics(const char *path, long long bytes) {
 FILE *resume_restore(Run *r, const char *ckpt) {
     TrainState *ts = &r->ts;
     checkpoint_read_state(ckpt, ts);
-    note_changes(r->c, ckpt, ts, r->plan.total_steps, r->threads);
+    note_changes(r->c, ckpt, ts, r->plan.total_steps, r->threads, r->plan.ranks);
     ts->total_steps = r->plan.total_steps;           // later checkpoints record this run's plan
     ts->seed = r->c->seed;
     checkpoint_read_optimizer(ckpt, &r->m, &r->opt, ts->opt_t);
     loader_seek(&r->loader, ts->cursor);
+    printf("resuming from %s: step %lld/%lld, stage %d, %lld tokens, data epoch %llu document %llu (+%llu tokens)\n",
+           ckpt, ts->step, r->plan.total_steps, ts->stage + 1, ts->tokens, (unsigned long long)ts->cursor.epoch,
+           (unsigned long long)ts->cursor.doc, (unsigned long long)ts->cursor.offset);
+    if (!r->lead) return NULL;
     char *met = path_join(r->c->out_dir, "metrics.jsonl");
     const int own = in_run_dir(ckpt, r->c->out_dir);
     if (own) {
@@ -153,9 +162,6 @@ FILE *resume_restore(Run *r, const char *ckpt) {
         checkpoint_set_aside(r->c->out_dir, ts->step);
     }
     FILE *f = xfopen(met, own ? "a" : "w");
-    printf("resuming from %s: step %lld/%lld, stage %d, %lld tokens, data epoch %llu document %llu (+%llu tokens)\n",
-           ckpt, ts->step, r->plan.total_steps, ts->stage + 1, ts->tokens, (unsigned long long)ts->cursor.epoch,
-           (unsigned long long)ts->cursor.doc, (unsigned long long)ts->cursor.offset);
     free(met);
     return f;
 }

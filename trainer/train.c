@@ -3,8 +3,15 @@
 // eval.seq_lens length, progress lines and metrics.jsonl, checkpoints (every
 // checkpoint.every steps, at each stage end, at the end, and on SIGINT/SIGTERM: the
 // current step finishes, a checkpoint is saved, exit 0; a second signal exits at once).
+// On N ranks (mpirun) each data-parallel group of train.context_parallel ranks reads its
+// share of every step's sequences (each rank of a group its zigzag part of each: ring
+// attention, model/ring.c), the gradients are reduce-scattered in a fixed order, each
+// rank updates its part of the parameters with its part of the AdamW moments (ZeRO-1)
+// and the parts are all-gathered; a signal on any rank stops every rank after the same
+// step.
 #include "train.h"
 #include "setup.h"
+#include "../dist/dist.h"
 #include "../model/formats.h"
 #include "../util/util.h"
 
@@ -22,8 +29,10 @@ static void on_signal(int sig) {
     stop_signal = sig;
 }
 
-// stop_nonfinite: a NaN/inf loss or gradient ends the run (exit 1) with a hint.
+// stop_nonfinite: a NaN/inf loss or gradient ends the run (exit 1) with a hint. The
+// values are reduced over the ranks first, so every rank stops; rank 0 says why.
 static void stop_nonfinite(long long step, const char *what, double v) {
+    if (dist_rank() > 0) exit(1);
     progress_clear();
     fflush(stdout);
     fprintf(stderr, "stretch: step %lld: %s is %s; stopping the run (hint: lower train.optimizer.lr or "
@@ -43,6 +52,7 @@ static void check_config(const Config *c) {
 // save_stage_model: the model at the end of stage s (0-based) into <out>/stage_<s+1>/,
 // with that stage's position scheme: each stage's result stays loadable.
 static void save_stage_model(const Run *r, int s) {
+    if (!r->lead) return;
     char name[32], tj[256];
     progress_clear();
     snprintf(name, sizeof name, "stage_%d", s + 1);
@@ -53,17 +63,30 @@ static void save_stage_model(const Run *r, int s) {
     free(dir);
 }
 
-// save_checkpoint: r->ts completed with the loader cursor, time and metrics length.
+// save_checkpoint: r->ts completed with the loader cursor, time and metrics length; on
+// N ranks rank 0 gathers every rank's moments and writes the one checkpoint, which is
+// whole when any rank returns.
 static void save_checkpoint(Run *r, const char *reason) {
-    progress_clear();
-    fflush(r->metrics);
-    r->ts.cursor = loader_cursor(&r->loader);
-    r->ts.opt_t = r->opt.t;
-    r->ts.elapsed = now_seconds() - r->t_start;
-    r->ts.metrics_bytes = ftell(r->metrics);
-    r->ts.threads = r->threads;
-    snprintf(r->ts.reason, sizeof r->ts.reason, "%s", reason);
-    free(checkpoint_save(r->c->out_dir, &r->m, &r->opt, &r->ts, r->c));
+    const AdamW *opt = &r->opt;
+    if (r->plan.ranks > 1) {
+        dist_gather_f32(r->whole.m, r->opt.m, r->part);
+        dist_gather_f32(r->whole.v, r->opt.v, r->part);
+        r->whole.t = r->opt.t;
+        opt = &r->whole;
+    }
+    if (r->lead) {
+        progress_clear();
+        fflush(r->metrics);
+        r->ts.cursor = loader_cursor(&r->loader);
+        r->ts.opt_t = r->opt.t;
+        r->ts.elapsed = now_seconds() - r->t_start;
+        r->ts.metrics_bytes = ftell(r->metrics);
+        r->ts.threads = r->threads;
+        r->ts.ranks = r->plan.ranks;
+        snprintf(r->ts.reason, sizeof r->ts.reason, "%s", reason);
+        free(checkpoint_save(r->c->out_dir, &r->m, opt, &r->ts, r->c));
+    }
+    dist_barrier();
 }
 
 // run_position: the scheme the stages override: the config's `position:` keys, or when
@@ -106,8 +129,10 @@ static void print_plan(const Config *c, const Plan *p, const Position *pos, doub
         char pose[96] = "";
         if (st->pose.target_len)
             snprintf(pose, sizeof pose, ", PoSE: positions 0-%d in %d chunks", st->pose.target_len - 1, st->pose.chunks);
-        printf("stage %d/%d: seq_len %d, %s, %d x %d sequences per step, lr x %g%s, position %s\n", s + 1, p->n, st->T,
-               steps, st->micro, st->accum, st->lr_scale, pose, json);
+        char groups[48] = "";
+        if (p->groups > 1) snprintf(groups, sizeof groups, " on each of %d groups", p->groups);
+        printf("stage %d/%d: seq_len %d, %s, %d x %d sequences per step%s, lr x %g%s, position %s\n", s + 1, p->n,
+               st->T, steps, st->micro, st->accum, groups, st->lr_scale, pose, json);
         free(json);
     }
 }
@@ -128,11 +153,23 @@ static void check_pose(const Run *r) {
     }
 }
 
+// shard_optimizer: the parameter parts of the ranks, this rank's AdamW moments, and on
+// N > 1 ranks the buffers of the exchanges (rank 0: the gathered moments).
+static void shard_optimizer(Run *r) {
+    const int N = r->plan.ranks, rank = dist_rank();
+    r->part = xmalloc((size_t)(N + 1) * sizeof *r->part);
+    dist_split(r->m.num_params, N, r->part);
+    adamw_init(&r->opt, r->part[rank], r->part[rank + 1] - r->part[rank]);
+    if (N == 1) return;
+    r->comm = xmalloc((size_t)(N - 1) * (r->part[1] - r->part[0]) * sizeof *r->comm);   // part 0 is the largest
+    if (r->lead) adamw_init(&r->whole, 0, r->m.num_params);
+}
+
 // setup: the model (from init_from, or the checkpoint being resumed), every stage's
 // position scheme, data, evals, and every buffer for the curriculum's largest step.
 static void setup(Run *r, const char *ckpt) {
     const Config *c = r->c;
-    curriculum_plan(c, &r->plan);
+    curriculum_plan(c, dist_size(), &r->plan);
     if (ckpt) {                                  // verified by resume_from: its weights, not the directory again
         char *state = path_join(ckpt, "model.safetensors");
         free(load_model_from(&r->m, c, state, NULL));
@@ -151,12 +188,16 @@ static void setup(Run *r, const char *ckpt) {
         evals_plan(c, &r->plan, &r->val, r->m.cfg.vocab, &r->ev);
     }
     r->report = xcalloc(1, sizeof *r->report);
-    for (int s = 0; s < r->plan.n; s++) model_reserve(&r->m, r->plan.s[s].micro, r->plan.s[s].T, c->recompute);
+    const int cp = r->plan.cp;
+    for (int s = 0; s < r->plan.n; s++)
+        if (cp > 1) model_reserve_ring(&r->m, r->plan.s[s].micro, r->plan.s[s].T / cp, c->recompute);
+        else model_reserve(&r->m, r->plan.s[s].micro, r->plan.s[s].T, c->recompute);
     model_reserve_positions(&r->m, r->plan.max_P);
     size_t eval_buf = evals_reserve(&r->m, &r->ev), buf = eval_buf > r->plan.max_tokens ? eval_buf : r->plan.max_tokens;
     model_prepare(&r->m);
     batch_alloc(&r->batch, buf);
-    adamw_init(&r->opt, r->m.num_params);
+    if (cp > 1) batch_alloc(&r->local, r->plan.max_tokens / (size_t)cp);
+    shard_optimizer(r);
     const LoaderOptions lo = {(size_t)c->min_doc_tokens, (size_t)c->upsample_min_tokens, (int)c->upsample_factor};
     loader_init(&r->loader, &r->train, &lo, (uint64_t)c->seed, r->plan.max_T);
     r->ts.total_steps = r->plan.total_steps;
@@ -165,8 +206,13 @@ static void setup(Run *r, const char *ckpt) {
 
 static void print_header(const Run *r) {
     const Config *c = r->c;
-    printf("run %s: %zu params, %lld steps of %lld tokens, %d threads\n", c->run_name, r->m.num_params,
-           r->plan.total_steps, c->batch_tokens, r->threads);
+    char ranks[160] = "";
+    if (r->plan.cp > 1)
+        snprintf(ranks, sizeof ranks, " on each of %d ranks (%d data-parallel groups of %d: context parallel, ring "
+                 "attention; ZeRO-1)", r->plan.ranks, r->plan.groups, r->plan.cp);
+    else if (r->plan.ranks > 1) snprintf(ranks, sizeof ranks, " on each of %d ranks (data parallel, ZeRO-1)", r->plan.ranks);
+    printf("run %s: %zu params, %lld steps of %lld tokens, %d threads%s\n", c->run_name, r->m.num_params,
+           r->plan.total_steps, c->batch_tokens, r->threads, ranks);
     print_plan(c, &r->plan, r->stage_pos, r->m.cfg.rope_theta);
     if (c->document_mask || r->ev.document_mask)
         printf("document masking: attention and positions within documents in %s\n",
@@ -181,32 +227,95 @@ static void print_header(const Run *r) {
 // run_evals: the evals, their metrics rows and progress lines, and the run's report.svg.
 static void run_evals(Run *r, long long step, int loss, int passkey) {
     evals_run(&r->m, &r->ev, &r->val, &r->batch, r->c->eval_max_tokens, loss, passkey, r->report);
+    if (!r->lead) return;
     progress_clear();
     log_eval_report(r->metrics, step, r->ts.tokens, r->report);
     fflush(r->metrics);
     report_write(r->c->out_dir);
 }
 
+// step_positions: the ids of the `micro` sequences of a forward that starts at sequence
+// j0 of step `step`: sequence j is drawn as row j % seed_micro of forward j / seed_micro
+// of the one-rank plan, so any rank count trains the same ids.
+static void step_positions(const Run *r, const StagePlan *sp, long long step, int j0, const int *doc) {
+    const int T = sp->T;
+    for (int i = 0; i < sp->micro;) {
+        const int j = j0 + i, b0 = j % sp->seed_micro, n = sp->micro - i < sp->seed_micro - b0 ? sp->micro - i : sp->seed_micro - b0;
+        batch_positions(r->batch.pos + (size_t)i * T, doc ? doc + (size_t)i * T : NULL, &sp->pose,
+                        stage_seed(r->c, step, j / sp->seed_micro), b0, n, T);
+        i += n;
+    }
+}
+
+// ring_part: this rank's rows (ring_row, layers.h) of the (B, T) sequences in r->batch
+// into r->local: tokens, targets, position ids and document starts (still sequence rows).
+static void ring_part(Run *r, int B, int T) {
+    const int P = r->plan.cp, c = dist_ring_rank(), Tl = T / P;
+    const Batch *f = &r->batch;
+    Batch *p = &r->local;
+    for (int b = 0; b < B; b++)
+        for (int t = 0; t < Tl; t++) {
+            const size_t i = (size_t)b * Tl + t, j = (size_t)b * T + ring_row(t, Tl, P, c);
+            p->in[i] = f->in[j], p->tg[i] = f->tg[j], p->pos[i] = f->pos[j], p->doc[i] = f->doc[j];
+        }
+}
+
+// step_gradients: this rank's share of step `step`: its group's sequences of the step,
+// read from the shared cursor (which every rank moves past the whole step), all their
+// rows or, context parallel, its part of each; gradients of (1/seqs) x the summed
+// per-sequence mean losses. Returns the step's mean loss over every rank.
+static double step_gradients(Run *r, const StagePlan *sp, long long step) {
+    const int T = sp->T, N = r->plan.ranks, G = r->plan.groups, cp = r->plan.cp, g = dist_rank() / cp;
+    const size_t local = (size_t)sp->micro * (size_t)sp->accum;
+    const Batch *b = &r->batch, *in = cp > 1 ? &r->local : b;
+    const int *doc = r->c->document_mask ? b->doc : NULL;
+    double loss = 0.0;
+    model_zero_grad(&r->m);
+    loader_skip(&r->loader, (size_t)g * local * (size_t)T);
+    for (int a = 0; a < sp->accum; a++) {
+        loader_next(&r->loader, b->in, b->tg, b->doc, sp->micro, T);
+        step_positions(r, sp, step, (int)((size_t)g * local) + a * sp->micro, doc);
+        if (cp > 1) ring_part(r, sp->micro, T);
+        const PosIds ids = {in->pos, doc ? in->doc : NULL, cp > 1};
+        loss += model_forward_backward(&r->m, in->in, in->tg, &ids, sp->micro, T / cp, 1.0f / (float)(sp->accum * N),
+                                       (int)r->c->recompute) / sp->accum;
+    }
+    loader_skip(&r->loader, (size_t)(G - 1 - g) * local * (size_t)T);
+    if (N > 1) {
+        dist_sum_f64(&loss, 1);
+        loss /= N;
+    }
+    return loss;
+}
+
+// step_update: the gradients summed over ranks into each rank's part, the global norm
+// (clipped to train.grad_clip), AdamW on this rank's part, the parts all-gathered;
+// returns the norm before clipping.
+static double step_update(Run *r, long long step, double lr) {
+    const Config *c = r->c;
+    const size_t lo = r->opt.lo, hi = r->opt.lo + r->opt.n;
+    dist_reduce_scatter_f32(r->m.grads_memory, r->part, r->comm);
+    double sq = grad_sumsq(&r->m, lo, hi);
+    dist_sum_f64(&sq, 1);
+    const double norm = sqrt(sq);
+    if (!isfinite(norm)) stop_nonfinite(step + 1, "the gradient norm", norm);
+    if (c->grad_clip > 0 && norm > c->grad_clip) grad_scale(&r->m, (float)(c->grad_clip / norm), lo, hi);
+    adamw_step(&r->opt, &r->m, (float)lr, (float)c->beta1, (float)c->beta2, (float)c->eps, (float)c->weight_decay);
+    dist_allgather_f32(r->m.params_memory, r->part);
+    return norm;
+}
+
 // train_step: optimizer step `step` (from 0) of stage s; logs it and advances r->ts.
 static void train_step(Run *r, long long step, int s, double stage_t0, long long stage_steps) {
     const Config *c = r->c;
-    const int T = r->plan.s[s].T, micro = r->plan.s[s].micro, accum = r->plan.s[s].accum;
-    const Batch *b = &r->batch;
-    const int *doc = c->document_mask ? b->doc : NULL;
-    double t0 = now_seconds(), loss = 0.0;
-    model_zero_grad(&r->m);
-    for (int a = 0; a < accum; a++) {
-        loader_next(&r->loader, b->in, b->tg, b->doc, micro, T);
-        batch_positions(b->pos, doc, &r->plan.s[s].pose, stage_seed(c, step, a), micro, T);
-        const PosIds ids = {b->pos, doc};
-        loss += model_forward_backward(&r->m, b->in, b->tg, &ids, micro, T, 1.0f / (float)accum, (int)c->recompute) / accum;
-    }
+    const StagePlan *sp = &r->plan.s[s];
+    const int T = sp->T;
+    const double t0 = now_seconds(), w0 = dist_wait_seconds();
+    const double loss = step_gradients(r, sp, step);
     if (!isfinite(loss)) stop_nonfinite(step + 1, "the loss", loss);
-    double norm = grad_norm(&r->m);
-    if (!isfinite(norm)) stop_nonfinite(step + 1, "the gradient norm", norm);
-    if (c->grad_clip > 0 && norm > c->grad_clip) grad_scale(&r->m, (float)(c->grad_clip / norm));
-    double lr = lr_at(c, step, r->plan.total_steps) * r->plan.s[s].lr_scale;
-    adamw_step(&r->opt, &r->m, (float)lr, (float)c->beta1, (float)c->beta2, (float)c->eps, (float)c->weight_decay);
+    const double lr = lr_at(c, step, r->plan.total_steps) * sp->lr_scale;
+    const double norm = step_update(r, step, lr);
+    r->comm_s = dist_wait_seconds() - w0;
     TrainState *ts = &r->ts;
     ts->step = step + 1;
     ts->tokens += c->batch_tokens;
@@ -215,11 +324,13 @@ static void train_step(Run *r, long long step, int s, double stage_t0, long long
     ts->trained_seq_len = T > ts->trained_seq_len ? T : ts->trained_seq_len;
     ts->lr = lr;
     double now = now_seconds(), tps = (double)c->batch_tokens / (now - t0);
+    if (!r->lead) return;
+    char comm[48] = "";
+    if (r->plan.ranks > 1) snprintf(comm, sizeof comm, ", \"comm_s\": %.4f", r->comm_s);
     fprintf(r->metrics, "{\"type\": \"train\", \"step\": %lld, \"stage\": %d, \"seq_len\": %d, \"tokens\": %lld, "
-            "\"loss\": %.6f, \"lr\": %.6e, \"grad_norm\": %.6f, \"tokens_per_s\": %.1f, \"elapsed_s\": %.3f}\n",
-            step + 1, s + 1, T, ts->tokens, loss, lr, norm, tps, now - r->t_start);
+            "\"loss\": %.6f, \"lr\": %.6e, \"grad_norm\": %.6f, \"tokens_per_s\": %.1f, \"elapsed_s\": %.3f%s}\n",
+            step + 1, s + 1, T, ts->tokens, loss, lr, norm, tps, now - r->t_start, comm);
     fflush(r->metrics);
-    const StagePlan *sp = &r->plan.s[s];
     const int stage_end = step + 1 == sp->first_step + sp->steps, tty = progress_tty();
     const double eta_s = eta_seconds(&r->plan, &r->m.cfg, step, stage_steps, now - stage_t0);
     if (tty) progress_show(r, step + 1, s, loss, tps, (double)(step + 1 - sp->first_step) / (double)sp->steps, eta_s);
@@ -257,10 +368,11 @@ static int run_steps(Run *r) {
         if (step + 1 == p->total_steps) break;
         const int stage_end = step + 1 == p->s[s].first_step + p->s[s].steps;
         if (stage_end) save_stage_model(r, s);
-        const char *reason = stop_signal ? "signal" : stage_end ? "stage"
+        const int sig = dist_max_int(stop_signal);      // a signal on any rank stops them all here
+        const char *reason = sig ? "signal" : stage_end ? "stage"
                            : c->ckpt_every > 0 && (step + 1) % c->ckpt_every == 0 ? "every" : NULL;
         if (reason) save_checkpoint(r, reason);
-        if (stop_signal) return stop_signal;
+        if (sig) return sig;
     }
     return 0;
 }
@@ -269,25 +381,29 @@ static int run_steps(Run *r) {
 static void finish(Run *r) {
     const Config *c = r->c;
     char tj[256];
-    if (*c->val_path) {
+    if (*c->val_path) run_evals(r, r->plan.total_steps, 1, 1);
+    if (r->lead && *c->val_path) {
         char *eval_path = path_join(c->out_dir, "eval.json");
-        run_evals(r, r->plan.total_steps, 1, 1);
         write_eval_json(r->report, eval_path);
         print_eval_report(r->report, stdout);
         free(eval_path);
     }
     train_state_json(&r->ts, tj, sizeof tj);
-    save_run_model(&r->m, tj, c->out_dir);
+    if (r->lead) save_run_model(&r->m, tj, c->out_dir);
     save_checkpoint(r, "end");
-    if (!*c->val_path) report_write(c->out_dir);      // else the final evals just wrote it
+    if (r->lead && !*c->val_path) report_write(c->out_dir);      // else the final evals just wrote it
     printf("wrote %s/report.svg (train compare %s: the same chart, a terminal chart and a table)\n", c->out_dir, c->out_dir);
 }
 
 static void free_run(Run *r) {
     if (r->metrics) fclose(r->metrics);
     batch_free(&r->batch);
+    if (r->local.in) batch_free(&r->local);
     free(r->stage_pos);
     adamw_free(&r->opt);
+    if (r->whole.memory) adamw_free(&r->whole);
+    free(r->part);
+    free(r->comm);
     loader_free(&r->loader);
     shard_free(&r->train);
     if (*r->c->val_path) shard_free(&r->val);
@@ -302,15 +418,19 @@ int train_main(const Config *c, const Resume *res) {
     Run *r = xcalloc(1, sizeof *r);
     r->c = c;
     r->threads = setup_threads(c->threads);
-    char *ckpt = resume_from(c, res);
+    r->lead = dist_rank() == 0;
+    dist_ring_init((int)c->context_parallel < 1 || dist_size() % (int)c->context_parallel ? 1 : (int)c->context_parallel);
+    char *ckpt = dist_bcast_str(r->lead ? resume_from(c, res) : NULL, 0);   // rank 0 decides, locks and cleans
     setup(r, ckpt);                                   // validates the config, model and data first
-    if (!ckpt) refuse_overwrite(c);
-    make_dirs(c->out_dir);
-    lock_run(c->out_dir);
     char *cfg_path = path_join(c->out_dir, "config.yaml"), *met_path = path_join(c->out_dir, "metrics.jsonl");
-    config_write(c, cfg_path);
+    if (r->lead) {
+        if (!ckpt) refuse_overwrite(c);
+        make_dirs(c->out_dir);
+        lock_run(c->out_dir);
+        config_write(c, cfg_path);
+    }
     print_header(r);
-    r->metrics = ckpt ? resume_restore(r, ckpt) : xfopen(met_path, "w");
+    r->metrics = ckpt ? resume_restore(r, ckpt) : r->lead ? xfopen(met_path, "w") : NULL;
     r->t_start = now_seconds() - r->ts.elapsed;
     int stopped = 0;
     if (r->ts.step >= r->plan.total_steps) {

@@ -10,10 +10,17 @@
 #include "optim.h"
 #include "report.h"
 
-// Run: everything a training run holds; allocated once, before the first step.
+// Run: everything a training run holds; allocated once, before the first step. On N
+// ranks (dist/dist.h) every rank holds the whole model and its part of the AdamW moments
+// (parameters part[rank] .. part[rank + 1]); rank 0 (`lead`) alone writes files.
 typedef struct {
     const Config *c;
     int threads;
+    int lead;                  // rank 0: prints, writes metrics, checkpoints and models
+    size_t *part;              // (ranks + 1) the parameter parts of the ranks
+    float *comm;               // (ranks - 1) x the largest part: gradients from other ranks
+    AdamW whole;               // rank 0 of N > 1: every rank's moments, gathered for a checkpoint
+    double comm_s;             // seconds of the last step spent exchanging gradients and weights
     Plan plan;
     Model m;
     Position *stage_pos;       // (plan.n) each stage's position scheme, resolved
@@ -23,6 +30,7 @@ typedef struct {
     AdamW opt;
     Loader loader;
     Batch batch;               // token and position buffers of the largest forward (training or eval)
+    Batch local;               // context parallel: this rank's rows of a training forward
     FILE *metrics;             // checkpoints/<run>/metrics.jsonl
     TrainState ts;             // where the run stands; what a checkpoint records
     double t_start;            // now_seconds() at step 0 (earlier sessions included)
@@ -45,12 +53,14 @@ char *resume_from(const Config *c, const Resume *r);
 void lock_run(const char *dir);
 // refuse_overwrite: dies when a fresh start would write over the run in checkpoints/<run>/.
 void refuse_overwrite(const Config *c);
-// resume_restore: r->ts, the AdamW moments and the loader position from checkpoint
-// `ckpt` (whose weights r->m already holds); returns metrics.jsonl opened for appending,
-// cut back to the checkpoint when it belongs to this run directory.
+// resume_restore: r->ts, the AdamW moments (this rank's part) and the loader position
+// from checkpoint `ckpt` (whose weights r->m already holds); returns, on rank 0,
+// metrics.jsonl opened for appending, cut back to the checkpoint when it belongs to this
+// run directory (NULL on other ranks).
 FILE *resume_restore(Run *r, const char *ckpt);
 
-// progress_tty: whether stdout is a terminal (then the loop draws a live line).
+// progress_tty: whether stdout is a terminal and not a rank of mpirun (then the loop
+// draws a live line).
 int progress_tty(void);
 // progress_show: the live line after step `step` (1-based) of stage s: bars for the stage
 // (stage_frac done) and the run, loss, tokens/s, memory, elapsed time and ETA.

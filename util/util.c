@@ -10,11 +10,27 @@
 #include <sys/stat.h>
 #include <time.h>
 
+static int die_rank = 0;
+
+void die_set_rank(int rank) { die_rank = rank; }
+
+// die_prefix: "stretch: ", or on rank k > 0 of a multi-rank run "stretch: rank k: " after
+// DIE_RANK_WAIT seconds: when every rank meets the same mistake (a config error), mpirun
+// has ended the others by then on seeing rank 0 exit, and only rank 0's line is shown.
+#define DIE_RANK_WAIT 3
+static void die_prefix(void) {
+    fflush(stdout);
+    if (die_rank > 0) {
+        struct timespec t = {DIE_RANK_WAIT, 0};
+        while (nanosleep(&t, &t) != 0 && errno == EINTR) {}
+        fprintf(stderr, "stretch: rank %d: ", die_rank);
+    } else fputs("stretch: ", stderr);
+}
+
 void die(const char *fmt, ...) {
     va_list ap;
     va_start(ap, fmt);
-    fflush(stdout);
-    fputs("stretch: ", stderr);
+    die_prefix();
     vfprintf(stderr, fmt, ap);
     fputc('\n', stderr);
     va_end(ap);
@@ -24,8 +40,7 @@ void die(const char *fmt, ...) {
 void check_fail(const char *file, int line, const char *fmt, ...) {
     va_list ap;
     va_start(ap, fmt);
-    fflush(stdout);
-    fputs("stretch: ", stderr);
+    die_prefix();
     vfprintf(stderr, fmt, ap);
     fprintf(stderr, " [%s:%d]\n", file, line);
     va_end(ap);

@@ -17,6 +17,11 @@ __attribute__((noreturn, format(printf, 1, 2)))
 #endif
 void die(const char *fmt, ...);
 
+// die_set_rank: this process's rank in a multi-rank run (dist_init): die() and CHECK on
+// a rank other than 0 name it and print only after a few seconds, so that an error every
+// rank meets is printed once, by rank 0 (mpirun ends the other ranks when one exits).
+void die_set_rank(int rank);
+
 // CHECK(cond, fmt, ...): always on; on failure prints the message with the C file:line
 // that detected it and a hint, and exits with EXIT_USER.
 #define CHECK(cond, ...) \
