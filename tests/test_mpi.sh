@@ -13,7 +13,8 @@
 #   bit-identical.
 # Context parallel (ring attention over a zigzag split): tests/mpi_cp.yaml (YaRN + ALiBi,
 #   4096-token sequences with document masking, PoSE ids to 8192) on rings of 2 and 4
-#   ranks and on 2 groups of 2, and tests/mpi.yaml (T5) on a ring of 2, against one
+#   ranks and on 2 groups of 2, with dynamic NTK on a ring of 2, and tests/mpi.yaml (T5)
+#   on a ring of 2, against one
 #   process: losses and norms within 1e-5 + 5e-5|ref|; weights within 1e-5 + 1e-4|ref|
 #   but for at most 1e-4 of them, none beyond 30 times that. The ring merges each row's
 #   softmax in another order, so every token differs by rounding (data parallel: only
@@ -157,6 +158,10 @@ cp 4 4 cp4 >"$TMP/cp4.out" 2>&1 && close cp4 cpref 0 5e-5 1e-4 30 && ok "a ring 
   || bad "a ring of 4 ranks at T=4096 = one process" "$(tail -2 "$TMP/cp4.out")"
 cp 4 2 cp22 >"$TMP/cp22.out" 2>&1 && grep -q "2 data-parallel groups of 2" "$TMP/cp22.out" && close cp22 cpref 0 5e-5 1e-4 30 \
   && ok "2 data-parallel groups x rings of 2 at T=4096 = one process" || bad "2 data-parallel groups x rings of 2 at T=4096 = one process" "$(tail -2 "$TMP/cp22.out")"
+./train --config tests/mpi_cp.yaml --set run.name=test_mpi_dyn1 --set position.rope.scaling=dynamic >"$TMP/dyn1.out" 2>&1
+cp 2 2 dyn2 --set position.rope.scaling=dynamic >"$TMP/dyn2.out" 2>&1 && close dyn2 dyn1 0 5e-5 1e-4 30 \
+  && ok "a ring of 2 with dynamic NTK (tables from the ring's largest id, PoSE to 8192) = one process" \
+  || bad "a ring of 2 with dynamic NTK (tables from the ring's largest id, PoSE to 8192) = one process" "$(tail -2 "$TMP/dyn2.out")"
 runN 2 cpt5 --set train.context_parallel=2 >"$TMP/cpt5.out" 2>&1 && close cpt5 ref 0 5e-5 1e-4 30 \
   && ok "a ring of 2 with YaRN + T5, micro-batches, evals, passkey = one process" \
   || bad "a ring of 2 with YaRN + T5, micro-batches, evals, passkey = one process" "$(tail -2 "$TMP/cpt5.out")"

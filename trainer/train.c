@@ -32,7 +32,10 @@ static void on_signal(int sig) {
 // stop_nonfinite: a NaN/inf loss or gradient ends the run (exit 1) with a hint. The
 // values are reduced over the ranks first, so every rank stops; rank 0 says why.
 static void stop_nonfinite(long long step, const char *what, double v) {
-    if (dist_rank() > 0) exit(1);
+    if (dist_rank() > 0) {
+        defer_to_rank0();
+        exit(1);
+    }
     progress_clear();
     fflush(stdout);
     fprintf(stderr, "stretch: step %lld: %s is %s; stopping the run (hint: lower train.optimizer.lr or "

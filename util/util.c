@@ -14,17 +14,22 @@ static int die_rank = 0;
 
 void die_set_rank(int rank) { die_rank = rank; }
 
-// die_prefix: "stretch: ", or on rank k > 0 of a multi-rank run "stretch: rank k: " after
-// DIE_RANK_WAIT seconds: when every rank meets the same mistake (a config error), mpirun
-// has ended the others by then on seeing rank 0 exit, and only rank 0's line is shown.
+// defer_to_rank0: on rank k > 0 of a multi-rank run, wait DIE_RANK_WAIT seconds: when
+// every rank meets the same failure (a config error), mpirun has ended the others by
+// then on seeing rank 0 exit, and only rank 0's account is shown.
 #define DIE_RANK_WAIT 3
+void defer_to_rank0(void) {
+    struct timespec t = {DIE_RANK_WAIT, 0};
+    if (die_rank > 0)
+        while (nanosleep(&t, &t) != 0 && errno == EINTR) {}
+}
+
+// die_prefix: "stretch: ", or "stretch: rank k: " (after defer_to_rank0) on rank k > 0.
 static void die_prefix(void) {
     fflush(stdout);
-    if (die_rank > 0) {
-        struct timespec t = {DIE_RANK_WAIT, 0};
-        while (nanosleep(&t, &t) != 0 && errno == EINTR) {}
-        fprintf(stderr, "stretch: rank %d: ", die_rank);
-    } else fputs("stretch: ", stderr);
+    defer_to_rank0();
+    if (die_rank > 0) fprintf(stderr, "stretch: rank %d: ", die_rank);
+    else fputs("stretch: ", stderr);
 }
 
 void die(const char *fmt, ...) {

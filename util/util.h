@@ -21,6 +21,9 @@ void die(const char *fmt, ...);
 // a rank other than 0 name it and print only after a few seconds, so that an error every
 // rank meets is printed once, by rank 0 (mpirun ends the other ranks when one exits).
 void die_set_rank(int rank);
+// defer_to_rank0: on a rank other than 0, wait those few seconds (before exiting with an
+// error that every rank meets and rank 0 reports); returns at once on rank 0.
+void defer_to_rank0(void);
 
 // CHECK(cond, fmt, ...): always on; on failure prints the message with the C file:line
 // that detected it and a hint, and exits with EXIT_USER.
