@@ -50,7 +50,7 @@ LIB_SRC := util/util.c util/ytree.c util/fs.c dist/dist.c \
            trainer/config.c trainer/curriculum.c trainer/optim.c trainer/train.c trainer/eval.c trainer/passkey.c trainer/positions.c trainer/setup.c trainer/checkpoint.c trainer/resume.c trainer/export.c trainer/runlog.c trainer/svg.c trainer/compare.c trainer/progress.c
 LIB_OBJ := $(LIB_SRC:%.c=build/%.o)
 HEADERS := $(wildcard util/*.h dist/*.h model/*.h data/*.h trainer/*.h)
-TESTS   := tests/test_layers tests/test_attention tests/test_curriculum tests/refcheck tests/test_real tests/test_train tests/test_position tests/test_passkey tests/test_data tests/test_report tests/test_gradcheck tests/test_optim tests/rope_dump tests/test_tokenizer tests/test_ring
+TESTS   := tests/test_layers tests/test_attention tests/test_curriculum tests/refcheck tests/test_real tests/test_train tests/test_position tests/test_passkey tests/test_data tests/test_report tests/test_gradcheck tests/test_optim tests/rope_dump tests/test_tokenizer tests/test_ring tests/test_dist
 
 BASE    := checkpoints/base/stories260K.bin checkpoints/base/tok512.bin
 DATA    := data/tinystories/train.bin data/tinystories/val.bin data/tinystories/test.bin \
@@ -102,6 +102,13 @@ train: build/trainer/main.o $(LIB_OBJ)
 tests/%: build/tests/%.o $(LIB_OBJ)
 	$(CC) $(CFLAGS) $^ -o $@ $(LDLIBS) $(MPI_LDLIBS)
 tests/test_attention: build/tests/attention_naive.o
+# test_dist: dist.c with 4-float messages and an 8-float scratch, so every exchange is cut
+# into pieces (its own objects: the product's dist.o keeps the real sizes)
+build/tests/dist_tiny.o: dist/dist.c $(HEADERS) Makefile | $(PKG_STAMP)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(MPI_CFLAGS) -DDIST_MSG_MAX=4 -DDIST_SCRATCH_MAX=8 -c $< -o $@
+tests/test_dist: build/tests/test_dist.o build/tests/dist_tiny.o build/util/util.o
+	$(CC) $(CFLAGS) $^ -o $@ $(LDLIBS) $(MPI_LDLIBS)
 
 train_debug: $(LIB_SRC) trainer/main.c $(HEADERS) | $(PKG_STAMP)
 	$(CC) $(filter-out -O2,$(CFLAGS)) $(DEBUGFLAGS) $(MPI_CFLAGS) $(LIB_SRC) trainer/main.c -o $@ $(LDLIBS) $(MPI_LDLIBS)

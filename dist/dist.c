@@ -50,18 +50,21 @@ static int launched_by_mpirun(void) {
 
 #define MPI_OK(call) CHECK((call) == MPI_SUCCESS, "MPI call failed: %s", #call)
 
-// exchange: send n floats at `out` to rank `to` while receiving n_in floats into `in`
-// from rank `from`, in messages of at most DIST_MSG_MAX floats.
+// exchange: one message each way: n floats at `out` to rank `to`, n_in floats from rank
+// `from` into `in` (either may be 0: a message is still sent, so both sides of a pair
+// always run the same number of rounds).
 static void exchange(const float *out, size_t n, int to, float *in, size_t n_in, int from) {
     const double t0 = now_seconds();
-    for (size_t o = 0, i = 0; o < n || i < n_in;) {
-        const size_t so = n - o < DIST_MSG_MAX ? n - o : DIST_MSG_MAX, si = n_in - i < DIST_MSG_MAX ? n_in - i : DIST_MSG_MAX;
-        MPI_OK(MPI_Sendrecv(out + o, (int)so, MPI_FLOAT, to, 7, in + i, (int)si, MPI_FLOAT, from, 7, MPI_COMM_WORLD,
-                            MPI_STATUS_IGNORE));
-        o += so;
-        i += si;
-    }
+    MPI_OK(MPI_Sendrecv(out, (int)n, MPI_FLOAT, to, 7, in, (int)n_in, MPI_FLOAT, from, 7, MPI_COMM_WORLD, MPI_STATUS_IGNORE));
     g_wait += now_seconds() - t0;
+}
+
+// piece: the floats [*a, return) of piece c (pieces of `size` floats) of part p of the
+// flat array; empty past the part's end.
+static size_t piece(const size_t *part, int p, size_t c, size_t size, size_t *a) {
+    const size_t lo = part[p] + c * size, end = part[p + 1];
+    *a = lo < end ? lo : end;
+    return lo + size < end ? lo + size : end;
 }
 
 // max_over: the largest x over the `size` ranks of comm.
@@ -76,7 +79,9 @@ static int max_over(int x, MPI_Comm comm, int size) {
 void dist_init(int *argc, char ***argv) {
 #ifdef STRETCH_MPI
     if (launched_by_mpirun()) {
-        MPI_OK(MPI_Init(argc, argv));
+        int level;                          // MPI is called from the main thread only, outside OpenMP regions
+        MPI_OK(MPI_Init_thread(argc, argv, MPI_THREAD_FUNNELED, &level));
+        CHECK(level >= MPI_THREAD_FUNNELED, "this MPI library does not support MPI_THREAD_FUNNELED");
         MPI_OK(MPI_Comm_rank(MPI_COMM_WORLD, &g_rank));
         MPI_OK(MPI_Comm_size(MPI_COMM_WORLD, &g_size));
         g_launched = 1;
@@ -158,20 +163,36 @@ void dist_gather_u32(unsigned x, unsigned *all) {
 #endif
 }
 
+// piece_floats: the floats of a reduce-scatter piece: the largest part (part 0), at most
+// DIST_MSG_MAX and at most DIST_SCRATCH_MAX / (size - 1), so the scratch stays bounded.
+static size_t piece_floats(const size_t *part) {
+    size_t n = part[1] - part[0], cap = g_size > 1 ? DIST_SCRATCH_MAX / (size_t)(g_size - 1) : n;
+    cap = cap < DIST_MSG_MAX ? cap : DIST_MSG_MAX;
+    n = n < cap ? n : cap;
+    return n ? n : 1;
+}
+
+size_t dist_reduce_scatter_floats(const size_t *part) { return (size_t)(g_size - 1) * piece_floats(part); }
+
 void dist_reduce_scatter_f32(float *x, const size_t *part, float *scratch) {
     if (g_size == 1) return;
 #ifdef STRETCH_MPI
     const int N = g_size, r = g_rank;
-    const size_t lo = part[r], n = part[r + 1] - lo;
-    for (int k = 1; k < N; k++) {               // scratch slot of rank f holds f's copy of my part
-        const int to = (r + k) % N, from = (r - k + N) % N;
-        exchange(x + part[to], part[to + 1] - part[to], to, scratch + (size_t)(from < r ? from : from - 1) * n, n, from);
-    }
-    #pragma omp parallel for
-    for (size_t i = 0; i < n; i++) {            // ranks 0 .. N-1 in order; this rank's own at r
-        float s = 0.0f;
-        for (int f = 0; f < N; f++) s += f == r ? x[lo + i] : scratch[(size_t)(f < r ? f : f - 1) * n + i];
-        x[lo + i] = s;
+    const size_t S = piece_floats(part), pieces = (part[1] - part[0] + S - 1) / S;
+    for (size_t c = 0; c < pieces; c++) {
+        size_t lo, ta;
+        const size_t n = piece(part, r, c, S, &lo) - lo;
+        for (int k = 1; k < N; k++) {           // scratch slot of rank f: f's copy of this piece of my part
+            const int to = (r + k) % N, from = (r - k + N) % N;
+            const size_t tn = piece(part, to, c, S, &ta) - ta;
+            exchange(x + ta, tn, to, scratch + (size_t)(from < r ? from : from - 1) * S, n, from);
+        }
+        #pragma omp parallel for
+        for (size_t i = 0; i < n; i++) {        // ranks 0 .. N-1 in order; this rank's own at r
+            float s = 0.0f;
+            for (int f = 0; f < N; f++) s += f == r ? x[lo + i] : scratch[(size_t)(f < r ? f : f - 1) * S + i];
+            x[lo + i] = s;
+        }
     }
 #else
     (void)x, (void)part, (void)scratch;
@@ -182,17 +203,21 @@ void dist_allgather_f32(float *x, const size_t *part) {
     if (g_size == 1) return;
 #ifdef STRETCH_MPI
     const int N = g_size, r = g_rank;
-    for (int k = 1; k < N; k++) {
-        const int to = (r + k) % N, from = (r - k + N) % N;
-        exchange(x + part[r], part[r + 1] - part[r], to, x + part[from], part[from + 1] - part[from], from);
-    }
+    const size_t pieces = (part[1] - part[0] + DIST_MSG_MAX - 1) / DIST_MSG_MAX;
+    for (size_t c = 0; c < pieces; c++)
+        for (int k = 1; k < N; k++) {
+            const int to = (r + k) % N, from = (r - k + N) % N;
+            size_t a, fa;
+            const size_t n = piece(part, r, c, DIST_MSG_MAX, &a) - a, fn = piece(part, from, c, DIST_MSG_MAX, &fa) - fa;
+            exchange(x + a, n, to, x + fa, fn, from);
+        }
 #else
     (void)x, (void)part;
 #endif
 }
 
 void dist_gather_f32(float *all, const float *own, const size_t *part) {
-    if (g_rank == 0) memcpy(all + part[0], own, (part[1] - part[0]) * sizeof *own);
+    if (g_rank == 0 && all + part[0] != own) memcpy(all + part[0], own, (part[1] - part[0]) * sizeof *own);
     if (g_size == 1) return;
 #ifdef STRETCH_MPI
     if (g_rank == 0) {

@@ -12,7 +12,10 @@
 
 #include <stddef.h>
 
+#ifndef DIST_MSG_MAX                     // (tests/test_dist builds with tiny ones)
 #define DIST_MSG_MAX ((size_t)1 << 28)   // floats per MPI message (MPI counts are int)
+#define DIST_SCRATCH_MAX ((size_t)1 << 24)   // floats of the reduce-scatter's scratch (64 MiB)
+#endif
 #define DIST_SMALL_MAX 4096              // doubles of one dist_sum_f64
 
 // dist_init: join the job when launched by mpirun (else rank 0 of 1); stdout of ranks
@@ -44,9 +47,11 @@ int dist_max_int(int x);
 void dist_gather_u32(unsigned x, unsigned *all);
 // dist_reduce_scatter_f32: x (n floats, the same layout on every rank) is summed over
 // ranks, in rank order, into this rank's part x[part[rank]..part[rank+1]) (the other
-// parts of x are left as they were). part: size + 1 boundaries, part[0] = 0, part[size]
-// = n. scratch: (size - 1) x the largest part floats.
+// parts of x are left as they were), piece by piece. part: size + 1 boundaries from
+// dist_split (part 0 the largest), part[0] = 0, part[size] = n. scratch:
+// dist_reduce_scatter_floats(part) floats (at most DIST_SCRATCH_MAX).
 void dist_reduce_scatter_f32(float *x, const size_t *part, float *scratch);
+size_t dist_reduce_scatter_floats(const size_t *part);
 // dist_allgather_f32: every rank's part of x (its own, up to date) into x on every rank.
 void dist_allgather_f32(float *x, const size_t *part);
 // dist_gather_f32: every rank's `own` (its part's part[r+1] - part[r] floats) into

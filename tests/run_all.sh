@@ -41,8 +41,10 @@ run tokenizer need "$TOK32K" ./tests/test_tokenizer "$TOK32K"
 run cli bash tests/test_cli.sh
 run resume bash tests/test_resume.sh
 run ring ./tests/test_ring
+run dist ./tests/test_dist
 MPIRUN="mpirun -q --oversubscribe --allow-run-as-root -x OMP_NUM_THREADS=1"
 for n in 2 3 4; do run "ring on $n ranks" $MPIRUN -np $n ./tests/test_ring; done
+for n in 2 3 5; do run "dist on $n ranks" $MPIRUN -np $n ./tests/test_dist; done
 run mpi bash tests/test_mpi.sh
 run export bash tests/test_export.sh
 run compare bash tests/test_report.sh

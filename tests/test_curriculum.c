@@ -39,7 +39,7 @@ int main(void) {
     Config *c = xmalloc(sizeof *c), *back = xmalloc(sizeof *back);
     Plan p;
     load(c, path, NULL, 0);
-    curriculum_plan(c, 1, &p);
+    curriculum_plan(c, 1, 1, &p);
     CHECK_EQ("three stages", p.n, 3);
     check_report(p.s[0].steps == 32 && p.s[0].first_step == 0, "stage 1: 1M tokens = 32 steps of 32768", (double)p.s[0].steps, 32);
     check_report(p.s[1].steps == 16 && p.s[1].first_step == 32, "stage 2: 512K tokens = 16 steps from step 32", (double)p.s[1].steps, 16);
@@ -71,7 +71,7 @@ int main(void) {
 
     char *cap[] = {"train.max_steps=40"};
     load(c, path, cap, 1);
-    curriculum_plan(c, 1, &p);
+    curriculum_plan(c, 1, 1, &p);
     check_report(p.total_steps == 40 && p.s[1].steps == 8 && p.s[2].steps == 0, "train.max_steps caps the run",
                  (double)p.total_steps, 40);
 
@@ -88,12 +88,12 @@ int main(void) {
 
     char *one[] = {"curriculum=[{seq_len: 256, tokens: 2K}]", "train.batch_tokens=512", "train.micro_batch=0"};
     load(c, NULL, one, 3);
-    curriculum_plan(c, 1, &p);
+    curriculum_plan(c, 1, 1, &p);
     check_report(p.n == 1 && p.s[0].steps == 4 && p.s[0].micro == 2, "--set curriculum=[...] (2K = 4 steps of 512)",
                  (double)p.s[0].steps, 4);
     char *plain[] = {"train.seq_len=256", "train.batch_tokens=1024", "train.max_steps=7"};
     load(c, NULL, plain, 3);
-    curriculum_plan(c, 1, &p);
+    curriculum_plan(c, 1, 1, &p);
     check_report(p.n == 1 && p.s[0].T == 256 && p.s[0].steps == 7 && p.s[0].micro == 4, "no curriculum: one stage of seq_len",
                  (double)p.s[0].steps, 7);
     free(c);

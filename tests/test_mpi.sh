@@ -25,7 +25,8 @@
 #   bit-identical.
 # Bad input: a batch the ranks cannot share, ranks started with other settings, a
 #   one-process subcommand on 2 ranks, context_parallel that does not divide the ranks or
-#   a seq_len: one line, exit 2, nothing written.
+#   a seq_len, dynamic NTK whose tables would follow smaller forwards than one process's:
+#   one line, exit 2, nothing written. `train eval` reads a context-parallel config.
 cd "$(dirname "$0")/.."
 . tests/lib.sh
 begin mpi
@@ -188,4 +189,10 @@ expect_error "context_parallel that does not divide the ranks: one line, exit 2"
 expect_error "a seq_len a ring of 3 cannot split evenly: one line, exit 2" \
   "curriculum\[0\]: seq_len 128 does not split into 2 x train.context_parallel = 6 equal chunks" runN 3 cps --set train.context_parallel=3
 [ ! -e ${D}cpn ] && [ ! -e ${D}cps ] && ok "... and nothing written" || bad "... and nothing written"
+expect_error "dynamic NTK on 2 groups whose forwards hold fewer sequences than one process's: one line, exit 2" \
+  "position.rope.scaling dynamic picks its tables from a forward's largest position id, and on 2 data-parallel groups a forward of stage 1 holds 4 of the 8 sequences" \
+  runN 2 dynmb --set train.micro_batch=0 --set position.rope.scaling=dynamic
+./train eval --config tests/mpi_cp.yaml --set run.name=test_mpi_cpeval --set train.context_parallel=2 >"$TMP/cpeval.out" 2>&1 \
+  && ok "train eval of a context-parallel config (one process; evals do not use the ring)" \
+  || bad "train eval of a context-parallel config (one process; evals do not use the ring)" "$(tail -1 "$TMP/cpeval.out")"
 finish mpi

@@ -49,10 +49,10 @@ static void stage_pose(const Config *c, int i, StagePlan *s) {
             own ? st->pose_where : config_where(c, "train.pose.chunks"), s->pose.chunks, i + 1, s->T);
 }
 
-void curriculum_plan(const Config *c, int ranks, Plan *p) {
+void curriculum_plan(const Config *c, int ranks, int cp, Plan *p) {
     memset(p, 0, sizeof *p);
     p->ranks = ranks;
-    p->cp = (int)c->context_parallel;
+    p->cp = cp;
     if (ranks % p->cp)
         die("%s: train.context_parallel %d does not divide the %d ranks of this run (mpirun -np): run a multiple of "
             "%d ranks", config_where(c, "train.context_parallel"), p->cp, ranks, p->cp);

@@ -34,13 +34,14 @@ typedef struct Plan {
     int max_P;                  // the largest position id + 1 of the run's training forwards
 } Plan;
 
-// curriculum_plan: steps, batch shape on each of `ranks` ranks, LR scale and PoSE
+// curriculum_plan: steps, batch shape on each of `ranks` ranks in groups of cp (a
+// training run's train.context_parallel; 1 for what does not train), LR scale and PoSE
 // settings of every stage. Dies naming the stage (or the keys) when batch_tokens does
-// not split into its sequences or over the data-parallel groups, train.context_parallel
-// does not divide the ranks or a seq_len into 2 x context_parallel equal chunks, or a
-// PoSE target_len is shorter than the window, or chunks exceed it. With a curriculum,
-// train.max_steps (when set) caps the run and train.seq_len must not be set.
-void curriculum_plan(const Config *c, int ranks, Plan *p);
+// not split into its sequences or over the data-parallel groups, cp does not divide the
+// ranks or a seq_len into 2 x cp equal chunks, or a PoSE target_len is shorter than the
+// window, or chunks exceed it. With a curriculum, train.max_steps (when set) caps the
+// run and train.seq_len must not be set.
+void curriculum_plan(const Config *c, int ranks, int cp, Plan *p);
 // plan_stage: the stage that runs optimizer step `step` (from 0).
 int plan_stage(const Plan *p, long long step);
 // curriculum_position: the position scheme of stage s, unresolved: `base` (the run's)

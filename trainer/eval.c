@@ -212,7 +212,7 @@ int eval_main(const Config *c) {
     EvalReport *rep = xcalloc(1, sizeof *rep);
     Model m;
     Shard val;
-    curriculum_plan(c, 1, &plan);
+    curriculum_plan(c, 1, 1, &plan);
     load_model_for(&m, c);
     load_data(&val, c, "data.val", m.cfg.vocab);
     evals_plan(c, &plan, &val, m.cfg.vocab, &ev);

@@ -11,7 +11,7 @@
 // them on one process; on N ranks each holds its part (ZeRO stage 1, Rajbhandari et al.
 // 2020, arXiv:1910.02054) and updates only those parameters.
 typedef struct {
-    float *memory;     // one allocation: m then v
+    float *memory;     // one allocation: m then v (NULL: m, v view another AdamW's)
     float *m;          // (n) first moment
     float *v;          // (n) second moment
     size_t lo, n;

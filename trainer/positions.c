@@ -96,7 +96,7 @@ int positions_main(const Config *c) {
     if (!*c->init_from) die("model.init_from is not set (the checkpoint whose positions to show)");
     Model m;
     Plan plan;
-    curriculum_plan(c, 1, &plan);
+    curriculum_plan(c, 1, 1, &plan);
     load_model_for(&m, c);
     const int n = plan.n;
     Position *pos = xmalloc(sizeof *pos);

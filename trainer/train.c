@@ -141,11 +141,20 @@ static void print_plan(const Config *c, const Plan *p, const Position *pos, doub
 }
 
 // check_pose: every PoSE stage's target_len within what its position scheme reaches
-// (position_reach), before any step.
+// (position_reach), before any step. And on several data-parallel groups, a scheme whose
+// tables follow a forward's largest position id (dynamic NTK, LongRoPE) needs forwards
+// of the one-process plan's sequences: a group's forward holding fewer of them would
+// pick other tables than one process does.
 static void check_pose(const Run *r) {
     for (int s = 0; s < r->plan.n; s++) {
         const StagePlan *sp = &r->plan.s[s];
         const Position *p = &r->stage_pos[s];
+        if (rope_tables_depend_on_T(p) && sp->micro < sp->seed_micro)
+            die("%s: position.rope.scaling %s picks its tables from a forward's largest position id, and on %d "
+                "data-parallel groups a forward of stage %d holds %d of the %d sequences one process would run "
+                "together, so training would differ with the rank count: set train.micro_batch to at most %d",
+                config_where(r->c, "train.micro_batch"), SCALING_NAMES[p->scaling], r->plan.groups, s + 1, sp->micro,
+                sp->seed_micro, sp->micro);
         const long long reach = position_reach(p);
         if (sp->pose.target_len && reach && reach < sp->pose.target_len)
             die("%s: PoSE target_len %d of stage %d is beyond what its position scheme reaches: %s, factor %g x "
@@ -157,22 +166,26 @@ static void check_pose(const Run *r) {
 }
 
 // shard_optimizer: the parameter parts of the ranks, this rank's AdamW moments, and on
-// N > 1 ranks the buffers of the exchanges (rank 0: the gathered moments).
+// N > 1 ranks the scratch of the reduce-scatter. Rank 0 of N > 1 holds every rank's
+// moments (r->whole, gathered for a checkpoint), its own part being the first slice of
+// them: no more moment memory than one process.
 static void shard_optimizer(Run *r) {
     const int N = r->plan.ranks, rank = dist_rank();
     r->part = xmalloc((size_t)(N + 1) * sizeof *r->part);
     dist_split(r->m.num_params, N, r->part);
-    adamw_init(&r->opt, r->part[rank], r->part[rank + 1] - r->part[rank]);
-    if (N == 1) return;
-    r->comm = xmalloc((size_t)(N - 1) * (r->part[1] - r->part[0]) * sizeof *r->comm);   // part 0 is the largest
-    if (r->lead) adamw_init(&r->whole, 0, r->m.num_params);
+    const size_t lo = r->part[rank], n = r->part[rank + 1] - lo;
+    if (N > 1 && r->lead) {
+        adamw_init(&r->whole, 0, r->m.num_params);
+        r->opt = (AdamW){.m = r->whole.m, .v = r->whole.v, .lo = 0, .n = n};   // part 0 starts at 0; not owned
+    } else adamw_init(&r->opt, lo, n);
+    if (N > 1) r->comm = xmalloc(dist_reduce_scatter_floats(r->part) * sizeof *r->comm);
 }
 
 // setup: the model (from init_from, or the checkpoint being resumed), every stage's
 // position scheme, data, evals, and every buffer for the curriculum's largest step.
 static void setup(Run *r, const char *ckpt) {
     const Config *c = r->c;
-    curriculum_plan(c, dist_size(), &r->plan);
+    curriculum_plan(c, dist_size(), (int)c->context_parallel, &r->plan);
     if (ckpt) {                                  // verified by resume_from: its weights, not the directory again
         char *state = path_join(ckpt, "model.safetensors");
         free(load_model_from(&r->m, c, state, NULL));
