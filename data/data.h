@@ -129,6 +129,9 @@ void batch_positions(int *pos, const int *doc, const Pose *p, uint64_t seed, int
 // shard_opens_doc: token i of the shard starts a document (a BOS, or a file start: a
 // binary search of file_start).
 int shard_opens_doc(const Shard *s, size_t i);
+// shard_text: the shard's tokens without its BOS tokens: one long text, the filler of
+// retrieval evals (caller frees); *n gets the count.
+uint32_t *shard_text(const Shard *s, size_t *n);
 // shard_documents: how many documents the shard holds (a BOS or a file start opens one).
 size_t shard_documents(const Shard *s);
 

@@ -128,3 +128,11 @@ void doc_starts(int *doc, int B, int T) {
         }
     }
 }
+
+uint32_t *shard_text(const Shard *s, size_t *n) {
+    uint32_t *out = xmalloc((s->n ? s->n : 1) * sizeof *out);
+    *n = 0;
+    for (size_t i = 0; i < s->n; i++)
+        if (s->tokens[i] != BOS_ID) out[(*n)++] = s->tokens[i];
+    return out;
+}

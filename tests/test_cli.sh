@@ -174,6 +174,26 @@ if ./train --config ft_native.yaml --set run.name=test_cli_glob --set 'data.trai
   ok "a glob for data.train, upsampled documents"
 else bad "a glob for data.train, upsampled documents" "$(tail -3 "$TMP/glob.out")"; fi
 
+# ---- copy by distance (eval.tasks.copy) -----------------------------------------------------
+CP="--set run.name=test_cli_copy"
+expect_error "copy distances shorter than the span" "eval.tasks.copy.distances must be whole, increasing and at least eval.tasks.copy.span 32 \\(16\\)" \
+  ./train eval --config ft_native.yaml $CP --set 'eval.tasks.copy.distances=[16, 64]'
+expect_error "copy distances out of order" "eval.tasks.copy.distances must be whole, increasing and at least eval.tasks.copy.span 32 \\(64\\)" \
+  ./train eval --config ft_native.yaml $CP --set 'eval.tasks.copy.distances=[128, 64]'
+expect_error "a copy distance longer than the val text" "a copy at distance 1000000 needs 1000001 tokens of text; .*val.bin holds [0-9]+" \
+  ./train eval --config ft_native.yaml $CP --set 'eval.tasks.copy.distances=[1000000]'
+expect_error "an unknown retrieval task" "unknown key 'eval.tasks.needle.lengths'" \
+  ./train eval --config ft_native.yaml $CP --set 'eval.tasks.needle.lengths=[512]'
+expect_error "a copy span of 1" "eval.tasks.copy.span = 1 is out of range" \
+  ./train eval --config ft_native.yaml $CP --set 'eval.tasks.copy.distances=[64]' --set eval.tasks.copy.span=1
+expect_error "the copy task in training without data.val" "eval.tasks.copy needs data.val" \
+  ./train --config ft_native.yaml $CP --set 'eval.tasks.copy.distances=[64]' --set 'data.val=""'
+if ./train eval --config ft_native.yaml $CP --set 'eval.tasks.copy.distances=[32, 256]' --set eval.tasks.copy.trials=2 \
+     >"$TMP/copy.out" 2>&1 && grep -qE '^256 +[0-9.]+ +[0-9.]+ +-?[0-9.]+$' "$TMP/copy.out" \
+   && grep -q '"copy": \[{"distance": 32, "span": 32, "trials": 2, "first_loss": ' checkpoints/test_cli_copy/eval.json; then
+  ok "train eval with eval.tasks.copy: a table by distance, eval.json \"copy\""
+else bad "train eval with eval.tasks.copy: a table by distance, eval.json \"copy\"" "$(tail -3 "$TMP/copy.out")"; fi
+
 # ---- passkey -----------------------------------------------------------------------------
 TOK=checkpoints/base/tok512.bin
 PK="--set run.name=test_cli_pk --set eval.max_tokens=512"

@@ -94,7 +94,7 @@ runN 4 n4 >"$TMP/n4.out" 2>&1 && close n4 ref && ok "4 ranks = one process to fl
 # ---- train eval on 2 ranks -----------------------------------------------------------------
 ./train eval --config $CFG --set run.name=test_mpi_e1 --set model.init_from=${D}ref >"$TMP/e1.out" 2>&1
 $MPIRUN -np 2 ./train eval --config $CFG --set run.name=test_mpi_e2 --set model.init_from=${D}ref >"$TMP/e2.out" 2>&1; rc=$?
-j() { grep -oE '"(loss|accuracy|mean_rank|tokens)": [0-9.]+' $D$1/eval.json | sed 's/.*: //'; }
+j() { grep -oE '"(loss|accuracy|mean_rank|tokens|gap)": [0-9.]+' $D$1/eval.json | sed 's/.*: //'; }
 if [ $rc -eq 0 ] && [ "$(grep -c 'wrote' "$TMP/e2.out")" -eq 1 ] && [ "$(j e2 | wc -l)" -gt 4 ] \
    && paste <(j e2) <(j e1) | awk '{ d = $1 - $2; if (d < 0) d = -d; if (d > 1e-5 + 1e-5 * $2) bad++ } END { exit bad > 0 }'; then
   ok "train eval on 2 ranks: windows and passkey trials shared, results = one process"

@@ -68,6 +68,9 @@ typedef struct {
     long long n_passkey_depths;
     long long passkey_trials;
     long long passkey_every;       // 0 = only at the end (and in `train eval`)
+    double copy_dists[MAX_LIST];   // eval.tasks.copy.distances; none = no copy task
+    long long n_copy_dists;
+    long long copy_span, copy_trials;
     long long ckpt_every;          // checkpoint every N steps (0: stage ends and the end only)
     long long ckpt_keep_last;      // keep the newest N whole checkpoints (0 = all)
     int ckpt_compress;             // zlib the optimizer state
@@ -75,7 +78,7 @@ typedef struct {
                                    // records where each was set); unresolved
     char out_dir[CFG_STR + 16];    // checkpoints/<run.name> (derived)
     // where each key was set ("file:line:col", "--set" or "default"), by schema index
-    char where[56][CFG_STR];
+    char where[64][CFG_STR];
 } Config;
 
 // config_load: defaults, then the YAML file `path` (a path, or a name under configs/),

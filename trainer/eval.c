@@ -112,6 +112,12 @@ void print_eval_report(const EvalReport *r, FILE *f) {
         print_eval_table(&r->r[i], f);
     }
     print_passkey_table(r, f);
+    if (r->n_copy)
+        fprintf(f, "copy by distance: loss on a span of %d tokens and on its copy d tokens later, %d trials each\n"
+                "%-10s %10s %10s %10s\n", r->copy[0].span, r->copy[0].trials, "distance", "first", "copy", "gap");
+    for (int i = 0; i < r->n_copy; i++)
+        fprintf(f, "%-10d %10.4f %10.4f %10.4f\n", r->copy[i].dist, r->copy[i].first_loss, r->copy[i].copy_loss,
+                r->copy[i].gap);
 }
 
 void log_eval_report(FILE *metrics, long long step, long long tokens, const EvalReport *rep) {
@@ -139,6 +145,15 @@ void log_eval_report(FILE *metrics, long long step, long long tokens, const Eval
                 (double)p->correct / p->trials, p->mean_rank);
     }
     if (rep->n_pk) printf("\n");
+    if (rep->n_copy) printf("eval  step %lld | copy: loss gap (first - copy) by distance |", step);
+    for (int i = 0; i < rep->n_copy; i++) {
+        const CopyResult *c = &rep->copy[i];
+        printf(" %d %.3f", c->dist, c->gap);
+        fprintf(metrics, "{\"type\": \"copy\", \"step\": %lld, \"tokens\": %lld, \"distance\": %d, \"span\": %d, "
+                "\"trials\": %d, \"first_loss\": %.6f, \"copy_loss\": %.6f, \"gap\": %.6f}\n", step, tokens, c->dist,
+                c->span, c->trials, c->first_loss, c->copy_loss, c->gap);
+    }
+    if (rep->n_copy) printf("\n");
     fflush(metrics);
 }
 
@@ -159,6 +174,7 @@ void evals_plan(const Config *c, const Plan *p, const Shard *val, int vocab, Eva
     if (e->document_mask)
         require_documents(c, val, config_is_set(c, "eval.document_mask") ? "eval.document_mask" : "data.document_mask");
     passkey_plan(c, val, vocab, &e->pk);
+    copy_plan(c, val, &e->copy);
 }
 
 size_t evals_reserve(Model *m, const Evals *e) {
@@ -168,6 +184,7 @@ size_t evals_reserve(Model *m, const Evals *e) {
         most = (size_t)e->B[i] * e->T[i] > most ? (size_t)e->B[i] * e->T[i] : most;
     }
     passkey_reserve(m, &e->pk);
+    copy_reserve(m, &e->copy);
     return most;
 }
 
@@ -177,9 +194,14 @@ void evals_run(Model *m, const Evals *e, const Shard *val, const Batch *b, long 
     for (int i = 0; i < out->n; i++) out->r[i] = evaluate(m, val, b, e->B[i], e->T[i], max_tokens, e->document_mask);
     out->n_pk = passkey ? e->pk.n_lens * e->pk.n_depths : 0;
     if (out->n_pk) passkey_run(m, &e->pk, out->pk);
+    out->n_copy = passkey ? e->copy.n_dist : 0;
+    if (out->n_copy) copy_run(m, &e->copy, out->copy);
 }
 
-void evals_free(Evals *e) { passkey_free(&e->pk); }
+void evals_free(Evals *e) {
+    passkey_free(&e->pk);
+    copy_free(&e->copy);
+}
 
 void write_eval_json(const EvalReport *rep, const char *path) {
     FILE *f = xfopen(path, "w");
@@ -198,6 +220,12 @@ void write_eval_json(const EvalReport *rep, const char *path) {
         const PasskeyResult *p = &rep->pk[i];
         fprintf(f, "%s{\"seq_len\": %d, \"depth\": %g, \"trials\": %d, \"accuracy\": %.6f, \"mean_rank\": %.4f}",
                 i ? ", " : "", p->T, p->depth, p->trials, (double)p->correct / p->trials, p->mean_rank);
+    }
+    fprintf(f, "], \"copy\": [");
+    for (int i = 0; i < rep->n_copy; i++) {
+        const CopyResult *c = &rep->copy[i];
+        fprintf(f, "%s{\"distance\": %d, \"span\": %d, \"trials\": %d, \"first_loss\": %.6f, \"copy_loss\": %.6f, "
+                "\"gap\": %.6f}", i ? ", " : "", c->dist, c->span, c->trials, c->first_loss, c->copy_loss, c->gap);
     }
     fprintf(f, "]}\n");
     if (fclose(f) != 0) die("%s: write failed", path);

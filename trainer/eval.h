@@ -8,6 +8,7 @@
 #include "config.h"
 #include "curriculum.h"
 #include "passkey.h"
+#include "tasks.h"
 #include "../data/data.h"
 #include "../model/model.h"
 
@@ -35,13 +36,15 @@ typedef struct {
     int n, T[MAX_LIST], B[MAX_LIST];
     int document_mask;
     Passkey pk;
+    Copy copy;                   // eval.tasks.copy: runs with the passkey eval
 } Evals;
 
 // EvalReport: the results of one round of evals.
 typedef struct {
-    int n, n_pk;
+    int n, n_pk, n_copy;
     EvalResult r[MAX_LIST];
     PasskeyResult pk[MAX_LIST * MAX_LIST];
+    CopyResult copy[MAX_LIST];
 } EvalReport;
 
 // evaluate: windows of T tokens (llm.c convention) over the shard, up to max_tokens
@@ -55,18 +58,19 @@ void evals_plan(const Config *c, const Plan *p, const Shard *val, int vocab, Eva
 // passkey cache; returns the most tokens of one eval forward (the size of the caller's
 // input/target buffers).
 size_t evals_reserve(Model *m, const Evals *e);
-// evals_run: evaluate at every length (when `loss`), then the passkey cells (when
-// `passkey`); a part not run is left out of the report.
+// evals_run: evaluate at every length (when `loss`), then the passkey cells and the
+// retrieval tasks (when `passkey`); a part not run is left out of the report.
 void evals_run(Model *m, const Evals *e, const Shard *val, const Batch *b, long long max_tokens, int loss, int passkey,
                EvalReport *out);
 void evals_free(Evals *e);
 // print_eval_report: the loss-by-position table of each length, then the passkey table.
 void print_eval_report(const EvalReport *r, FILE *f);
-// log_eval_report: metrics.jsonl rows ("eval" per length, "passkey" per cell) and one
-// progress line per length and for the passkey.
+// log_eval_report: metrics.jsonl rows ("eval" per length, "passkey" per cell, "copy" per
+// distance) and one progress line per length, for the passkey and for the copy task.
 void log_eval_report(FILE *metrics, long long step, long long tokens, const EvalReport *r);
 // write_eval_json: {"evals": [{"seq_len", "loss", "tokens", "loss_by_position": [...]}, ...],
-//                   "passkey": [{"seq_len", "depth", "trials", "accuracy", "mean_rank"}, ...]}.
+//                   "passkey": [{"seq_len", "depth", "trials", "accuracy", "mean_rank"}, ...],
+//                   "copy": [{"distance", "span", "trials", "first_loss", "copy_loss", "gap"}, ...]}.
 void write_eval_json(const EvalReport *r, const char *path);
 
 // eval_main: `train eval`: model.init_from on data.val at every length, eval.json.

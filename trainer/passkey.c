@@ -168,9 +168,7 @@ void passkey_plan(const Config *c, const Shard *val, int vocab, Passkey *pk) {
         die("%s: data.tokenizer %s has %d tokens, the model %d (hint: the tokenizer of another model?)",
             config_where(c, "data.tokenizer"), c->tokenizer, pk->tok.vocab, vocab);
     pk->n_question = encode(&pk->tok, QUESTION, pk->question, 64);
-    pk->filler = xmalloc(val->n * sizeof *pk->filler);
-    for (size_t i = 0; i < val->n; i++)
-        if (val->tokens[i] != BOS_ID) pk->filler[pk->n_filler++] = val->tokens[i];
+    pk->filler = shard_text(val, &pk->n_filler);
     pk->n_lens = (int)c->n_passkey_lens;
     pk->n_depths = (int)c->n_passkey_depths;
     pk->trials = (int)c->passkey_trials;

@@ -50,6 +50,8 @@ static void check_config(const Config *c) {
     if (c->min_lr > c->lr) die("%s: train.schedule.min_lr %g exceeds train.optimizer.lr %g", config_where(c, "train.schedule.min_lr"), c->min_lr, c->lr);
     if (c->n_passkey_lens && !*c->val_path)
         die("%s: eval.passkey needs data.val (its text is the filler)", config_where(c, "eval.passkey.lengths"));
+    if (c->n_copy_dists && !*c->val_path)
+        die("%s: eval.tasks.copy needs data.val (its text is copied)", config_where(c, "eval.tasks.copy.distances"));
 }
 
 // save_stage_model: the model at the end of stage s (0-based) into <out>/stage_<s+1>/,
