@@ -56,6 +56,8 @@ size_t dist_reduce_scatter_floats(const size_t *part);
 void dist_allgather_f32(float *x, const size_t *part);
 // dist_gather_f32: every rank's `own` (its part's part[r+1] - part[r] floats) into
 // all[part[r]..part[r+1]) on rank 0; `all` is not touched on other ranks (may be NULL).
+// Rank 0's own may already be all + part[0] (a view into the gathered buffer): then
+// nothing is copied for it.
 void dist_gather_f32(float *all, const float *own, const size_t *part);
 // Rings (context parallelism): the ranks split into groups of P consecutive ranks, rank
 // g*P + c being member c of ring g. A shift sends to member c + 1 and receives from
