@@ -59,9 +59,13 @@ void shard_load_glob(Shard *s, const char *pattern, int vocab, const char *key);
 // al. 2024, "Data Engineering for Scaling Language Models to 128K Context"): documents
 // shorter than min_doc_tokens are dropped; those of at least upsample_min_tokens
 // (0 = none) appear upsample_factor times per epoch.
+// mix (may be NULL): synthetic retrieval documents added to every epoch (data.mix,
+// needles.h), drawn as they are read.
+struct Mix;
 typedef struct {
     size_t min_doc_tokens, upsample_min_tokens;
     int upsample_factor;
+    struct Mix *mix;
 } LoaderOptions;
 
 // LoaderCursor: where the loader stands, exactly: the epoch, the index into that epoch's
@@ -77,8 +81,10 @@ typedef struct {
 // consecutive sequences overlap by one token, so every token is a target once per epoch.
 typedef struct {
     const Shard *shard;
-    size_t *doc_start, *doc_len;     // (n_docs) after filtering, long documents repeated
-    size_t n_docs, epoch_tokens;
+    size_t *doc_start, *doc_len;     // (n_real) after filtering, long documents repeated
+    size_t n_real, n_docs;           // documents of the shard, and with the mix's after them
+    size_t epoch_tokens;             // with the mix's expected tokens
+    struct Mix *mix;
     size_t *order;                   // (n_docs) the permutation of order_epoch
     uint64_t order_epoch, seed;
     LoaderCursor cur;
@@ -129,9 +135,9 @@ void batch_positions(int *pos, const int *doc, const Pose *p, uint64_t seed, int
 // shard_opens_doc: token i of the shard starts a document (a BOS, or a file start: a
 // binary search of file_start).
 int shard_opens_doc(const Shard *s, size_t i);
-// shard_text: the shard's tokens without its BOS tokens: one long text, the filler of
-// retrieval evals (caller frees); *n gets the count.
-uint32_t *shard_text(const Shard *s, size_t *n);
+// shard_text: the shard's tokens without its BOS tokens, at most `cap` of them from its
+// start: one long text, the filler of retrieval prompts (caller frees); *n gets the count.
+uint32_t *shard_text(const Shard *s, size_t cap, size_t *n);
 // shard_documents: how many documents the shard holds (a BOS or a file start opens one).
 size_t shard_documents(const Shard *s);
 

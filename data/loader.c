@@ -1,6 +1,7 @@
 // loader.c — packing documents into training sequences, with a seeded document order per
 // epoch, length filtering and upsampling, and an exact cursor (data.h).
 #include "data.h"
+#include "needles.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -8,13 +9,13 @@
 // add_doc: append the document [start, start + len) `times` times.
 static void add_doc(Loader *l, size_t *cap, size_t start, size_t len, int times) {
     for (int k = 0; k < times; k++) {
-        if (l->n_docs == *cap) {
+        if (l->n_real == *cap) {
             *cap = *cap ? 2 * *cap : 1024;
             l->doc_start = xrealloc(l->doc_start, *cap * sizeof *l->doc_start);
             l->doc_len = xrealloc(l->doc_len, *cap * sizeof *l->doc_len);
         }
-        l->doc_start[l->n_docs] = start;
-        l->doc_len[l->n_docs++] = len;
+        l->doc_start[l->n_real] = start;
+        l->doc_len[l->n_real++] = len;
         l->epoch_tokens += len;
     }
 }
@@ -38,10 +39,17 @@ void loader_init(Loader *l, const Shard *s, const LoaderOptions *o, uint64_t see
     l->shard = s;
     l->seed = seed;
     index_docs(l, o);
+    l->n_docs = l->n_real;
     if (!l->n_docs)
         die("%s: data.min_doc_tokens %zu leaves no document (of %zu tokens)", s->path, o->min_doc_tokens, s->n);
     if (l->epoch_tokens < (size_t)T + 1)
         die("%s: an epoch holds %zu tokens, fewer than one sequence of seq_len + 1 = %d", s->path, l->epoch_tokens, T + 1);
+    l->mix = o->mix;
+    if (l->mix) {                                 // the mix's documents follow the shard's
+        const size_t k = mix_count(l->mix, l->epoch_tokens);
+        l->n_docs += k;
+        l->epoch_tokens += (size_t)((double)k * mix_mean_len(l->mix));
+    }
     l->order = xmalloc(l->n_docs * sizeof *l->order);
     l->order_epoch = UINT64_MAX;
 }
@@ -69,17 +77,31 @@ static const size_t *order_of(Loader *l, uint64_t epoch) {
     return l->order;
 }
 
+// doc_tokens: document d of `epoch`'s order: its tokens and length (a mix document is
+// drawn when read).
+static const uint32_t *doc_tokens(Loader *l, uint64_t epoch, size_t d, const int **syn, size_t *len) {
+    *syn = NULL;
+    if (d < l->n_real) {
+        *len = l->doc_len[d];
+        return l->shard->tokens + l->doc_start[d];
+    }
+    *syn = mix_doc(l->mix, epoch, d - l->n_real, len);
+    return NULL;
+}
+
 // walk: move c forward by n tokens of the stream, copying them to out and marking in
 // opens (1: the token starts a document, else 0) when those are not NULL.
 static void walk(Loader *l, LoaderCursor *c, size_t n, int *out, int *opens) {
     while (n > 0) {
-        const size_t d = order_of(l, c->epoch)[c->doc], left = l->doc_len[d] - c->offset;
-        const size_t take = left < n ? left : n;
-        for (size_t i = 0; out && i < take; i++) *out++ = (int)l->shard->tokens[l->doc_start[d] + c->offset + i];
+        const int *syn;
+        size_t len;
+        const uint32_t *tok = doc_tokens(l, c->epoch, order_of(l, c->epoch)[c->doc], &syn, &len);
+        const size_t left = len - c->offset, take = left < n ? left : n;
+        for (size_t i = 0; out && i < take; i++) *out++ = syn ? syn[c->offset + i] : (int)tok[c->offset + i];
         for (size_t i = 0; opens && i < take; i++) *opens++ = c->offset + i == 0;
         n -= take;
         c->offset += take;
-        if (c->offset == l->doc_len[d]) {
+        if (c->offset == len) {
             c->offset = 0;
             if (++c->doc == l->n_docs) {
                 c->doc = 0;
@@ -103,9 +125,12 @@ void loader_next(Loader *l, int *inputs, int *targets, int *doc, int B, int T) {
 void loader_skip(Loader *l, size_t n) { walk(l, &l->cur, n, NULL, NULL); }
 
 void loader_seek(Loader *l, LoaderCursor c) {
-    if (c.doc >= l->n_docs || c.offset >= l->doc_len[order_of(l, c.epoch)[c.doc]])
+    const int *syn;
+    size_t len = 0;
+    if (c.doc < l->n_docs) doc_tokens(l, c.epoch, order_of(l, c.epoch)[c.doc], &syn, &len);
+    if (c.doc >= l->n_docs || c.offset >= len)
         die("%s: the data cursor (epoch %llu, document %llu, offset %llu) does not fit its %zu documents "
-            "(hint: data.train or its filters changed since the cursor was saved)", l->shard->path,
+            "(hint: data.train, its filters or data.mix changed since the cursor was saved)", l->shard->path,
             (unsigned long long)c.epoch, (unsigned long long)c.doc, (unsigned long long)c.offset, l->n_docs);
     l->cur = c;
 }

@@ -129,10 +129,11 @@ void doc_starts(int *doc, int B, int T) {
     }
 }
 
-uint32_t *shard_text(const Shard *s, size_t *n) {
-    uint32_t *out = xmalloc((s->n ? s->n : 1) * sizeof *out);
+uint32_t *shard_text(const Shard *s, size_t cap, size_t *n) {
+    const size_t most = s->n < cap ? s->n : cap;
+    uint32_t *out = xmalloc((most ? most : 1) * sizeof *out);
     *n = 0;
-    for (size_t i = 0; i < s->n; i++)
+    for (size_t i = 0; i < s->n && *n < cap; i++)
         if (s->tokens[i] != BOS_ID) out[(*n)++] = s->tokens[i];
     return out;
 }

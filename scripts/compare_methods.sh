@@ -13,7 +13,8 @@ mkdir -p "$OUT"
 . scripts/evaljson.sh
 # passkey FILE T: mean accuracy (%) over the depths at length T
 passkey() { tr '{' '\n' <"$1" | awk -v T="$2" '
-  /"depth": / { split($0, a, /[:,] */); if (a[2] + 0 == T) { s += a[8]; n++ } }
+  /"task": "passkey"/ && match($0, /"seq_len": [0-9]+/) && substr($0, RSTART + 11, RLENGTH - 11) + 0 == T {
+    match($0, /"accuracy": [0-9.]+/); s += substr($0, RSTART + 12, RLENGTH - 12); n++ }
   END { if (n) printf "%.0f%%", 100 * s / n; else printf "—" }'; }
 
 row() {   # row LABEL FILE

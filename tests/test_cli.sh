@@ -147,7 +147,7 @@ position:
 curriculum:
   - {seq_len: 256, tokens: 2K}
   - {seq_len: 512, tokens: 1K, rope: {factor: 2}, lr_scale: 0.5}
-eval: {every: 2, max_tokens: 2048, seq_lens: [256, 1024], passkey: {lengths: [1024], depths: [0.5], trials: 2, every: 2}}
+eval: {every: 2, max_tokens: 2048, seq_lens: [256, 1024], tasks: {names: [passkey], lengths: [1024], depths: [0.5], trials: 2, every: 2}}
 YAML
 M=checkpoints/test_cli_curriculum/metrics.jsonl
 rm -rf checkpoints/test_cli_curriculum
@@ -156,8 +156,9 @@ if ./train --config "$TMP/curriculum.yaml" >"$TMP/cur.out" 2>&1 \
    && grep -q '"step": 2, "stage": 1, "seq_len": 256' $M && grep -q '"step": 3, "stage": 2, "seq_len": 512' $M \
    && [ "$(grep -c '"type": "eval"' $M)" -eq 6 ] && [ "$(grep -c '"seq_len": 1024, "val_loss"' $M)" -eq 3 ] \
    && grep -q '"seq_len": 1024, "loss"' checkpoints/test_cli_curriculum/eval.json \
-   && [ "$(grep -c '"type": "passkey", "step": [023], "tokens": [0-9]*, "seq_len": 1024, "depth": 0.5' $M)" -eq 3 ] \
-   && grep -q '"passkey": \[{"seq_len": 1024, "depth": 0.5, "trials": 2' checkpoints/test_cli_curriculum/eval.json \
+   && [ "$(grep -c '"type": "task", "step": [023], "tokens": [0-9]*, "task": "passkey", "seq_len": 1024, "depth": 0.5' $M)" -eq 3 ] \
+   && [ "$(grep -c '"type": "effective_length", "step": [023], "tokens": [0-9]*, "task": "passkey"' $M)" -eq 3 ] \
+   && grep -q '"tasks": \[{"task": "passkey", "seq_len": 1024, "depth": 0.5, "trials": 2' checkpoints/test_cli_curriculum/eval.json \
    && grep -q 'stage 2/2: seq_len 512, steps 3-3 (1024 tokens), 2 x 1 sequences per step, lr x 0.5' "$TMP/cur.out" \
    && grep -q 'step     3/3 | stage 2/2 T 512' "$TMP/cur.out" && grep -q '"factor": 2' "$TMP/cur.out"; then
   ok "a two-stage curriculum: stages, seq_len, evals, passkey, stage model"
@@ -194,32 +195,83 @@ if ./train eval --config ft_native.yaml $CP --set 'eval.tasks.copy.distances=[32
   ok "train eval with eval.tasks.copy: a table by distance, eval.json \"copy\""
 else bad "train eval with eval.tasks.copy: a table by distance, eval.json \"copy\"" "$(tail -3 "$TMP/copy.out")"; fi
 
-# ---- passkey -----------------------------------------------------------------------------
+# ---- needle tasks (eval.tasks) and the training mix (data.mix) ----------------------------
 TOK=checkpoints/base/tok512.bin
 PK="--set run.name=test_cli_pk --set eval.max_tokens=512"
-expect_error "passkey without data.tokenizer" "default: eval.passkey needs data.tokenizer|--set eval.passkey.lengths: eval.passkey needs data.tokenizer" \
-  ./train eval --config ft_native.yaml $PK --set 'eval.passkey.lengths=[512]'
-if need "$TOK32K" "passkey with another model's tokenizer"; then
-  expect_error "passkey with another model's tokenizer" "data.tokenizer .*tok32000.bin has 32000 tokens, the model 512" \
-    ./train eval --config ft_native.yaml $PK --set 'eval.passkey.lengths=[512]' --set data.tokenizer="$TOK32K"
+N="eval.tasks.names=[passkey]"
+expect_error "tasks without data.tokenizer" "--set eval.tasks.names: eval.tasks.names needs data.tokenizer" \
+  ./train eval --config ft_native.yaml $PK --set $N --set 'eval.tasks.lengths=[512]'
+if need "$TOK32K" "tasks with another model's tokenizer"; then
+  expect_error "tasks with another model's tokenizer" "data.tokenizer .*tok32000.bin has 32000 tokens, the model 512" \
+    ./train eval --config ft_native.yaml $PK --set $N --set 'eval.tasks.lengths=[512]' --set data.tokenizer="$TOK32K"
 fi
-expect_error "a passkey length too short for the prompt" "a passkey prompt of 100 positions leaves -?[0-9]+ filler tokens" \
-  ./train eval --config ft_native.yaml $PK --set 'eval.passkey.lengths=[100]' --set data.tokenizer=$TOK
-expect_error "passkey lengths out of order" "eval.passkey.lengths must be whole lengths in increasing order \\(512\\)" \
-  ./train eval --config ft_native.yaml $PK --set 'eval.passkey.lengths=[1024, 512]' --set data.tokenizer=$TOK
-expect_error "a passkey depth outside [0, 1]" "eval.passkey.depths = 1.5 is out of range \\[0, 1\\]" \
-  ./train eval --config ft_native.yaml $PK --set 'eval.passkey.depths=[0.5, 1.5]'
-expect_error "passkey longer than the filler text" "a passkey prompt of 65536 positions needs as much filler text" \
-  ./train eval --config ft_native.yaml $PK --set 'eval.passkey.lengths=[65536]' --set data.tokenizer=$TOK
-expect_error "passkey in training without data.val" "eval.passkey needs data.val" \
-  ./train --config ft_native.yaml $PK --set 'eval.passkey.lengths=[512]' --set data.tokenizer=$TOK --set 'data.val=""'
-if ./train eval --config ft_native.yaml $PK --set 'eval.passkey.lengths=[256, 512]' --set eval.passkey.trials=2 \
-     --set data.tokenizer=$TOK >"$TMP/pk.out" 2>&1 \
-   && grep -qE '^512 +[0-9]+% +[0-9]+% +[0-9]+% +[0-9]+% +[0-9.]+$' "$TMP/pk.out" \
-   && grep -q '"passkey": \[{"seq_len": 256, "depth": 0.1, "trials": 2, "accuracy": ' checkpoints/test_cli_pk/eval.json \
-   && [ "$(grep -o '"depth"' checkpoints/test_cli_pk/eval.json | wc -l)" -eq 6 ]; then
-  ok "train eval prints and writes passkey accuracy per length x depth"
-else bad "train eval prints and writes passkey accuracy per length x depth" "$(tail -4 "$TMP/pk.out")"; fi
+expect_error "task names without lengths" "eval.tasks.names needs eval.tasks.lengths" \
+  ./train eval --config ft_native.yaml $PK --set $N --set data.tokenizer=$TOK
+expect_error "a task length too short for the prompt" "a multikey prompt of 100 positions leaves too little room for filler; use lengths of at least [0-9]+" \
+  ./train eval --config ft_native.yaml $PK --set 'eval.tasks.names=[multikey]' --set 'eval.tasks.lengths=[100]' --set data.tokenizer=$TOK
+expect_error "task lengths out of order" "eval.tasks.lengths must be whole lengths in increasing order \\(512\\)" \
+  ./train eval --config ft_native.yaml $PK --set $N --set 'eval.tasks.lengths=[1024, 512]' --set data.tokenizer=$TOK
+expect_error "a task depth outside [0, 1]" "--set eval.tasks.depths:1:7: eval.tasks.depths = 1.5 is out of range \\[0, 1\\]" \
+  ./train eval --config ft_native.yaml $PK --set 'eval.tasks.depths=[0.5, 1.5]'
+expect_error "a task length the val text cannot fill" "a prompt of 65536 positions needs as much filler text; .*val.bin holds [0-9]+" \
+  ./train eval --config ft_native.yaml $PK --set $N --set 'eval.tasks.lengths=[65536]' --set data.tokenizer=$TOK
+expect_error "tasks in training without data.val" "eval.tasks needs data.val" \
+  ./train --config ft_native.yaml $PK --set $N --set 'eval.tasks.lengths=[512]' --set data.tokenizer=$TOK --set 'data.val=""'
+expect_error "an unknown task name (--set)" "--set eval.tasks.names:1:11: eval.tasks.names: unknown name 'needle' \\(one of passkey\\|multikey\\|multivalue\\|kv\\)" \
+  ./train eval --config ft_native.yaml $PK --set 'eval.tasks.names=[passkey, needle]'
+expect_error "a task named twice" "eval.tasks.names: 'kv' is listed twice" \
+  ./train eval --config ft_native.yaml $PK --set 'eval.tasks.names=[kv, kv]'
+cat >"$TMP/tasks.yaml" <<'YAML'
+run: {name: test_cli_pk}
+model: {init_from: checkpoints/base/stories260K.bin}
+data: {val: data/tinystories/val.bin, tokenizer: checkpoints/base/tok512.bin}
+eval:
+  tasks:
+    names: [passkey,
+            multi_key]
+YAML
+expect_error "an unknown task name (YAML: line:column)" "tasks.yaml:7:13: eval.tasks.names: unknown name 'multi_key'" \
+  ./train eval --config "$TMP/tasks.yaml"
+# eval.passkey of earlier versions (in old configs and checkpoints) is eval.tasks with names [passkey]
+printf 'run: {name: test_cli_pk}\nmodel: {init_from: checkpoints/base/stories260K.bin}\ndata: {val: data/tinystories/val.bin, tokenizer: checkpoints/base/tok512.bin}\neval:\n  max_tokens: 512\n  passkey: {lengths: [512], depths: [0.5], trials: 2}\n' >"$TMP/oldpk.yaml"
+if ./train eval --config "$TMP/oldpk.yaml" >"$TMP/old.out" 2>&1 && cp checkpoints/test_cli_pk/eval.json "$TMP/old.json" \
+   && ./train eval --config ft_native.yaml $PK --set data.tokenizer=$TOK --set 'eval.passkey.depths=[0.5]' \
+        --set eval.passkey.trials=2 --set 'eval.passkey.lengths=[512]' >/dev/null 2>&1 \
+   && cmp -s checkpoints/test_cli_pk/eval.json "$TMP/old.json" \
+   && grep -q '"tasks": \[{"task": "passkey", "seq_len": 512, "depth": 0.5, "trials": 2, ' "$TMP/old.json"; then
+  ok "eval.passkey of earlier versions (YAML and --set) reads as eval.tasks with names [passkey]"
+else bad "eval.passkey of earlier versions (YAML and --set) reads as eval.tasks with names [passkey]" "$(tail -2 "$TMP/old.out")"; fi
+printf 'run: {name: test_cli_pk}\neval:\n  passkey: {needles: 3}\n' >"$TMP/oldbad.yaml"
+expect_error "an unknown eval.passkey key" "oldbad.yaml:3:13: unknown key 'eval.passkey.needles'" \
+  ./train eval --config "$TMP/oldbad.yaml"
+if ./train eval --config ft_native.yaml $PK --set 'eval.tasks.names=[passkey, multikey, multivalue, kv]' \
+     --set 'eval.tasks.lengths=[300, 512]' --set eval.tasks.trials=2 --set data.tokenizer=$TOK >"$TMP/pk.out" 2>&1 \
+   && [ "$(grep -cE '^512 +[0-9]+% +[0-9]+% +[0-9]+% +[0-9]+% +[0-9.]+$' "$TMP/pk.out")" -eq 4 ] \
+   && [ "$(grep -c '^effective length' "$TMP/pk.out")" -eq 4 ] \
+   && grep -q '"tasks": \[{"task": "passkey", "seq_len": 300, "depth": 0.1, "trials": 2, "accuracy": ' checkpoints/test_cli_pk/eval.json \
+   && [ "$(grep -o '"depth"' checkpoints/test_cli_pk/eval.json | wc -l)" -eq 24 ] \
+   && grep -qE '"effective_length": \{"original": 512, "threshold": 0.8, "passkey": (null|[0-9]+), "multikey": (null|[0-9]+), "multivalue": (null|[0-9]+), "kv": (null|[0-9]+)\}' checkpoints/test_cli_pk/eval.json; then
+  ok "train eval prints and writes every task's accuracy per length x depth and effective length"
+else bad "train eval prints and writes every task's accuracy per length x depth and effective length" "$(tail -4 "$TMP/pk.out")"; fi
+MX="--set run.name=test_cli_mix --set train.max_steps=2 --set train.batch_tokens=1024 --set train.micro_batch=2 --set eval.every=0 --set eval.max_tokens=512"
+expect_error "a mix share outside (0, 1)" "--set data.mix.share: data.mix.share 0 must be in \\(0, 1\\)" \
+  ./train --config ft_native.yaml $MX --set 'data.mix.tasks=[passkey]' --set data.tokenizer=$TOK --set data.mix.share=0
+expect_error "a mix share above 1" "--set data.mix.share:1:1: data.mix.share = 1.5 is out of range \\[0, 1\\]" \
+  ./train --config ft_native.yaml $MX --set 'data.mix.tasks=[passkey]' --set data.tokenizer=$TOK --set data.mix.share=1.5
+expect_error "a mix without data.tokenizer" "--set data.mix.tasks: data.mix.tasks needs data.tokenizer" \
+  ./train --config ft_native.yaml $MX --set 'data.mix.tasks=[kv]' --set data.mix.share=0.2
+expect_error "mix lengths too short for the prompts" "--set data.mix.lengths: data.mix.lengths 50 is too short for the tasks' prompts; use at least [0-9]+" \
+  ./train --config ft_native.yaml $MX --set 'data.mix.tasks=[passkey, kv]' --set data.tokenizer=$TOK --set data.mix.share=0.2 --set 'data.mix.lengths=[50, 300]'
+expect_error "mix lengths out of order" "data.mix.lengths must be \\[shortest, longest\\] whole document lengths" \
+  ./train --config ft_native.yaml $MX --set 'data.mix.tasks=[kv]' --set data.tokenizer=$TOK --set data.mix.share=0.2 --set 'data.mix.lengths=[400, 300]'
+expect_error "an unknown mix task" "data.mix.tasks: unknown name 'copy'" \
+  ./train --config ft_native.yaml $MX --set 'data.mix.tasks=[copy]'
+if ./train --config ft_native.yaml $MX --set 'data.mix.tasks=[passkey, kv]' --set data.tokenizer=$TOK --set data.mix.share=0.25 \
+     --set 'data.mix.lengths=[200, 400]' >"$TMP/mix.out" 2>&1 \
+   && grep -qE '^data.mix: [0-9]+ retrieval documents per epoch \(passkey, kv\), 200-400 tokens each, 25% of the tokens; filler from data.train$' "$TMP/mix.out" \
+   && grep -q 'mix:' checkpoints/test_cli_mix/config.yaml && grep -q 'tasks: \[passkey, kv\]' checkpoints/test_cli_mix/config.yaml; then
+  ok "data.mix: retrieval documents in the training stream, recorded in the resolved config"
+else bad "data.mix: retrieval documents in the training stream, recorded in the resolved config" "$(tail -3 "$TMP/mix.out")"; fi
 expect_error "missing config file" "missing.yaml: no such config file" ./train --config missing.yaml
 expect_error "unknown subcommand" "unknown subcommand 'trian'" ./train trian
 expect_error "prepare without --out" "prepare: missing --text, --tokenizer or --out" ./train prepare --text x
@@ -249,7 +301,7 @@ if ./train positions --config ft_native.yaml --set position.rope.scaling=ntk --s
   ok "train positions prints theta per pair and the alibi slopes"
 else bad "train positions prints theta per pair and the alibi slopes"; fi
 # a retrofitted run saves a stretch state that re-evaluates to its last val loss
-H="--set run.name=test_cli_hybrid --set train.max_steps=3 --set train.batch_tokens=1024 --set train.micro_batch=2 --set eval.max_tokens=2048 --set eval.seq_lens=[512] --set eval.passkey.lengths=[]"
+H="--set run.name=test_cli_hybrid --set train.max_steps=3 --set train.batch_tokens=1024 --set train.micro_batch=2 --set eval.max_tokens=2048 --set eval.seq_lens=[512] --set eval.tasks.names=[]"
 if ./train --config retrofit_yarn_alibi.yaml $H --set 'curriculum=[{seq_len: 512, tokens: 3K}]' --set position.bias=t5 --set position.t5.init=alibi \
      >"$TMP/hyb.out" 2>&1 && [ -f checkpoints/test_cli_hybrid/model.safetensors ] && [ ! -f checkpoints/test_cli_hybrid/model.bin ]; then
   ok "a yarn+t5 run saves model.safetensors and no llama2.c model.bin"
@@ -278,7 +330,7 @@ if ./train --config "$TMP/keep.yaml" >"$TMP/keep.out" 2>&1 \
   ok "init_from a yarn+t5 state without position keys keeps its scheme; stages override it"
 else bad "init_from a yarn+t5 state without position keys keeps its scheme; stages override it" "$(grep -E 'stage|stretch' "$TMP/keep.out" | head -3)"; fi
 # two identical runs (same seed, same threads) are bit-identical: losses and grad norms
-R="--set train.max_steps=3 --set train.batch_tokens=1024 --set train.micro_batch=2 --set eval.max_tokens=1024 --set run.threads=2 --set eval.seq_lens=[512] --set eval.passkey.lengths=[]"
+R="--set train.max_steps=3 --set train.batch_tokens=1024 --set train.micro_batch=2 --set eval.max_tokens=1024 --set run.threads=2 --set eval.seq_lens=[512] --set eval.tasks.names=[]"
 ./train --config retrofit_yarn_alibi.yaml $R --set 'curriculum=[{seq_len: 512, tokens: 3K}]' --set run.name=test_cli_det1 >/dev/null 2>&1
 ./train --config retrofit_yarn_alibi.yaml $R --set 'curriculum=[{seq_len: 512, tokens: 3K}]' --set run.name=test_cli_det2 >/dev/null 2>&1
 if [ -s checkpoints/test_cli_det1/metrics.jsonl ] && [ "$(strip_timing checkpoints/test_cli_det1/metrics.jsonl)" = "$(strip_timing checkpoints/test_cli_det2/metrics.jsonl)" ] \

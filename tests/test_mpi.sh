@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
 # test_mpi.sh — data-parallel training on OpenMPI (mpirun -np 1, 2, 4, oversubscribed on
 # this machine's cores) against the one-process run of tests/mpi.yaml (YaRN + a learned T5
-# bias, document masking, PoSE, gradient accumulation, evals and passkey):
+# bias, document masking, PoSE, gradient accumulation, evals and retrieval tasks):
 #   mpirun -np 1 is the one-process run bit for bit; -np 2 twice is bit-identical;
 #   -np 2 and -np 4 match one process to float rounding: every step's loss and gradient
 #   norm within 1e-5 + 1e-5|ref|, the final weights within 1e-5 + 1e-4|ref|, eval losses
-#   within 1e-5 + 1e-5|ref| and passkey accuracies equal; `train eval` on 2 ranks
+#   within 1e-5 + 1e-5|ref| and task accuracies equal; `train eval` on 2 ranks
 #   likewise. Resume: a rank killed after checkpoint 6 and --resume on 2 ranks ends
 #   bit-identical; a 2-rank checkpoint resumed on 1 and on 4 ranks (and a 1-rank one on 2)
 #   ends within the tolerance above. SIGTERM to rank 1 stops both ranks after the same
@@ -49,7 +49,7 @@ numbers() {
     | grep -oE '"(loss|grad_norm|val_loss|accuracy|mean_rank)": [-0-9.e]+' | sed 's/.*: //'
 }
 # close A B [K [RTOL FRACTION CAP]]: run A's metrics rows (after step K, where A resumed)
-# within 1e-5 + RTOL|B| (1e-5) of B's, passkey accuracies equal, final weights within
+# within 1e-5 + RTOL|B| (1e-5) of B's, task accuracies equal, final weights within
 # 1e-5 + 1e-4|B| (st_diff.py, for all but FRACTION of them and none beyond CAP times that)
 close() {
   local k=${3:-0} rt=${4:-1e-5}
@@ -57,8 +57,8 @@ close() {
     { d = $1 - $2; if (d < 0) d = -d; r = $2 < 0 ? -$2 : $2; if (d > 1e-5 + rt * r || $1 == "" || $2 == "") bad++; i++ }
     END { exit !(i == n && n > 0 && !bad) }' \
   && [ "$(numbers $D$1/metrics.jsonl "$k" | wc -l)" -eq "$(numbers $D$2/metrics.jsonl "$k" | wc -l)" ] \
-  && [ "$(grep '"passkey"' $D$1/metrics.jsonl | grep -o '"step": [0-9]*.*"accuracy": [0-9.]*' | tail -1)" \
-     = "$(grep '"passkey"' $D$2/metrics.jsonl | grep -o '"step": [0-9]*.*"accuracy": [0-9.]*' | tail -1)" ] \
+  && [ "$(grep '"type": "task"' $D$1/metrics.jsonl | grep -o '"step": [0-9]*.*"accuracy": [0-9.]*' | tail -2)" \
+     = "$(grep '"type": "task"' $D$2/metrics.jsonl | grep -o '"step": [0-9]*.*"accuracy": [0-9.]*' | tail -2)" ] \
   && /usr/bin/python3 tests/st_diff.py $D$1/model.safetensors $D$2/model.safetensors 1e-5 1e-4 ${5:-0} ${6:-1} >"$TMP/diff_$1" \
   || { echo "    $1 vs $2: $(cat "$TMP/diff_$1" 2>/dev/null)"; return 1; }
 }
@@ -86,8 +86,8 @@ runN 2 n2b >"$TMP/n2b.out" 2>&1
 grep -q "on each of 2 ranks (data parallel, ZeRO-1)" "$TMP/n2.out" && [ "$(grep -c '"comm_s"' ${D}n2/metrics.jsonl)" -eq 16 ] \
   && [ "$(grep -c '^step ' "$TMP/n2.out")" -eq 16 ] && ok "2 ranks: one progress output (rank 0), comm_s per step" \
   || bad "2 ranks: one progress output (rank 0), comm_s per step" "$(grep -c '^step ' "$TMP/n2.out") step lines"
-close n2 ref && ok "2 ranks = one process to float rounding (losses, norms, evals, passkey, weights)" \
-  || bad "2 ranks = one process to float rounding (losses, norms, evals, passkey, weights)"
+close n2 ref && ok "2 ranks = one process to float rounding (losses, norms, evals, tasks, weights)" \
+  || bad "2 ranks = one process to float rounding (losses, norms, evals, tasks, weights)"
 runN 4 n4 >"$TMP/n4.out" 2>&1 && close n4 ref && ok "4 ranks = one process to float rounding" \
   || bad "4 ranks = one process to float rounding" "$(tail -2 "$TMP/n4.out")"
 
@@ -97,8 +97,8 @@ $MPIRUN -np 2 ./train eval --config $CFG --set run.name=test_mpi_e2 --set model.
 j() { grep -oE '"(loss|accuracy|mean_rank|tokens|gap)": [0-9.]+' $D$1/eval.json | sed 's/.*: //'; }
 if [ $rc -eq 0 ] && [ "$(grep -c 'wrote' "$TMP/e2.out")" -eq 1 ] && [ "$(j e2 | wc -l)" -gt 4 ] \
    && paste <(j e2) <(j e1) | awk '{ d = $1 - $2; if (d < 0) d = -d; if (d > 1e-5 + 1e-5 * $2) bad++ } END { exit bad > 0 }'; then
-  ok "train eval on 2 ranks: windows and passkey trials shared, results = one process"
-else bad "train eval on 2 ranks: windows and passkey trials shared, results = one process" "exit $rc; $(tail -2 "$TMP/e2.out")"; fi
+  ok "train eval on 2 ranks: windows and task trials shared, results = one process"
+else bad "train eval on 2 ranks: windows and task trials shared, results = one process" "exit $rc; $(tail -2 "$TMP/e2.out")"; fi
 
 # ---- resume ----------------------------------------------------------------------------------
 STRETCH_FAULT=kill-after-checkpoint:6 runN 2 kill >"$TMP/kill1.out" 2>&1; rc=$?
@@ -164,8 +164,8 @@ cp 2 2 dyn2 --set position.rope.scaling=dynamic >"$TMP/dyn2.out" 2>&1 && close d
   && ok "a ring of 2 with dynamic NTK (tables from the ring's largest id, PoSE to 8192) = one process" \
   || bad "a ring of 2 with dynamic NTK (tables from the ring's largest id, PoSE to 8192) = one process" "$(tail -2 "$TMP/dyn2.out")"
 runN 2 cpt5 --set train.context_parallel=2 >"$TMP/cpt5.out" 2>&1 && close cpt5 ref 0 5e-5 1e-4 30 \
-  && ok "a ring of 2 with YaRN + T5, micro-batches, evals, passkey = one process" \
-  || bad "a ring of 2 with YaRN + T5, micro-batches, evals, passkey = one process" "$(tail -2 "$TMP/cpt5.out")"
+  && ok "a ring of 2 with YaRN + T5, micro-batches, evals, tasks = one process" \
+  || bad "a ring of 2 with YaRN + T5, micro-batches, evals, tasks = one process" "$(tail -2 "$TMP/cpt5.out")"
 run1 cpto1 --resume ${D}cpt5/step_00000009 >"$TMP/cpto1.out" 2>&1 && grep -q "note: the checkpoint ran on 2 ranks, this run on 1" "$TMP/cpto1.out" \
   && close cpto1 ref 9 5e-5 1e-4 30 && ok "a ring's checkpoint resumed on 1 rank: = one process" \
   || bad "a ring's checkpoint resumed on 1 rank: = one process" "$(tail -2 "$TMP/cpto1.out")"

@@ -29,13 +29,22 @@ static void test_reader(void) {
         "{\"type\": \"note\", \"text\": \"rows of other types are skipped\"}\n"
         "{\"type\": \"passkey\", \"step\": 1, \"tokens\": 8192, \"seq_len\": 4096, \"depth\": 0.5, \"trials\": 4, "
         "\"accuracy\": 0.25, \"mean_rank\": 3.5}\n"
+        "{\"type\": \"task\", \"step\": 1, \"tokens\": 8192, \"task\": \"kv\", \"seq_len\": 512, \"depth\": 0, \"trials\": 2, "
+        "\"accuracy\": 1, \"mean_rank\": 1}\n"
+        "{\"type\": \"task\", \"step\": 1, \"tokens\": 8192, \"task\": \"kv\", \"seq_len\": 512, \"depth\": 1, \"trials\": 6, "
+        "\"accuracy\": 0.5, \"mean_rank\": 2}\n"
+        "{\"type\": \"effective_length\", \"step\": 1, \"tokens\": 8192, \"task\": \"kv\", \"original\": 512, "
+        "\"threshold\": 0.8, \"length\": 512}\n"
+        "{\"type\": \"effective_length\", \"step\": 1, \"tokens\": 8192, \"task\": \"copy\", \"original\": 512, "
+        "\"threshold\": 0.8, \"length\": 0}\n"
         "{\"type\": \"train\", \"step\": 2, \"stage\": 2, \"seq_len\": 1024, \"tokens\": 16384, \"loss\": 2.0, \"lr\": 2e-4, "
         "\"grad_norm\": 0.9, \"tokens_per_s\": 4000, \"elapsed_s\": 3.0}\n"
         "{\"type\": \"train\", \"step\": 3, \"stage\": 2, \"seq_len\": 1024, \"tok";      // being written
     RunLog r;
     memset(&r, 0, sizeof r);
     runlog_parse(&r, text, strlen(text), "inline");
-    CHECK_TRUE("reader: 2 train, 1 eval, 1 passkey, partial line", r.n_train == 2 && r.n_eval == 1 && r.n_pk == 1 && r.partial_line);
+    CHECK_TRUE("reader: 2 train, 1 eval, 3 task rows (one of an earlier version's \"passkey\" type), 2 effective "
+               "lengths, partial line", r.n_train == 2 && r.n_eval == 1 && r.n_task == 3 && r.n_eff == 2 && r.partial_line);
     CHECK_TRUE("reader: train fields",
                r.train[1].step == 2 && r.train[1].stage == 2 && r.train[1].seq_len == 1024 && r.train[1].tokens == 16384 &&
                    close_to(r.train[1].loss, 2.0) && close_to(r.train[0].tokens_per_s, 5000.5) && close_to(r.train[1].elapsed_s, 3.0));
@@ -43,7 +52,14 @@ static void test_reader(void) {
                r.eval[0].n == 2 && r.eval[0].to[1] == 512 && close_to(r.eval[0].bucket[0], 1.25) && close_to(r.eval[0].loss, 1.5));
     int lens[MAX_LIST];
     double acc[MAX_LIST];
-    CHECK_TRUE("reader: passkey round", runlog_passkey(&r, lens, acc) == 1 && lens[0] == 4096 && close_to(acc[0], 0.25));
+    CHECK_TRUE("reader: passkey round", runlog_task(&r, NEEDLE_PASSKEY, lens, acc) == 1 && lens[0] == 4096 &&
+               close_to(acc[0], 0.25));
+    CHECK_TRUE("reader: kv round, accuracy weighted by trials (2 x 1 + 6 x 0.5) / 8",
+               runlog_task(&r, NEEDLE_KV, lens, acc) == 1 && lens[0] == 512 && close_to(acc[0], 0.625));
+    CHECK_TRUE("reader: no multikey round", runlog_task(&r, NEEDLE_MULTIKEY, lens, acc) == 0);
+    CHECK_TRUE("reader: effective lengths (kv 512, copy none, passkey never logged)",
+               runlog_effective(&r, NEEDLE_KV) == 512 && runlog_effective(&r, NUM_NEEDLE_TASKS) == 0 &&
+               runlog_effective(&r, NEEDLE_PASSKEY) == -1);
     CHECK_TRUE("reader: latest eval", runlog_latest_eval(&r) == &r.eval[0]);
     runlog_free(&r);
     const char *whole = strstr(text, "{\"type\": \"train\", \"step\": 3");   // the file ends with a newline

@@ -17,8 +17,8 @@ if ./train compare $F/yarn $F/alibi --out "$TMP/two.svg" >"$TMP/two.out" 2>&1 \
    && rsvg-convert -o "$TMP/two.png" "$TMP/two.svg" && [ "$(png_size "$TMP/two.png")" = "1100 820" ]; then
   ok "compare: an SVG that renders to a 1100 x 820 PNG"
 else bad "compare: an SVG that renders to a 1100 x 820 PNG" "$(tail -2 "$TMP/two.out") $(png_size "$TMP/two.png")"; fi
-grep -q '^| 1 | yarn | yarn | 1.4167 | 1.3383 at T 4096 | 1.3911 | 1.3351 (2K–4K) | 4K: 13% | 1M | 3:17 | 5862 |$' "$TMP/two.out" \
-  && grep -q '^| 2 | alibi | rope off + alibi | 1.9536 | 1.8716 at T 4096 | 1.9561 | 1.8436 (2K–4K) | 4K: 17% | 1M | 3:37 | 5308 |$' "$TMP/two.out" \
+grep -q '^| 1 | yarn | yarn | 1.4167 | 1.3383 at T 4096 | 1.3911 | 1.3351 (2K–4K) | passkey 4K: 13% | 1M | 3:17 | 5862 |$' "$TMP/two.out" \
+  && grep -q '^| 2 | alibi | rope off + alibi | 1.9536 | 1.8716 at T 4096 | 1.9561 | 1.8436 (2K–4K) | passkey 4K: 17% | 1M | 3:37 | 5308 |$' "$TMP/two.out" \
   && ok "compare: the Markdown table per run" || bad "compare: the Markdown table per run" "$(grep '^|' "$TMP/two.out")"
 [ "$(LC_ALL=C grep -c $'\xe2[\xa0-\xa3]' "$TMP/two.out")" -ge 8 ] && grep -q "run number at each curve's end" "$TMP/two.out" \
   && [ "$(LC_ALL=C grep $'\xe2[\xa0-\xa3]' "$TMP/two.out" | grep -c '[12]$')" -eq 2 ] \

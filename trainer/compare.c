@@ -121,13 +121,37 @@ static int cmp_double(const void *a, const void *b) {
     return (x > y) - (x < y);
 }
 
+// retrieval_cell: per needle task its latest accuracy per length and effective length
+// ("passkey 512: 90%, 4K: 20% (eff 512)"), then copy's effective distance.
+static void retrieval_cell(const RunLog *q, char *out, size_t cap) {
+    size_t m = 0;
+    char a[32];
+    for (int t = 0; t < NUM_NEEDLE_TASKS; t++) {
+        int lens[MAX_LIST];
+        double acc[MAX_LIST];
+        const int k = runlog_task(q, t, lens, acc), eff = runlog_effective(q, t);
+        if (!k) continue;
+        appendf(out, cap, &m, "%s%s ", m ? "; " : "", needle_task_name(t));
+        for (int j = 0; j < k; j++) {
+            fmt_count(lens[j], a, sizeof a);
+            appendf(out, cap, &m, "%s%s: %.0f%%", j ? ", " : "", a, 100.0 * acc[j]);
+        }
+        if (eff > 0) appendf(out, cap, &m, " (eff %d)", eff);
+        else if (eff == 0) appendf(out, cap, &m, " (eff none)");
+    }
+    const int copy = runlog_effective(q, NUM_NEEDLE_TASKS);
+    if (copy > 0) appendf(out, cap, &m, "%scopy eff %d", m ? "; " : "", copy);
+    else if (copy == 0) appendf(out, cap, &m, "%scopy eff none", m ? "; " : "");
+    if (!m) snprintf(out, cap, "\u2013");
+}
+
 // table: one Markdown row per run.
 static void table(const RunLog *r, size_t n, double smooth) {
-    printf("| # | run | method | final loss (EMA) | best val loss | loss 0\u2013256 | last bucket | passkey | tokens | wall time | tokens/s |\n");
+    printf("| # | run | method | final loss (EMA) | best val loss | loss 0\u2013256 | last bucket | retrieval (latest, effective length) | tokens | wall time | tokens/s |\n");
     printf("|---|---|---|---|---|---|---|---|---|---|---|\n");
     for (size_t i = 0; i < n; i++) {
         const RunLog *q = &r[i];
-        char fin[32] = "\u2013", best[48] = "\u2013", first[48] = "\u2013", last[64] = "\u2013", pk[160] = "\u2013";
+        char fin[32] = "\u2013", best[48] = "\u2013", first[48] = "\u2013", last[64] = "\u2013", pk[512];
         char tok[16] = "\u2013", wall[32] = "\u2013", tps[32] = "\u2013", a[32];
         if (q->n_train) {
             double *x = xmalloc(q->n_train * sizeof *x), *y = xmalloc(q->n_train * sizeof *y);
@@ -154,14 +178,7 @@ static void table(const RunLog *r, size_t n, double smooth) {
             fmt_bucket(e->from[e->n - 1], e->to[e->n - 1], a, sizeof a);
             snprintf(last, sizeof last, "%.4f (%s)", e->bucket[e->n - 1], a);
         }
-        int lens[MAX_LIST];
-        double acc[MAX_LIST];
-        int k = runlog_passkey(q, lens, acc);
-        size_t m = 0;
-        for (int j = 0; j < k; j++) {
-            fmt_count(lens[j], a, sizeof a);
-            appendf(pk, sizeof pk, &m, "%s%s: %.0f%%", j ? ", " : "", a, 100.0 * acc[j]);
-        }
+        retrieval_cell(q, pk, sizeof pk);
         printf("| %zu | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", i + 1, q->name, q->method, fin, best, first,
                last, pk, tok, wall, tps);
     }

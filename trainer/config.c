@@ -1,6 +1,7 @@
 // config.c — schema-driven YAML configuration (see config.h).
 #define _POSIX_C_SOURCE 200809L
 #include "config.h"
+#include "../data/needles.h"
 #include "../util/util.h"
 #include "../util/ytree.h"
 
@@ -9,11 +10,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-typedef enum { K_INT, K_FLOAT, K_STR, K_PAIR, K_BOOL, K_LIST, K_STAGES } KeyType;
+typedef enum { K_INT, K_FLOAT, K_STR, K_PAIR, K_BOOL, K_LIST, K_NAMES, K_STAGES } KeyType;
 
 // Key: one configurable leaf. Ranges are inclusive; choices is a '|' list for strings;
 // dflt NULL or "": unset (checked by the user of the key). K_LIST and K_STAGES keep
-// their element count at off2.
+// their element count at off2. K_NAMES: a list of distinct names from choices, stored as
+// a bit mask (long long, bit i = the i-th choice).
 typedef struct {
     const char *key;
     KeyType type;
@@ -34,6 +36,10 @@ static const Key KEYS[] = {
     {.key = "data.min_doc_tokens", .type = K_INT, .off = F(min_doc_tokens), .hi = 1e12, .dflt = "0"},
     {.key = "data.upsample.min_tokens", .type = K_INT, .off = F(upsample_min_tokens), .hi = 1e12, .dflt = "0"},
     {.key = "data.upsample.factor", .type = K_INT, .off = F(upsample_factor), .lo = 1, .hi = 1000, .dflt = "1"},
+    {.key = "data.mix.tasks", .type = K_NAMES, .off = F(mix_tasks), .dflt = "", .choices = "passkey|multikey|multivalue|kv"},
+    {.key = "data.mix.share", .type = K_FLOAT, .off = F(mix_share), .hi = 1, .dflt = ""},
+    {.key = "data.mix.lengths", .type = K_LIST, .off = F(mix_lens), .off2 = F(n_mix_lens), .lo = 2, .hi = 1 << 22, .dflt = ""},
+    {.key = "data.mix.needles", .type = K_INT, .off = F(mix_needles), .lo = 2, .hi = NEEDLE_MAX, .dflt = "4"},
     {.key = "data.document_mask", .type = K_BOOL, .off = F(document_mask), .hi = 1, .dflt = "false"},
     {.key = "train.seq_len", .type = K_INT, .off = F(seq_len), .lo = 1, .hi = 1 << 22, .dflt = "512"},
     {.key = "train.batch_tokens", .type = K_INT, .off = F(batch_tokens), .lo = 1, .hi = 1ll << 32, .dflt = "4096"},
@@ -58,12 +64,15 @@ static const Key KEYS[] = {
     {.key = "eval.max_tokens", .type = K_INT, .off = F(eval_max_tokens), .lo = 1, .hi = 1e15, .dflt = "65536"},
     {.key = "eval.document_mask", .type = K_BOOL, .off = F(eval_document_mask), .hi = 1, .dflt = "false"},
     {.key = "eval.seq_lens", .type = K_LIST, .off = F(eval_lens), .off2 = F(n_eval_lens), .lo = 1, .hi = 1 << 22, .dflt = ""},
-    {.key = "eval.passkey.lengths", .type = K_LIST, .off = F(passkey_lens), .off2 = F(n_passkey_lens), .lo = 64,
-     .hi = 1 << 22, .dflt = ""},
-    {.key = "eval.passkey.depths", .type = K_LIST, .off = F(passkey_depths), .off2 = F(n_passkey_depths), .hi = 1,
+    {.key = "eval.tasks.names", .type = K_NAMES, .off = F(eval_tasks), .dflt = "", .choices = "passkey|multikey|multivalue|kv"},
+    {.key = "eval.tasks.lengths", .type = K_LIST, .off = F(task_lens), .off2 = F(n_task_lens), .lo = 64, .hi = 1 << 22,
+     .dflt = ""},
+    {.key = "eval.tasks.depths", .type = K_LIST, .off = F(task_depths), .off2 = F(n_task_depths), .hi = 1,
      .dflt = "[0.1, 0.5, 0.9]"},
-    {.key = "eval.passkey.trials", .type = K_INT, .off = F(passkey_trials), .lo = 1, .hi = 1e6, .dflt = "10"},
-    {.key = "eval.passkey.every", .type = K_INT, .off = F(passkey_every), .hi = 1e12, .dflt = "0"},
+    {.key = "eval.tasks.trials", .type = K_INT, .off = F(task_trials), .lo = 1, .hi = 1e6, .dflt = "10"},
+    {.key = "eval.tasks.needles", .type = K_INT, .off = F(task_needles), .lo = 2, .hi = NEEDLE_MAX, .dflt = "4"},
+    {.key = "eval.tasks.every", .type = K_INT, .off = F(task_every), .hi = 1e12, .dflt = "0"},
+    {.key = "eval.tasks.threshold", .type = K_FLOAT, .off = F(task_threshold), .lo = 1e-9, .hi = 1, .dflt = "0.8"},
     {.key = "eval.tasks.copy.distances", .type = K_LIST, .off = F(copy_dists), .off2 = F(n_copy_dists), .lo = 2,
      .hi = 1 << 24, .dflt = ""},
     {.key = "eval.tasks.copy.span", .type = K_INT, .off = F(copy_span), .lo = 2, .hi = 4096, .dflt = "32"},
@@ -198,6 +207,32 @@ static void write_stages(const Config *c, FILE *f) {
     fputs("]\n", f);
 }
 
+// choice_index: the index of s in the '|' list choices, -1 when not one of them.
+static int choice_index(const char *choices, const char *s) {
+    const size_t ls = strlen(s);
+    for (int i = 0; *choices; i++) {
+        const char *e = strchr(choices, '|');
+        const size_t lp = e ? (size_t)(e - choices) : strlen(choices);
+        if (ls == lp && !strncmp(choices, s, lp)) return i;
+        choices += lp + (e ? 1 : 0);
+    }
+    return -1;
+}
+
+// set_names: a K_NAMES value: a list of distinct names of k->choices, as a bit mask.
+static void set_names(const Key *k, YTree *t, yaml_node_t *n, long long *mask) {
+    if (!n || n->type != YAML_SEQUENCE_NODE) yfail(t, n, "%s: expected a list of names from %s", k->key, k->choices);
+    *mask = 0;
+    for (size_t j = 0; j < yseq_len(n); j++) {
+        yaml_node_t *e = yseq_at(t, n, j);
+        const char *s = yscalar(t, e, k->key);
+        const int i = choice_index(k->choices, s);
+        if (i < 0) yfail(t, e, "%s: unknown name '%s' (one of %s)", k->key, s, k->choices);
+        if (*mask >> i & 1) yfail(t, e, "%s: '%s' is listed twice", k->key, s);
+        *mask |= 1ll << i;
+    }
+}
+
 // set_key: validate node n as the value of KEYS[i] and store it in c.
 static void set_key(Config *c, int i, YTree *t, yaml_node_t *n, const char *where) {
     const Key *k = &KEYS[i];
@@ -213,6 +248,8 @@ static void set_key(Config *c, int i, YTree *t, yaml_node_t *n, const char *wher
             ((double *)field)[j] = v;
         }
         *(long long *)((char *)c + k->off2) = (long long)yseq_len(n);
+    } else if (k->type == K_NAMES) {
+        set_names(k, t, n, (long long *)field);
     } else if (k->type == K_BOOL) {
         *(int *)field = ybool(t, n, k->key);
     } else if (k->type == K_PAIR) {
@@ -233,21 +270,43 @@ static void set_key(Config *c, int i, YTree *t, yaml_node_t *n, const char *wher
     } else {
         const char *s = yscalar(t, n, k->key);
         if (strlen(s) >= CFG_STR) yfail(t, n, "%s: value longer than %d characters", k->key, CFG_STR - 1);
-        if (k->choices) {
-            size_t ls = strlen(s);
-            const char *p = k->choices;
-            int ok = 0;
-            while (*p && !ok) {
-                const char *e = strchr(p, '|');
-                size_t lp = e ? (size_t)(e - p) : strlen(p);
-                ok = ls == lp && !strncmp(p, s, lp);
-                p += lp + (e ? 1 : 0);
-            }
-            if (!ok) yfail(t, n, "%s: '%s' is not one of %s", k->key, s, k->choices);
-        }
+        if (k->choices && choice_index(k->choices, s) < 0) yfail(t, n, "%s: '%s' is not one of %s", k->key, s, k->choices);
         strcpy(field, s);
     }
     snprintf(c->where[i], CFG_STR, "%s", where);
+}
+
+// passkey_alias: the eval.tasks key that eval.passkey.<key> of earlier versions means
+// (eval.passkey: {lengths, depths, trials, every} = eval.tasks with names [passkey]), or
+// NULL for another key.
+static const char *passkey_alias(const char *key) {
+    static const char *const ALIAS[][2] = {{"lengths", "eval.tasks.lengths"}, {"depths", "eval.tasks.depths"},
+                                           {"trials", "eval.tasks.trials"}, {"every", "eval.tasks.every"}};
+    for (size_t i = 0; i < sizeof ALIAS / sizeof ALIAS[0]; i++)
+        if (!strcmp(key, ALIAS[i][0])) return ALIAS[i][1];
+    return NULL;
+}
+
+// set_passkey: eval.passkey.<key> = node n; lengths also name the passkey task.
+static void set_passkey(Config *c, YTree *t, yaml_node_t *kn, yaml_node_t *n, const char *key, const char *where) {
+    const char *alias = passkey_alias(key);
+    if (!alias) yfail(t, kn, "unknown key 'eval.passkey.%s' (eval.passkey has lengths, depths, trials, every; it is "
+                      "eval.tasks with names: [passkey])", key);
+    set_key(c, find_key(alias), t, n, where);
+    if (!strcmp(key, "lengths")) {
+        c->eval_tasks |= c->n_task_lens ? 1ll << NEEDLE_PASSKEY : 0;
+        snprintf(c->where[find_key("eval.tasks.names")], CFG_STR, "%s", where);
+    }
+}
+
+// apply_passkey: the eval.passkey mapping of earlier versions, read as eval.tasks.
+static void apply_passkey(Config *c, YTree *t, yaml_node_t *map) {
+    for (yaml_node_pair_t *p = map->data.mapping.pairs.start; p < map->data.mapping.pairs.top; p++) {
+        yaml_node_t *kn = yaml_document_get_node(&t->doc, p->key), *vn = yaml_document_get_node(&t->doc, p->value);
+        char where[CFG_STR];
+        snprintf(where, sizeof where, "%s:%zu:%zu", t->source, vn->start_mark.line + 1, vn->start_mark.column + 1);
+        set_passkey(c, t, kn, vn, yscalar(t, kn, "key"), where);
+    }
 }
 
 // apply: set the keys of mapping `map` found at dotted path `prefix` ("" = the document);
@@ -259,6 +318,10 @@ static void apply(Config *c, YTree *t, yaml_node_t *map, const char *prefix) {
         char path[256], where[CFG_STR];
         snprintf(path, sizeof path, "%s%s%s", prefix, *prefix ? "." : "", yscalar(t, kn, "key"));
         int i = find_key(path);
+        if (!strcmp(path, "eval.passkey") && vn->type == YAML_MAPPING_NODE) {
+            apply_passkey(c, t, vn);
+            continue;
+        }
         if (!strcmp(path, "position")) {
             position_apply(&c->pos, t, vn, path, NULL);
         } else if (vn->type == YAML_MAPPING_NODE && is_section(path)) {
@@ -333,9 +396,16 @@ void config_load(Config *c, const char *path, char **overrides, int n_overrides)
         if (!eq) die("--set %s: expected key=value", overrides[j]);
         char key[256], src[300];
         snprintf(key, sizeof key, "%.*s", (int)(eq - overrides[j]), overrides[j]);
-        if (find_key(key) < 0 && !is_position_key(key)) die("--set %s: unknown key '%s'", overrides[j], key);
         snprintf(src, sizeof src, "--set %s", key);
         if (!eq[1]) die("--set %s: empty value", key);
+        if (!strncmp(key, "eval.passkey.", 13) && passkey_alias(key + 13)) {    // earlier versions' eval.passkey
+            YTree t;
+            ytree_parse(&t, src, eq + 1, strlen(eq + 1));
+            set_passkey(c, &t, ytree_root(&t), ytree_root(&t), key + 13, src);
+            ytree_free(&t);
+            continue;
+        }
+        if (find_key(key) < 0 && !is_position_key(key)) die("--set %s: unknown key '%s'", overrides[j], key);
         set_text(c, key, eq + 1, src);
     }
     snprintf(c->out_dir, sizeof c->out_dir, "checkpoints/%s", c->run_name);
@@ -363,6 +433,18 @@ static void write_value(const Config *c, const Key *k, FILE *f) {
     else if (k->type == K_PAIR) fprintf(f, "[%.17g, %.17g]\n", ((const double *)field)[0], ((const double *)field)[1]);
     else if (k->type == K_BOOL) fprintf(f, "%s\n", *(const int *)field ? "true" : "false");
     else if (k->type == K_STAGES) write_stages(c, f);
+    else if (k->type == K_NAMES) {
+        const long long mask = *(const long long *)field;
+        const char *p = k->choices;
+        fputc('[', f);
+        for (int i = 0, any = 0; *p; i++) {
+            const char *e = strchr(p, '|');
+            const int lp = e ? (int)(e - p) : (int)strlen(p);
+            if (mask >> i & 1) fprintf(f, "%s%.*s", any++ ? ", " : "", lp, p);
+            p += lp + (e ? 1 : 0);
+        }
+        fputs("]\n", f);
+    }
     else if (k->type == K_LIST) {
         long long n = *(const long long *)((const char *)c + k->off2);
         fputc('[', f);
@@ -409,6 +491,7 @@ char *config_text(const Config *c) {
         const Key *k = &KEYS[i];
         if ((k->type == K_STAGES || k->type == K_LIST) && !*(const long long *)((const char *)c + k->off2))
             continue;                                   // an empty list is an unset key
+        if (k->type == K_NAMES && !*(const long long *)((const char *)c + k->off)) continue;
         if (!strcmp(k->key, "train.seq_len") && c->n_stages) continue;   // the stages set it
         // open the sections this key does not share with the previous one
         const char *s = k->key, *ps = prev;

@@ -13,7 +13,7 @@
 
 #define CFG_STR 256
 #define MAX_STAGES 16
-#define MAX_LIST 16                // eval lists: seq_lens, passkey lengths and depths
+#define MAX_LIST 16                // eval lists: seq_lens, task lengths, depths and distances
 
 // Stage: one curriculum stage: a sequence length, a token budget, an LR scale, the
 // position settings it overrides (parsed once, at load time: only the keys it sets are
@@ -35,10 +35,15 @@ typedef struct {
     char init_from[CFG_STR];       // llama2.c file or Hugging Face directory
     char train_path[CFG_STR];
     char val_path[CFG_STR];
-    char tokenizer[CFG_STR];       // llama2.c tokenizer of the model (passkey prompts)
+    char tokenizer[CFG_STR];       // llama2.c tokenizer of the model (task prompts, data.mix)
     long long min_doc_tokens;      // drop shorter documents from training
     long long upsample_min_tokens; // documents at least this long (0 = none) ...
     long long upsample_factor;     // ... appear this many times per epoch
+    long long mix_tasks;           // data.mix.tasks: bit t = NeedleTask t (data/needles.h); 0 = no mix
+    double mix_share;              // data.mix.share: of the training tokens, in (0, 1)
+    double mix_lens[MAX_LIST];     // data.mix.lengths: [shortest, longest] document
+    long long n_mix_lens;
+    long long mix_needles;
     int document_mask;             // attention within documents, positions restart in each
     long long seq_len;             // T
     long long batch_tokens;        // tokens per optimizer step
@@ -62,12 +67,14 @@ typedef struct {
     int eval_document_mask;        // eval.document_mask (default: data.document_mask)
     double eval_lens[MAX_LIST];    // eval.seq_lens; none = the run's longest seq_len
     long long n_eval_lens;
-    double passkey_lens[MAX_LIST]; // eval.passkey.lengths; none = no passkey eval
-    long long n_passkey_lens;
-    double passkey_depths[MAX_LIST];
-    long long n_passkey_depths;
-    long long passkey_trials;
-    long long passkey_every;       // 0 = only at the end (and in `train eval`)
+    long long eval_tasks;          // eval.tasks.names: bit t = NeedleTask t (data/needles.h)
+    double task_lens[MAX_LIST];    // eval.tasks.lengths (prompt lengths)
+    long long n_task_lens;
+    double task_depths[MAX_LIST];  // eval.tasks.depths in [0, 1]
+    long long n_task_depths;
+    long long task_trials, task_needles;
+    long long task_every;          // 0 = only at the end (and in `train eval`)
+    double task_threshold;         // effective length: accuracy >= threshold x at the original context
     double copy_dists[MAX_LIST];   // eval.tasks.copy.distances; none = no copy task
     long long n_copy_dists;
     long long copy_span, copy_trials;

@@ -81,28 +81,34 @@ static void print_eval_table(const EvalResult *r, FILE *f) {
     fprintf(f, "%-14s %10zu %10.4f\n", "all", r->tokens, r->loss);
 }
 
-// print_passkey_table: accuracy per length (rows) and depth (columns), and per length.
-static void print_passkey_table(const EvalReport *r, FILE *f) {
-    if (!r->n_pk) return;
-    int nd = 1;
-    while (nd < r->n_pk && r->pk[nd].T == r->pk[0].T) nd++;
-    fprintf(f, "passkey retrieval: accuracy over %d trials per cell, %d keys (chance %.0f%%)\n%-8s", r->pk[0].trials,
-            PASSKEY_KEYS, 100.0 / PASSKEY_KEYS, "length");
-    for (int d = 0; d < nd; d++) fprintf(f, "  depth %-4g", r->pk[d].depth);
-    fprintf(f, " %8s %9s\n", "all", "mean rank");
-    for (int i = 0; i < r->n_pk; i += nd) {
-        int correct = 0, trials = 0;
-        double rank = 0.0;
-        fprintf(f, "%-8d", r->pk[i].T);
-        for (int d = 0; d < nd; d++) {
-            const PasskeyResult *p = &r->pk[i + d];
-            fprintf(f, "  %9.0f%%", 100.0 * p->correct / p->trials);
-            correct += p->correct;
-            trials += p->trials;
-            rank += p->mean_rank * p->trials;
+// print_task_table: task t's accuracy per length (rows) and depth (columns), and per
+// length with the mean rank; then its effective length.
+static void print_task_table(const EvalReport *r, int t, FILE *f) {
+    const TaskResult *c = NULL;
+    int n = 0, nd = 0;
+    for (int i = 0; i < r->n_task; i++)
+        if (r->task[i].task == t) {
+            c = c ? c : &r->task[i];
+            n++;
+            nd += r->task[i].T == c->T;
         }
-        fprintf(f, " %7.0f%% %9.2f\n", 100.0 * correct / trials, rank / trials);
+    if (!n) return;
+    fprintf(f, "%s: accuracy over %d trials per cell, %d candidates (chance %.0f%%)\n%-8s", needle_task_name(t),
+            c->trials, NEEDLE_CANDIDATES, 100.0 / NEEDLE_CANDIDATES, "length");
+    for (int d = 0; d < nd; d++) fprintf(f, "  depth %-4g", c[d].depth);
+    fprintf(f, " %8s %9s\n", "all", "mean rank");
+    for (int i = 0; i < n; i += nd) {
+        double acc = 0.0, rank = 0.0;
+        fprintf(f, "%-8d", c[i].T);
+        for (int d = 0; d < nd; d++) {
+            fprintf(f, "  %9.0f%%", 100.0 * c[i + d].accuracy);
+            acc += c[i + d].accuracy / nd;
+            rank += c[i + d].mean_rank / nd;
+        }
+        fprintf(f, " %7.0f%% %9.2f\n", 100.0 * acc, rank);
     }
+    if (r->eff[t]) fprintf(f, "effective length %d (accuracy >= %g x at %d)\n", r->eff[t], r->threshold, r->original);
+    else fprintf(f, "effective length: none (not above twice chance at %d)\n", r->original);
 }
 
 void print_eval_report(const EvalReport *r, FILE *f) {
@@ -111,13 +117,16 @@ void print_eval_report(const EvalReport *r, FILE *f) {
                 r->r[i].document_mask ? ", attention and positions within documents" : "");
         print_eval_table(&r->r[i], f);
     }
-    print_passkey_table(r, f);
+    for (int t = 0; t < NUM_NEEDLE_TASKS; t++) print_task_table(r, t, f);
     if (r->n_copy)
         fprintf(f, "copy by distance: loss on a span of %d tokens and on its copy d tokens later, %d trials each\n"
                 "%-10s %10s %10s %10s\n", r->copy[0].span, r->copy[0].trials, "distance", "first", "copy", "gap");
     for (int i = 0; i < r->n_copy; i++)
         fprintf(f, "%-10d %10.4f %10.4f %10.4f\n", r->copy[i].dist, r->copy[i].first_loss, r->copy[i].copy_loss,
                 r->copy[i].gap);
+    if (r->n_copy && r->copy_eff) fprintf(f, "effective distance %d (gap >= %g x at %d)\n", r->copy_eff, r->threshold,
+                                          r->original);
+    else if (r->n_copy) fprintf(f, "effective distance: none (no gap at %d)\n", r->original);
 }
 
 void log_eval_report(FILE *metrics, long long step, long long tokens, const EvalReport *rep) {
@@ -136,15 +145,25 @@ void log_eval_report(FILE *metrics, long long step, long long tokens, const Eval
         printf("\n");
         fprintf(metrics, "]}\n");
     }
-    if (rep->n_pk) printf("eval  step %lld | passkey accuracy (length@depth) |", step);
-    for (int i = 0; i < rep->n_pk; i++) {
-        const PasskeyResult *p = &rep->pk[i];
-        printf(" %d@%g %.0f%%", p->T, p->depth, 100.0 * p->correct / p->trials);
-        fprintf(metrics, "{\"type\": \"passkey\", \"step\": %lld, \"tokens\": %lld, \"seq_len\": %d, \"depth\": %g, "
-                "\"trials\": %d, \"accuracy\": %.6f, \"mean_rank\": %.4f}\n", step, tokens, p->T, p->depth, p->trials,
-                (double)p->correct / p->trials, p->mean_rank);
+    for (int i = 0; i < rep->n_task; i++) {
+        const TaskResult *p = &rep->task[i];
+        fprintf(metrics, "{\"type\": \"task\", \"step\": %lld, \"tokens\": %lld, \"task\": \"%s\", \"seq_len\": %d, "
+                "\"depth\": %g, \"trials\": %d, \"accuracy\": %.6f, \"mean_rank\": %.4f}\n", step, tokens,
+                needle_task_name(p->task), p->T, p->depth, p->trials, p->accuracy, p->mean_rank);
     }
-    if (rep->n_pk) printf("\n");
+    for (int t = 0; t < NUM_NEEDLE_TASKS; t++) {
+        int lens[MAX_LIST];
+        double acc[MAX_LIST];
+        const int k = task_accuracy_by_len(rep->task, rep->n_task, t, lens, acc);
+        if (!k) continue;
+        printf("eval  step %lld | %s accuracy by length |", step, needle_task_name(t));
+        for (int j = 0; j < k; j++) printf(" %d %.0f%%", lens[j], 100.0 * acc[j]);
+        if (rep->eff[t]) printf(" | effective length %d\n", rep->eff[t]);
+        else printf(" | effective length none\n");
+        fprintf(metrics, "{\"type\": \"effective_length\", \"step\": %lld, \"tokens\": %lld, \"task\": \"%s\", "
+                "\"original\": %d, \"threshold\": %g, \"length\": %d}\n", step, tokens, needle_task_name(t),
+                rep->original, rep->threshold, rep->eff[t]);
+    }
     if (rep->n_copy) printf("eval  step %lld | copy: loss gap (first - copy) by distance |", step);
     for (int i = 0; i < rep->n_copy; i++) {
         const CopyResult *c = &rep->copy[i];
@@ -153,7 +172,12 @@ void log_eval_report(FILE *metrics, long long step, long long tokens, const Eval
                 "\"trials\": %d, \"first_loss\": %.6f, \"copy_loss\": %.6f, \"gap\": %.6f}\n", step, tokens, c->dist,
                 c->span, c->trials, c->first_loss, c->copy_loss, c->gap);
     }
-    if (rep->n_copy) printf("\n");
+    if (rep->n_copy) {
+        printf(" | effective distance %d\n", rep->copy_eff);
+        fprintf(metrics, "{\"type\": \"effective_length\", \"step\": %lld, \"tokens\": %lld, \"task\": \"copy\", "
+                "\"original\": %d, \"threshold\": %g, \"length\": %d}\n", step, tokens, rep->original,
+                rep->threshold, rep->copy_eff);
+    }
     fflush(metrics);
 }
 
@@ -173,8 +197,9 @@ void evals_plan(const Config *c, const Plan *p, const Shard *val, int vocab, Eva
     e->document_mask = config_eval_document_mask(c);
     if (e->document_mask)
         require_documents(c, val, config_is_set(c, "eval.document_mask") ? "eval.document_mask" : "data.document_mask");
-    passkey_plan(c, val, vocab, &e->pk);
+    needles_plan(c, val, vocab, &e->needles);
     copy_plan(c, val, &e->copy);
+    e->threshold = c->task_threshold;
 }
 
 size_t evals_reserve(Model *m, const Evals *e) {
@@ -183,23 +208,41 @@ size_t evals_reserve(Model *m, const Evals *e) {
         model_reserve(m, e->B[i], e->T[i], 1);
         most = (size_t)e->B[i] * e->T[i] > most ? (size_t)e->B[i] * e->T[i] : most;
     }
-    passkey_reserve(m, &e->pk);
+    needles_reserve(m, &e->needles);
     copy_reserve(m, &e->copy);
     return most;
 }
 
-void evals_run(Model *m, const Evals *e, const Shard *val, const Batch *b, long long max_tokens, int loss, int passkey,
+// effective_lengths: each task's effective length and the copy task's effective distance.
+static void effective_lengths(EvalReport *out) {
+    for (int t = 0; t < NUM_NEEDLE_TASKS; t++) {
+        int lens[MAX_LIST];
+        double acc[MAX_LIST];
+        const int k = task_accuracy_by_len(out->task, out->n_task, t, lens, acc);
+        out->eff[t] = effective_len(lens, acc, k, out->original, out->threshold, 2.0 / NEEDLE_CANDIDATES);
+    }
+    int dist[MAX_LIST];
+    double gap[MAX_LIST];
+    for (int i = 0; i < out->n_copy; i++) dist[i] = out->copy[i].dist, gap[i] = out->copy[i].gap;
+    out->copy_eff = effective_len(dist, gap, out->n_copy, out->original, out->threshold, 0.0);
+}
+
+void evals_run(Model *m, const Evals *e, const Shard *val, const Batch *b, long long max_tokens, int loss, int tasks,
                EvalReport *out) {
     out->n = loss ? e->n : 0;
     for (int i = 0; i < out->n; i++) out->r[i] = evaluate(m, val, b, e->B[i], e->T[i], max_tokens, e->document_mask);
-    out->n_pk = passkey ? e->pk.n_lens * e->pk.n_depths : 0;
-    if (out->n_pk) passkey_run(m, &e->pk, out->pk);
-    out->n_copy = passkey ? e->copy.n_dist : 0;
+    const Needles *nd = &e->needles;
+    out->n_task = tasks ? nd->n_tasks * nd->n_lens * nd->n_depths : 0;
+    if (out->n_task) needles_run(m, nd, out->task);
+    out->n_copy = tasks ? e->copy.n_dist : 0;
     if (out->n_copy) copy_run(m, &e->copy, out->copy);
+    out->original = m->pos.original_max > 0 ? m->pos.original_max : m->cfg.max_seq_len;
+    out->threshold = e->threshold;
+    effective_lengths(out);
 }
 
 void evals_free(Evals *e) {
-    passkey_free(&e->pk);
+    needles_free(&e->needles);
     copy_free(&e->copy);
 }
 
@@ -215,11 +258,12 @@ void write_eval_json(const EvalReport *rep, const char *path) {
                     r->edges[j + 1], r->bucket_tokens[j], r->bucket_loss[j]);
         fprintf(f, "]}");
     }
-    fprintf(f, "], \"passkey\": [");
-    for (int i = 0; i < rep->n_pk; i++) {
-        const PasskeyResult *p = &rep->pk[i];
-        fprintf(f, "%s{\"seq_len\": %d, \"depth\": %g, \"trials\": %d, \"accuracy\": %.6f, \"mean_rank\": %.4f}",
-                i ? ", " : "", p->T, p->depth, p->trials, (double)p->correct / p->trials, p->mean_rank);
+    fprintf(f, "], \"tasks\": [");
+    for (int i = 0; i < rep->n_task; i++) {
+        const TaskResult *p = &rep->task[i];
+        fprintf(f, "%s{\"task\": \"%s\", \"seq_len\": %d, \"depth\": %g, \"trials\": %d, \"accuracy\": %.6f, "
+                "\"mean_rank\": %.4f}", i ? ", " : "", needle_task_name(p->task), p->T, p->depth, p->trials, p->accuracy,
+                p->mean_rank);
     }
     fprintf(f, "], \"copy\": [");
     for (int i = 0; i < rep->n_copy; i++) {
@@ -227,7 +271,17 @@ void write_eval_json(const EvalReport *rep, const char *path) {
         fprintf(f, "%s{\"distance\": %d, \"span\": %d, \"trials\": %d, \"first_loss\": %.6f, \"copy_loss\": %.6f, "
                 "\"gap\": %.6f}", i ? ", " : "", c->dist, c->span, c->trials, c->first_loss, c->copy_loss, c->gap);
     }
-    fprintf(f, "]}\n");
+    fprintf(f, "], \"effective_length\": {\"original\": %d, \"threshold\": %g", rep->original, rep->threshold);
+    for (int t = 0; t < NUM_NEEDLE_TASKS; t++) {
+        int lens[MAX_LIST];
+        double acc[MAX_LIST];
+        if (!task_accuracy_by_len(rep->task, rep->n_task, t, lens, acc)) continue;
+        if (rep->eff[t]) fprintf(f, ", \"%s\": %d", needle_task_name(t), rep->eff[t]);
+        else fprintf(f, ", \"%s\": null", needle_task_name(t));
+    }
+    if (rep->n_copy && rep->copy_eff) fprintf(f, ", \"copy\": %d", rep->copy_eff);
+    else if (rep->n_copy) fprintf(f, ", \"copy\": null");
+    fprintf(f, "}}\n");
     if (fclose(f) != 0) die("%s: write failed", path);
 }
 

@@ -9,7 +9,9 @@
 #include "config.h"
 #include "eval.h"
 
-// TrainPoint, EvalPoint, PasskeyPoint: one metrics.jsonl row of each type (see README).
+// TrainPoint, EvalPoint, TaskPoint, EffPoint: one metrics.jsonl row of each type (see
+// README): "train", "eval", "task" (also the "passkey" rows of earlier versions) and
+// "effective_length".
 typedef struct {
     long long step, tokens;
     int stage, seq_len;
@@ -26,9 +28,14 @@ typedef struct {
 
 typedef struct {
     long long step, tokens;
-    int seq_len, trials;
+    int task, seq_len, trials;               // task: NeedleTask
     double depth, accuracy, mean_rank;
-} PasskeyPoint;
+} TaskPoint;
+
+typedef struct {
+    long long step;
+    int task, length;                        // task: NeedleTask, or NUM_NEEDLE_TASKS for copy; 0 = none
+} EffPoint;
 
 // RunLog: a run directory read back. `method` is the position scheme of its config.yaml
 // in a few words ("yarn", "rope off + alibi", ...), or "?" without one.
@@ -38,8 +45,10 @@ typedef struct {
     size_t n_train;
     EvalPoint *eval;
     size_t n_eval;
-    PasskeyPoint *pk;
-    size_t n_pk;
+    TaskPoint *task;
+    size_t n_task;
+    EffPoint *eff;
+    size_t n_eff;
     int partial_line;                        // the last line was still being written (ignored)
 } RunLog;
 
@@ -52,9 +61,12 @@ void runlog_parse(RunLog *r, const char *text, size_t len, const char *source);
 void runlog_free(RunLog *r);
 // runlog_latest_eval: the latest eval at the run's longest eval length (NULL if none).
 const EvalPoint *runlog_latest_eval(const RunLog *r);
-// runlog_passkey: the latest passkey round: accuracy per length over its depths
-// (trial-weighted), lengths in the order first logged; returns how many lengths.
-int runlog_passkey(const RunLog *r, int *lens, double *acc);
+// runlog_task: the latest round of needle task `task`: accuracy per length over its
+// depths (trial-weighted), lengths in the order first logged; returns how many lengths.
+int runlog_task(const RunLog *r, int task, int *lens, double *acc);
+// runlog_effective: the latest effective length of `task` (NUM_NEEDLE_TASKS: copy's
+// effective distance): > 0, 0 for none, -1 when never logged.
+int runlog_effective(const RunLog *r, int task);
 
 // ema: out[i] = the bias-corrected exponential moving average of x[0..i] with weight
 // `alpha` on the past (as TensorBoard's smoothing): m_i = alpha m_{i-1} + (1-alpha) x_i,
@@ -93,7 +105,8 @@ typedef struct {
 
 // svg_report: the comparison chart of runs r[0..n) as SVG into f: curves vs tokens or
 // steps with stage boundaries and val points; loss by position bucket of each run's
-// latest eval at its longest length; passkey accuracy per length.
+// latest eval at its longest length; retrieval accuracy per length (passkey, else the
+// first needle task the runs have).
 void svg_report(FILE *f, const RunLog *r, size_t n, const ChartOptions *o);
 // report_write: dir's own report (one run) into dir/report.svg, atomically; the training
 // loop calls it after each eval.

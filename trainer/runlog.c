@@ -16,6 +16,16 @@ static double num(YTree *t, yaml_node_t *row, const char *key) {
     return ydouble(t, n, key);
 }
 
+// task_of: the row's "task": a NeedleTask, or NUM_NEEDLE_TASKS for "copy".
+static int task_of(YTree *t, yaml_node_t *row) {
+    yaml_node_t *n = ymap_get(t, row, "task");
+    if (!n) yfail(t, row, "metrics row lacks 'task'");
+    const char *name = yscalar(t, n, "task");
+    const int task = strcmp(name, "copy") ? needle_task_find(name) : NUM_NEEDLE_TASKS;
+    if (task < 0) yfail(t, n, "unknown task '%s'", name);
+    return task;
+}
+
 static void parse_eval(YTree *t, yaml_node_t *row, EvalPoint *e) {
     e->step = (long long)num(t, row, "step");
     e->tokens = (long long)num(t, row, "tokens");
@@ -48,11 +58,15 @@ static void parse_row(RunLog *r, const char *line, size_t len, const char *where
     } else if (!strcmp(type, "eval")) {
         r->eval = xrealloc(r->eval, (r->n_eval + 1) * sizeof *r->eval);
         parse_eval(&t, row, &r->eval[r->n_eval++]);
-    } else if (!strcmp(type, "passkey")) {
-        r->pk = xrealloc(r->pk, (r->n_pk + 1) * sizeof *r->pk);
-        r->pk[r->n_pk++] = (PasskeyPoint){(long long)num(&t, row, "step"), (long long)num(&t, row, "tokens"),
+    } else if (!strcmp(type, "task") || !strcmp(type, "passkey")) {
+        const int task = !strcmp(type, "passkey") ? NEEDLE_PASSKEY : task_of(&t, row);
+        r->task = xrealloc(r->task, (r->n_task + 1) * sizeof *r->task);
+        r->task[r->n_task++] = (TaskPoint){(long long)num(&t, row, "step"), (long long)num(&t, row, "tokens"), task,
             (int)num(&t, row, "seq_len"), (int)num(&t, row, "trials"), num(&t, row, "depth"), num(&t, row, "accuracy"),
             num(&t, row, "mean_rank")};
+    } else if (!strcmp(type, "effective_length")) {
+        r->eff = xrealloc(r->eff, (r->n_eff + 1) * sizeof *r->eff);
+        r->eff[r->n_eff++] = (EffPoint){(long long)num(&t, row, "step"), task_of(&t, row), (int)num(&t, row, "length")};
     }
     ytree_free(&t);
 }
@@ -133,7 +147,8 @@ void runlog_read(RunLog *r, const char *dir) {
 void runlog_free(RunLog *r) {
     free(r->train);
     free(r->eval);
-    free(r->pk);
+    free(r->task);
+    free(r->eff);
     memset(r, 0, sizeof *r);
 }
 
@@ -229,14 +244,15 @@ const EvalPoint *runlog_latest_eval(const RunLog *r) {
     return best;
 }
 
-int runlog_passkey(const RunLog *r, int *lens, double *acc) {
+int runlog_task(const RunLog *r, int task, int *lens, double *acc) {
     long long last = -1;
     int k = 0;
     double trials[MAX_LIST] = {0};
-    for (size_t i = 0; i < r->n_pk; i++) last = r->pk[i].step > last ? r->pk[i].step : last;
-    for (size_t i = 0; i < r->n_pk; i++) {
-        const PasskeyPoint *p = &r->pk[i];
-        if (p->step != last) continue;
+    for (size_t i = 0; i < r->n_task; i++)
+        if (r->task[i].task == task && r->task[i].step > last) last = r->task[i].step;
+    for (size_t i = 0; i < r->n_task; i++) {
+        const TaskPoint *p = &r->task[i];
+        if (p->task != task || p->step != last) continue;
         int j = 0;
         while (j < k && lens[j] != p->seq_len) j++;
         if (j == k) {
@@ -248,6 +264,14 @@ int runlog_passkey(const RunLog *r, int *lens, double *acc) {
     }
     for (int j = 0; j < k; j++) acc[j] = trials[j] > 0 ? acc[j] / trials[j] : 0.0;
     return k;
+}
+
+int runlog_effective(const RunLog *r, int task) {
+    int len = -1;
+    long long last = -1;
+    for (size_t i = 0; i < r->n_eff; i++)
+        if (r->eff[i].task == task && r->eff[i].step >= last) last = r->eff[i].step, len = r->eff[i].length;
+    return len;
 }
 
 void fmt_duration(double seconds, char *buf, size_t cap) {

@@ -21,6 +21,41 @@
 #include <stdlib.h>
 #include <string.h>
 
+void load_tokenizer(Tokenizer *t, const Config *c, int vocab, const char *user) {
+    if (!*c->tokenizer)
+        die("%s: %s needs data.tokenizer (the model's llama2.c tokenizer, e.g. checkpoints/base/tok512.bin)",
+            config_where(c, user), user);
+    tokenizer_load(t, c->tokenizer);
+    if (t->vocab != vocab)
+        die("%s: data.tokenizer %s has %d tokens, the model %d (hint: the tokenizer of another model?)",
+            config_where(c, "data.tokenizer"), c->tokenizer, t->vocab, vocab);
+}
+
+void mix_setup(Mix *x, const Tokenizer *tok, const Config *c, const Shard *train, int longest_T) {
+    const char *where = config_where(c, "data.mix.tasks"), *lens = config_where(c, "data.mix.lengths");
+    if (!(c->mix_share > 0.0 && c->mix_share < 1.0))
+        die("%s: data.mix.share %g must be in (0, 1) (the share of training tokens in retrieval documents, e.g. 0.2)",
+            config_where(c, "data.mix.share"), c->mix_share);
+    const NeedleSource probe = {tok, train->tokens, train->n, (int)c->mix_needles};
+    int shortest = 2;
+    for (int t = 0; t < NUM_NEEDLE_TASKS; t++)
+        if (c->mix_tasks >> t & 1) {
+            const int need = needle_min_len((NeedleTask)t, &probe, where) + 1;
+            shortest = need > shortest ? need : shortest;
+        }
+    double lo = shortest, hi = longest_T > shortest ? longest_T : shortest;
+    if (c->n_mix_lens) {
+        lo = c->mix_lens[0];
+        hi = c->n_mix_lens > 1 ? c->mix_lens[1] : lo;
+        if (c->n_mix_lens > 2 || lo != (int)lo || hi != (int)hi || hi < lo)
+            die("%s: data.mix.lengths must be [shortest, longest] whole document lengths", lens);
+        if (lo < shortest)
+            die("%s: data.mix.lengths %g is too short for the tasks' prompts; use at least %d", lens, lo, shortest);
+    }
+    if (hi > (double)train->n) die("%s: data.mix.lengths %g is longer than the training text (%zu tokens)", lens, hi, train->n);
+    mix_init(x, train, tok, c->mix_tasks, c->mix_share, (int)lo, (int)hi, (int)c->mix_needles, (uint64_t)c->seed ^ 0x4D4958ull);
+}
+
 static int ends_with(const char *s, const char *suffix) {
     size_t n = strlen(s), k = strlen(suffix);
     return n >= k && !strcmp(s + n - k, suffix);

@@ -5,6 +5,7 @@
 
 #include "config.h"
 #include "../data/data.h"
+#include "../data/needles.h"
 #include "../model/model.h"
 
 // setup_threads: run.threads (0 = all cores) for OpenMP and OpenBLAS; returns the count.
@@ -15,6 +16,15 @@ void load_data(Shard *s, const Config *c, const char *key, int vocab);
 // eval.document_mask) needs a shard with document boundaries: dies naming the key and
 // where it was set when s has none.
 void require_documents(const Config *c, const Shard *s, const char *key);
+// load_tokenizer: data.tokenizer, which `user` (a config key: eval.tasks.names,
+// data.mix.tasks) needs; dies naming both when it is unset or its vocabulary is not the
+// model's.
+void load_tokenizer(Tokenizer *t, const Config *c, int vocab, const char *user);
+// mix_setup: data.mix over the training shard (Mix, data/needles.h) with the tokenizer
+// tok (loaded by the caller); lengths default to [the tasks' shortest prompt, the run's
+// longest seq_len]. Dies naming the key and where it was set when the share is outside
+// (0, 1) or the lengths are not [shortest, longest] whole lengths that hold a prompt.
+void mix_setup(Mix *x, const Tokenizer *tok, const Config *c, const Shard *train, int longest_T);
 // SourceKind: what a model path names (resolve_source).
 typedef enum { SRC_LLAMA2C, SRC_HF, SRC_STATE } SourceKind;
 // resolve_source: the file or directory to load for `from` (a llama2.c file, a stretch

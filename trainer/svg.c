@@ -1,6 +1,6 @@
 // svg.c — the comparison chart as SVG, written directly (no plotting dependency).
 // Layout (1100 x 820): the curves panel on top with the legend at its right, outside the
-// data; below it, loss by position bucket (left) and passkey accuracy (right).
+// data; below it, loss by position bucket (left) and retrieval accuracy (right).
 #include "report.h"
 #include "../util/util.h"
 
@@ -295,22 +295,35 @@ static void buckets(FILE *f, const RunLog *r, size_t n) {
     }
 }
 
-// passkey: accuracy per prompt length in each run's latest passkey round, as bars.
-static void passkey(FILE *f, const RunLog *r, size_t n) {
+// shown_task: the needle task the retrieval panel shows: passkey when a run has it, else
+// the first task any run has (-1: none).
+static int shown_task(const RunLog *r, size_t n) {
+    int lens[MAX_LIST];
+    double acc[MAX_LIST];
+    for (int t = 0; t < NUM_NEEDLE_TASKS; t++)
+        for (size_t i = 0; i < n; i++)
+            if (runlog_task(&r[i], t, lens, acc)) return t;
+    return -1;
+}
+
+// retrieval: accuracy per prompt length in each run's latest round of one needle task, as bars.
+static void retrieval(FILE *f, const RunLog *r, size_t n) {
     Panel p = {650, 540, 420, 200, 0, 1, 0, 100, 0};
     int lens[MAX_LIST], nl = 0, rl[MAX_LIST];
+    const int task = shown_task(r, n);
     double acc[MAX_LIST], yt[6] = {0, 20, 40, 60, 80, 100};
-    char label[32], style[96];
-    for (size_t i = 0; i < n; i++) {
-        int k = runlog_passkey(&r[i], rl, acc);
+    char label[64], style[96];
+    for (size_t i = 0; task >= 0 && i < n; i++) {
+        int k = runlog_task(&r[i], task, rl, acc);
         for (int j = 0; j < k; j++) add_sorted(lens, &nl, MAX_LIST, rl[j]);
     }
-    text(f, p.x0, p.y0 - 12, "start", "font-weight=\"bold\" fill=\"#222\"", "passkey retrieval, latest round");
+    snprintf(label, sizeof label, "%s retrieval, latest round", task >= 0 ? needle_task_name(task) : "needle");
+    text(f, p.x0, p.y0 - 12, "start", "font-weight=\"bold\" fill=\"#222\"", label);
     text(f, p.x0 + p.w, p.y0 - 12, "end", "font-size=\"10\" fill=\"#555\"", "dashed: chance (1 in 10)");
     p.xlo = -0.5, p.xhi = nl > 0 ? nl - 0.5 : 0.5;
     axes(f, &p, NULL, 0, yt, 6, 0, "prompt length (tokens)", "accuracy (%)", "clip-passkey");
     if (!nl) {
-        text(f, p.x0 + p.w / 2, p.y0 + p.h / 2, "middle", "fill=\"#888\"", "no passkey eval in these runs");
+        text(f, p.x0 + p.w / 2, p.y0 + p.h / 2, "middle", "fill=\"#888\"", "no retrieval task in these runs");
         return;
     }
     for (int c = 0; c < nl; c++) {
@@ -319,7 +332,7 @@ static void passkey(FILE *f, const RunLog *r, size_t n) {
     }
     const double group = 0.8, bw = group / (double)(n ? n : 1);
     for (size_t i = 0; i < n; i++) {
-        int k = runlog_passkey(&r[i], rl, acc);
+        int k = runlog_task(&r[i], task, rl, acc);
         for (int j = 0; j < k; j++) {
             int c = 0;
             while (lens[c] != rl[j]) c++;
@@ -329,7 +342,7 @@ static void passkey(FILE *f, const RunLog *r, size_t n) {
                     fmax(x1 - x0 - 1.0, 1.0), p.y0 + p.h - y0, COLORS[i % NCOLORS]);
         }
     }
-    double yc = py(&p, 100.0 / PASSKEY_KEYS);
+    double yc = py(&p, 100.0 / NEEDLE_CANDIDATES);
     snprintf(style, sizeof style, "stroke=\"#555\" stroke-dasharray=\"3,3\"");
     line(f, p.x0, yc, p.x0 + p.w, yc, style);
 }
@@ -346,7 +359,7 @@ void svg_report(FILE *f, const RunLog *r, size_t n, const ChartOptions *o) {
     curves(f, r, n, o, lens, nl);
     legend(f, r, n, o, lens, nl);
     buckets(f, r, n);
-    passkey(f, r, n);
+    retrieval(f, r, n);
     fputs("</svg>\n", f);
 }
 

@@ -48,8 +48,8 @@ static void check_config(const Config *c) {
     if (!*c->init_from) die("model.init_from is not set (the base model to fine-tune)");
     if (!*c->train_path) die("data.train is not set (a token shard to train on)");
     if (c->min_lr > c->lr) die("%s: train.schedule.min_lr %g exceeds train.optimizer.lr %g", config_where(c, "train.schedule.min_lr"), c->min_lr, c->lr);
-    if (c->n_passkey_lens && !*c->val_path)
-        die("%s: eval.passkey needs data.val (its text is the filler)", config_where(c, "eval.passkey.lengths"));
+    if (c->eval_tasks && !*c->val_path)
+        die("%s: eval.tasks needs data.val (its text is the filler)", config_where(c, "eval.tasks.names"));
     if (c->n_copy_dists && !*c->val_path)
         die("%s: eval.tasks.copy needs data.val (its text is copied)", config_where(c, "eval.tasks.copy.distances"));
 }
@@ -216,7 +216,12 @@ static void setup(Run *r, const char *ckpt) {
     batch_alloc(&r->batch, buf);
     if (cp > 1) batch_alloc(&r->local, r->plan.max_tokens / (size_t)cp);
     shard_optimizer(r);
-    const LoaderOptions lo = {(size_t)c->min_doc_tokens, (size_t)c->upsample_min_tokens, (int)c->upsample_factor};
+    if (c->mix_tasks) {
+        load_tokenizer(&r->tok, c, r->m.cfg.vocab, "data.mix.tasks");
+        mix_setup(&r->mix, &r->tok, c, &r->train, r->plan.max_T);
+    }
+    const LoaderOptions lo = {(size_t)c->min_doc_tokens, (size_t)c->upsample_min_tokens, (int)c->upsample_factor,
+                              c->mix_tasks ? &r->mix : NULL};
     loader_init(&r->loader, &r->train, &lo, (uint64_t)c->seed, r->plan.max_T);
     r->ts.total_steps = r->plan.total_steps;
     r->ts.seed = c->seed;
@@ -240,11 +245,17 @@ static void print_header(const Run *r) {
     printf("data: %zu tokens in %zu file%s; an epoch packs %zu documents, %zu tokens (%.2f epochs in this run)\n",
            r->train.n, r->train.n_files, r->train.n_files == 1 ? "" : "s", r->loader.n_docs, r->loader.epoch_tokens,
            (double)r->plan.total_steps * (double)c->batch_tokens / (double)r->loader.epoch_tokens);
+    if (r->mix.n_tasks) {
+        printf("data.mix: %zu retrieval documents per epoch (", r->loader.n_docs - r->loader.n_real);
+        for (int t = 0; t < r->mix.n_tasks; t++) printf("%s%s", t ? ", " : "", needle_task_name(r->mix.task[t]));
+        printf("), %d-%d tokens each, %.0f%% of the tokens; filler from data.train\n", r->mix.min_len, r->mix.max_len,
+               100.0 * r->mix.share);
+    }
 }
 
 // run_evals: the evals, their metrics rows and progress lines, and the run's report.svg.
-static void run_evals(Run *r, long long step, int loss, int passkey) {
-    evals_run(&r->m, &r->ev, &r->val, &r->batch, r->c->eval_max_tokens, loss, passkey, r->report);
+static void run_evals(Run *r, long long step, int loss, int tasks) {
+    evals_run(&r->m, &r->ev, &r->val, &r->batch, r->c->eval_max_tokens, loss, tasks, r->report);
     if (!r->lead) return;
     progress_clear();
     log_eval_report(r->metrics, step, r->ts.tokens, r->report);
@@ -380,8 +391,8 @@ static int run_steps(Run *r) {
             stage_steps = 0;
         }
         const int eval_loss = c->eval_every > 0 && step % c->eval_every == 0;
-        const int eval_pk = c->passkey_every > 0 && step % c->passkey_every == 0;
-        if (*c->val_path && (eval_loss || eval_pk)) run_evals(r, step, eval_loss, eval_pk);
+        const int eval_tasks = c->task_every > 0 && step % c->task_every == 0;
+        if (*c->val_path && (eval_loss || eval_tasks)) run_evals(r, step, eval_loss, eval_tasks);
         train_step(r, step, s, stage_t0, ++stage_steps);
         if (step + 1 == p->total_steps) break;
         const int stage_end = step + 1 == p->s[s].first_step + p->s[s].steps;
@@ -423,6 +434,10 @@ static void free_run(Run *r) {
     free(r->part);
     free(r->comm);
     loader_free(&r->loader);
+    if (r->mix.n_tasks) {
+        mix_free(&r->mix);
+        tokenizer_free(&r->tok);
+    }
     shard_free(&r->train);
     if (*r->c->val_path) shard_free(&r->val);
     evals_free(&r->ev);

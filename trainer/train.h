@@ -29,6 +29,8 @@ typedef struct {
     EvalReport *report;
     AdamW opt;
     Loader loader;
+    Tokenizer tok;             // data.tokenizer, when data.mix is set
+    Mix mix;                   // data.mix (n_tasks 0: none)
     Batch batch;               // token and position buffers of the largest forward (training or eval)
     Batch local;               // context parallel: this rank's rows of a training forward
     FILE *metrics;             // checkpoints/<run>/metrics.jsonl

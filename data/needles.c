@@ -1,0 +1,334 @@
+// needles.c — retrieval prompts (see needles.h). A prompt is assembled from token pieces:
+// each needle and the question are encoded on their own (with the tokenizer's dummy
+// prefix space, as a sentence inside text is), each answer as the tokens that follow the
+// question when "question answer" is encoded whole, so that a candidate is scored on the
+// tokens the model would see.
+#include "needles.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char *const TASK_NAMES[NUM_NEEDLE_TASKS] = {"passkey", "multikey", "multivalue", "kv"};
+static const char *const NAMES[] = {"Lily", "Tom", "Ben", "Sue", "Max", "Anna", "Sam", "Mia",
+                                    "Tim", "Lucy", "Jack", "Amy", "Bob", "Sara", "Jake", "Zoe"};
+enum { N_NAMES = sizeof NAMES / sizeof NAMES[0], N_NUMBERS = 90000 };
+
+const char *needle_task_name(NeedleTask t) { return TASK_NAMES[t]; }
+
+int needle_task_find(const char *name) {
+    for (int t = 0; t < NUM_NEEDLE_TASKS; t++)
+        if (!strcmp(name, TASK_NAMES[t])) return t;
+    return -1;
+}
+
+// Piece: the tokens of one needle or question.
+typedef struct {
+    uint32_t t[NEEDLE_TEXT_MAX];
+    int n;
+} Piece;
+
+// Parts: what one prompt holds besides filler: needles (needle[0] is asked, placed at the
+// depth; the others at drawn depths), the question, and the candidates' answer texts.
+typedef struct {
+    Piece needle[NEEDLE_MAX], question;
+    int n_needles, kv;                       // kv: needles are the whole haystack, in order
+    char question_text[160], answer_text[NEEDLE_CANDIDATES][96];
+} Parts;
+
+// Numbers: distinct five-digit numbers (10000 .. 99999), drawn without repeats.
+typedef struct {
+    uint8_t used[N_NUMBERS / 8 + 1];
+} Numbers;
+
+static int draw_number(Numbers *u, Rng *r) {
+    size_t k;
+    do k = rng_below(r, N_NUMBERS);
+    while (u->used[k / 8] >> (k % 8) & 1);
+    u->used[k / 8] |= (uint8_t)(1u << (k % 8));
+    return 10000 + (int)k;
+}
+
+static int encode_piece(const Tokenizer *tok, const char *text, Piece *p) {
+    uint32_t buf[2 * NEEDLE_TEXT_MAX + 3];
+    const size_t len = strlen(text);
+    if (len >= 2 * NEEDLE_TEXT_MAX) return 0;
+    size_t n = tokenizer_encode(tok, text, 0, buf);
+    if (n > NEEDLE_TEXT_MAX) return 0;
+    memcpy(p->t, buf, n * sizeof *buf);
+    p->n = (int)n;
+    return 1;
+}
+
+// answer_tokens: the tokens that follow the question in "question answer"; 0 when the
+// tokenizer merges the question's last token with the answer.
+static int answer_tokens(const Tokenizer *tok, const Parts *q, const char *answer, uint32_t *out, int *n_out) {
+    char text[sizeof q->question_text + sizeof q->answer_text[0] + 2];
+    Piece all;
+    snprintf(text, sizeof text, "%s %s", q->question_text, answer);
+    if (!encode_piece(tok, text, &all) || all.n <= q->question.n || all.n - q->question.n > NEEDLE_ANSWER_MAX ||
+        memcmp(all.t, q->question.t, (size_t)q->question.n * sizeof *all.t))
+        return 0;
+    *n_out = all.n - q->question.n;
+    memcpy(out, all.t + q->question.n, (size_t)*n_out * sizeof *out);
+    return 1;
+}
+
+// needle_text: the facts and question of the filler tasks (not kv), drawn from r; the
+// names are `force` (NULL: drawn).
+static int needle_text(NeedleTask task, const NeedleSource *s, Rng *r, Parts *q, const int *force) {
+    Numbers u = {{0}};
+    char text[NEEDLE_MAX * 64];
+    int num[NEEDLE_CANDIDATES + NEEDLE_MAX], ok = 1;
+    const int m = task == NEEDLE_PASSKEY ? 1 : s->needles;
+    for (int i = 0; i < NEEDLE_CANDIDATES + m; i++) num[i] = draw_number(&u, r);
+    int name[NEEDLE_MAX] = {0};
+    for (int i = 0; i < m; i++) {
+        int fresh;
+        do {
+            name[i] = force ? force[i] : (int)rng_below(r, N_NAMES);
+            fresh = 1;
+            for (int j = 0; j < i; j++) fresh &= name[j] != name[i];
+        } while (!fresh);
+    }
+    q->n_needles = task == NEEDLE_MULTIKEY ? m : 1;
+    if (task == NEEDLE_PASSKEY) {
+        snprintf(text, sizeof text, "The pass key is %d. Remember it. %d is the pass key.", num[0], num[0]);
+        ok &= encode_piece(s->tok, text, &q->needle[0]);
+        snprintf(q->question_text, sizeof q->question_text, "What is the pass key? The pass key is");
+    } else if (task == NEEDLE_MULTIKEY) {
+        for (int i = 0; i < m; i++) {
+            snprintf(text, sizeof text, "The pass key of %s is %d. Remember it.", NAMES[name[i]], num[i]);
+            ok &= encode_piece(s->tok, text, &q->needle[i]);
+        }
+        snprintf(q->question_text, sizeof q->question_text, "What is the pass key of %s? The pass key of %s is",
+                 NAMES[name[0]], NAMES[name[0]]);
+    } else {                                  // multivalue: one needle of m sentences
+        size_t len = 0;
+        for (int i = 0; i < m; i++)
+            len += (size_t)snprintf(text + len, sizeof text - len, "%sOne of the special numbers of %s is %d.",
+                                    i ? " " : "", NAMES[name[0]], num[i]);
+        ok &= encode_piece(s->tok, text, &q->needle[0]);
+        snprintf(q->question_text, sizeof q->question_text, "What are the special numbers of %s? The special numbers "
+                 "of %s are", NAMES[name[0]], NAMES[name[0]]);
+    }
+    for (int c = 0; c < NEEDLE_CANDIDATES; c++) {
+        if (task != NEEDLE_MULTIVALUE) {     // multikey: the other needles' keys come first
+            snprintf(q->answer_text[c], sizeof q->answer_text[c], "%d", num[c]);
+            continue;
+        }
+        size_t len = 0;
+        for (int i = 0; i < m; i++)           // candidate c > 0 changes value (c - 1) mod m
+            len += (size_t)snprintf(q->answer_text[c] + len, sizeof q->answer_text[c] - len, "%s%d", i ? ", " : "",
+                                    c > 0 && i == (c - 1) % m ? num[m + c - 1] : num[i]);
+    }
+    return ok && encode_piece(s->tok, q->question_text, &q->question);
+}
+
+// answers: every candidate's tokens into p; 0 when the tokenizer merges one with the question.
+static int answers(const NeedleSource *s, const Parts *q, NeedlePrompt *p) {
+    p->max_answer = 0;
+    for (int c = 0; c < NEEDLE_CANDIDATES; c++) {
+        if (!answer_tokens(s->tok, q, q->answer_text[c], p->answer[c], &p->n_answer[c])) return 0;
+        if (p->n_answer[c] > p->max_answer) p->max_answer = p->n_answer[c];
+    }
+    return 1;
+}
+
+// ends_sentence: the token's text ends a sentence.
+static int ends_sentence(const Tokenizer *t, uint32_t id) {
+    const char *p = t->pieces[id];
+    const size_t n = strlen(p);
+    return n > 0 && (p[n - 1] == '.' || p[n - 1] == '!' || p[n - 1] == '?');
+}
+
+// snap: filler offset d moved forward to the next sentence end (within NEEDLE_SNAP).
+static int snap(const NeedleSource *s, const uint32_t *f, int d, int F) {
+    for (int j = d; j <= F && j < d + NEEDLE_SNAP; j++)
+        if (j == 0 || ends_sentence(s->tok, f[j - 1])) return j;
+    return d;
+}
+
+// emit: append piece p to seq at *n.
+static void emit(int *seq, int *n, const uint32_t *t, int k) {
+    for (int j = 0; j < k; j++) seq[(*n)++] = (int)t[j];
+}
+
+// filler_prompt: <s> filler with the needles at their offsets, then the question.
+static void filler_prompt(const NeedleSource *s, const Parts *q, int T, double depth, Rng *r, int *seq, NeedlePrompt *p) {
+    int F = T + 1 - 1 - q->question.n - p->max_answer, at[NEEDLE_MAX], order[NEEDLE_MAX];
+    for (int i = 0; i < q->n_needles; i++) F -= q->needle[i].n;
+    CHECK(F >= 0 && (size_t)F <= s->n_filler, "needles: no room for filler in a prompt of %d positions", T);
+    const uint32_t *f = s->filler + rng_below(r, s->n_filler - (size_t)F + 1);
+    for (int i = 0; i < q->n_needles; i++) {
+        at[i] = snap(s, f, i == 0 ? (int)lround(depth * F) : (int)rng_below(r, (size_t)F + 1), F);
+        order[i] = i;
+    }
+    for (int i = 1; i < q->n_needles; i++)   // by offset; the asked needle first on a tie
+        for (int j = i; j > 0 && at[order[j]] < at[order[j - 1]]; j--) {
+            const int t = order[j];
+            order[j] = order[j - 1];
+            order[j - 1] = t;
+        }
+    int n = 0, from = 0;
+    seq[n++] = BOS_ID;
+    for (int k = 0; k < q->n_needles; k++) {
+        const Piece *nd = &q->needle[order[k]];
+        emit(seq, &n, f + from, at[order[k]] - from);
+        emit(seq, &n, nd->t, nd->n);
+        from = at[order[k]];
+    }
+    emit(seq, &n, f + from, F - from);
+    emit(seq, &n, q->question.t, q->question.n);
+    p->n = n;
+}
+
+// kv_prompt: <s> pairs "The value of K is V." filling T, the one at depth asked; the
+// wrong candidates are other pairs' values (fresh numbers when there are too few pairs).
+static int kv_prompt(const NeedleSource *s, int T, double depth, Rng *r, int *seq, NeedlePrompt *p) {
+    static const char PAIR[] = "The value of %d is %d.", QUESTION[] = "What is the value of %d? The value of %d is";
+    Numbers *u = xcalloc(1, sizeof *u);
+    Parts *q = xcalloc(1, sizeof *q);
+    Piece probe;
+    char text[160];
+    int ok = 1;
+    snprintf(q->question_text, sizeof q->question_text, QUESTION, 10000, 10000);
+    ok &= encode_piece(s->tok, q->question_text, &q->question);
+    snprintf(q->answer_text[0], sizeof q->answer_text[0], "%d", 10000);
+    ok &= answer_tokens(s->tok, q, q->answer_text[0], p->answer[0], &p->n_answer[0]);
+    const int budget = T + 1 - 1 - q->question.n - p->n_answer[0];
+    int *key = xmalloc(((size_t)T + 1) * sizeof *key), *val = xmalloc(((size_t)T + 1) * sizeof *val), n = 1, pairs = 0;
+    seq[0] = BOS_ID;
+    while (ok) {
+        key[pairs] = draw_number(u, r);
+        val[pairs] = draw_number(u, r);
+        snprintf(text, sizeof text, PAIR, key[pairs], val[pairs]);
+        ok &= encode_piece(s->tok, text, &probe);
+        if (!ok || n - 1 + probe.n > budget) break;
+        emit(seq, &n, probe.t, probe.n);
+        pairs++;
+    }
+    if (ok && pairs >= 2) {
+        const int a = (int)lround(depth * (pairs - 1));
+        snprintf(q->question_text, sizeof q->question_text, QUESTION, key[a], key[a]);
+        ok &= encode_piece(s->tok, q->question_text, &q->question);
+        snprintf(q->answer_text[0], sizeof q->answer_text[0], "%d", val[a]);
+        for (int c = 1; c < NEEDLE_CANDIDATES; c++) {
+            int v = pairs - 1 >= NEEDLE_CANDIDATES - 1 ? (a + c) % pairs : -1;   // values after the asked pair
+            snprintf(q->answer_text[c], sizeof q->answer_text[c], "%d", v >= 0 ? val[v] : draw_number(u, r));
+        }
+        ok = ok && answers(s, q, p);
+        emit(seq, &n, q->question.t, q->question.n);
+        p->n = n;
+        ok = ok && n + p->max_answer <= T + 1;
+    }
+    ok = ok && pairs >= 2;
+    free(key);
+    free(val);
+    free(q);
+    free(u);
+    return ok;
+}
+
+// make_prompt: needle_prompt without the checks; 0 when the tokenizer cannot encode the
+// task's text or T cannot hold it (kv).
+static int make_prompt(NeedleTask task, const NeedleSource *s, int T, double depth, Rng *r, int *seq, NeedlePrompt *p) {
+    if (task == NEEDLE_KV) return kv_prompt(s, T, depth, r, seq, p);
+    Parts q;
+    if (!needle_text(task, s, r, &q, NULL) || !answers(s, &q, p)) return 0;
+    filler_prompt(s, &q, T, depth, r, seq, p);
+    return 1;
+}
+
+void needle_prompt(NeedleTask task, const NeedleSource *s, int T, double depth, Rng *r, int *seq, NeedlePrompt *p) {
+    CHECK(make_prompt(task, s, T, depth, r, seq, p), "needles: the %s prompt does not encode or fit in %d positions",
+          TASK_NAMES[task], T);
+}
+
+// longest_names: the indexes of the names in order of decreasing token count (a name's
+// tokens are the same wherever it follows a space).
+static void longest_names(const Tokenizer *tok, int *order) {
+    int len[N_NAMES];
+    Piece p;
+    for (int i = 0; i < N_NAMES; i++) {
+        len[i] = encode_piece(tok, NAMES[i], &p) ? p.n : 0;
+        order[i] = i;
+        for (int j = i; j > 0 && len[order[j]] > len[order[j - 1]]; j--) {
+            const int t = order[j];
+            order[j] = order[j - 1];
+            order[j - 1] = t;
+        }
+    }
+}
+
+int needle_min_len(NeedleTask task, const NeedleSource *s, const char *where) {
+    Rng r = {1};
+    Parts q;
+    NeedlePrompt p;
+    if (task == NEEDLE_KV) {
+        int *seq = xmalloc(1024 * sizeof *seq), T = 16;
+        while (T < 1023 && !kv_prompt(s, T, 0.5, &r, seq, &p)) T++;
+        free(seq);
+        if (T == 1023) die("%s: the tokenizer cannot encode the kv task's text (a question that merges with its answer)", where);
+        return T;
+    }
+    int names[N_NAMES];                       // the longest prompt: the names of most tokens
+    longest_names(s->tok, names);
+    if (!needle_text(task, s, &r, &q, names) || !answers(s, &q, &p))
+        die("%s: the tokenizer cannot encode the %s task's text (a question that merges with its answer, or pieces "
+            "over %d tokens)", where, TASK_NAMES[task], NEEDLE_TEXT_MAX);
+    int T = q.question.n + p.max_answer + NEEDLE_SNAP;
+    for (int i = 0; i < q.n_needles; i++) T += q.needle[i].n;
+    return T;
+}
+
+// --- data.mix: synthetic retrieval documents in the training stream (Mix, needles.h) ---
+// A document is a needle prompt of L - 1 positions followed by its right answer:
+// <s> haystack question answer, at most L tokens.
+void mix_init(Mix *x, const Shard *train, const Tokenizer *tok, long long tasks, double share, int min_len,
+              int max_len, int needles, uint64_t seed) {
+    memset(x, 0, sizeof *x);
+    x->filler = shard_text(train, MIX_FILLER_MAX, &x->src.n_filler);
+    x->src = (NeedleSource){tok, x->filler, x->src.n_filler, needles};
+    for (int t = 0; t < NUM_NEEDLE_TASKS; t++)
+        if (tasks >> t & 1) x->task[x->n_tasks++] = t;
+    CHECK(x->n_tasks > 0 && share > 0.0 && share < 1.0 && min_len >= 2 && min_len <= max_len,
+          "mix: tasks %lld, share %g, lengths [%d, %d]", tasks, share, min_len, max_len);
+    x->share = share;
+    x->min_len = min_len;
+    x->max_len = max_len;
+    x->seed = seed;
+    x->doc = xmalloc((size_t)max_len * sizeof *x->doc);
+    x->epoch = UINT64_MAX;
+}
+
+double mix_mean_len(const Mix *x) { return 0.5 * (x->min_len + x->max_len); }
+
+size_t mix_count(const Mix *x, size_t tokens) {
+    const double n = x->share / (1.0 - x->share) * (double)tokens / mix_mean_len(x);
+    return n < 1.0 ? 1 : (size_t)(n + 0.5);
+}
+
+const int *mix_doc(Mix *x, uint64_t epoch, size_t k, size_t *len) {
+    if (x->epoch != epoch || x->k != k) {
+        Rng r = {x->seed ^ ((epoch + 1) * 0x9E3779B97F4A7C15ull) ^ (((uint64_t)k + 1) * 0xC2B2AE3D27D4EB4Full)};
+        const int task = x->task[rng_below(&r, (size_t)x->n_tasks)];
+        const int L = x->min_len + (int)rng_below(&r, (size_t)(x->max_len - x->min_len + 1));
+        const double depth = rng_uniform(&r);
+        NeedlePrompt p;
+        needle_prompt((NeedleTask)task, &x->src, L - 1, depth, &r, x->doc, &p);
+        for (int j = 0; j < p.n_answer[0]; j++) x->doc[p.n + j] = (int)p.answer[0][j];
+        x->len = (size_t)(p.n + p.n_answer[0]);
+        x->epoch = epoch;
+        x->k = k;
+    }
+    *len = x->len;
+    return x->doc;
+}
+
+void mix_free(Mix *x) {
+    free(x->filler);
+    free(x->doc);
+    memset(x, 0, sizeof *x);
+}
