@@ -14,9 +14,24 @@ png_size() {
 }
 
 if ./train compare $F/yarn $F/alibi --out "$TMP/two.svg" >"$TMP/two.out" 2>&1 \
-   && rsvg-convert -o "$TMP/two.png" "$TMP/two.svg" && [ "$(png_size "$TMP/two.png")" = "1100 820" ]; then
-  ok "compare: an SVG that renders to a 1100 x 820 PNG"
-else bad "compare: an SVG that renders to a 1100 x 820 PNG" "$(tail -2 "$TMP/two.out") $(png_size "$TMP/two.png")"; fi
+   && rsvg-convert -o "$TMP/two.png" "$TMP/two.svg" && [ "$(png_size "$TMP/two.png")" = "1100 1110" ]; then
+  ok "compare: an SVG that renders to a 1100 x 1110 PNG"
+else bad "compare: an SVG that renders to a 1100 x 1110 PNG" "$(tail -2 "$TMP/two.out") $(png_size "$TMP/two.png")"; fi
+# retrieval pictures: tests/fixtures/report/tasks is hand-written (passkey and kv cells at
+# 3 lengths x 3 depths, copy gaps, effective lengths; an earlier round at 0 not shown)
+if ./train compare $F/yarn $F/alibi $F/tasks --out "$TMP/three.svg" >"$TMP/three.out" 2>&1 \
+   && rsvg-convert -o "$TMP/three.png" "$TMP/three.svg" && [ "$(png_size "$TMP/three.png")" = "1100 1110" ] \
+   && grep -q '>passkey accuracy by length (rows) and depth (columns)<' "$TMP/three.svg" \
+   && grep -q '>1. yarn<' "$TMP/three.svg" && grep -q '>2. alibi<' "$TMP/three.svg" && grep -q '>3. tasks<' "$TMP/three.svg" \
+   && [ "$(grep -c 'fill="#08306b"' "$TMP/three.svg")" -ge 2 ] \
+   && grep -q '>copy by distance, latest round<' "$TMP/three.svg" && grep -q 'clip-path="url(#clip-copy)"' "$TMP/three.svg"; then
+  ok "compare: a needle heatmap naming every run and a copy-by-distance curve, rendered"
+else bad "compare: a needle heatmap naming every run and a copy-by-distance curve, rendered" "$(tail -2 "$TMP/three.out")"; fi
+grep -q '| passkey 512: 90%, 2K: 80%, 8K: 20% (eff 2048); kv 512: 50%, 2K: 10%, 8K: 3% (eff 512); copy eff 512 |' "$TMP/three.out" \
+  && grep -q '^       512 ██ 100% ██  90% ██  80%$' "$TMP/three.out" && grep -q '^      8192 ░░  10%      0%      0%$' "$TMP/three.out" \
+  && grep -q '^  copy gap (nats) by distance: 64 0.500 512 0.400 4096 0.100$' "$TMP/three.out" \
+  && ok "compare: retrieval per run in the table (effective lengths) and as text heatmaps" \
+  || bad "compare: retrieval per run in the table (effective lengths) and as text heatmaps" "$(tail -14 "$TMP/three.out")"
 grep -q '^| 1 | yarn | yarn | 1.4167 | 1.3383 at T 4096 | 1.3911 | 1.3351 (2K–4K) | passkey 4K: 13% | 1M | 3:17 | 5862 |$' "$TMP/two.out" \
   && grep -q '^| 2 | alibi | rope off + alibi | 1.9536 | 1.8716 at T 4096 | 1.9561 | 1.8436 (2K–4K) | passkey 4K: 17% | 1M | 3:37 | 5308 |$' "$TMP/two.out" \
   && ok "compare: the Markdown table per run" || bad "compare: the Markdown table per run" "$(grep '^|' "$TMP/two.out")"
@@ -49,7 +64,7 @@ expect_error "no run given" "usage: train compare RUN_DIR" ./train compare
 # the training loop writes the run's report.svg at each eval and at the end
 ./train --config tests/resume.yaml --set run.name=test_report_run --set checkpoint.every=0 >"$TMP/run.out" 2>&1
 R=checkpoints/test_report_run
-[ -f $R/report.svg ] && rsvg-convert -o "$TMP/run.png" $R/report.svg && [ "$(png_size "$TMP/run.png")" = "1100 820" ] \
+[ -f $R/report.svg ] && rsvg-convert -o "$TMP/run.png" $R/report.svg && [ "$(png_size "$TMP/run.png")" = "1100 1110" ] \
   && grep -q "test_report_run (yarn): training loss" $R/report.svg && grep -q "wrote $R/report.svg" "$TMP/run.out" \
   && ok "a training run keeps report.svg up to date" || bad "a training run keeps report.svg up to date" "$(tail -2 "$TMP/run.out")"
 

@@ -184,6 +184,41 @@ static void table(const RunLog *r, size_t n, double smooth) {
     }
 }
 
+// text_heatmap: run q's latest round of `task` as rows of lengths and columns of depths,
+// each cell a shade (░ ▒ ▓ █ by quarters of accuracy) and the accuracy in percent.
+static void text_heatmap(const RunLog *q, int task) {
+    static const char *const SHADE[] = {"  ", "\u2591\u2591", "\u2592\u2592", "\u2593\u2593", "\u2588\u2588"};
+    const TaskPoint *c[MAX_LIST * MAX_LIST];
+    const int k = runlog_task_cells(q, task, c, MAX_LIST * MAX_LIST);
+    int nd = 0;
+    while (nd < k && c[nd]->seq_len == c[0]->seq_len) nd++;
+    printf("  %s (rows: length, columns: depth)\n  %8s", needle_task_name(task), "");
+    for (int d = 0; d < nd; d++) printf(" %7g", c[d]->depth);
+    for (int j = 0; j < k; j++) {
+        if (j % nd == 0) printf("\n  %8d", c[j]->seq_len);
+        const double a = c[j]->accuracy;
+        printf(" %s %3.0f%%", SHADE[a <= 0 ? 0 : a < 0.25 ? 1 : a < 0.5 ? 2 : a < 0.75 ? 3 : 4], 100.0 * a);
+    }
+    printf("\n");
+}
+
+// text_retrieval: each run's needle heatmaps and copy gaps by distance, when it has them.
+static void text_retrieval(const RunLog *r, size_t n) {
+    for (size_t i = 0; i < n; i++) {
+        int dist[MAX_LIST], lens[MAX_LIST], any = 0;
+        double gap[MAX_LIST], acc[MAX_LIST];
+        for (int t = 0; t < NUM_NEEDLE_TASKS; t++) any |= runlog_task(&r[i], t, lens, acc) > 0;
+        const int nc = runlog_copy(&r[i], dist, gap);
+        if (!any && !nc) continue;
+        printf("\n%zu. %s, retrieval (latest round):\n", i + 1, r[i].name);
+        for (int t = 0; t < NUM_NEEDLE_TASKS; t++)
+            if (runlog_task(&r[i], t, lens, acc)) text_heatmap(&r[i], t);
+        if (nc) printf("  copy gap (nats) by distance:");
+        for (int j = 0; j < nc; j++) printf(" %d %.3f", dist[j], gap[j]);
+        if (nc) printf("\n");
+    }
+}
+
 static const char *USAGE_COMPARE =
     "usage: train compare RUN_DIR... [--out FILE.svg] [--metric loss|val_loss] [--x tokens|steps] [--log-y] [--smooth A]";
 
@@ -225,6 +260,7 @@ int compare_main(int argc, char **argv) {
     terminal_chart(r, n, &o, isatty(STDOUT_FILENO));
     putchar('\n');
     table(r, n, o.smooth);
+    text_retrieval(r, n);
     for (size_t i = 0; i < n; i++)
         if (r[i].partial_line) printf("note: %s is still being written; its last, incomplete line was skipped\n", r[i].name);
     printf("wrote %s\n", path);

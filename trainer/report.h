@@ -37,6 +37,12 @@ typedef struct {
     int task, length;                        // task: NeedleTask, or NUM_NEEDLE_TASKS for copy; 0 = none
 } EffPoint;
 
+typedef struct {
+    long long step;
+    int dist;
+    double gap;
+} CopyPoint;
+
 // RunLog: a run directory read back. `method` is the position scheme of its config.yaml
 // in a few words ("yarn", "rope off + alibi", ...), or "?" without one.
 typedef struct {
@@ -49,6 +55,8 @@ typedef struct {
     size_t n_task;
     EffPoint *eff;
     size_t n_eff;
+    CopyPoint *copy;
+    size_t n_copy;
     int partial_line;                        // the last line was still being written (ignored)
 } RunLog;
 
@@ -64,6 +72,11 @@ const EvalPoint *runlog_latest_eval(const RunLog *r);
 // runlog_task: the latest round of needle task `task`: accuracy per length over its
 // depths (trial-weighted), lengths in the order first logged; returns how many lengths.
 int runlog_task(const RunLog *r, int task, int *lens, double *acc);
+// runlog_task_cells: the cells (length x depth) of the latest round of `task`, at most
+// cap, into out (pointers into r); returns how many.
+int runlog_task_cells(const RunLog *r, int task, const TaskPoint **out, int cap);
+// runlog_copy: the latest copy round: gap per distance, in logged order; returns how many.
+int runlog_copy(const RunLog *r, int *dist, double *gap);
 // runlog_effective: the latest effective length of `task` (NUM_NEEDLE_TASKS: copy's
 // effective distance): > 0, 0 for none, -1 when never logged.
 int runlog_effective(const RunLog *r, int task);
@@ -106,7 +119,8 @@ typedef struct {
 // svg_report: the comparison chart of runs r[0..n) as SVG into f: curves vs tokens or
 // steps with stage boundaries and val points; loss by position bucket of each run's
 // latest eval at its longest length; retrieval accuracy per length (passkey, else the
-// first needle task the runs have).
+// first needle task the runs have); below, copy by distance (gap per distance, a line per
+// run) and a needle heatmap per run (length x depth, colour = accuracy).
 void svg_report(FILE *f, const RunLog *r, size_t n, const ChartOptions *o);
 // report_write: dir's own report (one run) into dir/report.svg, atomically; the training
 // loop calls it after each eval.

@@ -64,6 +64,10 @@ static void parse_row(RunLog *r, const char *line, size_t len, const char *where
         r->task[r->n_task++] = (TaskPoint){(long long)num(&t, row, "step"), (long long)num(&t, row, "tokens"), task,
             (int)num(&t, row, "seq_len"), (int)num(&t, row, "trials"), num(&t, row, "depth"), num(&t, row, "accuracy"),
             num(&t, row, "mean_rank")};
+    } else if (!strcmp(type, "copy")) {
+        r->copy = xrealloc(r->copy, (r->n_copy + 1) * sizeof *r->copy);
+        r->copy[r->n_copy++] = (CopyPoint){(long long)num(&t, row, "step"), (int)num(&t, row, "distance"),
+                                           num(&t, row, "gap")};
     } else if (!strcmp(type, "effective_length")) {
         r->eff = xrealloc(r->eff, (r->n_eff + 1) * sizeof *r->eff);
         r->eff[r->n_eff++] = (EffPoint){(long long)num(&t, row, "step"), task_of(&t, row), (int)num(&t, row, "length")};
@@ -149,6 +153,7 @@ void runlog_free(RunLog *r) {
     free(r->eval);
     free(r->task);
     free(r->eff);
+    free(r->copy);
     memset(r, 0, sizeof *r);
 }
 
@@ -263,6 +268,25 @@ int runlog_task(const RunLog *r, int task, int *lens, double *acc) {
         trials[j] += p->trials;
     }
     for (int j = 0; j < k; j++) acc[j] = trials[j] > 0 ? acc[j] / trials[j] : 0.0;
+    return k;
+}
+
+int runlog_task_cells(const RunLog *r, int task, const TaskPoint **out, int cap) {
+    long long last = -1;
+    int k = 0;
+    for (size_t i = 0; i < r->n_task; i++)
+        if (r->task[i].task == task && r->task[i].step > last) last = r->task[i].step;
+    for (size_t i = 0; i < r->n_task && k < cap; i++)
+        if (r->task[i].task == task && r->task[i].step == last) out[k++] = &r->task[i];
+    return k;
+}
+
+int runlog_copy(const RunLog *r, int *dist, double *gap) {
+    long long last = -1;
+    int k = 0;
+    for (size_t i = 0; i < r->n_copy; i++) last = r->copy[i].step > last ? r->copy[i].step : last;
+    for (size_t i = 0; i < r->n_copy && k < MAX_LIST; i++)
+        if (r->copy[i].step == last) dist[k] = r->copy[i].dist, gap[k++] = r->copy[i].gap;
     return k;
 }
 

@@ -1,6 +1,7 @@
 // svg.c — the comparison chart as SVG, written directly (no plotting dependency).
-// Layout (1100 x 820): the curves panel on top with the legend at its right, outside the
-// data; below it, loss by position bucket (left) and retrieval accuracy (right).
+// Layout (1100 x 1110): the curves panel on top with the legend at its right, outside the
+// data; below it, loss by position bucket (left) and retrieval accuracy (right); at the
+// bottom, copy by distance (left) and a needle heatmap per run (right).
 #include "report.h"
 #include "../util/util.h"
 
@@ -9,7 +10,7 @@
 #include <string.h>
 
 #define W 1100
-#define H 820
+#define H 1110
 #define MAX_LENS 8
 
 // Tableau 10 (distinct on white, and for most colour-vision deficiencies), then two more.
@@ -347,6 +348,119 @@ static void retrieval(FILE *f, const RunLog *r, size_t n) {
     line(f, p.x0, yc, p.x0 + p.w, yc, style);
 }
 
+// copy_panel: the copy gap per distance in each run's latest copy round, a line per run.
+static void copy_panel(FILE *f, const RunLog *r, size_t n) {
+    Panel p = {80, 840, 430, 200, 0, 1, 0, 1, 0};
+    int dist[MAX_LIST], nd = 0, d[MAX_LIST];
+    double gap[MAX_LIST], x[MAX_LIST], y[MAX_LIST], lo = 0.0, hi = 0.0, yt[64];
+    char label[32], style[96];
+    for (size_t i = 0; i < n; i++) {
+        const int k = runlog_copy(&r[i], d, gap);
+        for (int j = 0; j < k; j++) {
+            add_sorted(dist, &nd, MAX_LIST, d[j]);
+            lo = fmin(lo, gap[j]), hi = fmax(hi, gap[j]);
+        }
+    }
+    text(f, p.x0, p.y0 - 12, "start", "font-weight=\"bold\" fill=\"#222\"", "copy by distance, latest round");
+    text(f, p.x0 + p.w, p.y0 - 12, "end", "font-size=\"10\" fill=\"#555\"", "dashed: no use of the earlier copy");
+    const int ny = y_axis(&p, lo, hi > lo ? hi : lo + 1.0, 6, yt);
+    p.xlo = -0.5, p.xhi = nd > 0 ? nd - 0.5 : 0.5;
+    axes(f, &p, NULL, 0, yt, ny, 0, "distance to the earlier occurrence (tokens)", "loss gap (nats)", "clip-copy");
+    if (!nd) {
+        text(f, p.x0 + p.w / 2, p.y0 + p.h / 2, "middle", "fill=\"#888\"", "no copy task in these runs");
+        return;
+    }
+    for (int c = 0; c < nd; c++) {
+        fmt_count(dist[c], label, sizeof label);
+        text(f, px(&p, c), p.y0 + p.h + 16, "middle", "font-size=\"11\" fill=\"#444\"", label);
+    }
+    line(f, p.x0, py(&p, 0.0), p.x0 + p.w, py(&p, 0.0), "stroke=\"#555\" stroke-dasharray=\"3,3\"");
+    for (size_t i = 0; i < n; i++) {
+        const int k = runlog_copy(&r[i], d, gap);
+        for (int j = 0; j < k; j++) x[j] = len_index(dist, nd, d[j]), y[j] = gap[j];
+        snprintf(style, sizeof style, "stroke=\"%s\" stroke-width=\"2\"", COLORS[i % NCOLORS]);
+        polyline(f, &p, x, y, (size_t)k, "clip-copy", style);
+        for (int j = 0; j < k; j++) marker(f, 0, px(&p, x[j]), py(&p, y[j]), COLORS[i % NCOLORS]);
+    }
+}
+
+// blues: the colour of accuracy a in [0, 1], from near white to dark blue (ColorBrewer Blues).
+static void blues(double a, char *out, size_t cap) {
+    static const int LO[3] = {0xf7, 0xfb, 0xff}, HI[3] = {0x08, 0x30, 0x6b};
+    a = a < 0 ? 0 : a > 1 ? 1 : a;
+    snprintf(out, cap, "#%02x%02x%02x", (int)lround(LO[0] + a * (HI[0] - LO[0])), (int)lround(LO[1] + a * (HI[1] - LO[1])),
+             (int)lround(LO[2] + a * (HI[2] - LO[2])));
+}
+
+// heatmap: one run's cells (length rows, depth columns) in the box (x, y, w, h).
+static void heatmap(FILE *f, const RunLog *r, size_t i, int task, double x, double y, double w, double h) {
+    const TaskPoint *c[MAX_LIST * MAX_LIST];
+    const int k = runlog_task_cells(r, task, c, MAX_LIST * MAX_LIST);
+    int lens[MAX_LIST], nl = 0, nd = 0;
+    double depth[MAX_LIST];
+    char label[CFG_STR + 16], fill[16];
+    for (int j = 0; j < k; j++) {
+        add_sorted(lens, &nl, MAX_LIST, c[j]->seq_len);
+        int at = 0;
+        while (at < nd && depth[at] != c[j]->depth) at++;
+        if (at == nd && nd < MAX_LIST) depth[nd++] = c[j]->depth;
+    }
+    snprintf(label, sizeof label, "%zu. %s", i + 1, r->name);
+    snprintf(fill, sizeof fill, "fill=\"%s\"", COLORS[i % NCOLORS]);
+    text(f, x, y + 12, "start", fill, label);
+    const double gx = x + 44, gy = y + 20, cw = (w - 44) / (nd ? nd : 1), ch = (h - 38) / (nl ? nl : 1);
+    if (!k) {
+        text(f, x + w / 2, y + h / 2, "middle", "fill=\"#888\"", "no round of this task");
+        return;
+    }
+    for (int j = 0; j < k; j++) {
+        int li = 0, di = 0;
+        while (lens[li] != c[j]->seq_len) li++;
+        while (depth[di] != c[j]->depth) di++;
+        blues(c[j]->accuracy, fill, sizeof fill);
+        fprintf(f, "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" fill=\"%s\" stroke=\"white\"/>\n",
+                gx + di * cw, gy + li * ch, cw, ch, fill);
+        snprintf(label, sizeof label, "%.0f", 100.0 * c[j]->accuracy);
+        if (ch >= 11 && cw >= 22)
+            text(f, gx + (di + 0.5) * cw, gy + (li + 0.5) * ch + 4, "middle",
+                 c[j]->accuracy > 0.55 ? "font-size=\"10\" fill=\"white\"" : "font-size=\"10\" fill=\"#222\"", label);
+    }
+    for (int li = 0; li < nl; li++) {
+        fmt_count(lens[li], label, sizeof label);
+        text(f, gx - 4, gy + (li + 0.5) * ch + 4, "end", "font-size=\"10\" fill=\"#444\"", label);
+    }
+    for (int di = 0; di < nd; di++) {
+        snprintf(label, sizeof label, "%g", depth[di]);
+        text(f, gx + (di + 0.5) * cw, gy + nl * ch + 12, "middle", "font-size=\"10\" fill=\"#444\"", label);
+    }
+}
+
+// heatmaps: a needle heatmap per run (at most 6; the task of the retrieval panel) with
+// a colour scale.
+static void heatmaps(FILE *f, const RunLog *r, size_t n) {
+    const double x0 = 650, y0 = 840, w = 420, h = 236;
+    const int task = shown_task(r, n), shown = n < 6 ? (int)n : 6, cols = shown < 3 ? shown : 3;
+    const int rows = (shown + cols - 1) / (cols ? cols : 1);
+    char title[96], fill[16];
+    snprintf(title, sizeof title, "%s accuracy by length (rows) and depth (columns)", task >= 0 ? needle_task_name(task) : "needle");
+    text(f, x0, y0 - 12, "start", "font-weight=\"bold\" fill=\"#222\"", title);
+    if (task < 0) {
+        text(f, x0 + w / 2, y0 + 100, "middle", "fill=\"#888\"", "no retrieval task in these runs");
+        return;
+    }
+    for (int i = 0; i < shown; i++)
+        heatmap(f, &r[i], (size_t)i, task, x0 + (i % cols) * (w / cols), y0 + (i / cols) * (h - 20) / rows,
+                w / cols - 8, (h - 20) / rows - 6);
+    for (int j = 0; j <= 10; j++) {                       // the scale: 0% .. 100%
+        blues(j / 10.0, fill, sizeof fill);
+        fprintf(f, "<rect x=\"%.1f\" y=\"%.1f\" width=\"16\" height=\"8\" fill=\"%s\"/>\n", x0 + 44 + 16 * j,
+                y0 + h - 10, fill);
+    }
+    text(f, x0 + 40, y0 + h - 2, "end", "font-size=\"10\" fill=\"#444\"", "0%");
+    snprintf(title, sizeof title, "100%%%s", n > 6 ? " (the first 6 runs)" : "");
+    text(f, x0 + 44 + 16 * 11 + 4, y0 + h - 2, "start", "font-size=\"10\" fill=\"#444\"", title);
+}
+
 void svg_report(FILE *f, const RunLog *r, size_t n, const ChartOptions *o) {
     int lens[MAX_LENS], nl = eval_lengths(r, n, lens);
     char title[CFG_STR + 160];
@@ -360,6 +474,8 @@ void svg_report(FILE *f, const RunLog *r, size_t n, const ChartOptions *o) {
     legend(f, r, n, o, lens, nl);
     buckets(f, r, n);
     retrieval(f, r, n);
+    copy_panel(f, r, n);
+    heatmaps(f, r, n);
     fputs("</svg>\n", f);
 }
 
