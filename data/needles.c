@@ -184,51 +184,58 @@ static void filler_prompt(const NeedleSource *s, const Parts *q, int T, double d
     p->n = n;
 }
 
+// kv_pairs: draw pairs from r (and u) while they fit in `budget` tokens, appending their
+// tokens to seq at *n when seq is not NULL; the key and value of pair want[j] (j < n_want)
+// go to key[j], val[j]. Returns the pairs that fit, -1 when a pair does not encode. The
+// pair that does not fit is drawn too, so two walks from the same r and u draw the same.
+static int kv_pairs(const NeedleSource *s, int budget, Rng *r, Numbers *u, int *seq, int *n, const int *want, int n_want,
+                    int *key, int *val) {
+    Piece pair;
+    char text[64];
+    for (int pairs = 0, used = 0;; pairs++) {
+        const int k = draw_number(u, r), v = draw_number(u, r);
+        snprintf(text, sizeof text, "The value of %d is %d.", k, v);
+        if (!encode_piece(s->tok, text, &pair)) return -1;
+        if (used + pair.n > budget) return pairs;
+        used += pair.n;
+        if (seq) emit(seq, n, pair.t, pair.n);
+        for (int j = 0; j < n_want; j++)
+            if (want[j] == pairs) key[j] = k, val[j] = v;
+    }
+}
+
 // kv_prompt: <s> pairs "The value of K is V." filling T, the one at depth asked; the
-// wrong candidates are other pairs' values (fresh numbers when there are too few pairs).
+// wrong candidates are the values of the 9 pairs after it (cyclically; fresh numbers when
+// there are fewer than 10 pairs). Two walks over the pairs: one counts them, the second
+// emits them and keeps the ones asked about (no memory that grows with T).
 static int kv_prompt(const NeedleSource *s, int T, double depth, Rng *r, int *seq, NeedlePrompt *p) {
-    static const char PAIR[] = "The value of %d is %d.", QUESTION[] = "What is the value of %d? The value of %d is";
-    Numbers *u = xcalloc(1, sizeof *u);
-    Parts *q = xcalloc(1, sizeof *q);
-    Piece probe;
-    char text[160];
-    int ok = 1;
-    snprintf(q->question_text, sizeof q->question_text, QUESTION, 10000, 10000);
-    ok &= encode_piece(s->tok, q->question_text, &q->question);
-    snprintf(q->answer_text[0], sizeof q->answer_text[0], "%d", 10000);
-    ok &= answer_tokens(s->tok, q, q->answer_text[0], p->answer[0], &p->n_answer[0]);
-    const int budget = T + 1 - 1 - q->question.n - p->n_answer[0];
-    int *key = xmalloc(((size_t)T + 1) * sizeof *key), *val = xmalloc(((size_t)T + 1) * sizeof *val), n = 1, pairs = 0;
+    static const char QUESTION[] = "What is the value of %d? The value of %d is";
+    Numbers u = {{0}};
+    Parts q;
+    int ok = 1, n = 1, want[NEEDLE_CANDIDATES], key[NEEDLE_CANDIDATES], val[NEEDLE_CANDIDATES];
+    snprintf(q.question_text, sizeof q.question_text, QUESTION, 10000, 10000);
+    ok &= encode_piece(s->tok, q.question_text, &q.question);
+    snprintf(q.answer_text[0], sizeof q.answer_text[0], "%d", 10000);
+    ok = ok && answer_tokens(s->tok, &q, q.answer_text[0], p->answer[0], &p->n_answer[0]);
+    if (!ok) return 0;
+    const int budget = T + 1 - 1 - q.question.n - p->n_answer[0];
+    const Rng r0 = *r;
+    const int pairs = kv_pairs(s, budget, r, &u, NULL, NULL, NULL, 0, NULL, NULL);
+    if (pairs < 2) return 0;
+    const int a = (int)lround(depth * (pairs - 1)), others = pairs >= NEEDLE_CANDIDATES;
+    for (int c = 0; c < NEEDLE_CANDIDATES; c++) want[c] = c == 0 || others ? (a + c) % pairs : -1;
+    *r = r0;
+    memset(&u, 0, sizeof u);
     seq[0] = BOS_ID;
-    while (ok) {
-        key[pairs] = draw_number(u, r);
-        val[pairs] = draw_number(u, r);
-        snprintf(text, sizeof text, PAIR, key[pairs], val[pairs]);
-        ok &= encode_piece(s->tok, text, &probe);
-        if (!ok || n - 1 + probe.n > budget) break;
-        emit(seq, &n, probe.t, probe.n);
-        pairs++;
-    }
-    if (ok && pairs >= 2) {
-        const int a = (int)lround(depth * (pairs - 1));
-        snprintf(q->question_text, sizeof q->question_text, QUESTION, key[a], key[a]);
-        ok &= encode_piece(s->tok, q->question_text, &q->question);
-        snprintf(q->answer_text[0], sizeof q->answer_text[0], "%d", val[a]);
-        for (int c = 1; c < NEEDLE_CANDIDATES; c++) {
-            int v = pairs - 1 >= NEEDLE_CANDIDATES - 1 ? (a + c) % pairs : -1;   // values after the asked pair
-            snprintf(q->answer_text[c], sizeof q->answer_text[c], "%d", v >= 0 ? val[v] : draw_number(u, r));
-        }
-        ok = ok && answers(s, q, p);
-        emit(seq, &n, q->question.t, q->question.n);
-        p->n = n;
-        ok = ok && n + p->max_answer <= T + 1;
-    }
-    ok = ok && pairs >= 2;
-    free(key);
-    free(val);
-    free(q);
-    free(u);
-    return ok;
+    kv_pairs(s, budget, r, &u, seq, &n, want, NEEDLE_CANDIDATES, key, val);
+    snprintf(q.question_text, sizeof q.question_text, QUESTION, key[0], key[0]);
+    ok &= encode_piece(s->tok, q.question_text, &q.question);
+    for (int c = 0; c < NEEDLE_CANDIDATES; c++)
+        snprintf(q.answer_text[c], sizeof q.answer_text[c], "%d", want[c] >= 0 ? val[c] : draw_number(&u, r));
+    ok = ok && answers(s, &q, p);
+    emit(seq, &n, q.question.t, q.question.n);
+    p->n = n;
+    return ok && n + p->max_answer <= T + 1;
 }
 
 // make_prompt: needle_prompt without the checks; 0 when the tokenizer cannot encode the
