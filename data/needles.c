@@ -13,7 +13,9 @@
 static const char *const TASK_NAMES[NUM_NEEDLE_TASKS] = {"passkey", "multikey", "multivalue", "kv"};
 static const char *const NAMES[] = {"Lily", "Tom", "Ben", "Sue", "Max", "Anna", "Sam", "Mia",
                                     "Tim", "Lucy", "Jack", "Amy", "Bob", "Sara", "Jake", "Zoe"};
-enum { N_NAMES = sizeof NAMES / sizeof NAMES[0], N_NUMBERS = 90000 };
+// KV_MAX_PAIRS: a kv prompt's pairs stop there (two distinct numbers each, 10 spare for
+// fresh candidates): about 760k tokens with tok512; longer prompts end short of T.
+enum { N_NAMES = sizeof NAMES / sizeof NAMES[0], N_NUMBERS = 90000, KV_MAX_PAIRS = (N_NUMBERS - 10) / 2 };
 
 const char *needle_task_name(NeedleTask t) { return TASK_NAMES[t]; }
 
@@ -193,6 +195,7 @@ static int kv_pairs(const NeedleSource *s, int budget, Rng *r, Numbers *u, int *
     Piece pair;
     char text[64];
     for (int pairs = 0, used = 0;; pairs++) {
+        if (pairs == KV_MAX_PAIRS) return pairs;
         const int k = draw_number(u, r), v = draw_number(u, r);
         snprintf(text, sizeof text, "The value of %d is %d.", k, v);
         if (!encode_piece(s->tok, text, &pair)) return -1;
@@ -232,10 +235,11 @@ static int kv_prompt(const NeedleSource *s, int T, double depth, Rng *r, int *se
     ok &= encode_piece(s->tok, q.question_text, &q.question);
     for (int c = 0; c < NEEDLE_CANDIDATES; c++)
         snprintf(q.answer_text[c], sizeof q.answer_text[c], "%d", want[c] >= 0 ? val[c] : draw_number(&u, r));
-    ok = ok && answers(s, &q, p);
+    ok = ok && answers(s, &q, p) && n + q.question.n + p->max_answer <= T + 1;   // checked before it is written
+    if (!ok) return 0;
     emit(seq, &n, q.question.t, q.question.n);
     p->n = n;
-    return ok && n + p->max_answer <= T + 1;
+    return 1;
 }
 
 // make_prompt: needle_prompt without the checks; 0 when the tokenizer cannot encode the

@@ -2,7 +2,7 @@
 // the Real Context Size of Your Long-Context Language Models?", arXiv:2404.06654): facts
 // ("needles") hidden in a haystack, a question at the end, and candidate answers of which
 // the first is right. The retrieval evals (trainer/tasks.c) rank the candidates by their
-// likelihood; the training mix (data/mix.c) appends the right answer and trains on it.
+// likelihood; the training mix (Mix, below) appends the right answer and trains on it.
 //
 // The tasks (five-digit numbers, names from children's stories):
 //   passkey     "The pass key is K. Remember it. K is the pass key." in filler text;
@@ -54,7 +54,8 @@ typedef struct {
 } NeedlePrompt;
 
 // needle_prompt: a prompt of `task` drawn from r whose tokens and longest answer make
-// T + 1 tokens (kv: at most T + 1; its pairs do not divide T exactly), the asked fact at
+// T + 1 tokens (kv: at most T + 1; its pairs do not divide T exactly, and stop at 44995
+// pairs, about 760k tokens with tok512, the five-digit numbers being used up), the asked fact at
 // `depth`, into seq (T + 1) and p. Dies (a CHECK: callers check needle_min_len first)
 // when T cannot hold it.
 void needle_prompt(NeedleTask task, const NeedleSource *s, int T, double depth, Rng *r, int *seq, NeedlePrompt *p);

@@ -71,7 +71,9 @@ static size_t push_piece(const Tokenizer *t, const char *s, size_t len, uint32_t
 }
 
 size_t tokenizer_encode(const Tokenizer *t, const char *text, int bos, uint32_t *out) {
-    char *buf = xmalloc((size_t)t->max_len * 2 + 8);
+    char small[512];                               // the usual vocabularies: no allocation per call
+    const size_t need = (size_t)t->max_len * 2 + 8;
+    char *buf = need <= sizeof small ? small : xmalloc(need);
     size_t n = 0, len = 0;
     if (bos) out[n++] = 1;
     if (text[0]) n = push_piece(t, " ", 1, out, n);
@@ -105,7 +107,7 @@ size_t tokenizer_encode(const Tokenizer *t, const char *text, int bos, uint32_t 
         memmove(out + best_i + 1, out + best_i + 2, (n - (size_t)best_i - 2) * sizeof(uint32_t));
         n--;
     }
-    free(buf);
+    if (buf != small) free(buf);
     return n;
 }
 

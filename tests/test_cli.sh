@@ -242,6 +242,11 @@ if ./train eval --config "$TMP/oldpk.yaml" >"$TMP/old.out" 2>&1 && cp checkpoint
   ok "eval.passkey of earlier versions (YAML and --set) reads as eval.tasks with names [passkey]"
 else bad "eval.passkey of earlier versions (YAML and --set) reads as eval.tasks with names [passkey]" "$(tail -2 "$TMP/old.out")"; fi
 printf 'run: {name: test_cli_pk}\neval:\n  passkey: {needles: 3}\n' >"$TMP/oldbad.yaml"
+if ./train eval --config ft_native.yaml $PK --set data.tokenizer=$TOK --set 'eval.tasks.names=[kv]' --set eval.tasks.trials=1 \
+     --set 'eval.passkey.lengths=[300]' --set 'eval.passkey.depths=[0.5]' >"$TMP/both.out" 2>&1 \
+   && grep -q '^passkey: accuracy' "$TMP/both.out" && grep -q '^kv: accuracy' "$TMP/both.out"; then
+  ok "eval.passkey beside eval.tasks.names (in either order) adds passkey to the names"
+else bad "eval.passkey beside eval.tasks.names (in either order) adds passkey to the names" "$(tail -2 "$TMP/both.out")"; fi
 expect_error "an unknown eval.passkey key" "oldbad.yaml:3:13: unknown key 'eval.passkey.needles'" \
   ./train eval --config "$TMP/oldbad.yaml"
 if ./train eval --config ft_native.yaml $PK --set 'eval.tasks.names=[passkey, multikey, multivalue, kv]' \
@@ -258,6 +263,10 @@ expect_error "a mix share outside (0, 1)" "--set data.mix.share: data.mix.share 
   ./train --config ft_native.yaml $MX --set 'data.mix.tasks=[passkey]' --set data.tokenizer=$TOK --set data.mix.share=0
 expect_error "a mix share above 1" "--set data.mix.share:1:1: data.mix.share = 1.5 is out of range \\[0, 1\\]" \
   ./train --config ft_native.yaml $MX --set 'data.mix.tasks=[passkey]' --set data.tokenizer=$TOK --set data.mix.share=1.5
+expect_error "a mix without a share" "--set data.mix.tasks: data.mix.tasks needs data.mix.share" \
+  ./train --config ft_native.yaml $MX --set 'data.mix.tasks=[passkey]' --set data.tokenizer=$TOK
+expect_error "mix documents longer than the training text" "--set data.mix.lengths: data.mix.lengths 300000 is longer than the training text's [0-9]+ tokens" \
+  ./train --config ft_native.yaml $MX --set 'data.mix.tasks=[passkey]' --set data.tokenizer=$TOK --set data.mix.share=0.2 --set 'data.mix.lengths=[200, 300000]'
 expect_error "a mix without data.tokenizer" "--set data.mix.tasks: data.mix.tasks needs data.tokenizer" \
   ./train --config ft_native.yaml $MX --set 'data.mix.tasks=[kv]' --set data.mix.share=0.2
 expect_error "mix lengths too short for the prompts" "--set data.mix.lengths: data.mix.lengths 50 is too short for the tasks' prompts; use at least [0-9]+" \

@@ -293,10 +293,7 @@ static void set_passkey(Config *c, YTree *t, yaml_node_t *kn, yaml_node_t *n, co
     if (!alias) yfail(t, kn, "unknown key 'eval.passkey.%s' (eval.passkey has lengths, depths, trials, every; it is "
                       "eval.tasks with names: [passkey])", key);
     set_key(c, find_key(alias), t, n, where);
-    if (!strcmp(key, "lengths")) {
-        c->eval_tasks |= c->n_task_lens ? 1ll << NEEDLE_PASSKEY : 0;
-        snprintf(c->where[find_key("eval.tasks.names")], CFG_STR, "%s", where);
-    }
+    if (!strcmp(key, "lengths")) c->passkey_alias = c->n_task_lens > 0;   // the passkey task, once all is read
 }
 
 // apply_passkey: the eval.passkey mapping of earlier versions, read as eval.tasks.
@@ -407,6 +404,11 @@ void config_load(Config *c, const char *path, char **overrides, int n_overrides)
         }
         if (find_key(key) < 0 && !is_position_key(key)) die("--set %s: unknown key '%s'", overrides[j], key);
         set_text(c, key, eq + 1, src);
+    }
+    if (c->passkey_alias) {                       // eval.passkey (earlier versions): names gains passkey
+        c->eval_tasks |= 1ll << NEEDLE_PASSKEY;
+        if (!config_is_set(c, "eval.tasks.names"))
+            memcpy(c->where[find_key("eval.tasks.names")], c->where[find_key("eval.tasks.lengths")], CFG_STR);
     }
     snprintf(c->out_dir, sizeof c->out_dir, "checkpoints/%s", c->run_name);
     if (!*c->run_name || strchr(c->run_name, '/') || !strcmp(c->run_name, "..") || !strcmp(c->run_name, "."))

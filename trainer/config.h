@@ -75,6 +75,7 @@ typedef struct {
     long long task_trials, task_needles;
     long long task_every;          // 0 = only at the end (and in `train eval`)
     double task_threshold;         // effective length: accuracy >= threshold x at the original context
+    int passkey_alias;             // eval.passkey.lengths (earlier versions) named lengths: adds passkey
     double copy_dists[MAX_LIST];   // eval.tasks.copy.distances; none = no copy task
     long long n_copy_dists;
     long long copy_span, copy_trials;

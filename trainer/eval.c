@@ -107,8 +107,10 @@ static void print_task_table(const EvalReport *r, int t, FILE *f) {
         }
         fprintf(f, " %7.0f%% %9.2f\n", 100.0 * acc, rank);
     }
-    if (r->eff[t]) fprintf(f, "effective length %d (accuracy >= %g x at %d)\n", r->eff[t], r->threshold, r->original);
-    else fprintf(f, "effective length: none (not above twice chance at %d)\n", r->original);
+    if (r->eff[t]) fprintf(f, "effective length %d (accuracy >= %g x at the original context %d)\n", r->eff[t],
+                           r->threshold, r->original);
+    else fprintf(f, "effective length: none (accuracy at the original context %d is not above twice chance)\n",
+                 r->original);
 }
 
 void print_eval_report(const EvalReport *r, FILE *f) {
@@ -126,7 +128,7 @@ void print_eval_report(const EvalReport *r, FILE *f) {
                 r->copy[i].gap);
     if (r->n_copy && r->copy_eff) fprintf(f, "effective distance %d (gap >= %g x at %d)\n", r->copy_eff, r->threshold,
                                           r->original);
-    else if (r->n_copy) fprintf(f, "effective distance: none (no gap at %d)\n", r->original);
+    else if (r->n_copy) fprintf(f, "effective distance: none (no gap at the original context %d)\n", r->original);
 }
 
 void log_eval_report(FILE *metrics, long long step, long long tokens, const EvalReport *rep) {
@@ -173,7 +175,8 @@ void log_eval_report(FILE *metrics, long long step, long long tokens, const Eval
                 c->span, c->trials, c->first_loss, c->copy_loss, c->gap);
     }
     if (rep->n_copy) {
-        printf(" | effective distance %d\n", rep->copy_eff);
+        if (rep->copy_eff) printf(" | effective distance %d\n", rep->copy_eff);
+        else printf(" | effective distance none\n");
         fprintf(metrics, "{\"type\": \"effective_length\", \"step\": %lld, \"tokens\": %lld, \"task\": \"copy\", "
                 "\"original\": %d, \"threshold\": %g, \"length\": %d}\n", step, tokens, rep->original,
                 rep->threshold, rep->copy_eff);

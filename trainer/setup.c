@@ -33,6 +33,9 @@ void load_tokenizer(Tokenizer *t, const Config *c, int vocab, const char *user) 
 
 void mix_setup(Mix *x, const Tokenizer *tok, const Config *c, const Shard *train, int longest_T) {
     const char *where = config_where(c, "data.mix.tasks"), *lens = config_where(c, "data.mix.lengths");
+    if (!config_is_set(c, "data.mix.share"))
+        die("%s: data.mix.tasks needs data.mix.share (the share of training tokens in retrieval documents, e.g. 0.2)",
+            where);
     if (!(c->mix_share > 0.0 && c->mix_share < 1.0))
         die("%s: data.mix.share %g must be in (0, 1) (the share of training tokens in retrieval documents, e.g. 0.2)",
             config_where(c, "data.mix.share"), c->mix_share);
@@ -52,7 +55,11 @@ void mix_setup(Mix *x, const Tokenizer *tok, const Config *c, const Shard *train
         if (lo < shortest)
             die("%s: data.mix.lengths %g is too short for the tasks' prompts; use at least %d", lens, lo, shortest);
     }
-    if (hi > (double)train->n) die("%s: data.mix.lengths %g is longer than the training text (%zu tokens)", lens, hi, train->n);
+    size_t text = 0;                              // the filler: the training text without BOS, capped
+    for (size_t i = 0; i < train->n && text < MIX_FILLER_MAX; i++) text += train->tokens[i] != BOS_ID;
+    if (c->mix_tasks != 1ll << NEEDLE_KV && hi > (double)text)
+        die("%s: data.mix.lengths %g is longer than the training text's %zu tokens (the filler; hint: shorter lengths "
+            "or a larger data.train)", lens, hi, text);
     mix_init(x, train, tok, c->mix_tasks, c->mix_share, (int)lo, (int)hi, (int)c->mix_needles, (uint64_t)c->seed ^ 0x4D4958ull);
 }
 

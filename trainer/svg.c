@@ -336,7 +336,8 @@ static void retrieval(FILE *f, const RunLog *r, size_t n) {
         int k = runlog_task(&r[i], task, rl, acc);
         for (int j = 0; j < k; j++) {
             int c = 0;
-            while (lens[c] != rl[j]) c++;
+            while (c < nl && lens[c] != rl[j]) c++;
+            if (c == nl) continue;                    // beyond the MAX_LIST lengths shown
             double x0 = px(&p, c - group / 2 + bw * (double)i), x1 = px(&p, c - group / 2 + bw * (double)(i + 1));
             double y0 = py(&p, 100.0 * acc[j]);
             fprintf(f, "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" fill=\"%s\"/>\n", x0, y0,
@@ -415,8 +416,9 @@ static void heatmap(FILE *f, const RunLog *r, size_t i, int task, double x, doub
     }
     for (int j = 0; j < k; j++) {
         int li = 0, di = 0;
-        while (lens[li] != c[j]->seq_len) li++;
-        while (depth[di] != c[j]->depth) di++;
+        while (li < nl && lens[li] != c[j]->seq_len) li++;
+        while (di < nd && depth[di] != c[j]->depth) di++;
+        if (li == nl || di == nd) continue;
         blues(c[j]->accuracy, fill, sizeof fill);
         fprintf(f, "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" fill=\"%s\" stroke=\"white\"/>\n",
                 gx + di * cw, gy + li * ch, cw, ch, fill);

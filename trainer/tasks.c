@@ -73,8 +73,10 @@ static void score(Model *m, const NeedlePrompt *p, const int *seq, int T, double
 
 void needles_prompt(const Needles *nd, int ti, int li, int di, int trial, NeedlePrompt *p) {
     const int T = nd->T[li], task = nd->task[ti];
-    Rng r = {nd->seed ^ ((uint64_t)T * 0x9E3779B97F4A7C15ull) ^ ((uint64_t)(task * 7919 + di) * 1000003u + (uint64_t)trial)
-             * 0xC2B2AE3D27D4EB4Full};
+    uint64_t depth;                               // the depth's value, not its place in the list
+    memcpy(&depth, &nd->depth[di], sizeof depth);
+    Rng r = {nd->seed ^ ((uint64_t)T * 0x9E3779B97F4A7C15ull) ^ (depth * 0xD6E8FEB86659FD93ull) ^
+             ((uint64_t)(task * 7919) * 1000003u + (uint64_t)trial) * 0xC2B2AE3D27D4EB4Full};
     needle_prompt((NeedleTask)task, &nd->src, T, nd->depth[di], &r, nd->seq, p);
 }
 
