@@ -296,6 +296,18 @@ static void buckets(FILE *f, const RunLog *r, size_t n) {
     }
 }
 
+// categories: the x labels (counts) of a categorical panel at 0 .. n-1, or `empty` in
+// its middle when there are none; returns n.
+static int categories(FILE *f, const Panel *p, const int *v, int n, const char *empty) {
+    char label[32];
+    if (!n) text(f, p->x0 + p->w / 2, p->y0 + p->h / 2, "middle", "fill=\"#888\"", empty);
+    for (int c = 0; c < n; c++) {
+        fmt_count(v[c], label, sizeof label);
+        text(f, px(p, c), p->y0 + p->h + 16, "middle", "font-size=\"11\" fill=\"#444\"", label);
+    }
+    return n;
+}
+
 // shown_task: the needle task the retrieval panel shows: passkey when a run has it, else
 // the first task any run has (-1: none).
 static int shown_task(const RunLog *r, size_t n) {
@@ -323,14 +335,7 @@ static void retrieval(FILE *f, const RunLog *r, size_t n) {
     text(f, p.x0 + p.w, p.y0 - 12, "end", "font-size=\"10\" fill=\"#555\"", "dashed: chance (1 in 10)");
     p.xlo = -0.5, p.xhi = nl > 0 ? nl - 0.5 : 0.5;
     axes(f, &p, NULL, 0, yt, 6, 0, "prompt length (tokens)", "accuracy (%)", "clip-passkey");
-    if (!nl) {
-        text(f, p.x0 + p.w / 2, p.y0 + p.h / 2, "middle", "fill=\"#888\"", "no retrieval task in these runs");
-        return;
-    }
-    for (int c = 0; c < nl; c++) {
-        fmt_count(lens[c], label, sizeof label);
-        text(f, px(&p, c), p.y0 + p.h + 16, "middle", "font-size=\"11\" fill=\"#444\"", label);
-    }
+    if (!categories(f, &p, lens, nl, "no retrieval task in these runs")) return;
     const double group = 0.8, bw = group / (double)(n ? n : 1);
     for (size_t i = 0; i < n; i++) {
         int k = runlog_task(&r[i], task, rl, acc);
@@ -354,7 +359,7 @@ static void copy_panel(FILE *f, const RunLog *r, size_t n) {
     Panel p = {80, 840, 430, 200, 0, 1, 0, 1, 0};
     int dist[MAX_LIST], nd = 0, d[MAX_LIST];
     double gap[MAX_LIST], x[MAX_LIST], y[MAX_LIST], lo = 0.0, hi = 0.0, yt[64];
-    char label[32], style[96];
+    char style[96];
     for (size_t i = 0; i < n; i++) {
         const int k = runlog_copy(&r[i], d, gap);
         for (int j = 0; j < k; j++) {
@@ -367,14 +372,7 @@ static void copy_panel(FILE *f, const RunLog *r, size_t n) {
     const int ny = y_axis(&p, lo, hi > lo ? hi : lo + 1.0, 6, yt);
     p.xlo = -0.5, p.xhi = nd > 0 ? nd - 0.5 : 0.5;
     axes(f, &p, NULL, 0, yt, ny, 0, "distance to the earlier occurrence (tokens)", "loss gap (nats)", "clip-copy");
-    if (!nd) {
-        text(f, p.x0 + p.w / 2, p.y0 + p.h / 2, "middle", "fill=\"#888\"", "no copy task in these runs");
-        return;
-    }
-    for (int c = 0; c < nd; c++) {
-        fmt_count(dist[c], label, sizeof label);
-        text(f, px(&p, c), p.y0 + p.h + 16, "middle", "font-size=\"11\" fill=\"#444\"", label);
-    }
+    if (!categories(f, &p, dist, nd, "no copy task in these runs")) return;
     line(f, p.x0, py(&p, 0.0), p.x0 + p.w, py(&p, 0.0), "stroke=\"#555\" stroke-dasharray=\"3,3\"");
     for (size_t i = 0; i < n; i++) {
         const int k = runlog_copy(&r[i], d, gap);
