@@ -492,6 +492,16 @@ float model_forward_cached(Model *m, const int *inputs, const int *targets, cons
     return forward_loss(m, &ps, inputs, targets, ids);
 }
 
+void model_row_logits(const Model *m, size_t row, float *out) {
+    const ModelConfig *c = &m->cfg;
+    const float *x = m->acts.xnf + row * (size_t)c->dim, *w = head(c, &m->params);   // x (C), w (V, C)
+    for (int v = 0; v < c->vocab; v++) {
+        double s = 0.0;
+        for (int k = 0; k < c->dim; k++) s += (double)w[(size_t)v * c->dim + k] * x[k];
+        out[v] = (float)s;
+    }
+}
+
 float model_forward_backward(Model *m, const int *inputs, const int *targets, const PosIds *ids, int B, int T,
                              float loss_scale, int recompute) {
     const ModelConfig *c = &m->cfg;

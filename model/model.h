@@ -226,6 +226,9 @@ float model_forward(Model *m, const int *inputs, const int *targets, const PosId
 // prompt costs one prompt forward, not n.
 float model_forward_cached(Model *m, const int *inputs, const int *targets, const PosIds *ids, int n, int t0,
                            int total);
+// model_row_logits: out (V) = the LM head's logits for row `row` of the last forward
+// (its final normed hidden state): what sampling needs after a cached forward.
+void model_row_logits(const Model *m, size_t row, float *out);
 // model_forward_backward: one training micro-step: the forward, then accumulates (+=)
 // d(loss_scale * mean loss)/dparams into m->grads; returns the mean loss. The LM head's
 // logits are computed once, for the loss and its gradient together. recompute: keep one

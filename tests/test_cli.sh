@@ -163,6 +163,36 @@ if ./train --config "$TMP/curriculum.yaml" >"$TMP/cur.out" 2>&1 \
    && grep -q 'step     3/3 | stage 2/2 T 512' "$TMP/cur.out" && grep -q '"factor": 2' "$TMP/cur.out"; then
   ok "a two-stage curriculum: stages, seq_len, evals, passkey, stage model"
 else bad "a two-stage curriculum: stages, seq_len, evals, passkey, stage model" "$(tail -4 "$TMP/cur.out")"; fi
+# ---- train sample: text from a model ------------------------------------------------------
+# greedy from BOS must give stories260K's published greedy sample (llama2.c; ../shared/README.md)
+S="$TMP/sample"
+if ./train sample --model checkpoints/base/stories260K.bin --out "$S.greedy.bin" --tokens 600 --temperature 0 \
+     --tokenizer checkpoints/base/tok512.bin >"$TMP/greedy.out" 2>&1 \
+   && head -1 "$TMP/greedy.out" | grep -q '^Once upon a time, there was a little girl named Lily. She loved to play outside in the park' \
+   && grep -qE '^sampled [0-9]+ documents, [0-9]+ tokens from .*stories260K.bin \(temperature 0, seed 1337, at most 512 tokens each\)' "$TMP/greedy.out"; then
+  ok "train sample --temperature 0: stories260K's published greedy story"
+else bad "train sample --temperature 0: stories260K's published greedy story" "$(head -c 300 "$TMP/greedy.out")"; fi
+if ./train sample --model checkpoints/base/stories260K.bin --out "$S.a.bin" --tokens 3000 --seed 5 >/dev/null 2>&1 \
+   && ./train sample --model checkpoints/base/stories260K.bin --out "$S.b.bin" --tokens 3000 --seed 5 >/dev/null 2>&1 \
+   && ./train sample --model checkpoints/base/stories260K.bin --out "$S.c.bin" --tokens 3000 --seed 6 >/dev/null 2>&1 \
+   && cmp -s "$S.a.bin" "$S.b.bin" && ! cmp -s "$S.a.bin" "$S.c.bin" \
+   && ./train eval --config ft_native.yaml --set run.name=test_cli_sample --set data.val="$S.a.bin" --set 'eval.seq_lens=[256]' \
+        --set eval.max_tokens=2048 >"$TMP/seval.out" 2>&1 \
+   && awk '$1 == "all" && $3 > 0.5 && $3 < 2.5 { found = 1 } END { exit !found }' "$TMP/seval.out"; then
+  ok "train sample: the same seed the same shard, another seed another; a shard the model reads at a plausible loss"
+else bad "train sample: the same seed the same shard, another seed another; a shard the model reads at a plausible loss" "$(tail -3 "$TMP/seval.out")"; fi
+expect_error "sample without --model" "usage: train sample --model SRC" ./train sample --out "$S.x.bin" --tokens 10
+expect_error "sample of 0 tokens" "--tokens 0: expected a number in \\[1, 1e\\+12\\]" \
+  ./train sample --model checkpoints/base/stories260K.bin --out "$S.x.bin" --tokens 0
+expect_error "a negative sampling temperature" "--temperature -1: expected a number in \\[0, 100\\]" \
+  ./train sample --model checkpoints/base/stories260K.bin --out "$S.x.bin" --tokens 10 --temperature -1
+expect_error "an unknown sample option" "sample: unknown option '--top-k'" \
+  ./train sample --model checkpoints/base/stories260K.bin --out "$S.x.bin" --tokens 10 --top-k 5
+if need "$TOK32K" "sample with another model's tokenizer"; then
+  expect_error "sample with another model's tokenizer" "--tokenizer .*tok32000.bin has 32000 tokens, the model 512" \
+    ./train sample --model checkpoints/base/stories260K.bin --out "$S.x.bin" --tokens 10 --tokenizer "$TOK32K"
+fi
+
 # ---- training data: globs and document filters -------------------------------------------
 expect_error "a data.train glob that matches nothing" "--set data.train: data.train: no file matches 'data/nowhere/\\*.bin'" \
   ./train --config ft_native.yaml --set 'data.train=data/nowhere/*.bin'

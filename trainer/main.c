@@ -6,12 +6,14 @@
 //   train export --from SRC --to DIR --format hf|llama2c   a model in other formats
 //   train compare RUN_DIR... [--out F.svg] [...]  loss curves of runs side by side
 //   train info MODEL                              print a checkpoint's shape
+//   train sample --model SRC --out F --tokens N   text sampled from a model, as a shard
 // Under `mpirun -np N`, training and `train eval` run on N ranks (dist/dist.h); the
 // other subcommands are one-process tools and refuse to run on more than one rank.
 #include "eval.h"
 #include "export.h"
 #include "positions.h"
 #include "report.h"
+#include "sample.h"
 #include "setup.h"
 #include "train.h"
 #include "../dist/dist.h"
@@ -30,7 +32,8 @@ static const char *USAGE =
     "       train positions --config F [--set key=value ...]   the position scheme, per rotary pair\n"
     "       train export --from SRC --to DIR --format hf|llama2c   SRC: a checkpoint, run dir or state\n"
     "       train compare RUN_DIR... [--out FILE.svg] [--metric loss|val_loss] [--x tokens|steps] [--log-y]\n"
-    "       train info MODEL                              print a checkpoint's shape\n";
+    "       train info MODEL                              print a checkpoint's shape\n"
+    "       train sample --model SRC --out FILE --tokens N [--temperature X] [--seed S] [--max-len L] [--tokenizer T]\n";
 
 static int info_main(int argc, char **argv) {
     if (argc != 1) die("usage: train info MODEL (a llama2.c file, Hugging Face directory, stretch state, checkpoint or run directory)");
@@ -84,6 +87,7 @@ static int run_command(int argc, char **argv) {
     if (!strcmp(cmd, "info")) return info_main(argc - i, argv + i);
     if (!strcmp(cmd, "export")) return export_main(argc - i, argv + i);
     if (!strcmp(cmd, "compare")) return compare_main(argc - i, argv + i);
+    if (!strcmp(cmd, "sample")) return sample_main(argc - i, argv + i);
     if (strcmp(cmd, "train") && strcmp(cmd, "eval") && strcmp(cmd, "positions")) die("unknown subcommand '%s' (see train --help)", cmd);
     char **sets = xmalloc((size_t)argc * sizeof(char *));
     int n_sets = 0;
