@@ -297,36 +297,39 @@ int needle_min_len(NeedleTask task, const NeedleSource *s, const char *where) {
 // --- data.mix: synthetic retrieval documents in the training stream (Mix, needles.h) ---
 // A document is a needle prompt of L - 1 positions followed by its right answer:
 // <s> haystack question answer, at most L tokens.
-void mix_init(Mix *x, const Shard *train, const Tokenizer *tok, long long tasks, double share, int min_len,
-              int max_len, int needles, uint64_t seed) {
+void mix_init(Mix *x, const Shard *train, const Tokenizer *tok, const MixOptions *o) {
     memset(x, 0, sizeof *x);
+    x->opt = *o;
     x->filler = shard_text(train, MIX_FILLER_MAX, &x->src.n_filler);
-    x->src = (NeedleSource){tok, x->filler, x->src.n_filler, needles};
+    x->src = (NeedleSource){tok, x->filler, x->src.n_filler, o->needles};
     for (int t = 0; t < NUM_NEEDLE_TASKS; t++)
-        if (tasks >> t & 1) x->task[x->n_tasks++] = t;
-    CHECK(x->n_tasks > 0 && share > 0.0 && share < 1.0 && min_len >= 2 && min_len <= max_len,
-          "mix: tasks %lld, share %g, lengths [%d, %d]", tasks, share, min_len, max_len);
-    x->share = share;
-    x->min_len = min_len;
-    x->max_len = max_len;
-    x->seed = seed;
-    x->doc = xmalloc((size_t)max_len * sizeof *x->doc);
+        if (o->tasks >> t & 1) x->task[x->n_tasks++] = t;
+    CHECK(x->n_tasks > 0 && o->share > 0.0 && o->share < 1.0 && o->min_len >= 2 && o->min_len <= o->max_len &&
+          o->depth_lo >= 0.0 && o->depth_lo <= o->depth_hi && o->depth_hi <= 1.0,
+          "mix: tasks %lld, share %g, lengths [%d, %d], depths [%g, %g]", o->tasks, o->share, o->min_len, o->max_len,
+          o->depth_lo, o->depth_hi);
+    x->doc = xmalloc((size_t)o->max_len * sizeof *x->doc);
     x->epoch = UINT64_MAX;
 }
 
-double mix_mean_len(const Mix *x) { return 0.5 * (x->min_len + x->max_len); }
+int mix_min_len(NeedleTask task, const NeedleSource *s, const char *where) {
+    return needle_min_len(task, s, where) - (task == NEEDLE_KV ? 0 : NEEDLE_SNAP) + 1;
+}
+
+double mix_mean_len(const Mix *x) { return 0.5 * (x->opt.min_len + x->opt.max_len); }
 
 size_t mix_count(const Mix *x, size_t tokens) {
-    const double n = x->share / (1.0 - x->share) * (double)tokens / mix_mean_len(x);
+    const double n = x->opt.share / (1.0 - x->opt.share) * (double)tokens / mix_mean_len(x);
     return n < 1.0 ? 1 : (size_t)(n + 0.5);
 }
 
 const int *mix_doc(Mix *x, uint64_t epoch, size_t k, size_t *len) {
     if (x->epoch != epoch || x->k != k) {
-        Rng r = {x->seed ^ ((epoch + 1) * 0x9E3779B97F4A7C15ull) ^ (((uint64_t)k + 1) * 0xC2B2AE3D27D4EB4Full)};
+        const MixOptions *o = &x->opt;
+        Rng r = {o->seed ^ ((epoch + 1) * 0x9E3779B97F4A7C15ull) ^ (((uint64_t)k + 1) * 0xC2B2AE3D27D4EB4Full)};
         const int task = x->task[rng_below(&r, (size_t)x->n_tasks)];
-        const int L = x->min_len + (int)rng_below(&r, (size_t)(x->max_len - x->min_len + 1));
-        const double depth = rng_uniform(&r);
+        const int L = o->min_len + (int)rng_below(&r, (size_t)(o->max_len - o->min_len + 1));
+        const double depth = o->depth_lo + (o->depth_hi - o->depth_lo) * rng_uniform(&r);
         NeedlePrompt p;
         needle_prompt((NeedleTask)task, &x->src, L - 1, depth, &r, x->doc, &p);
         for (int j = 0; j < p.n_answer[0]; j++) x->doc[p.n + j] = (int)p.answer[0][j];

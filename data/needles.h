@@ -69,16 +69,25 @@ int needle_min_len(NeedleTask task, const NeedleSource *s, const char *where);
 // "information-intensive" training of An et al. 2024, arXiv:2404.16811): prompts of the
 // listed tasks with the right answer appended, lengths L uniform in [min_len, max_len]
 // tokens (kv documents: the whole pairs that fit in L, up to a pair shorter), the asked
-// fact at a uniform depth, the filler from the training text (never
+// fact at a depth uniform in [depth_lo, depth_hi], the filler from the training text (never
 // from val). Document k of epoch e is drawn from its own seed (seed, e, k), so the
 // stream is the same at every reading and after a resume; each epoch holds new ones.
+// MixOptions: the tasks (bit t = NeedleTask t), their share of the stream's tokens (in
+// expectation; kv a little less), document lengths, facts per multikey / multivalue
+// document, the asked fact's depth range, and the seed.
+typedef struct {
+    long long tasks;
+    double share;
+    int min_len, max_len, needles;
+    double depth_lo, depth_hi;
+    uint64_t seed;
+} MixOptions;
+
 typedef struct Mix {
+    MixOptions opt;
     NeedleSource src;
     uint32_t *filler;            // (src.n_filler) owned: the training text without BOS
     int n_tasks, task[NUM_NEEDLE_TASKS];
-    double share;                // of the stream's tokens, in expectation (kv: a little less)
-    int min_len, max_len;
-    uint64_t seed;
     int *doc;                    // (max_len) the document last drawn ...
     size_t len;
     uint64_t epoch, k;           // ... and which one it is (epoch UINT64_MAX: none)
@@ -86,10 +95,12 @@ typedef struct Mix {
 
 #define MIX_FILLER_MAX ((size_t)1 << 24)   // training text kept as filler (64 MiB of ids)
 
-// mix_init: the mix of the tasks in bit mask `tasks` (bit t = NeedleTask t) over the
-// text of `train`; the caller has checked min_len against needle_min_len + 1.
-void mix_init(Mix *x, const Shard *train, const Tokenizer *tok, long long tasks, double share, int min_len,
-              int max_len, int needles, uint64_t seed);
+// mix_init: the mix of o over the text of `train`; the caller has checked o->min_len
+// against mix_min_len.
+void mix_init(Mix *x, const Shard *train, const Tokenizer *tok, const MixOptions *o);
+// mix_min_len: the shortest document of `task` (its prompt without filler, and the
+// answer) with the names of most tokens; dies naming `where` as needle_min_len does.
+int mix_min_len(NeedleTask task, const NeedleSource *s, const char *where);
 // mix_count: the synthetic documents of an epoch whose real documents hold `tokens`:
 // share / (1 - share) x tokens / mean length, at least 1.
 size_t mix_count(const Mix *x, size_t tokens);

@@ -303,11 +303,15 @@ expect_error "mix lengths too short for the prompts" "--set data.mix.lengths: da
   ./train --config ft_native.yaml $MX --set 'data.mix.tasks=[passkey, kv]' --set data.tokenizer=$TOK --set data.mix.share=0.2 --set 'data.mix.lengths=[50, 300]'
 expect_error "mix lengths out of order" "data.mix.lengths must be \\[shortest, longest\\] whole document lengths" \
   ./train --config ft_native.yaml $MX --set 'data.mix.tasks=[kv]' --set data.tokenizer=$TOK --set data.mix.share=0.2 --set 'data.mix.lengths=[400, 300]'
+expect_error "mix depths out of order" "--set data.mix.depths: data.mix.depths must be \\[lowest, highest\\] depths in \\[0, 1\\]" \
+  ./train --config ft_native.yaml $MX --set 'data.mix.tasks=[kv]' --set data.tokenizer=$TOK --set data.mix.share=0.2 --set 'data.mix.depths=[0.5, 0.2]'
+expect_error "a mix depth above 1" "--set data.mix.depths:1:7: data.mix.depths = 1.5 is out of range \\[0, 1\\]" \
+  ./train --config ft_native.yaml $MX --set 'data.mix.depths=[0.2, 1.5]'
 expect_error "an unknown mix task" "data.mix.tasks: unknown name 'copy'" \
   ./train --config ft_native.yaml $MX --set 'data.mix.tasks=[copy]'
 if ./train --config ft_native.yaml $MX --set 'data.mix.tasks=[passkey, kv]' --set data.tokenizer=$TOK --set data.mix.share=0.25 \
      --set 'data.mix.lengths=[200, 400]' >"$TMP/mix.out" 2>&1 \
-   && grep -qE '^data.mix: [0-9]+ retrieval documents per epoch \(passkey, kv\), 200-400 tokens each, 25% of the tokens; filler from data.train$' "$TMP/mix.out" \
+   && grep -qE '^data.mix: [0-9]+ retrieval documents per epoch \(passkey, kv\), 200-400 tokens each, 25% of the tokens, depths 0-1; filler from data.train$' "$TMP/mix.out" \
    && grep -q 'mix:' checkpoints/test_cli_mix/config.yaml && grep -q 'tasks: \[passkey, kv\]' checkpoints/test_cli_mix/config.yaml; then
   ok "data.mix: retrieval documents in the training stream, recorded in the resolved config"
 else bad "data.mix: retrieval documents in the training stream, recorded in the resolved config" "$(tail -3 "$TMP/mix.out")"; fi

@@ -447,8 +447,9 @@ static void test_mix(const Shard *train) {
     enum { MIN = 200, MAX = 400, PAIR_MAX = 32 };   // PAIR_MAX: tokens of a kv pair, at most (23 with tok512)
     const long long tasks = 1 << NEEDLE_PASSKEY | 1 << NEEDLE_KV;
     Mix mix, mix2;                               // mix2: a second run's (a fresh process's)
-    mix_init(&mix, train, &tok, tasks, 0.3, MIN, MAX, 4, 7);
-    mix_init(&mix2, train, &tok, tasks, 0.3, MIN, MAX, 4, 7);
+    const MixOptions opt = {tasks, 0.3, MIN, MAX, 4, 0.0, 1.0, 7};
+    mix_init(&mix, train, &tok, &opt);
+    mix_init(&mix2, train, &tok, &opt);
     LoaderOptions o = {0, 0, 1, &mix}, o2 = {0, 0, 1, &mix2};
     Loader l, l2;
     loader_init(&l, train, &o, 42, 256);
@@ -539,6 +540,33 @@ static void test_mix(const Shard *train) {
     mix_free(&mix2);
 }
 
+// test_mix_depths: data.mix.depths and the shortest documents: passkey documents of
+// mix_min_len .. + 10 tokens (no room for filler to speak of) with the fact asked at depth 0
+// open with the needle, and at depth 1 end with it right before the question.
+static void test_mix_depths(const Shard *train) {
+    const NeedleSource probe = {&tok, train->tokens, train->n, 4};
+    const int L0 = mix_min_len(NEEDLE_PASSKEY, &probe, "test");
+    int first = 1, last = 1, fits = 1;
+    for (int end = 0; end < 2; end++) {
+        const MixOptions o = {1 << NEEDLE_PASSKEY, 0.3, L0, L0 + 10, 4, end, end, 11};
+        Mix x;
+        mix_init(&x, train, &tok, &o);
+        for (size_t k = 0; k < 40; k++) {
+            size_t len;
+            const int *d = mix_doc(&x, 0, k, &len);
+            char *text = decode(d, (int)len);
+            fits &= len >= (size_t)L0 - 1 && len <= (size_t)L0 + 10 && d[0] == BOS_ID;
+            if (!end) first &= !strncmp(text, "The pass key is ", 16);
+            else last &= strstr(text, "is the pass key. What is the pass key? The pass key is") != NULL;
+            free(text);
+        }
+        mix_free(&x);
+    }
+    CHECK_TRUE(check_what("mix: the shortest documents (%d .. %d tokens) are made", L0, L0 + 10), fits);
+    CHECK_TRUE("mix: depths [0, 0]: the needle opens every document", first);
+    CHECK_TRUE("mix: depths [1, 1]: the needle sits right before the question", last);
+}
+
 int main(int argc, char **argv) {
     if (argc != 4) die("usage: test_needles TOKENIZER TRAIN_SHARD VAL_SHARD");
     Shard train, val;
@@ -551,6 +579,7 @@ int main(int argc, char **argv) {
     for (int t = 0; t < NUM_NEEDLE_TASKS; t++) test_task((NeedleTask)t, &src);
     test_min_len(src);
     test_mix(&train);
+    test_mix_depths(&train);
     free(train_text);
     free(val_text);
     shard_free(&train);

@@ -39,6 +39,7 @@ static const Key KEYS[] = {
     {.key = "data.mix.tasks", .type = K_NAMES, .off = F(mix_tasks), .dflt = "", .choices = "passkey|multikey|multivalue|kv"},
     {.key = "data.mix.share", .type = K_FLOAT, .off = F(mix_share), .hi = 1, .dflt = ""},
     {.key = "data.mix.lengths", .type = K_LIST, .off = F(mix_lens), .off2 = F(n_mix_lens), .lo = 2, .hi = 1 << 22, .dflt = ""},
+    {.key = "data.mix.depths", .type = K_LIST, .off = F(mix_depths), .off2 = F(n_mix_depths), .hi = 1, .dflt = ""},
     {.key = "data.mix.needles", .type = K_INT, .off = F(mix_needles), .lo = 2, .hi = NEEDLE_MAX, .dflt = "4"},
     {.key = "data.document_mask", .type = K_BOOL, .off = F(document_mask), .hi = 1, .dflt = "false"},
     {.key = "train.seq_len", .type = K_INT, .off = F(seq_len), .lo = 1, .hi = 1 << 22, .dflt = "512"},

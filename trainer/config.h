@@ -43,6 +43,8 @@ typedef struct {
     double mix_share;              // data.mix.share: of the training tokens, in (0, 1)
     double mix_lens[MAX_LIST];     // data.mix.lengths: [shortest, longest] document
     long long n_mix_lens;
+    double mix_depths[MAX_LIST];   // data.mix.depths: [lowest, highest] depth of the asked fact
+    long long n_mix_depths;
     long long mix_needles;
     int document_mask;             // attention within documents, positions restart in each
     long long seq_len;             // T

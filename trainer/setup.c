@@ -43,7 +43,7 @@ void mix_setup(Mix *x, const Tokenizer *tok, const Config *c, const Shard *train
     int shortest = 2;
     for (int t = 0; t < NUM_NEEDLE_TASKS; t++)
         if (c->mix_tasks >> t & 1) {
-            const int need = needle_min_len((NeedleTask)t, &probe, where) + 1;
+            const int need = mix_min_len((NeedleTask)t, &probe, where);
             shortest = need > shortest ? need : shortest;
         }
     double lo = shortest, hi = longest_T > shortest ? longest_T : shortest;
@@ -60,7 +60,13 @@ void mix_setup(Mix *x, const Tokenizer *tok, const Config *c, const Shard *train
     if (c->mix_tasks != 1ll << NEEDLE_KV && hi > (double)text)
         die("%s: data.mix.lengths %g is longer than the training text's %zu tokens (the filler; hint: shorter lengths "
             "or a larger data.train)", lens, hi, text);
-    mix_init(x, train, tok, c->mix_tasks, c->mix_share, (int)lo, (int)hi, (int)c->mix_needles, (uint64_t)c->seed ^ 0x4D4958ull);
+    const double d_lo = c->n_mix_depths ? c->mix_depths[0] : 0.0, d_hi = c->n_mix_depths > 1 ? c->mix_depths[1] : d_lo;
+    if (c->n_mix_depths && (c->n_mix_depths > 2 || d_hi < d_lo))
+        die("%s: data.mix.depths must be [lowest, highest] depths in [0, 1] (the asked fact's, drawn uniformly)",
+            config_where(c, "data.mix.depths"));
+    const MixOptions o = {c->mix_tasks, c->mix_share, (int)lo, (int)hi, (int)c->mix_needles,
+                          c->n_mix_depths ? d_lo : 0.0, c->n_mix_depths ? d_hi : 1.0, (uint64_t)c->seed ^ 0x4D4958ull};
+    mix_init(x, train, tok, &o);
 }
 
 static int ends_with(const char *s, const char *suffix) {

@@ -248,8 +248,8 @@ static void print_header(const Run *r) {
     if (r->mix.n_tasks) {
         printf("data.mix: %zu retrieval documents per epoch (", r->loader.n_docs - r->loader.n_real);
         for (int t = 0; t < r->mix.n_tasks; t++) printf("%s%s", t ? ", " : "", needle_task_name(r->mix.task[t]));
-        printf("), %d-%d tokens each, %.0f%% of the tokens; filler from data.train\n", r->mix.min_len, r->mix.max_len,
-               100.0 * r->mix.share);
+        printf("), %d-%d tokens each, %.0f%% of the tokens, depths %g-%g; filler from data.train\n",
+               r->mix.opt.min_len, r->mix.opt.max_len, 100.0 * r->mix.opt.share, r->mix.opt.depth_lo, r->mix.opt.depth_hi);
     }
 }
 
