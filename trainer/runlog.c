@@ -250,14 +250,12 @@ const EvalPoint *runlog_latest_eval(const RunLog *r) {
 }
 
 int runlog_task(const RunLog *r, int task, int *lens, double *acc) {
-    long long last = -1;
+    const TaskPoint *cell[MAX_LIST * MAX_LIST];
+    const int n = runlog_task_cells(r, task, cell, MAX_LIST * MAX_LIST);
     int k = 0;
     double trials[MAX_LIST] = {0};
-    for (size_t i = 0; i < r->n_task; i++)
-        if (r->task[i].task == task && r->task[i].step > last) last = r->task[i].step;
-    for (size_t i = 0; i < r->n_task; i++) {
-        const TaskPoint *p = &r->task[i];
-        if (p->task != task || p->step != last) continue;
+    for (int i = 0; i < n; i++) {
+        const TaskPoint *p = cell[i];
         int j = 0;
         while (j < k && lens[j] != p->seq_len) j++;
         if (j == k) {

@@ -55,11 +55,6 @@ void mix_setup(Mix *x, const Tokenizer *tok, const Config *c, const Shard *train
         if (lo < shortest)
             die("%s: data.mix.lengths %g is too short for the tasks' prompts; use at least %d", lens, lo, shortest);
     }
-    size_t text = 0;                              // the filler: the training text without BOS, capped
-    for (size_t i = 0; i < train->n && text < MIX_FILLER_MAX; i++) text += train->tokens[i] != BOS_ID;
-    if (c->mix_tasks != 1ll << NEEDLE_KV && hi > (double)text)
-        die("%s: data.mix.lengths %g is longer than the training text's %zu tokens (the filler; hint: shorter lengths "
-            "or a larger data.train)", lens, hi, text);
     const double d_lo = c->n_mix_depths ? c->mix_depths[0] : 0.0, d_hi = c->n_mix_depths > 1 ? c->mix_depths[1] : d_lo;
     if (c->n_mix_depths && (c->n_mix_depths > 2 || d_hi < d_lo))
         die("%s: data.mix.depths must be [lowest, highest] depths in [0, 1] (the asked fact's, drawn uniformly)",
@@ -67,6 +62,9 @@ void mix_setup(Mix *x, const Tokenizer *tok, const Config *c, const Shard *train
     const MixOptions o = {c->mix_tasks, c->mix_share, (int)lo, (int)hi, (int)c->mix_needles,
                           c->n_mix_depths ? d_lo : 0.0, c->n_mix_depths ? d_hi : 1.0, (uint64_t)c->seed ^ 0x4D4958ull};
     mix_init(x, train, tok, &o);
+    if (c->mix_tasks != 1ll << NEEDLE_KV && hi > (double)x->src.n_filler)   // the filler: training text without BOS
+        die("%s: data.mix.lengths %g is longer than the training text's %zu tokens (the filler; hint: shorter lengths "
+            "or a larger data.train)", lens, hi, x->src.n_filler);
 }
 
 static int ends_with(const char *s, const char *suffix) {
