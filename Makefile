@@ -50,7 +50,7 @@ LIB_SRC := util/util.c util/ytree.c util/fs.c dist/dist.c \
            trainer/config.c trainer/curriculum.c trainer/optim.c trainer/train.c trainer/eval.c trainer/tasks.c trainer/positions.c trainer/setup.c trainer/checkpoint.c trainer/resume.c trainer/export.c trainer/runlog.c trainer/svg.c trainer/compare.c trainer/progress.c trainer/sample.c
 LIB_OBJ := $(LIB_SRC:%.c=build/%.o)
 HEADERS := $(wildcard util/*.h dist/*.h model/*.h data/*.h trainer/*.h)
-TESTS   := tests/test_layers tests/test_attention tests/test_curriculum tests/refcheck tests/test_real tests/test_train tests/test_position tests/test_cached tests/test_needles tests/test_data tests/test_report tests/test_gradcheck tests/test_optim tests/rope_dump tests/test_tokenizer tests/test_ring tests/test_dist tests/test_tasks
+TESTS   := tests/test_layers tests/test_attention tests/test_curriculum tests/refcheck tests/test_real tests/test_train tests/test_position tests/test_cached tests/test_needles tests/test_data tests/test_report tests/test_gradcheck tests/test_optim tests/rope_dump tests/test_tokenizer tests/test_ring tests/test_dist tests/test_tasks tests/test_copier
 
 BASE    := checkpoints/base/stories260K.bin checkpoints/base/tok512.bin
 DATA    := data/tinystories/train.bin data/tinystories/val.bin data/tinystories/test.bin \
@@ -58,7 +58,7 @@ DATA    := data/tinystories/train.bin data/tinystories/val.bin data/tinystories/
 ORIGIN_MODEL := https://huggingface.co/karpathy/tinyllamas/resolve/main/stories260K
 ORIGIN_TEXT  := https://huggingface.co/datasets/roneneldan/TinyStories/resolve/main/TinyStories-valid.txt
 
-.PHONY: all test run debug bench compare docs clean packages
+.PHONY: all test run debug bench compare base-retrieval compare-retrieval docs clean packages
 .SECONDARY:
 all: train $(BASE) $(DATA)
 
@@ -142,6 +142,15 @@ run: all
 
 compare: all
 	scripts/compare_methods.sh $(METHODS)
+
+# the retrieval demo base (README "A base that retrieves", about 40 minutes) and the
+# methods' retrieval comparison on it (about 5 minutes per method)
+base-retrieval: all
+	scripts/base_retrieval.sh
+
+compare-retrieval: all
+	@[ -f checkpoints/base/retrieval260K.safetensors ] || scripts/base_retrieval.sh
+	scripts/compare_retrieval.sh $(METHODS)
 
 DOC_METHODS := none linear ntk abf dynamic yarn llama3 longrope alibi t5 yarn_alibi
 DOC_RUNS    := $(addprefix checkpoints/retrofit_,$(DOC_METHODS))

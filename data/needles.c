@@ -302,7 +302,7 @@ void mix_init(Mix *x, const Shard *train, const Tokenizer *tok, const MixOptions
     x->opt = *o;
     x->filler = shard_text(train, MIX_FILLER_MAX, &x->src.n_filler);
     x->src = (NeedleSource){tok, x->filler, x->src.n_filler, o->needles};
-    for (int t = 0; t < NUM_NEEDLE_TASKS; t++)
+    for (int t = 0; t < MIX_KINDS; t++)
         if (o->tasks >> t & 1) x->task[x->n_tasks++] = t;
     CHECK(x->n_tasks > 0 && o->share > 0.0 && o->share < 1.0 && o->min_len >= 2 && o->min_len <= o->max_len &&
           o->depth_lo >= 0.0 && o->depth_lo <= o->depth_hi && o->depth_hi <= 1.0,
@@ -312,8 +312,27 @@ void mix_init(Mix *x, const Shard *train, const Tokenizer *tok, const MixOptions
     x->epoch = UINT64_MAX;
 }
 
-int mix_min_len(NeedleTask task, const NeedleSource *s, const char *where) {
-    return needle_min_len(task, s, where) - (task == NEEDLE_KV ? 0 : NEEDLE_SNAP) + 1;
+const char *mix_kind_name(int kind) { return kind == MIX_COPY ? "copy" : needle_task_name((NeedleTask)kind); }
+
+int mix_min_len(int kind, const NeedleSource *s, const char *where) {
+    if (kind == MIX_COPY) return 1 + 2 * MIX_COPY_SPAN;
+    return needle_min_len((NeedleTask)kind, s, where) - (kind == NEEDLE_KV ? 0 : NEEDLE_SNAP) + 1;
+}
+
+int copy_text(const uint32_t *text, int d, int span, int *seq) {
+    int n = 0;
+    seq[n++] = BOS_ID;
+    for (int j = 0; j < d; j++) seq[n++] = (int)text[j];
+    for (int j = 0; j < span; j++) seq[n++] = (int)text[j];
+    return n;
+}
+
+// copy_doc: a copy document of L tokens: a span s uniform in [MIX_COPY_SPAN, (L - 1) / 2]
+// of filler text at a uniform offset, copied d = L - 1 - s tokens on.
+static size_t copy_doc(const NeedleSource *s, int L, Rng *r, int *doc) {
+    const int span = MIX_COPY_SPAN + (int)rng_below(r, (size_t)((L - 1) / 2 - MIX_COPY_SPAN + 1)), d = L - 1 - span;
+    const uint32_t *text = s->filler + rng_below(r, s->n_filler - (size_t)d + 1);
+    return (size_t)copy_text(text, d, span, doc);
 }
 
 double mix_mean_len(const Mix *x) { return 0.5 * (x->opt.min_len + x->opt.max_len); }
@@ -330,10 +349,14 @@ const int *mix_doc(Mix *x, uint64_t epoch, size_t k, size_t *len) {
         const int task = x->task[rng_below(&r, (size_t)x->n_tasks)];
         const int L = o->min_len + (int)rng_below(&r, (size_t)(o->max_len - o->min_len + 1));
         const double depth = o->depth_lo + (o->depth_hi - o->depth_lo) * rng_uniform(&r);
-        NeedlePrompt p;
-        needle_prompt((NeedleTask)task, &x->src, L - 1, depth, &r, x->doc, &p);
-        for (int j = 0; j < p.n_answer[0]; j++) x->doc[p.n + j] = (int)p.answer[0][j];
-        x->len = (size_t)(p.n + p.n_answer[0]);
+        if (task == MIX_COPY) {
+            x->len = copy_doc(&x->src, L, &r, x->doc);
+        } else {
+            NeedlePrompt p;
+            needle_prompt((NeedleTask)task, &x->src, L - 1, depth, &r, x->doc, &p);
+            for (int j = 0; j < p.n_answer[0]; j++) x->doc[p.n + j] = (int)p.answer[0][j];
+            x->len = (size_t)(p.n + p.n_answer[0]);
+        }
         x->epoch = epoch;
         x->k = k;
     }

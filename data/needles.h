@@ -65,14 +65,26 @@ void needle_prompt(NeedleTask task, const NeedleSource *s, int T, double depth, 
 // cannot encode the task's text (a question that merges with its answer).
 int needle_min_len(NeedleTask task, const NeedleSource *s, const char *where);
 
+// copy_text: <s> text[0, d) text[0, span) into seq (1 + d + span): a span of text and its
+// copy d tokens on (the eval's copy task, and data.mix's copy documents); returns the count.
+int copy_text(const uint32_t *text, int d, int span, int *seq);
+
+// MIX_COPY: data.mix's kind after the needle tasks: a span of training text and, later in
+// the same document, its copy (copy_text), so that the stream teaches induction, the
+// copying the eval's copy task measures (Olsson et al. 2022). Spans are uniform in
+// [MIX_COPY_SPAN, (L - 1) / 2] tokens.
+#define MIX_COPY NUM_NEEDLE_TASKS
+#define MIX_KINDS (NUM_NEEDLE_TASKS + 1)
+#define MIX_COPY_SPAN 16
+
 // Mix: data.mix, synthetic retrieval documents mixed into the packed training stream (the
 // "information-intensive" training of An et al. 2024, arXiv:2404.16811): prompts of the
-// listed tasks with the right answer appended, lengths L uniform in [min_len, max_len]
+// listed tasks with the right answer appended (or copy documents), lengths L uniform in [min_len, max_len]
 // tokens (kv documents: the whole pairs that fit in L, up to a pair shorter), the asked
 // fact at a depth uniform in [depth_lo, depth_hi], the filler from the training text (never
 // from val). Document k of epoch e is drawn from its own seed (seed, e, k), so the
 // stream is the same at every reading and after a resume; each epoch holds new ones.
-// MixOptions: the tasks (bit t = NeedleTask t), their share of the stream's tokens (in
+// MixOptions: the kinds (bit t = NeedleTask t, or MIX_COPY), their share of the stream's tokens (in
 // expectation; kv a little less), document lengths, facts per multikey / multivalue
 // document, the asked fact's depth range, and the seed.
 typedef struct {
@@ -87,7 +99,7 @@ typedef struct Mix {
     MixOptions opt;
     NeedleSource src;
     uint32_t *filler;            // (src.n_filler) owned: the training text without BOS
-    int n_tasks, task[NUM_NEEDLE_TASKS];
+    int n_tasks, task[MIX_KINDS];
     int *doc;                    // (max_len) the document last drawn ...
     size_t len;
     uint64_t epoch, k;           // ... and which one it is (epoch UINT64_MAX: none)
@@ -98,9 +110,12 @@ typedef struct Mix {
 // mix_init: the mix of o over the text of `train`; the caller has checked o->min_len
 // against mix_min_len.
 void mix_init(Mix *x, const Shard *train, const Tokenizer *tok, const MixOptions *o);
-// mix_min_len: the shortest document of `task` (its prompt without filler, and the
-// answer) with the names of most tokens; dies naming `where` as needle_min_len does.
-int mix_min_len(NeedleTask task, const NeedleSource *s, const char *where);
+// mix_kind_name: a needle task's name, or "copy".
+const char *mix_kind_name(int kind);
+// mix_min_len: the shortest document of `kind` (its prompt without filler, and the
+// answer, with the names of most tokens; copy: two spans); dies naming `where` as
+// needle_min_len does.
+int mix_min_len(int kind, const NeedleSource *s, const char *where);
 // mix_count: the synthetic documents of an epoch whose real documents hold `tokens`:
 // share / (1 - share) x tokens / mean length, at least 1.
 size_t mix_count(const Mix *x, size_t tokens);

@@ -38,6 +38,7 @@ run rope_published /usr/bin/python3 tests/rope_published.py
 run cached ./tests/test_cached
 run needles ./tests/test_needles checkpoints/base/tok512.bin data/tinystories/train.bin data/tinystories/val.bin
 run tasks ./tests/test_tasks "$BASE" checkpoints/base/tok512.bin data/tinystories/val.bin
+run copier ./tests/test_copier checkpoints/base/tok512.bin data/tinystories/val.bin
 run report ./tests/test_report tests/fixtures/report
 run tokenizer need "$TOK32K" ./tests/test_tokenizer "$TOK32K"
 run cli bash tests/test_cli.sh

@@ -307,14 +307,19 @@ expect_error "mix depths out of order" "--set data.mix.depths: data.mix.depths m
   ./train --config ft_native.yaml $MX --set 'data.mix.tasks=[kv]' --set data.tokenizer=$TOK --set data.mix.share=0.2 --set 'data.mix.depths=[0.5, 0.2]'
 expect_error "a mix depth above 1" "--set data.mix.depths:1:7: data.mix.depths = 1.5 is out of range \\[0, 1\\]" \
   ./train --config ft_native.yaml $MX --set 'data.mix.depths=[0.2, 1.5]'
-expect_error "an unknown mix task" "data.mix.tasks: unknown name 'copy'" \
-  ./train --config ft_native.yaml $MX --set 'data.mix.tasks=[copy]'
+expect_error "an unknown mix task" "data.mix.tasks: unknown name 'summary'" \
+  ./train --config ft_native.yaml $MX --set 'data.mix.tasks=[summary]'
 if ./train --config ft_native.yaml $MX --set 'data.mix.tasks=[passkey, kv]' --set data.tokenizer=$TOK --set data.mix.share=0.25 \
      --set 'data.mix.lengths=[200, 400]' >"$TMP/mix.out" 2>&1 \
    && grep -qE '^data.mix: [0-9]+ retrieval documents per epoch \(passkey, kv\), 200-400 tokens each, 25% of the tokens, depths 0-1; filler from data.train$' "$TMP/mix.out" \
    && grep -q 'mix:' checkpoints/test_cli_mix/config.yaml && grep -q 'tasks: \[passkey, kv\]' checkpoints/test_cli_mix/config.yaml; then
   ok "data.mix: retrieval documents in the training stream, recorded in the resolved config"
 else bad "data.mix: retrieval documents in the training stream, recorded in the resolved config" "$(tail -3 "$TMP/mix.out")"; fi
+if ./train --config ft_native.yaml $MX --set run.name=test_cli_mixcopy --set 'data.mix.tasks=[copy]' --set data.mix.share=0.3 \
+     --set 'data.mix.lengths=[100, 300]' >"$TMP/mixcopy.out" 2>&1 \
+   && grep -qE '^data.mix: [0-9]+ retrieval documents per epoch \(copy\), 100-300 tokens each, 30% of the tokens' "$TMP/mixcopy.out"; then
+  ok "data.mix: copy documents alone, without a tokenizer"
+else bad "data.mix: copy documents alone, without a tokenizer" "$(tail -3 "$TMP/mixcopy.out")"; fi
 expect_error "missing config file" "missing.yaml: no such config file" ./train --config missing.yaml
 expect_error "unknown subcommand" "unknown subcommand 'trian'" ./train trian
 expect_error "prepare without --out" "prepare: missing --text, --tokenizer or --out" ./train prepare --text x

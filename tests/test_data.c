@@ -85,7 +85,7 @@ static void test_packing(void) {
     for (int i = 0; i < 20; i++) first += doc_len(i);
     check_report(s.n_files == 2 && s.n == total && s.file_start[1] == first, "glob: two files, all tokens", (double)s.n, (double)total);
     check_report(s.tokens[0] == BOS_ID && s.tokens[1] == 10, "glob: sorted order (data_a first)", s.tokens[1], 10);
-    LoaderOptions o = {0, 0, 1};
+    LoaderOptions o = {0, 0, 1, NULL};
     Loader l;
     loader_init(&l, &s, &o, 42, T);
     check_report(l.n_docs == NDOC && l.epoch_tokens == total, "every document indexed (a file start opens one)", (double)l.n_docs, NDOC);
@@ -119,7 +119,7 @@ static void test_packing(void) {
     same = same_order(&s, &o, 42, 0, order1, n1, total / 2);
     CHECK_TRUE("the same seed, the same order", same);
 
-    o = (LoaderOptions){10, 20, 3};
+    o = (LoaderOptions){10, 20, 3, NULL};
     loader_init(&l2, &s, &o, 42, T);
     size_t want_docs = 0, want_tokens = 0;
     for (int i = 0; i < NDOC; i++) {
@@ -164,7 +164,7 @@ static void test_documents(void) {
     Shard s;
     Loader l;
     shard_load_glob(&s, "tests/tmp/data_*.bin", V, "data.train");
-    const LoaderOptions o = {0, 0, 1};
+    const LoaderOptions o = {0, 0, 1, NULL};
     loader_init(&l, &s, &o, 7, T);
     int in[4 * T], tg[4 * T], doc[4 * T], ok = 1;
     for (int k = 0; k < 60; k++) {

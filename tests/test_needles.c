@@ -567,6 +567,55 @@ static void test_mix_depths(const Shard *train) {
     CHECK_TRUE("mix: depths [1, 1]: the needle sits right before the question", last);
 }
 
+// find_text: whether ids[0, n) occur in order somewhere in the training text.
+static int find_text(const int *ids, size_t n) {
+    for (size_t o = 0; o + n <= n_train_text; o++) {
+        size_t j = 0;
+        while (j < n && (uint32_t)ids[j] == train_text[o + j]) j++;
+        if (j == n) return 1;
+    }
+    return 0;
+}
+
+// test_mix_copy: data.mix's copy documents (needles.h, MIX_COPY): <s> text[o, o + d)
+// text[o, o + s) with s in [MIX_COPY_SPAN, (L - 1) / 2], L in the lengths, the text the
+// training text's; the same document at every reading, and kinds drawn in the mix.
+static void test_mix_copy(const Shard *train) {
+    const MixOptions o = {1 << MIX_COPY | 1 << NEEDLE_PASSKEY, 0.3, 120, 300, 4, 0.0, 1.0, 5};
+    Mix x;
+    mix_init(&x, train, &tok, &o);
+    int n_copy = 0, n_pass = 0, shaped = 1, from_train = 1, same = 1;
+    for (size_t k = 0; k < 60; k++) {
+        size_t len;
+        const int *d = mix_doc(&x, 1, k, &len);
+        char *text = decode(d, (int)len);
+        const int passkey = strstr(text, "What is the pass key?") != NULL;
+        free(text);
+        n_pass += passkey;
+        if (passkey) continue;
+        n_copy++;
+        int span = 0;                            // the longest s whose tail repeats the start
+        for (int s = (int)(len - 1) / 2; s >= MIX_COPY_SPAN && !span; s--)
+            if (!memcmp(d + 1, d + len - (size_t)s, (size_t)s * sizeof *d)) span = s;
+        shaped &= d[0] == BOS_ID && len >= 120 && len <= 300 && span >= MIX_COPY_SPAN;
+        if (n_copy <= 10) from_train &= find_text(d + 1, len - 1 - (size_t)span);
+        int *again = xmalloc(len * sizeof *again);
+        memcpy(again, d, len * sizeof *again);
+        size_t len2;
+        mix_doc(&x, 1, k + 1000, &len2);
+        const int *d2 = mix_doc(&x, 1, k, &len2);
+        same &= len2 == len && !memcmp(again, d2, len * sizeof *again);
+        free(again);
+    }
+    check_report(n_copy > 15 && n_pass > 15, "mix: copy and passkey documents both drawn (of 60)", n_copy, n_pass);
+    CHECK_TRUE("mix: a copy document is <s>, text, then its first 16 .. (L-1)/2 tokens again, L in [120, 300]", shaped);
+    CHECK_TRUE("mix: copy documents' text is the training text's", from_train);
+    CHECK_TRUE("mix: copy document k of an epoch is the same at every reading", same);
+    CHECK_TRUE("mix: the copy kind is named copy", !strcmp(mix_kind_name(MIX_COPY), "copy") &&
+                                                   mix_min_len(MIX_COPY, &x.src, "test") == 1 + 2 * MIX_COPY_SPAN);
+    mix_free(&x);
+}
+
 int main(int argc, char **argv) {
     if (argc != 4) die("usage: test_needles TOKENIZER TRAIN_SHARD VAL_SHARD");
     Shard train, val;
@@ -580,6 +629,7 @@ int main(int argc, char **argv) {
     test_min_len(src);
     test_mix(&train);
     test_mix_depths(&train);
+    test_mix_copy(&train);
     free(train_text);
     free(val_text);
     shard_free(&train);

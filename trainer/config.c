@@ -36,7 +36,7 @@ static const Key KEYS[] = {
     {.key = "data.min_doc_tokens", .type = K_INT, .off = F(min_doc_tokens), .hi = 1e12, .dflt = "0"},
     {.key = "data.upsample.min_tokens", .type = K_INT, .off = F(upsample_min_tokens), .hi = 1e12, .dflt = "0"},
     {.key = "data.upsample.factor", .type = K_INT, .off = F(upsample_factor), .lo = 1, .hi = 1000, .dflt = "1"},
-    {.key = "data.mix.tasks", .type = K_NAMES, .off = F(mix_tasks), .dflt = "", .choices = "passkey|multikey|multivalue|kv"},
+    {.key = "data.mix.tasks", .type = K_NAMES, .off = F(mix_tasks), .dflt = "", .choices = "passkey|multikey|multivalue|kv|copy"},
     {.key = "data.mix.share", .type = K_FLOAT, .off = F(mix_share), .hi = 1, .dflt = ""},
     {.key = "data.mix.lengths", .type = K_LIST, .off = F(mix_lens), .off2 = F(n_mix_lens), .lo = 2, .hi = 1 << 22, .dflt = ""},
     {.key = "data.mix.depths", .type = K_LIST, .off = F(mix_depths), .off2 = F(n_mix_depths), .hi = 1, .dflt = ""},

@@ -41,9 +41,9 @@ void mix_setup(Mix *x, const Tokenizer *tok, const Config *c, const Shard *train
             config_where(c, "data.mix.share"), c->mix_share);
     const NeedleSource probe = {tok, train->tokens, train->n, (int)c->mix_needles};
     int shortest = 2;
-    for (int t = 0; t < NUM_NEEDLE_TASKS; t++)
+    for (int t = 0; t < MIX_KINDS; t++)
         if (c->mix_tasks >> t & 1) {
-            const int need = mix_min_len((NeedleTask)t, &probe, where);
+            const int need = mix_min_len(t, &probe, where);
             shortest = need > shortest ? need : shortest;
         }
     double lo = shortest, hi = longest_T > shortest ? longest_T : shortest;

@@ -21,9 +21,10 @@ void require_documents(const Config *c, const Shard *s, const char *key);
 // model's.
 void load_tokenizer(Tokenizer *t, const Config *c, int vocab, const char *user);
 // mix_setup: data.mix over the training shard (Mix, data/needles.h) with the tokenizer
-// tok (loaded by the caller); lengths default to [the tasks' shortest prompt, the run's
-// longest seq_len]. Dies naming the key and where it was set when the share is outside
-// (0, 1) or the lengths are not [shortest, longest] whole lengths that hold a prompt.
+// tok (loaded by the caller; NULL when the kinds are copy only); lengths default to
+// [the tasks' shortest prompt, the run's longest seq_len]. Dies naming the key and where
+// it was set when the share is outside (0, 1) or the lengths are not [shortest, longest]
+// whole lengths that hold a prompt.
 void mix_setup(Mix *x, const Tokenizer *tok, const Config *c, const Shard *train, int longest_T);
 // SourceKind: what a model path names (resolve_source).
 typedef enum { SRC_LLAMA2C, SRC_HF, SRC_STATE } SourceKind;

@@ -184,12 +184,7 @@ void copy_reserve(Model *m, const Copy *cp) {
 int copy_sequence(const Copy *cp, int di, int trial, int *seq) {
     const int d = cp->dist[di];
     Rng r = {cp->seed ^ ((uint64_t)d * 0x9E3779B97F4A7C15ull) ^ ((uint64_t)trial + 1) * 0xC2B2AE3D27D4EB4Full};
-    const uint32_t *f = cp->filler + rng_below(&r, cp->n_filler - (size_t)d + 1);
-    int n = 0;
-    seq[n++] = BOS_ID;
-    for (int j = 0; j < d; j++) seq[n++] = (int)f[j];
-    for (int j = 0; j < cp->span; j++) seq[n++] = (int)f[j];
-    return n;
+    return copy_text(cp->filler + rng_below(&r, cp->n_filler - (size_t)d + 1), d, cp->span, seq);
 }
 
 // trial_losses: the mean loss over the span's tokens 1 .. span-1 at the first occurrence

@@ -217,8 +217,9 @@ static void setup(Run *r, const char *ckpt) {
     if (cp > 1) batch_alloc(&r->local, r->plan.max_tokens / (size_t)cp);
     shard_optimizer(r);
     if (c->mix_tasks) {
-        load_tokenizer(&r->tok, c, r->m.cfg.vocab, "data.mix.tasks");
-        mix_setup(&r->mix, &r->tok, c, &r->train, r->plan.max_T);
+        const int needles = (c->mix_tasks & ~(1ll << MIX_COPY)) != 0;   // copy documents need no tokenizer
+        if (needles) load_tokenizer(&r->tok, c, r->m.cfg.vocab, "data.mix.tasks");
+        mix_setup(&r->mix, needles ? &r->tok : NULL, c, &r->train, r->plan.max_T);
     }
     const LoaderOptions lo = {(size_t)c->min_doc_tokens, (size_t)c->upsample_min_tokens, (int)c->upsample_factor,
                               c->mix_tasks ? &r->mix : NULL};
@@ -247,7 +248,7 @@ static void print_header(const Run *r) {
            (double)r->plan.total_steps * (double)c->batch_tokens / (double)r->loader.epoch_tokens);
     if (r->mix.n_tasks) {
         printf("data.mix: %zu retrieval documents per epoch (", r->loader.n_docs - r->loader.n_real);
-        for (int t = 0; t < r->mix.n_tasks; t++) printf("%s%s", t ? ", " : "", needle_task_name(r->mix.task[t]));
+        for (int t = 0; t < r->mix.n_tasks; t++) printf("%s%s", t ? ", " : "", mix_kind_name(r->mix.task[t]));
         printf("), %d-%d tokens each, %.0f%% of the tokens, depths %g-%g; filler from data.train\n",
                r->mix.opt.min_len, r->mix.opt.max_len, 100.0 * r->mix.opt.share, r->mix.opt.depth_lo, r->mix.opt.depth_hi);
     }
