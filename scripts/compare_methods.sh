@@ -11,11 +11,8 @@ OUT=checkpoints/compare
 mkdir -p "$OUT"
 
 . scripts/evaljson.sh
-# passkey FILE T: mean accuracy (%) over the depths at length T
-passkey() { tr '{' '\n' <"$1" | awk -v T="$2" '
-  /"task": "passkey"/ && match($0, /"seq_len": [0-9]+/) && substr($0, RSTART + 11, RLENGTH - 11) + 0 == T {
-    match($0, /"accuracy": [0-9.]+/); s += substr($0, RSTART + 12, RLENGTH - 12); n++ }
-  END { if (n) printf "%.0f%%", 100 * s / n; else printf "—" }'; }
+# passkey FILE T: mean accuracy over the depths at length T, with its % sign
+passkey() { local a; a=$(acc "$1" passkey "$2"); [ "$a" = — ] && printf '%s' "$a" || printf '%s%%' "$a"; }
 
 row() {   # row LABEL FILE
   local f=$2 base=$OUT/none_zeroshot.json

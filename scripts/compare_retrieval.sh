@@ -28,22 +28,6 @@ TASKS=(--set model.init_from="$BASE" --set "eval.tasks.names=[passkey, multikey]
 MIXED=()
 [ "${MIX:-1}" = 0 ] || MIXED=(--set "data.mix.tasks=[passkey]" --set data.mix.share=0.3 --set "data.mix.lengths=[276, 4096]")
 
-# acc FILE TASK T [DEPTH]: accuracy (%) at length T, the mean over depths or at DEPTH
-acc() { tr '{' '\n' <"$1" | awk -v K="\"$2\"" -v T="$3" -v D="${4:-}" '
-  index($0, "\"task\": " K ",") && match($0, /"seq_len": [0-9]+/) && substr($0, RSTART + 11, RLENGTH - 11) + 0 == T {
-    match($0, /"depth": [0-9.]+/); d = substr($0, RSTART + 9, RLENGTH - 9) + 0
-    if (D != "" && d != D + 0) next
-    match($0, /"accuracy": [0-9.]+/); s += substr($0, RSTART + 12, RLENGTH - 12); n++ }
-  END { if (n) printf "%.0f", 100 * s / n; else printf "—" }'; }
-# gap FILE D: the copy gap (nats) at distance D
-gap() { tr '{' '\n' <"$1" | awk -v D="$2" '
-  match($0, /"distance": [0-9]+/) && substr($0, RSTART + 12, RLENGTH - 12) + 0 == D {
-    match($0, /"gap": -?[0-9.]+/); printf "%+.2f", substr($0, RSTART + 7, RLENGTH - 7); f = 1 }
-  END { if (!f) printf "—" }'; }
-# eff FILE TASK: the effective length (— when none)
-eff() { sed -n 's/.*"effective_length": {\(.*\)}}.*/\1/p' "$1" | tr ',' '\n' |
-  awk -v K="\"$2\"" 'index($0, K ":") { split($0, a, ": "); v = a[2] } END { printf "%s", (v == "" || v == "null") ? "—" : v }'; }
-
 run() {   # run NAME: eval.json of the method NAME (none: the base model, evaluated only)
   local m=$1
   if [ "$m" = none ]; then
