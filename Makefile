@@ -144,7 +144,8 @@ compare: all
 	scripts/compare_methods.sh $(METHODS)
 
 # the retrieval demo base (README "A base that retrieves", about 40 minutes) and the
-# methods' retrieval comparison on it (about 5 minutes per method)
+# methods' retrieval comparison on it (512 -> 4096, about 5 minutes per method;
+# make compare-retrieval TARGET=32768: 512 -> 32768, about 25 minutes per method)
 base-retrieval: all
 	scripts/base_retrieval.sh
 

@@ -58,13 +58,17 @@ void shard_load_glob(Shard *s, const char *pattern, int vocab, const char *key);
 // LoaderOptions: which documents an epoch holds (long-context data recipes, e.g. Fu et
 // al. 2024, "Data Engineering for Scaling Language Models to 128K Context"): documents
 // shorter than min_doc_tokens are dropped; those of at least upsample_min_tokens
-// (0 = none) appear upsample_factor times per epoch.
+// (0 = none) appear upsample_factor times per epoch; those longer than max_doc_tokens
+// (0 = no limit) are cut into pieces of max_doc_tokens (the last shorter), each a
+// document of its own: under document masking its positions restart at 0, so a model
+// trained in long windows never sees a position past max_doc_tokens - 1.
 // mix (may be NULL): synthetic retrieval documents added to every epoch (data.mix,
 // needles.h), drawn as they are read.
 struct Mix;
 typedef struct {
     size_t min_doc_tokens, upsample_min_tokens;
     int upsample_factor;
+    size_t max_doc_tokens;
     struct Mix *mix;
 } LoaderOptions;
 

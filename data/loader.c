@@ -6,22 +6,25 @@
 #include <stdlib.h>
 #include <string.h>
 
-// add_doc: append the document [start, start + len) `times` times.
-static void add_doc(Loader *l, size_t *cap, size_t start, size_t len, int times) {
-    for (int k = 0; k < times; k++) {
-        if (l->n_real == *cap) {
-            *cap = *cap ? 2 * *cap : 1024;
-            l->doc_start = xrealloc(l->doc_start, *cap * sizeof *l->doc_start);
-            l->doc_len = xrealloc(l->doc_len, *cap * sizeof *l->doc_len);
+// add_doc: append the document [start, start + len) `times` times, each time as pieces
+// of at most `max` tokens (0: whole), each piece a document of its own.
+static void add_doc(Loader *l, size_t *cap, size_t start, size_t len, int times, size_t max) {
+    const size_t piece = max ? max : len;
+    for (int k = 0; k < times; k++)
+        for (size_t off = 0; off < len; off += piece) {
+            if (l->n_real == *cap) {
+                *cap = *cap ? 2 * *cap : 1024;
+                l->doc_start = xrealloc(l->doc_start, *cap * sizeof *l->doc_start);
+                l->doc_len = xrealloc(l->doc_len, *cap * sizeof *l->doc_len);
+            }
+            l->doc_start[l->n_real] = start + off;
+            l->doc_len[l->n_real++] = len - off < piece ? len - off : piece;
+            l->epoch_tokens += l->doc_len[l->n_real - 1];
         }
-        l->doc_start[l->n_real] = start;
-        l->doc_len[l->n_real++] = len;
-        l->epoch_tokens += len;
-    }
 }
 
-// index_docs: the documents of the shard — a BOS or a file start opens one — filtered
-// and upsampled by o.
+// index_docs: the documents of the shard — a BOS or a file start opens one — filtered,
+// upsampled and split by o (filter and upsampling judge a document by its whole length).
 static void index_docs(Loader *l, const LoaderOptions *o) {
     const Shard *s = l->shard;
     size_t cap = 0, start = 0;
@@ -29,7 +32,7 @@ static void index_docs(Loader *l, const LoaderOptions *o) {
         if (i < s->n && !shard_opens_doc(s, i)) continue;
         const size_t len = i - start;
         const int upsample = o->upsample_min_tokens && len >= o->upsample_min_tokens;
-        if (len >= o->min_doc_tokens) add_doc(l, &cap, start, len, upsample ? o->upsample_factor : 1);
+        if (len >= o->min_doc_tokens) add_doc(l, &cap, start, len, upsample ? o->upsample_factor : 1, o->max_doc_tokens);
         start = i;
     }
 }

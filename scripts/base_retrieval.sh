@@ -28,6 +28,12 @@ done
 cp "checkpoints/$run/model.safetensors" "$OUT.tmp"
 mv "$OUT.tmp" "$OUT"
 echo "installed $OUT" >&2
+# The recipe's model, as staged when the README's numbers were measured (x86-64, the
+# Debian OpenBLAS): another CPU or BLAS may round differently and end elsewhere.
+WANT=fd7fb60ee7f2a073a7ec52a39d4f667b3d403c0a051031dbafd92e6d4661b174
+GOT=$(sha256sum "$OUT" | cut -d' ' -f1)
+if [ "$GOT" = "$WANT" ]; then echo "the same model, bit for bit, as the README's (sha256 $GOT)" >&2
+else echo "note: sha256 $GOT, not the README's $WANT (another CPU or BLAS rounds differently)" >&2; fi
 
 # the held-out numbers: both models on val and test
 for model in stories260K.bin retrieval260K.safetensors; do

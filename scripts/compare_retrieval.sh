@@ -1,70 +1,109 @@
-#!/usr/bin/env bash
 # compare_retrieval.sh — the README's retrieval comparison (`make compare-retrieval`): the
 # retrieval demo base (checkpoints/base/retrieval260K.safetensors, `make base-retrieval`)
-# retrofitted with each method's configs/retrofit_<method>.yaml (512 -> 4096: the same
-# data, budget and curriculum for every method), with passkey documents of 276–4096
-# tokens as 30% of the training tokens (data.mix: a retrofit on plain text erases the
-# base's retrieval whatever the method: README "Choosing a method"), then scored on
-# val: near-range loss (0–256 at T = 512), far loss (2k–4k at T = 4096), passkey and
-# multikey accuracy by length and depth, copy by distance, and each task's effective
-# length. Prints two markdown tables (checkpoints/compare_retrieval/table.md). The base
-# model itself (under its own RoPE, no retrofit) is the first row. MIX=0: plain text.
-# usage: scripts/compare_retrieval.sh [method ...]   (about 5 minutes per method on 2 cores)
+# retrofitted with each method at the same data, budget and curriculum, with passkey
+# documents as 30% of the training tokens (data.mix: a retrofit on plain text erases the
+# base's retrieval whatever the method: README "Choosing a method"), then scored on val:
+# near-range loss (0–256 at T = 512), far loss (the top half of the target length),
+# passkey and multikey accuracy by length and depth, copy by distance, and each task's
+# effective length. Prints two markdown tables (OUT/table.md). The base model itself
+# (under its own RoPE, no retrofit) is the first row.
+#   TARGET=4096 (default): configs/retrofit_<method>.yaml (a 512 -> 2048 -> 4096
+#     curriculum, 128 steps of 8192 tokens), passkey documents of 276–4096 tokens;
+#     about 5 minutes per method on 2 cores; OUT checkpoints/compare_retrieval.
+#   TARGET=32768: configs/retrofit_32k_<method>.yaml (abf: retrofit_32k.yaml; PoSE windows
+#     of 2048 over positions 0–32767, 112 steps of 32768 tokens), passkey documents of
+#     276–2048 tokens (whose PoSE ids reach far); passkey only (the base is at chance on
+#     multikey), at 512–32768 with fewer trials (TRIALS, default 5); about 25 minutes per
+#     method on 2 cores; OUT
+#     checkpoints/compare_retrieval_32k.
+#   MIX=0: plain text (OUT gets _plain).
+# Methods named on the command line run (the base first, if it has no row yet); the
+# tables hold every method with a result in OUT, so a long comparison can run in parts.
+# usage: [TARGET=4096|32768] [MIX=0] scripts/compare_retrieval.sh [method ...]
 set -eu
 cd "$(dirname "$0")/.."
-METHODS=${*:-linear ntk abf yarn llama3 alibi t5 yarn_alibi yarn_t5}
+ALL="linear ntk abf yarn llama3 alibi t5 yarn_alibi yarn_t5"
+METHODS=${*:-$ALL}
 BASE=${BASE:-checkpoints/base/retrieval260K.safetensors}
-OUT=checkpoints/compare_retrieval
-[ "${MIX:-1}" = 0 ] && OUT=checkpoints/compare_retrieval_plain
-LENS="512, 1024, 2048, 4096"
+TARGET=${TARGET:-4096}
+case $TARGET in
+  4096)  OUT=checkpoints/compare_retrieval; LENS=(512 1024 2048 4096); COPY="64, 256, 1024, 4000"
+         MIXLEN=4096; TRIALS=${TRIALS:-10}; NAMES="passkey, multikey" ;;
+  32768) OUT=checkpoints/compare_retrieval_32k; LENS=(512 4096 16384 32768); COPY="64, 1024, 16000"
+         MIXLEN=2048; TRIALS=${TRIALS:-5}; NAMES="passkey" ;;
+  *) echo "compare_retrieval: TARGET must be 4096 or 32768, not $TARGET" >&2; exit 2 ;;
+esac
+[ "${MIX:-1}" = 0 ] && OUT=${OUT}_plain
 mkdir -p "$OUT"
 [ -f "$BASE" ] || { echo "compare_retrieval: $BASE is missing (hint: make base-retrieval)" >&2; exit 2; }
 
 . scripts/evaljson.sh
 
-TASKS=(--set model.init_from="$BASE" --set "eval.tasks.names=[passkey, multikey]"
-       --set "eval.tasks.lengths=[$LENS]" --set "eval.tasks.depths=[0.1, 0.5, 0.9]" --set eval.tasks.trials=10
-       --set "eval.tasks.copy.distances=[64, 256, 1024, 4000]" --set eval.tasks.copy.trials=10)
+config() {   # config METHOD: the method's retrofit config at TARGET (none: the base, no retrofit)
+  if [ "$TARGET" = 4096 ] || [ "$1" = none ]; then echo "configs/retrofit_$1.yaml"
+  elif [ "$1" = abf ]; then echo configs/retrofit_32k.yaml
+  elif [ "$1" = linear ]; then echo configs/retrofit_32k_pi.yaml
+  else echo "configs/retrofit_32k_$1.yaml"; fi
+}
+lens=$(IFS=,; echo "${LENS[*]}" | sed 's/,/, /g')
+TASKS=(--set model.init_from="$BASE" --set "eval.tasks.names=[$NAMES]"
+       --set "eval.tasks.lengths=[$lens]" --set "eval.tasks.depths=[0.1, 0.5, 0.9]" --set eval.tasks.trials="$TRIALS"
+       --set "eval.tasks.copy.distances=[$COPY]" --set eval.tasks.copy.trials="$TRIALS")
+[ "$TARGET" = 32768 ] && TASKS+=(--set "eval.seq_lens=[512, 4096, 32768]" --set eval.max_tokens=32768)
 MIXED=()
-[ "${MIX:-1}" = 0 ] || MIXED=(--set "data.mix.tasks=[passkey]" --set data.mix.share=0.3 --set "data.mix.lengths=[276, 4096]")
+[ "${MIX:-1}" = 0 ] || MIXED=(--set "data.mix.tasks=[passkey]" --set data.mix.share=0.3 --set "data.mix.lengths=[276, $MIXLEN]")
 
 run() {   # run NAME: eval.json of the method NAME (none: the base model, evaluated only)
-  local m=$1
+  local m=$1 name
+  name=$(basename "$OUT")_$m
   if [ "$m" = none ]; then
-    ./train eval --config configs/retrofit_none.yaml --set run.name="$(basename "$OUT")_none" "${TASKS[@]}" \
-      >"$OUT/none.log"
-    cp "checkpoints/$(basename "$OUT")_none/eval.json" "$OUT/none.json"
+    ./train eval --config "$(config none)" --set run.name="$name" "${TASKS[@]}" >"$OUT/none.log"
   else
-    rm -rf "checkpoints/$(basename "$OUT")_$m"
-    ./train --config "configs/retrofit_$m.yaml" --set run.name="$(basename "$OUT")_$m" "${TASKS[@]}" "${MIXED[@]}" \
-      >"$OUT/$m.log"
-    cp "checkpoints/$(basename "$OUT")_$m/eval.json" "$OUT/$m.json"
+    rm -rf "checkpoints/$name"
+    ./train --config "$(config "$m")" --set run.name="$name" "${TASKS[@]}" "${MIXED[@]}" >"$OUT/$m.log"
   fi
+  cp "checkpoints/$name/eval.json" "$OUT/$m.json"
 }
 
-for m in none $METHODS; do
+[ -f "$OUT/none.json" ] && [ $# -gt 0 ] || set -- none $METHODS   # the base: once, or on a full run
+for m in "$@"; do
   echo "== $m" >&2
   run "$m"
 done
+ROWS=""                       # every method run so far (a run may be split: script m1 m2, then m3 ...)
+for m in none $ALL; do [ -f "$OUT/$m.json" ] && ROWS="$ROWS $m"; done
 
 label() { [ "$1" = none ] && echo "base model (no retrofit)" || echo "$1"; }
+top=${LENS[${#LENS[@]} - 1]}
 {
-  echo "| method | 0–256 at 512 | 2k–4k at 4096 | passkey 512 | 1024 | 2048 | 4096 | 4096 by depth 0.1 / 0.5 / 0.9 | effective length |"
-  echo "|---|---|---|---|---|---|---|---|---|"
-  for m in none $METHODS; do
+  printf '| method | 0–256 at 512 | %sk–%sk at %s |' "$((top / 2048))" "$((top / 1024))" "$top"
+  sep=' passkey'
+  for L in "${LENS[@]}"; do printf '%s %s |' "$sep" "$L"; sep=; done
+  printf ' %s by depth 0.1 / 0.5 / 0.9 | effective length |\n|---|---|---|' "$top"
+  for L in "${LENS[@]}"; do printf -- '---|'; done
+  printf -- '---|---|\n'
+  for m in $ROWS; do
     f=$OUT/$m.json
-    printf '| %s | %s | %s | %s%% | %s%% | %s%% | %s%% | %s / %s / %s %% | %s |\n' "$(label "$m")" "$(bucket "$f" 512 0)" \
-      "$(bucket "$f" 4096 2048)" "$(acc "$f" passkey 512)" "$(acc "$f" passkey 1024)" "$(acc "$f" passkey 2048)" \
-      "$(acc "$f" passkey 4096)" "$(acc "$f" passkey 4096 0.1)" "$(acc "$f" passkey 4096 0.5)" \
-      "$(acc "$f" passkey 4096 0.9)" "$(eff "$f" passkey)"
+    printf '| %s | %s | %s |' "$(label "$m")" "$(bucket "$f" 512 0)" "$(bucket "$f" "$top" "$((top / 2))")"
+    for L in "${LENS[@]}"; do printf ' %s%% |' "$(acc "$f" passkey "$L")"; done
+    printf ' %s / %s / %s %% | %s |\n' "$(acc "$f" passkey "$top" 0.1)" "$(acc "$f" passkey "$top" 0.5)" \
+      "$(acc "$f" passkey "$top" 0.9)" "$(eff "$f" passkey)"
   done
   echo
-  echo "| method | multikey 512 / 1024 / 2048 / 4096 | effective length | copy gap at 64 / 256 / 1024 / 4000 (nats) |"
-  echo "|---|---|---|---|"
-  for m in none $METHODS; do
+  mk=; [ "$NAMES" = passkey ] || mk=1     # multikey: at 4096 only (the base is at chance on it)
+  printf '| method |%s copy gap at %s (nats) |\n|---|---|%s\n' \
+    "${mk:+ multikey $(echo "$lens" | sed 's|, | / |g') | effective length |}" "$(echo "$COPY" | sed 's|, | / |g')" \
+    "${mk:+---|---|}"
+  for m in $ROWS; do
     f=$OUT/$m.json
-    printf '| %s | %s / %s / %s / %s %% | %s | %s / %s / %s / %s |\n' "$(label "$m")" \
-      "$(acc "$f" multikey 512)" "$(acc "$f" multikey 1024)" "$(acc "$f" multikey 2048)" "$(acc "$f" multikey 4096)" \
-      "$(eff "$f" multikey)" "$(gap "$f" 64)" "$(gap "$f" 256)" "$(gap "$f" 1024)" "$(gap "$f" 4000)"
+    printf '| %s |' "$(label "$m")"
+    sep=' '
+    if [ -n "$mk" ]; then
+      for L in "${LENS[@]}"; do printf '%s%s' "$sep" "$(acc "$f" multikey "$L")"; sep=' / '; done
+      printf ' %% | %s |' "$(eff "$f" multikey)"
+    fi
+    sep=' '
+    for d in ${COPY//,/}; do printf '%s%s' "$sep" "$(gap "$f" "$d")"; sep=' / '; done
+    printf ' |\n'
   done
 } | tee "$OUT/table.md"

@@ -4,7 +4,8 @@
 //   - an epoch packs every document once, in a seeded order that differs per epoch and
 //     per seed; each target is a token of the stream once per epoch; sequences span
 //     documents and overlap by one token;
-//   - min_doc_tokens drops short documents; upsampling repeats long ones;
+//   - min_doc_tokens drops short documents; upsampling repeats long ones; max_doc_tokens
+//     cuts long ones into pieces whose positions, under document masking, stay below it;
 //   - a cursor saved mid-epoch and restored in a fresh loader continues identically;
 //   - document starts (PosIds.doc) from the loader and from eval windows match the
 //     documents the tokens name;
@@ -76,6 +77,32 @@ static int same_order(const Shard *s, const LoaderOptions *o, uint64_t seed, uin
     return same;
 }
 
+// test_split: max_doc_tokens 8 cuts every document into ceil(len / 8) pieces, keeps
+// every token, and under document masking no position id reaches 8 (each piece opens a
+// document of its own).
+static void test_split(const Shard *s) {
+    enum { MAX = 8, R = 4 };
+    const LoaderOptions o = {.upsample_factor = 1, .max_doc_tokens = MAX};
+    Loader l;
+    loader_init(&l, s, &o, 42, T);
+    size_t want_docs = 0;
+    for (int i = 0; i < NDOC; i++) want_docs += (doc_len(i) + MAX - 1) / MAX;
+    check_report(l.n_docs == want_docs && l.epoch_tokens == s->n, "max_doc_tokens 8: ceil(len / 8) pieces, every token",
+                 (double)l.n_docs, (double)want_docs);
+    int in[R * T], tg[R * T], doc[R * T], pos[R * T], top = 0, below = 1;
+    const Pose off = {0, 1};
+    for (int k = 0; k < 60; k++) {
+        loader_next(&l, in, tg, doc, R, T);
+        batch_positions(pos, doc, &off, 0, 0, R, T);
+        for (int i = 0; i < R * T; i++) {
+            below &= pos[i] >= 0 && pos[i] < MAX;
+            top = pos[i] > top ? pos[i] : top;
+        }
+    }
+    check_report(below && top == MAX - 1, "max_doc_tokens 8 with document starts: positions in [0, 8), 7 reached", top, MAX - 1);
+    loader_free(&l);
+}
+
 static void test_packing(void) {
     write_shards();
     Shard s;
@@ -85,7 +112,7 @@ static void test_packing(void) {
     for (int i = 0; i < 20; i++) first += doc_len(i);
     check_report(s.n_files == 2 && s.n == total && s.file_start[1] == first, "glob: two files, all tokens", (double)s.n, (double)total);
     check_report(s.tokens[0] == BOS_ID && s.tokens[1] == 10, "glob: sorted order (data_a first)", s.tokens[1], 10);
-    LoaderOptions o = {0, 0, 1, NULL};
+    LoaderOptions o = {.upsample_factor = 1};
     Loader l;
     loader_init(&l, &s, &o, 42, T);
     check_report(l.n_docs == NDOC && l.epoch_tokens == total, "every document indexed (a file start opens one)", (double)l.n_docs, NDOC);
@@ -119,7 +146,7 @@ static void test_packing(void) {
     same = same_order(&s, &o, 42, 0, order1, n1, total / 2);
     CHECK_TRUE("the same seed, the same order", same);
 
-    o = (LoaderOptions){10, 20, 3, NULL};
+    o = (LoaderOptions){.min_doc_tokens = 10, .upsample_min_tokens = 20, .upsample_factor = 3};
     loader_init(&l2, &s, &o, 42, T);
     size_t want_docs = 0, want_tokens = 0;
     for (int i = 0; i < NDOC; i++) {
@@ -137,6 +164,7 @@ static void test_packing(void) {
     }
     CHECK_TRUE("an epoch: no short document, long ones three times", filtered);
     loader_free(&l2);
+    test_split(&s);
     loader_free(&l);
     free(a); free(b); free(x); free(y);
     shard_free(&s);
@@ -164,7 +192,7 @@ static void test_documents(void) {
     Shard s;
     Loader l;
     shard_load_glob(&s, "tests/tmp/data_*.bin", V, "data.train");
-    const LoaderOptions o = {0, 0, 1, NULL};
+    const LoaderOptions o = {.upsample_factor = 1};
     loader_init(&l, &s, &o, 7, T);
     int in[4 * T], tg[4 * T], doc[4 * T], ok = 1;
     for (int k = 0; k < 60; k++) {

@@ -450,7 +450,7 @@ static void test_mix(const Shard *train) {
     const MixOptions opt = {tasks, 0.3, MIN, MAX, 4, 0.0, 1.0, 7};
     mix_init(&mix, train, &tok, &opt);
     mix_init(&mix2, train, &tok, &opt);
-    LoaderOptions o = {0, 0, 1, &mix}, o2 = {0, 0, 1, &mix2};
+    LoaderOptions o = {.upsample_factor = 1, .mix = &mix}, o2 = {.upsample_factor = 1, .mix = &mix2};
     Loader l, l2;
     loader_init(&l, train, &o, 42, 256);
     // (e) share / (1 - share) x the real tokens / the mean length documents per epoch

@@ -34,6 +34,7 @@ static const Key KEYS[] = {
     {.key = "data.val", .type = K_STR, .off = F(val_path), .dflt = ""},
     {.key = "data.tokenizer", .type = K_STR, .off = F(tokenizer), .dflt = ""},
     {.key = "data.min_doc_tokens", .type = K_INT, .off = F(min_doc_tokens), .hi = 1e12, .dflt = "0"},
+    {.key = "data.max_doc_tokens", .type = K_INT, .off = F(max_doc_tokens), .hi = 1e12, .dflt = "0"},
     {.key = "data.upsample.min_tokens", .type = K_INT, .off = F(upsample_min_tokens), .hi = 1e12, .dflt = "0"},
     {.key = "data.upsample.factor", .type = K_INT, .off = F(upsample_factor), .lo = 1, .hi = 1000, .dflt = "1"},
     {.key = "data.mix.tasks", .type = K_NAMES, .off = F(mix_tasks), .dflt = "", .choices = "passkey|multikey|multivalue|kv|copy"},

@@ -37,6 +37,7 @@ typedef struct {
     char val_path[CFG_STR];
     char tokenizer[CFG_STR];       // llama2.c tokenizer of the model (task prompts, data.mix)
     long long min_doc_tokens;      // drop shorter documents from training
+    long long max_doc_tokens;      // split longer ones into pieces of this many (0 = no limit)
     long long upsample_min_tokens; // documents at least this long (0 = none) ...
     long long upsample_factor;     // ... appear this many times per epoch
     long long mix_tasks;           // data.mix.tasks: bit t = NeedleTask t (data/needles.h); 0 = no mix

@@ -222,7 +222,7 @@ static void setup(Run *r, const char *ckpt) {
         mix_setup(&r->mix, needles ? &r->tok : NULL, c, &r->train, r->plan.max_T);
     }
     const LoaderOptions lo = {(size_t)c->min_doc_tokens, (size_t)c->upsample_min_tokens, (int)c->upsample_factor,
-                              c->mix_tasks ? &r->mix : NULL};
+                              (size_t)c->max_doc_tokens, c->mix_tasks ? &r->mix : NULL};
     loader_init(&r->loader, &r->train, &lo, (uint64_t)c->seed, r->plan.max_T);
     r->ts.total_steps = r->plan.total_steps;
     r->ts.seed = c->seed;
