@@ -60,8 +60,10 @@ void shard_load_glob(Shard *s, const char *pattern, int vocab, const char *key);
 // shorter than min_doc_tokens are dropped; those of at least upsample_min_tokens
 // (0 = none) appear upsample_factor times per epoch; those longer than max_doc_tokens
 // (0 = no limit) are cut into pieces of max_doc_tokens (the last shorter), each a
-// document of its own: under document masking its positions restart at 0, so a model
-// trained in long windows never sees a position past max_doc_tokens - 1.
+// document of its own: under document masking its positions restart at 0, so the
+// shard's text trains no position past max_doc_tokens - 1 in windows of any length
+// (without PoSE; the mix's documents are not cut). n_real and the epoch's document
+// count then count pieces.
 // mix (may be NULL): synthetic retrieval documents added to every epoch (data.mix,
 // needles.h), drawn as they are read.
 struct Mix;

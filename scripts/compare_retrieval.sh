@@ -1,3 +1,4 @@
+#!/usr/bin/env bash
 # compare_retrieval.sh — the README's retrieval comparison (`make compare-retrieval`): the
 # retrieval demo base (checkpoints/base/retrieval260K.safetensors, `make base-retrieval`)
 # retrofitted with each method at the same data, budget and curriculum, with passkey
@@ -10,15 +11,17 @@
 #   TARGET=4096 (default): configs/retrofit_<method>.yaml (a 512 -> 2048 -> 4096
 #     curriculum, 128 steps of 8192 tokens), passkey documents of 276–4096 tokens;
 #     about 5 minutes per method on 2 cores; OUT checkpoints/compare_retrieval.
-#   TARGET=32768: configs/retrofit_32k_<method>.yaml (abf: retrofit_32k.yaml; PoSE windows
-#     of 2048 over positions 0–32767, 112 steps of 32768 tokens), passkey documents of
-#     276–2048 tokens (whose PoSE ids reach far); passkey only (the base is at chance on
-#     multikey), at 512–32768 with fewer trials (TRIALS, default 5); about 25 minutes per
-#     method on 2 cores; OUT
+#   TARGET=32768: configs/retrofit_32k_<method>.yaml (abf: retrofit_32k.yaml, linear:
+#     retrofit_32k_pi.yaml; PoSE windows of 2048 over positions 0–32767, 112 steps of
+#     32768 tokens), passkey documents of 276–2048 tokens (whose PoSE ids reach far);
+#     passkey only (the base is at chance on multikey), at 512–32768 with fewer trials
+#     (TRIALS, default 5); about 25 minutes per method on 2 cores; OUT
 #     checkpoints/compare_retrieval_32k.
 #   MIX=0: plain text (OUT gets _plain).
 # Methods named on the command line run (the base first, if it has no row yet); the
 # tables hold every method with a result in OUT, so a long comparison can run in parts.
+# OUT/stamp records the base's sha256 and the settings: results of another base or
+# other settings are removed before a run adds to them.
 # usage: [TARGET=4096|32768] [MIX=0] scripts/compare_retrieval.sh [method ...]
 set -eu
 cd "$(dirname "$0")/.."
@@ -38,6 +41,13 @@ mkdir -p "$OUT"
 [ -f "$BASE" ] || { echo "compare_retrieval: $BASE is missing (hint: make base-retrieval)" >&2; exit 2; }
 
 . scripts/evaljson.sh
+
+stamp="base $(sha256sum "$BASE" | cut -d' ' -f1) target $TARGET trials $TRIALS mix ${MIX:-1}"
+if [ -f "$OUT/stamp" ] && [ "$(cat "$OUT/stamp")" != "$stamp" ]; then
+  echo "compare_retrieval: $OUT holds results of another base or settings; removing them" >&2
+  rm -f "$OUT"/*.json "$OUT"/*.log "$OUT/table.md"
+fi
+echo "$stamp" >"$OUT/stamp"
 
 config() {   # config METHOD: the method's retrofit config at TARGET (none: the base, no retrofit)
   if [ "$TARGET" = 4096 ] || [ "$1" = none ]; then echo "configs/retrofit_$1.yaml"
@@ -72,6 +82,7 @@ for m in "$@"; do
 done
 ROWS=""                       # every method run so far (a run may be split: script m1 m2, then m3 ...)
 for m in none $ALL; do [ -f "$OUT/$m.json" ] && ROWS="$ROWS $m"; done
+for m in "$@"; do case " $ROWS " in *" $m "*) ;; *) ROWS="$ROWS $m" ;; esac; done   # e.g. dynamic, longrope
 
 label() { [ "$1" = none ] && echo "base model (no retrofit)" || echo "$1"; }
 top=${LENS[${#LENS[@]} - 1]}

@@ -196,6 +196,8 @@ fi
 # ---- training data: globs and document filters -------------------------------------------
 expect_error "a data.train glob that matches nothing" "--set data.train: data.train: no file matches 'data/nowhere/\\*.bin'" \
   ./train --config ft_native.yaml --set 'data.train=data/nowhere/*.bin'
+expect_error "max_doc_tokens without document_mask" "--set data.max_doc_tokens: data.max_doc_tokens cuts documents into pieces, but data.document_mask is off" \
+  ./train --config ft_native.yaml --set data.max_doc_tokens=512
 expect_error "min_doc_tokens that leaves no document" "train.bin: data.min_doc_tokens 100000 leaves no document" \
   ./train --config ft_native.yaml --set data.min_doc_tokens=100000
 if ./train --config ft_native.yaml --set run.name=test_cli_glob --set 'data.train=data/tinystories/[t]rain.bin' \

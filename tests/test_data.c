@@ -77,18 +77,34 @@ static int same_order(const Shard *s, const LoaderOptions *o, uint64_t seed, uin
     return same;
 }
 
-// test_split: max_doc_tokens 8 cuts every document into ceil(len / 8) pieces, keeps
-// every token, and under document masking no position id reaches 8 (each piece opens a
-// document of its own).
+// test_split: max_doc_tokens 8 cuts every document into ceil(len / 8) pieces that tile
+// the shard in order, each within one document; one epoch carries every document's
+// tokens; under document masking no position id reaches 8 (each piece opens a document
+// of its own); a cursor inside a piece resumes exactly; filtering and upsampling judge a
+// document by its whole length.
 static void test_split(const Shard *s) {
     enum { MAX = 8, R = 4 };
-    const LoaderOptions o = {.upsample_factor = 1, .max_doc_tokens = MAX};
-    Loader l;
+    LoaderOptions o = {.upsample_factor = 1, .max_doc_tokens = MAX};
+    Loader l, l2;
     loader_init(&l, s, &o, 42, T);
-    size_t want_docs = 0;
+    size_t want_docs = 0, end = 0;
     for (int i = 0; i < NDOC; i++) want_docs += (doc_len(i) + MAX - 1) / MAX;
     check_report(l.n_docs == want_docs && l.epoch_tokens == s->n, "max_doc_tokens 8: ceil(len / 8) pieces, every token",
                  (double)l.n_docs, (double)want_docs);
+    int tiles = 1;
+    for (size_t i = 0; i < l.n_real; i++) {
+        tiles &= l.doc_start[i] == end && l.doc_len[i] >= 1 && l.doc_len[i] <= MAX;
+        for (size_t j = l.doc_start[i] + 1; j < l.doc_start[i] + l.doc_len[i]; j++) tiles &= !shard_opens_doc(s, j);
+        end = l.doc_start[i] + l.doc_len[i];
+    }
+    CHECK_TRUE("pieces tile the shard in order, at most 8 tokens, none across a document start", tiles && end == s->n);
+    int seen[NDOC], order[NDOC], n, exact = 1;
+    epoch_docs(&l, seen, order, &n, s->n - s->n % T);
+    for (int i = 0; i < NDOC; i++) {
+        const size_t want = doc_len(i) - (i == 20 ? 0 : 1);
+        exact &= (size_t)seen[i] <= want && (size_t)seen[i] + T >= want;
+    }
+    CHECK_TRUE("one epoch of pieces: every document's tokens once (up to the cut)", exact);
     int in[R * T], tg[R * T], doc[R * T], pos[R * T], top = 0, below = 1;
     const Pose off = {0, 1};
     for (int k = 0; k < 60; k++) {
@@ -100,6 +116,24 @@ static void test_split(const Shard *s) {
         }
     }
     check_report(below && top == MAX - 1, "max_doc_tokens 8 with document starts: positions in [0, 8), 7 reached", top, MAX - 1);
+    loader_skip(&l, 3);
+    const LoaderCursor c = loader_cursor(&l);
+    loader_init(&l2, s, &o, 42, T);
+    loader_seek(&l2, c);
+    int in2[R * T], tg2[R * T];
+    loader_next(&l, in, tg, NULL, R, T);
+    loader_next(&l2, in2, tg2, NULL, R, T);
+    CHECK_TRUE("max_doc_tokens: a cursor inside a piece resumes identically (offset " "> 0)",
+               c.offset > 0 && !memcmp(in, in2, sizeof in) && !memcmp(tg, tg2, sizeof tg));
+    loader_free(&l2);
+    loader_free(&l);
+    o = (LoaderOptions){.min_doc_tokens = 10, .upsample_min_tokens = 20, .upsample_factor = 3, .max_doc_tokens = MAX};
+    loader_init(&l, s, &o, 42, T);
+    want_docs = 0;
+    for (int i = 0; i < NDOC; i++)
+        want_docs += (size_t)(doc_len(i) < 10 ? 0 : doc_len(i) >= 20 ? 3 : 1) * ((doc_len(i) + MAX - 1) / MAX);
+    check_report(l.n_docs == want_docs, "min 10, upsample x3 from 20, then cut to 8: judged by whole length",
+                 (double)l.n_docs, (double)want_docs);
     loader_free(&l);
 }
 

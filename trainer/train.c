@@ -201,6 +201,10 @@ static void setup(Run *r, const char *ckpt) {
     check_pose(r);
     load_data(&r->train, c, "data.train", r->m.cfg.vocab);
     if (c->document_mask) require_documents(c, &r->train, "data.document_mask");
+    if (c->max_doc_tokens && !c->document_mask)
+        die("%s: data.max_doc_tokens cuts documents into pieces, but data.document_mask is off: the pieces would "
+            "only be shuffled apart, attending across and without restarting positions (set data.document_mask: true)",
+            config_where(c, "data.max_doc_tokens"));
     if (*c->val_path) {
         load_data(&r->val, c, "data.val", r->m.cfg.vocab);
         evals_plan(c, &r->plan, &r->val, r->m.cfg.vocab, &r->ev);
@@ -221,8 +225,11 @@ static void setup(Run *r, const char *ckpt) {
         if (needles) load_tokenizer(&r->tok, c, r->m.cfg.vocab, "data.mix.tasks");
         mix_setup(&r->mix, needles ? &r->tok : NULL, c, &r->train, r->plan.max_T);
     }
-    const LoaderOptions lo = {(size_t)c->min_doc_tokens, (size_t)c->upsample_min_tokens, (int)c->upsample_factor,
-                              (size_t)c->max_doc_tokens, c->mix_tasks ? &r->mix : NULL};
+    const LoaderOptions lo = {.min_doc_tokens = (size_t)c->min_doc_tokens,
+                              .upsample_min_tokens = (size_t)c->upsample_min_tokens,
+                              .upsample_factor = (int)c->upsample_factor,
+                              .max_doc_tokens = (size_t)c->max_doc_tokens,
+                              .mix = c->mix_tasks ? &r->mix : NULL};
     loader_init(&r->loader, &r->train, &lo, (uint64_t)c->seed, r->plan.max_T);
     r->ts.total_steps = r->plan.total_steps;
     r->ts.seed = c->seed;
