@@ -145,7 +145,7 @@ compare: all
 
 # the retrieval demo base (README "A base that retrieves", about 40 minutes) and the
 # methods' retrieval comparison on it (512 -> 4096, about 5 minutes per method;
-# make compare-retrieval TARGET=32768: 512 -> 32768, about 25 minutes per method)
+# make compare-retrieval TARGET=32768: 512 -> 32768, about 35 minutes per method, a third of it the evals)
 base-retrieval: all
 	scripts/base_retrieval.sh
 

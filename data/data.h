@@ -24,7 +24,8 @@ typedef struct {
 // shard_load: read and validate a shard; every token must be < vocab (vocab > 0).
 void shard_load(Shard *s, const char *path, int vocab);
 void shard_free(Shard *s);
-// shard_write: uint16 tokens when vocab <= 65536, else uint32 (version 7).
+// shard_write: uint16 tokens when vocab <= 65536, else uint32 (version 7); written to
+// path.part, then renamed over path (a reader sees the old file or the whole new one).
 void shard_write(const char *path, const uint32_t *tokens, size_t n, int vocab);
 
 // Tokenizer: llama2.c format — int32 max_token_length, then per token: float score,
@@ -65,7 +66,10 @@ void shard_load_glob(Shard *s, const char *pattern, int vocab, const char *key);
 // (without PoSE; the mix's documents are not cut). n_real and the epoch's document
 // count then count pieces.
 // mix (may be NULL): synthetic retrieval documents added to every epoch (data.mix,
-// needles.h), drawn as they are read.
+// needles.h), drawn as they are read. Under its `whole` option a mix document that would
+// cross the end of a sequence starts the next sequence instead, and the rest of this
+// one is a gap: a BOS and training text (mix_gap), a document of its own; the epoch's
+// token count (an estimate with a mix) leaves gaps out.
 struct Mix;
 typedef struct {
     size_t min_doc_tokens, upsample_min_tokens;
@@ -104,9 +108,9 @@ void loader_free(Loader *l);
 // row index where each input's document starts (PosIds.doc; a row's first document
 // starts at 0 even when it began in an earlier sequence).
 void loader_next(Loader *l, int *inputs, int *targets, int *doc, int B, int T);
-// loader_skip: move past n tokens of the stream, as if read (the sequences another rank
-// of a multi-rank run reads: every rank walks the same cursor).
-void loader_skip(Loader *l, size_t n);
+// loader_skip: move past `rows` sequences of T tokens, as if read (the sequences another
+// rank of a multi-rank run reads: every rank walks the same cursor).
+void loader_skip(Loader *l, size_t rows, int T);
 // loader_seek: continue from a cursor of loader_cursor (dies if it does not fit).
 void loader_seek(Loader *l, LoaderCursor c);
 LoaderCursor loader_cursor(const Loader *l);

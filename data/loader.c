@@ -17,9 +17,10 @@ static void add_doc(Loader *l, size_t *cap, size_t start, size_t len, int times,
                 l->doc_start = xrealloc(l->doc_start, *cap * sizeof *l->doc_start);
                 l->doc_len = xrealloc(l->doc_len, *cap * sizeof *l->doc_len);
             }
+            const size_t n = len - off < piece ? len - off : piece;
             l->doc_start[l->n_real] = start + off;
-            l->doc_len[l->n_real++] = len - off < piece ? len - off : piece;
-            l->epoch_tokens += l->doc_len[l->n_real - 1];
+            l->doc_len[l->n_real++] = n;
+            l->epoch_tokens += n;
         }
 }
 
@@ -81,28 +82,49 @@ static const size_t *order_of(Loader *l, uint64_t epoch) {
 }
 
 // doc_tokens: document d of `epoch`'s order: its tokens and length (a mix document is
-// drawn when read).
-static const uint32_t *doc_tokens(Loader *l, uint64_t epoch, size_t d, const int **syn, size_t *len) {
+// drawn when read, for sequences of T tokens: mix_doc).
+static const uint32_t *doc_tokens(Loader *l, uint64_t epoch, size_t d, int T, const int **syn, size_t *len) {
     *syn = NULL;
     if (d < l->n_real) {
         *len = l->doc_len[d];
         return l->shard->tokens + l->doc_start[d];
     }
-    *syn = mix_doc(l->mix, epoch, d - l->n_real, len);
+    *syn = mix_doc(l->mix, epoch, d - l->n_real, T, len);
     return NULL;
 }
 
+// gap: under data.mix.whole, the `room` tokens before a mix document that does not fit in
+// them, the rest of a sequence: BOS and training text (mix_gap). Returns the count.
+static size_t gap(const Loader *l, uint64_t epoch, size_t d, size_t room, int *out, int *opens) {
+    const uint32_t *text = mix_gap(l->mix, epoch, d - l->n_real);
+    for (size_t i = 0; out && i < room; i++) out[i] = i ? (int)text[i - 1] : BOS_ID;
+    for (size_t i = 0; opens && i < room; i++) opens[i] = i == 0;
+    return room;
+}
+
 // walk: move c forward by n tokens of the stream, copying them to out and marking in
-// opens (1: the token starts a document, else 0) when those are not NULL.
-static void walk(Loader *l, LoaderCursor *c, size_t n, int *out, int *opens) {
-    while (n > 0) {
+// opens (1: the token starts a document, else 0) when those are not NULL. The walk
+// starts a sequence of T tokens (and n is a whole number of them, or 1): under
+// data.mix.whole a mix document that would cross a sequence's end starts the next one,
+// after a gap.
+static void walk(Loader *l, LoaderCursor *c, size_t n, int T, int *out, int *opens) {
+    for (size_t done = 0; done < n;) {
         const int *syn;
         size_t len;
-        const uint32_t *tok = doc_tokens(l, c->epoch, order_of(l, c->epoch)[c->doc], &syn, &len);
-        const size_t left = len - c->offset, take = left < n ? left : n;
+        const size_t d = order_of(l, c->epoch)[c->doc], room = (size_t)T - done % (size_t)T;
+        const uint32_t *tok = doc_tokens(l, c->epoch, d, T, &syn, &len);
+        if (syn && l->mix->opt.whole && c->offset == 0 && len > room) {
+            CHECK(room <= n - done, "loader: a walk of %zu tokens ends inside a sequence of %d", n, T);
+            const size_t g = gap(l, c->epoch, d, room, out, opens);
+            done += g;
+            if (out) out += g;
+            if (opens) opens += g;
+            continue;
+        }
+        const size_t left = len - c->offset, take = left < n - done ? left : n - done;
         for (size_t i = 0; out && i < take; i++) *out++ = syn ? syn[c->offset + i] : (int)tok[c->offset + i];
         for (size_t i = 0; opens && i < take; i++) *opens++ = c->offset + i == 0;
-        n -= take;
+        done += take;
         c->offset += take;
         if (c->offset == len) {
             c->offset = 0;
@@ -117,20 +139,20 @@ static void walk(Loader *l, LoaderCursor *c, size_t n, int *out, int *opens) {
 void loader_next(Loader *l, int *inputs, int *targets, int *doc, int B, int T) {
     for (int b = 0; b < B; b++) {
         int *in = inputs + (size_t)b * T, *tg = targets + (size_t)b * T;
-        walk(l, &l->cur, (size_t)T, in, doc ? doc + (size_t)b * T : NULL);
+        walk(l, &l->cur, (size_t)T, T, in, doc ? doc + (size_t)b * T : NULL);
         memcpy(tg, in + 1, ((size_t)T - 1) * sizeof *tg);
         LoaderCursor ahead = l->cur;              // the last target starts the next sequence
-        walk(l, &ahead, 1, tg + T - 1, NULL);
+        walk(l, &ahead, 1, T, tg + T - 1, NULL);
     }
     if (doc) doc_starts(doc, B, T);
 }
 
-void loader_skip(Loader *l, size_t n) { walk(l, &l->cur, n, NULL, NULL); }
+void loader_skip(Loader *l, size_t rows, int T) { walk(l, &l->cur, rows * (size_t)T, T, NULL, NULL); }
 
 void loader_seek(Loader *l, LoaderCursor c) {
     const int *syn;
     size_t len = 0;
-    if (c.doc < l->n_docs) doc_tokens(l, c.epoch, order_of(l, c.epoch)[c.doc], &syn, &len);
+    if (c.doc < l->n_docs) doc_tokens(l, c.epoch, order_of(l, c.epoch)[c.doc], 0, &syn, &len);
     if (c.doc >= l->n_docs || c.offset >= len)
         die("%s: the data cursor (epoch %llu, document %llu, offset %llu) does not fit its %zu documents "
             "(hint: data.train, its filters or data.mix changed since the cursor was saved)", l->shard->path,

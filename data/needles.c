@@ -342,12 +342,24 @@ size_t mix_count(const Mix *x, size_t tokens) {
     return n < 1.0 ? 1 : (size_t)(n + 0.5);
 }
 
-const int *mix_doc(Mix *x, uint64_t epoch, size_t k, size_t *len) {
-    if (x->epoch != epoch || x->k != k) {
-        const MixOptions *o = &x->opt;
-        Rng r = {o->seed ^ ((epoch + 1) * 0x9E3779B97F4A7C15ull) ^ (((uint64_t)k + 1) * 0xC2B2AE3D27D4EB4Full)};
+// doc_seed: the seed of document k of epoch e.
+static uint64_t doc_seed(const MixOptions *o, uint64_t epoch, size_t k) {
+    return o->seed ^ ((epoch + 1) * 0x9E3779B97F4A7C15ull) ^ (((uint64_t)k + 1) * 0xC2B2AE3D27D4EB4Full);
+}
+
+const uint32_t *mix_gap(const Mix *x, uint64_t epoch, size_t k) {
+    Rng r = {doc_seed(&x->opt, epoch, k) ^ 0x474150ull};
+    return x->filler + rng_below(&r, x->src.n_filler - (size_t)x->opt.max_len + 2);
+}
+
+const int *mix_doc(Mix *x, uint64_t epoch, size_t k, int T, size_t *len) {
+    const MixOptions *o = &x->opt;
+    const int hi = o->whole && T > 0 && T < o->max_len ? T : o->max_len;
+    if (x->epoch != epoch || x->k != k || x->T != hi) {
+        CHECK(hi >= o->min_len, "mix: sequences of %d tokens cannot hold whole documents of %d", T, o->min_len);
+        Rng r = {doc_seed(o, epoch, k)};
         const int task = x->task[rng_below(&r, (size_t)x->n_tasks)];
-        const int L = o->min_len + (int)rng_below(&r, (size_t)(o->max_len - o->min_len + 1));
+        const int L = o->min_len + (int)rng_below(&r, (size_t)(hi - o->min_len + 1));
         const double depth = o->depth_lo + (o->depth_hi - o->depth_lo) * rng_uniform(&r);
         if (task == MIX_COPY) {
             x->len = copy_doc(&x->src, L, &r, x->doc);
@@ -359,6 +371,7 @@ const int *mix_doc(Mix *x, uint64_t epoch, size_t k, size_t *len) {
         }
         x->epoch = epoch;
         x->k = k;
+        x->T = hi;
     }
     *len = x->len;
     return x->doc;

@@ -54,19 +54,21 @@ typedef struct {
 } NeedlePrompt;
 
 // needle_prompt: a prompt of `task` drawn from r whose tokens and longest answer make
-// T + 1 tokens (kv: at most T + 1; its pairs do not divide T exactly, and stop at 44995
-// pairs, about 760k tokens with tok512, the five-digit numbers being used up), the asked fact at
-// `depth`, into seq (T + 1) and p. Dies (a CHECK: callers check needle_min_len first)
-// when T cannot hold it.
+// T + 1 tokens (kv: at most T + 1; its pairs do not divide T exactly, and stop at
+// 44995 pairs, about 760k tokens with tok512, the five-digit numbers being used up), the
+// asked fact at `depth`, into seq (T + 1) and p. Dies (a CHECK: callers check
+// needle_min_len first) when T cannot hold it.
 void needle_prompt(NeedleTask task, const NeedleSource *s, int T, double depth, Rng *r, int *seq, NeedlePrompt *p);
 // needle_min_len: the shortest T at which every prompt of `task` leaves room for
 // NEEDLE_SNAP filler tokens (its needles and question with the names of most tokens;
-// numbers are a token per digit in llama2.c tokenizers) (kv: 2 pairs); dies naming `where` when the tokenizer
-// cannot encode the task's text (a question that merges with its answer).
+// numbers are a token per digit in llama2.c tokenizers) (kv: 2 pairs); dies naming
+// `where` when the tokenizer cannot encode the task's text (a question that merges with
+// its answer).
 int needle_min_len(NeedleTask task, const NeedleSource *s, const char *where);
 
-// copy_text: <s> text[0, d) text[0, span) into seq (1 + d + span): a span of text and its
-// copy d tokens on (the eval's copy task, and data.mix's copy documents); returns the count.
+// copy_text: <s> text[0, d) text[0, span) into seq (1 + d + span): a span of text and
+// its copy d tokens on (the eval's copy task, and data.mix's copy documents); returns
+// the count.
 int copy_text(const uint32_t *text, int d, int span, int *seq);
 
 // MIX_COPY: data.mix's kind after the needle tasks: a span of training text and, later in
@@ -79,20 +81,25 @@ int copy_text(const uint32_t *text, int d, int span, int *seq);
 
 // Mix: data.mix, synthetic retrieval documents mixed into the packed training stream (the
 // "information-intensive" training of An et al. 2024, arXiv:2404.16811): prompts of the
-// listed tasks with the right answer appended (or copy documents), lengths L uniform in [min_len, max_len]
-// tokens (kv documents: the whole pairs that fit in L, up to a pair shorter), the asked
-// fact at a depth uniform in [depth_lo, depth_hi], the filler from the training text (never
-// from val). Document k of epoch e is drawn from its own seed (seed, e, k), so the
-// stream is the same at every reading and after a resume; each epoch holds new ones.
-// MixOptions: the kinds (bit t = NeedleTask t, or MIX_COPY), their share of the stream's tokens (in
-// expectation; kv a little less), document lengths, facts per multikey / multivalue
-// document, the asked fact's depth range, and the seed.
+// listed tasks with the right answer appended (or copy documents), lengths L uniform in
+// [min_len, max_len] tokens (kv documents: the whole pairs that fit in L, up to a pair
+// shorter), the asked fact at a depth uniform in [depth_lo, depth_hi], the filler from
+// the training text (never from val). Document k of epoch e is drawn from its own seed
+// (seed, e, k), so the stream is the same at every reading and after a resume; each
+// epoch holds new ones.
+// MixOptions: the kinds (bit t = NeedleTask t, or MIX_COPY), their share of the stream's
+// tokens (in expectation; kv a little less), document lengths, facts per multikey /
+// multivalue document, the asked fact's depth range, the seed, and `whole`
+// (data.mix.whole): no document straddles two training sequences, so none loses its fact
+// or its question to a sequence edge (the loader packs them: data.h); documents are then
+// at most a sequence long (mix_doc).
 typedef struct {
     long long tasks;
     double share;
     int min_len, max_len, needles;
     double depth_lo, depth_hi;
     uint64_t seed;
+    int whole;
 } MixOptions;
 
 typedef struct Mix {
@@ -103,6 +110,7 @@ typedef struct Mix {
     int *doc;                    // (max_len) the document last drawn ...
     size_t len;
     uint64_t epoch, k;           // ... and which one it is (epoch UINT64_MAX: none)
+    int T;                       // ... and for which sequence length
 } Mix;
 
 #define MIX_FILLER_MAX ((size_t)1 << 24)   // training text kept as filler (64 MiB of ids)
@@ -121,8 +129,14 @@ int mix_min_len(int kind, const NeedleSource *s, const char *where);
 size_t mix_count(const Mix *x, size_t tokens);
 // mix_mean_len: the expected tokens of one synthetic document.
 double mix_mean_len(const Mix *x);
-// mix_doc: the tokens of document k of epoch e (valid until the next call); *len their count.
-const int *mix_doc(Mix *x, uint64_t epoch, size_t k, size_t *len);
+// mix_doc: the tokens of document k of epoch e (valid until the next call); *len their
+// count. Under opt.whole with T > 0 (the training sequence length, at least min_len) the
+// length is drawn from [min_len, min(max_len, T)], else from [min_len, max_len].
+const int *mix_doc(Mix *x, uint64_t epoch, size_t k, int T, size_t *len);
+// mix_gap: the training text (at least max_len - 1 tokens, from an offset seeded by
+// (seed, e, k)) that fills the rest of a sequence before document k of epoch e under
+// opt.whole, after a BOS.
+const uint32_t *mix_gap(const Mix *x, uint64_t epoch, size_t k);
 void mix_free(Mix *x);
 
 #endif

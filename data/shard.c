@@ -1,6 +1,7 @@
 // shard.c — llm.c token shards, globs of them, and eval windows (data.h).
 #define _POSIX_C_SOURCE 200809L
 #include "data.h"
+#include "../util/fs.h"
 
 #include <glob.h>
 #include <assert.h>
@@ -75,16 +76,20 @@ void shard_write(const char *path, const uint32_t *tokens, size_t n, int vocab) 
     h[0] = wide ? SHARD_MAGIC_U32 : SHARD_MAGIC_U16;
     h[1] = wide ? 7 : 1;
     h[2] = (int32_t)n;
-    FILE *f = xfopen(path, "wb");
-    xfwrite(h, sizeof h, f, path);
-    if (wide) xfwrite(tokens, n * 4, f, path);
+    char *part = xmalloc(strlen(path) + 6);
+    snprintf(part, strlen(path) + 6, "%s.part", path);
+    FILE *f = xfopen(part, "wb");
+    xfwrite(h, sizeof h, f, part);
+    if (wide) xfwrite(tokens, n * 4, f, part);
     else {
         uint16_t *tmp = xmalloc(n * 2);
         for (size_t i = 0; i < n; i++) tmp[i] = (uint16_t)tokens[i];
-        xfwrite(tmp, n * 2, f, path);
+        xfwrite(tmp, n * 2, f, part);
         free(tmp);
     }
-    if (fclose(f) != 0) die("%s: write failed", path);
+    if (fclose(f) != 0) die("%s: write failed", part);
+    rename_path(part, path);
+    free(part);
 }
 
 size_t window_count(const Shard *s, int T) { return s->n < 1 ? 0 : (s->n - 1) / (size_t)T; }

@@ -15,14 +15,17 @@
 #     retrofit_32k_pi.yaml; PoSE windows of 2048 over positions 0–32767, 112 steps of
 #     32768 tokens), passkey documents of 276–2048 tokens (whose PoSE ids reach far);
 #     passkey only (the base is at chance on multikey), at 512–32768 with fewer trials
-#     (TRIALS, default 5); about 25 minutes per method on 2 cores; OUT
+#     (TRIALS, default 5); about 35 minutes per method on 2 cores; OUT
 #     checkpoints/compare_retrieval_32k.
 #   MIX=0: plain text (OUT gets _plain).
+#   THREADS=N: run.threads of every run (default: the configs', all cores), e.g. two
+#     instances in parts with THREADS=1 on 2 cores.
 # Methods named on the command line run (the base first, if it has no row yet); the
 # tables hold every method with a result in OUT, so a long comparison can run in parts.
 # OUT/stamp records the base's sha256 and the settings: results of another base or
 # other settings are removed before a run adds to them.
-# usage: [TARGET=4096|32768] [MIX=0] scripts/compare_retrieval.sh [method ...]
+# --table: only print the tables of the results in OUT (no run).
+# usage: [TARGET=4096|32768] [MIX=0] scripts/compare_retrieval.sh [--table | method ...]
 set -eu
 cd "$(dirname "$0")/.."
 ALL="linear ntk abf yarn llama3 alibi t5 yarn_alibi yarn_t5"
@@ -44,6 +47,7 @@ mkdir -p "$OUT"
 
 stamp="base $(sha256sum "$BASE" | cut -d' ' -f1) target $TARGET trials $TRIALS mix ${MIX:-1}"
 if [ -f "$OUT/stamp" ] && [ "$(cat "$OUT/stamp")" != "$stamp" ]; then
+  [ "${1:-}" = --table ] && { echo "compare_retrieval: $OUT holds results of another base or settings" >&2; exit 2; }
   echo "compare_retrieval: $OUT holds results of another base or settings; removing them" >&2
   rm -f "$OUT"/*.json "$OUT"/*.log "$OUT/table.md"
 fi
@@ -60,6 +64,7 @@ TASKS=(--set model.init_from="$BASE" --set "eval.tasks.names=[$NAMES]"
        --set "eval.tasks.lengths=[$lens]" --set "eval.tasks.depths=[0.1, 0.5, 0.9]" --set eval.tasks.trials="$TRIALS"
        --set "eval.tasks.copy.distances=[$COPY]" --set eval.tasks.copy.trials="$TRIALS")
 [ "$TARGET" = 32768 ] && TASKS+=(--set "eval.seq_lens=[512, 4096, 32768]" --set eval.max_tokens=32768)
+[ -n "${THREADS:-}" ] && TASKS+=(--set run.threads="$THREADS")
 MIXED=()
 [ "${MIX:-1}" = 0 ] || MIXED=(--set "data.mix.tasks=[passkey]" --set data.mix.share=0.3 --set "data.mix.lengths=[276, $MIXLEN]")
 
@@ -75,14 +80,17 @@ run() {   # run NAME: eval.json of the method NAME (none: the base model, evalua
   cp "checkpoints/$name/eval.json" "$OUT/$m.json"
 }
 
-[ -f "$OUT/none.json" ] && [ $# -gt 0 ] || set -- none $METHODS   # the base: once, or on a full run
+if [ "${1:-}" = --table ]; then set --
+else [ -f "$OUT/none.json" ] && [ $# -gt 0 ] || set -- none $METHODS; fi   # the base: once, or on a full run
 for m in "$@"; do
   echo "== $m" >&2
   run "$m"
 done
-ROWS=""                       # every method run so far (a run may be split: script m1 m2, then m3 ...)
+ROWS=""                       # every method with a result (a run may be split: script m1 m2, then m3 ...)
 for m in none $ALL; do [ -f "$OUT/$m.json" ] && ROWS="$ROWS $m"; done
-for m in "$@"; do case " $ROWS " in *" $m "*) ;; *) ROWS="$ROWS $m" ;; esac; done   # e.g. dynamic, longrope
+for f in "$OUT"/*.json; do   # others, e.g. dynamic, longrope
+  m=$(basename "$f" .json); [ -f "$f" ] && case " $ROWS " in *" $m "*) ;; *) ROWS="$ROWS $m" ;; esac
+done
 
 label() { [ "$1" = none ] && echo "base model (no retrofit)" || echo "$1"; }
 top=${LENS[${#LENS[@]} - 1]}

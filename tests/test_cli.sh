@@ -299,6 +299,8 @@ expect_error "a mix without a share" "--set data.mix.tasks: data.mix.tasks needs
   ./train --config ft_native.yaml $MX --set 'data.mix.tasks=[passkey]' --set data.tokenizer=$TOK
 expect_error "mix documents longer than the training text" "--set data.mix.lengths: data.mix.lengths 300000 is longer than the training text's [0-9]+ tokens" \
   ./train --config ft_native.yaml $MX --set 'data.mix.tasks=[passkey]' --set data.tokenizer=$TOK --set data.mix.share=0.2 --set 'data.mix.lengths=[200, 300000]'
+expect_error "whole mix documents that no sequence holds" "--set data.mix.whole: data.mix.whole needs every sequence to hold a whole document, but the shortest seq_len 512 is below data.mix.lengths' 600" \
+  ./train --config ft_native.yaml $MX --set 'data.mix.tasks=[passkey]' --set data.tokenizer=$TOK --set data.mix.share=0.2 --set 'data.mix.lengths=[600, 700]' --set data.mix.whole=true
 expect_error "a mix without data.tokenizer" "--set data.mix.tasks: data.mix.tasks needs data.tokenizer" \
   ./train --config ft_native.yaml $MX --set 'data.mix.tasks=[kv]' --set data.mix.share=0.2
 expect_error "mix lengths too short for the prompts" "--set data.mix.lengths: data.mix.lengths 50 is too short for the tasks' prompts; use at least [0-9]+" \

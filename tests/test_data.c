@@ -10,9 +10,13 @@
 //   - document starts (PosIds.doc) from the loader and from eval windows match the
 //     documents the tokens name;
 //   - PoSE ids (batch_positions): below target_len, +1 per token except at the chunk
-//     cuts, restarting at each document, seeded, and covering [0, target_len).
+//     cuts, restarting at each document, seeded, and covering [0, target_len);
+//   - data.mix.whole: every mix document of every epoch read lies whole inside one
+//     sequence, once (without it some straddle), at most a sequence long; gaps before
+//     them are BOS + training text; seek and skip continue the same rows.
 #define _POSIX_C_SOURCE 200809L
 #include "../data/data.h"
+#include "../data/needles.h"
 #include "../util/util.h"
 #include "check.h"
 
@@ -116,7 +120,7 @@ static void test_split(const Shard *s) {
         }
     }
     check_report(below && top == MAX - 1, "max_doc_tokens 8 with document starts: positions in [0, 8), 7 reached", top, MAX - 1);
-    loader_skip(&l, 3);
+    loader_skip(&l, 3, 1);
     const LoaderCursor c = loader_cursor(&l);
     loader_init(&l2, s, &o, 42, T);
     loader_seek(&l2, c);
@@ -287,9 +291,122 @@ static void test_pose(void) {
     free(doc);
 }
 
+// --- data.mix.whole, on copy documents (no tokenizer) of 40 .. 120 tokens in rows of 64 ---
+enum { W = 64, ROWS = 400, EPOCHS = 64 };
+
+// find_mix: e * K + k when the run seg[0, n) is document k of epoch e < E of the mix
+// drawn for rows of W tokens (r: a reference Mix of the same options), else -1.
+static long find_mix(Mix *r, const int *seg, size_t n, int E, size_t K) {
+    for (int e = 0; e < E; e++)
+        for (size_t k = 0; k < K; k++) {
+            size_t len;
+            const int *d = mix_doc(r, (uint64_t)e, k, W, &len);
+            if (len == n && !memcmp(d, seg, n * sizeof *d)) return (long)((size_t)e * K + k);
+        }
+    return -1;
+}
+
+// text_run: ids[0, n) occur in order in text[0, m).
+static int text_run(const int *ids, size_t n, const uint32_t *text, size_t m) {
+    for (size_t o = 0; o + n <= m; o++) {
+        size_t j = 0;
+        while (j < n && (uint32_t)ids[j] == text[o + j]) j++;
+        if (j == n) return 1;
+    }
+    return 0;
+}
+
+// whole_rows: ROWS rows of W tokens of a loader with a copy mix (whole or not) into in,
+// tg; count[e * K + k]: the rows holding document k of epoch e as a run between
+// document starts (or the row's ends); lens: the shortest and longest of those; gaps: rows ending in a
+// BOS and training text before a row that opens with a mix document (bad: not text).
+// Returns the epochs read in full.
+static int whole_rows(const Shard *s, int whole, int *in, int *tg, int *count, size_t *K, int *lens, int *gaps,
+                      int *bad) {
+    const MixOptions mo = {1ll << MIX_COPY, 0.5, 40, 120, 4, 0.0, 1.0, 9, whole};
+    Mix x, ref;
+    mix_init(&x, s, NULL, &mo);
+    mix_init(&ref, s, NULL, &mo);
+    LoaderOptions o = {.upsample_factor = 1, .mix = &x};
+    Loader l;
+    loader_init(&l, s, &o, 42, W);
+    *K = l.n_docs - l.n_real;
+    static int doc[ROWS * W];
+    loader_next(&l, in, tg, doc, ROWS, W);
+    const int E = (int)loader_cursor(&l).epoch;
+    CHECK(E + 1 <= EPOCHS && (size_t)(E + 1) * *K <= EPOCHS * 16, "test: %d epochs of %zu mix documents", E, *K);
+    size_t n_text;
+    uint32_t *text = shard_text(s, SIZE_MAX, &n_text);
+    long first[ROWS], last_t[ROWS];
+    memset(count, 0, EPOCHS * 16 * sizeof *count);
+    lens[0] = W, lens[1] = *gaps = *bad = 0;
+    for (int r = 0; r < ROWS; r++) {
+        const int *row = in + r * W;
+        for (int t = 0, u; t < W; t = u) {
+            for (u = t + 1; u < W && doc[r * W + u] != u; u++) {}
+            const long m = row[t] == BOS_ID ? find_mix(&ref, row + t, (size_t)(u - t), E + 1, *K) : -1;
+            if (m >= 0) count[m]++, lens[0] = u - t < lens[0] ? u - t : lens[0], lens[1] = u - t > lens[1] ? u - t : lens[1];
+            if (t == 0) first[r] = m;
+            last_t[r] = row[t] == BOS_ID && m < 0 ? t : -1;
+        }
+    }
+    for (int r = 0; r + 1 < ROWS; r++)
+        if (last_t[r] > 0 && first[r + 1] >= 0)
+            *gaps += 1, *bad += !text_run(in + r * W + last_t[r] + 1, (size_t)(W - 1 - last_t[r]), text, n_text);
+    free(text);
+    loader_free(&l);
+    mix_free(&x);
+    mix_free(&ref);
+    return E;
+}
+
+static void test_mix_whole(void) {
+    Shard s;
+    shard_load_glob(&s, "tests/tmp/data_[ab].bin", V, "test");
+    static int in[ROWS * W], tg[ROWS * W], in2[ROWS * W], tg2[ROWS * W], count[EPOCHS * 16];
+    size_t K;
+    int lens[2], gaps, bad, once = 1, straddle = 0, targets = 1;
+    const int E0 = whole_rows(&s, 0, in, tg, count, &K, lens, &gaps, &bad);
+    for (size_t i = 0; i < (size_t)E0 * K; i++) straddle += count[i] == 0;
+    check_report(straddle > 0, "mix without whole: some documents straddle two rows (the check can fail)", straddle, 1);
+    const int E = whole_rows(&s, 1, in, tg, count, &K, lens, &gaps, &bad);
+    for (size_t i = 0; i < (size_t)E * K; i++) once &= count[i] == 1;
+    for (int i = 0; i < ROWS * W; i++) targets &= i % W == W - 1 ? i + 1 == ROWS * W || tg[i] == in[i + 1] : tg[i] == in[i + 1];
+    check_report(once && E >= 10, check_what("mix.whole: each of %d epochs' %zu documents lies whole in one row, once", E, K),
+                 once, 1);
+    check_report(lens[0] >= 40 && lens[1] <= W && lens[1] >= W - 4, "mix.whole: documents of 40 .. 64 tokens (at most a row)",
+                 lens[1], W);
+    check_report(gaps > 10 && !bad, "mix.whole: gaps before a row's mix document are BOS + training text", bad, 0);
+    CHECK_TRUE("mix.whole: a row's last target opens the next row", targets);
+    const MixOptions mo = {1ll << MIX_COPY, 0.5, 40, 120, 4, 0.0, 1.0, 9, 1};
+    Mix x;
+    mix_init(&x, &s, NULL, &mo);
+    LoaderOptions o = {.upsample_factor = 1, .mix = &x};
+    Loader a, b;
+    loader_init(&a, &s, &o, 42, W);
+    loader_init(&b, &s, &o, 42, W);
+    loader_next(&a, in2, tg2, NULL, 150, W);
+    loader_seek(&b, loader_cursor(&a));
+    loader_next(&a, in2, tg2, NULL, 100, W);
+    loader_next(&b, in2 + 100 * W, tg2 + 100 * W, NULL, 100, W);
+    CHECK_TRUE("mix.whole: a fresh loader seeked to a cursor reads the same rows",
+               !memcmp(in2, in + 150 * W, 100 * W * sizeof *in) && !memcmp(in2 + 100 * W, in + 150 * W, 100 * W * sizeof *in));
+    loader_free(&b);
+    loader_init(&b, &s, &o, 42, W);
+    loader_skip(&b, 250, W);
+    loader_next(&b, in2, tg2, NULL, 100, W);
+    CHECK_TRUE("mix.whole: loader_skip of 250 rows, then the rows read after 250",
+               !memcmp(in2, in + 250 * W, 100 * W * sizeof *in) && !memcmp(tg2, tg + 250 * W, 99 * W * sizeof *tg));
+    loader_free(&a);
+    loader_free(&b);
+    mix_free(&x);
+    shard_free(&s);
+}
+
 int main(void) {
     test_packing();
     test_documents();
     test_pose();
+    test_mix_whole();
     return check_done("test_data");
 }

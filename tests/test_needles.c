@@ -447,7 +447,7 @@ static void test_mix(const Shard *train) {
     enum { MIN = 200, MAX = 400, PAIR_MAX = 32 };   // PAIR_MAX: tokens of a kv pair, at most (23 with tok512)
     const long long tasks = 1 << NEEDLE_PASSKEY | 1 << NEEDLE_KV;
     Mix mix, mix2;                               // mix2: a second run's (a fresh process's)
-    const MixOptions opt = {tasks, 0.3, MIN, MAX, 4, 0.0, 1.0, 7};
+    const MixOptions opt = {tasks, 0.3, MIN, MAX, 4, 0.0, 1.0, 7, 0};
     mix_init(&mix, train, &tok, &opt);
     mix_init(&mix2, train, &tok, &opt);
     LoaderOptions o = {.upsample_factor = 1, .mix = &mix}, o2 = {.upsample_factor = 1, .mix = &mix2};
@@ -548,12 +548,12 @@ static void test_mix_depths(const Shard *train) {
     const int L0 = mix_min_len(NEEDLE_PASSKEY, &probe, "test");
     int first = 1, last = 1, fits = 1;
     for (int end = 0; end < 2; end++) {
-        const MixOptions o = {1 << NEEDLE_PASSKEY, 0.3, L0, L0 + 10, 4, end, end, 11};
+        const MixOptions o = {1 << NEEDLE_PASSKEY, 0.3, L0, L0 + 10, 4, end, end, 11, 0};
         Mix x;
         mix_init(&x, train, &tok, &o);
         for (size_t k = 0; k < 40; k++) {
             size_t len;
-            const int *d = mix_doc(&x, 0, k, &len);
+            const int *d = mix_doc(&x, 0, k, 0, &len);
             char *text = decode(d, (int)len);
             fits &= len >= (size_t)L0 - 1 && len <= (size_t)L0 + 10 && d[0] == BOS_ID;
             if (!end) first &= !strncmp(text, "The pass key is ", 16);
@@ -581,13 +581,13 @@ static int find_text(const int *ids, size_t n) {
 // text[o, o + s) with s in [MIX_COPY_SPAN, (L - 1) / 2], L in the lengths, the text the
 // training text's; the same document at every reading, and kinds drawn in the mix.
 static void test_mix_copy(const Shard *train) {
-    const MixOptions o = {1 << MIX_COPY | 1 << NEEDLE_PASSKEY, 0.3, 120, 300, 4, 0.0, 1.0, 5};
+    const MixOptions o = {1 << MIX_COPY | 1 << NEEDLE_PASSKEY, 0.3, 120, 300, 4, 0.0, 1.0, 5, 0};
     Mix x;
     mix_init(&x, train, &tok, &o);
     int n_copy = 0, n_pass = 0, shaped = 1, from_train = 1, same = 1;
     for (size_t k = 0; k < 60; k++) {
         size_t len;
-        const int *d = mix_doc(&x, 1, k, &len);
+        const int *d = mix_doc(&x, 1, k, 0, &len);
         char *text = decode(d, (int)len);
         const int passkey = strstr(text, "What is the pass key?") != NULL;
         free(text);
@@ -602,8 +602,8 @@ static void test_mix_copy(const Shard *train) {
         int *again = xmalloc(len * sizeof *again);
         memcpy(again, d, len * sizeof *again);
         size_t len2;
-        mix_doc(&x, 1, k + 1000, &len2);
-        const int *d2 = mix_doc(&x, 1, k, &len2);
+        mix_doc(&x, 1, k + 1000, 0, &len2);
+        const int *d2 = mix_doc(&x, 1, k, 0, &len2);
         same &= len2 == len && !memcmp(again, d2, len * sizeof *again);
         free(again);
     }

@@ -42,6 +42,7 @@ static const Key KEYS[] = {
     {.key = "data.mix.lengths", .type = K_LIST, .off = F(mix_lens), .off2 = F(n_mix_lens), .lo = 2, .hi = 1 << 22, .dflt = ""},
     {.key = "data.mix.depths", .type = K_LIST, .off = F(mix_depths), .off2 = F(n_mix_depths), .hi = 1, .dflt = ""},
     {.key = "data.mix.needles", .type = K_INT, .off = F(mix_needles), .lo = 2, .hi = NEEDLE_MAX, .dflt = "4"},
+    {.key = "data.mix.whole", .type = K_BOOL, .off = F(mix_whole), .hi = 1, .dflt = "false"},
     {.key = "data.document_mask", .type = K_BOOL, .off = F(document_mask), .hi = 1, .dflt = "false"},
     {.key = "train.seq_len", .type = K_INT, .off = F(seq_len), .lo = 1, .hi = 1 << 22, .dflt = "512"},
     {.key = "train.batch_tokens", .type = K_INT, .off = F(batch_tokens), .lo = 1, .hi = 1ll << 32, .dflt = "4096"},

@@ -47,6 +47,7 @@ typedef struct {
     double mix_depths[MAX_LIST];   // data.mix.depths: [lowest, highest] depth of the asked fact
     long long n_mix_depths;
     long long mix_needles;
+    int mix_whole;                 // data.mix.whole: no mix document straddles two sequences
     int document_mask;             // attention within documents, positions restart in each
     long long seq_len;             // T
     long long batch_tokens;        // tokens per optimizer step

@@ -31,7 +31,7 @@ void load_tokenizer(Tokenizer *t, const Config *c, int vocab, const char *user) 
             config_where(c, "data.tokenizer"), c->tokenizer, t->vocab, vocab);
 }
 
-void mix_setup(Mix *x, const Tokenizer *tok, const Config *c, const Shard *train, int longest_T) {
+void mix_setup(Mix *x, const Tokenizer *tok, const Config *c, const Shard *train, int shortest_T, int longest_T) {
     const char *where = config_where(c, "data.mix.tasks"), *lens = config_where(c, "data.mix.lengths");
     if (!config_is_set(c, "data.mix.share"))
         die("%s: data.mix.tasks needs data.mix.share (the share of training tokens in retrieval documents, e.g. 0.2)",
@@ -59,10 +59,15 @@ void mix_setup(Mix *x, const Tokenizer *tok, const Config *c, const Shard *train
     if (c->n_mix_depths && (c->n_mix_depths > 2 || d_hi < d_lo))
         die("%s: data.mix.depths must be [lowest, highest] depths in [0, 1] (the asked fact's, drawn uniformly)",
             config_where(c, "data.mix.depths"));
+    if (c->mix_whole && shortest_T < lo)
+        die("%s: data.mix.whole needs every sequence to hold a whole document, but the shortest seq_len %d is below "
+            "data.mix.lengths' %g (hint: shorter documents, or data.mix.whole: false)", config_where(c, "data.mix.whole"),
+            shortest_T, lo);
     const MixOptions o = {c->mix_tasks, c->mix_share, (int)lo, (int)hi, (int)c->mix_needles,
-                          c->n_mix_depths ? d_lo : 0.0, c->n_mix_depths ? d_hi : 1.0, (uint64_t)c->seed ^ 0x4D4958ull};
+                          c->n_mix_depths ? d_lo : 0.0, c->n_mix_depths ? d_hi : 1.0, (uint64_t)c->seed ^ 0x4D4958ull,
+                          c->mix_whole};
     mix_init(x, train, tok, &o);
-    if (c->mix_tasks != 1ll << NEEDLE_KV && hi > (double)x->src.n_filler)   // the filler: training text without BOS
+    if ((c->mix_tasks != 1ll << NEEDLE_KV || c->mix_whole) && hi > (double)x->src.n_filler)   // filler, gaps: training text
         die("%s: data.mix.lengths %g is longer than the training text's %zu tokens (the filler; hint: shorter lengths "
             "or a larger data.train)", lens, hi, x->src.n_filler);
 }

@@ -24,8 +24,9 @@ void load_tokenizer(Tokenizer *t, const Config *c, int vocab, const char *user);
 // tok (loaded by the caller; NULL when the kinds are copy only); lengths default to
 // [the tasks' shortest prompt, the run's longest seq_len]. Dies naming the key and where
 // it was set when the share is outside (0, 1) or the lengths are not [shortest, longest]
-// whole lengths that hold a prompt.
-void mix_setup(Mix *x, const Tokenizer *tok, const Config *c, const Shard *train, int longest_T);
+// whole lengths that hold a prompt, or data.mix.whole is set and the shortest seq_len
+// (shortest_T) cannot hold the shortest document.
+void mix_setup(Mix *x, const Tokenizer *tok, const Config *c, const Shard *train, int shortest_T, int longest_T);
 // SourceKind: what a model path names (resolve_source).
 typedef enum { SRC_LLAMA2C, SRC_HF, SRC_STATE } SourceKind;
 // resolve_source: the file or directory to load for `from` (a llama2.c file, a stretch

@@ -223,7 +223,9 @@ static void setup(Run *r, const char *ckpt) {
     if (c->mix_tasks) {
         const int needles = (c->mix_tasks & ~(1ll << MIX_COPY)) != 0;   // copy documents need no tokenizer
         if (needles) load_tokenizer(&r->tok, c, r->m.cfg.vocab, "data.mix.tasks");
-        mix_setup(&r->mix, needles ? &r->tok : NULL, c, &r->train, r->plan.max_T);
+        int min_T = r->plan.max_T;
+        for (int s = 0; s < r->plan.n; s++) min_T = r->plan.s[s].T < min_T ? r->plan.s[s].T : min_T;
+        mix_setup(&r->mix, needles ? &r->tok : NULL, c, &r->train, min_T, r->plan.max_T);
     }
     const LoaderOptions lo = {.min_doc_tokens = (size_t)c->min_doc_tokens,
                               .upsample_min_tokens = (size_t)c->upsample_min_tokens,
@@ -256,8 +258,9 @@ static void print_header(const Run *r) {
     if (r->mix.n_tasks) {
         printf("data.mix: %zu retrieval documents per epoch (", r->loader.n_docs - r->loader.n_real);
         for (int t = 0; t < r->mix.n_tasks; t++) printf("%s%s", t ? ", " : "", mix_kind_name(r->mix.task[t]));
-        printf("), %d-%d tokens each, %.0f%% of the tokens, depths %g-%g; filler from data.train\n",
-               r->mix.opt.min_len, r->mix.opt.max_len, 100.0 * r->mix.opt.share, r->mix.opt.depth_lo, r->mix.opt.depth_hi);
+        printf("), %d-%d tokens each, %.0f%% of the tokens, depths %g-%g; filler from data.train%s\n",
+               r->mix.opt.min_len, r->mix.opt.max_len, 100.0 * r->mix.opt.share, r->mix.opt.depth_lo, r->mix.opt.depth_hi,
+               r->mix.opt.whole ? "; whole (each within one sequence, at most its length)" : "");
     }
 }
 
@@ -308,7 +311,7 @@ static double step_gradients(Run *r, const StagePlan *sp, long long step) {
     const int *doc = r->c->document_mask ? b->doc : NULL;
     double loss = 0.0;
     model_zero_grad(&r->m);
-    loader_skip(&r->loader, (size_t)g * local * (size_t)T);
+    loader_skip(&r->loader, (size_t)g * local, T);
     for (int a = 0; a < sp->accum; a++) {
         loader_next(&r->loader, b->in, b->tg, b->doc, sp->micro, T);
         step_positions(r, sp, step, (int)((size_t)g * local) + a * sp->micro, doc);
@@ -317,7 +320,7 @@ static double step_gradients(Run *r, const StagePlan *sp, long long step) {
         loss += model_forward_backward(&r->m, in->in, in->tg, &ids, sp->micro, T / cp, 1.0f / (float)(sp->accum * N),
                                        (int)r->c->recompute) / sp->accum;
     }
-    loader_skip(&r->loader, (size_t)(G - 1 - g) * local * (size_t)T);
+    loader_skip(&r->loader, (size_t)(G - 1 - g) * local, T);
     if (N > 1) {
         dist_sum_f64(&loss, 1);
         loss /= N;
