@@ -101,7 +101,8 @@ typedef struct {
 } Loader;
 
 // loader_init: index the shard's documents; dies, naming the shard, when the options
-// leave no document or an epoch holds fewer than T + 1 tokens.
+// leave no document or an epoch holds fewer than T + 1 tokens (T: the run's longest
+// sequence; under data.mix.whole the mix's share holds at T, mix_count).
 void loader_init(Loader *l, const Shard *s, const LoaderOptions *o, uint64_t seed, int T);
 void loader_free(Loader *l);
 // loader_next: the next B sequences: inputs, targets (B, T); doc (B, T, may be NULL): the
@@ -111,7 +112,8 @@ void loader_next(Loader *l, int *inputs, int *targets, int *doc, int B, int T);
 // loader_skip: move past `rows` sequences of T tokens, as if read (the sequences another
 // rank of a multi-rank run reads: every rank walks the same cursor).
 void loader_skip(Loader *l, size_t rows, int T);
-// loader_seek: continue from a cursor of loader_cursor (dies if it does not fit).
+// loader_seek: continue from a cursor of loader_cursor (dies if it does not fit, or,
+// under data.mix.whole, if it stops inside a mix document: one saved without it).
 void loader_seek(Loader *l, LoaderCursor c);
 LoaderCursor loader_cursor(const Loader *l);
 

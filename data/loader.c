@@ -50,9 +50,9 @@ void loader_init(Loader *l, const Shard *s, const LoaderOptions *o, uint64_t see
         die("%s: an epoch holds %zu tokens, fewer than one sequence of seq_len + 1 = %d", s->path, l->epoch_tokens, T + 1);
     l->mix = o->mix;
     if (l->mix) {                                 // the mix's documents follow the shard's
-        const size_t k = mix_count(l->mix, l->epoch_tokens);
+        const size_t k = mix_count(l->mix, l->epoch_tokens, T);
         l->n_docs += k;
-        l->epoch_tokens += (size_t)((double)k * mix_mean_len(l->mix));
+        l->epoch_tokens += (size_t)((double)k * mix_mean_len(l->mix, T));
     }
     l->order = xmalloc(l->n_docs * sizeof *l->order);
     l->order_epoch = UINT64_MAX;
@@ -121,6 +121,7 @@ static void walk(Loader *l, LoaderCursor *c, size_t n, int T, int *out, int *ope
             if (opens) opens += g;
             continue;
         }
+        CHECK(c->offset < len, "loader: offset %llu past document %zu's %zu tokens", (unsigned long long)c->offset, d, len);
         const size_t left = len - c->offset, take = left < n - done ? left : n - done;
         for (size_t i = 0; out && i < take; i++) *out++ = syn ? syn[c->offset + i] : (int)tok[c->offset + i];
         for (size_t i = 0; opens && i < take; i++) *opens++ = c->offset + i == 0;
@@ -153,6 +154,10 @@ void loader_seek(Loader *l, LoaderCursor c) {
     const int *syn;
     size_t len = 0;
     if (c.doc < l->n_docs) doc_tokens(l, c.epoch, order_of(l, c.epoch)[c.doc], 0, &syn, &len);
+    if (c.doc < l->n_docs && syn && l->mix->opt.whole && c.offset > 0)
+        die("%s: the data cursor (epoch %llu, document %llu, offset %llu) is inside a retrieval document, where "
+            "data.mix.whole never stops (hint: data.mix.whole was off when the cursor was saved; resume with it off)",
+            l->shard->path, (unsigned long long)c.epoch, (unsigned long long)c.doc, (unsigned long long)c.offset);
     if (c.doc >= l->n_docs || c.offset >= len)
         die("%s: the data cursor (epoch %llu, document %llu, offset %llu) does not fit its %zu documents "
             "(hint: data.train, its filters or data.mix changed since the cursor was saved)", l->shard->path,

@@ -308,6 +308,8 @@ void mix_init(Mix *x, const Shard *train, const Tokenizer *tok, const MixOptions
           o->depth_lo >= 0.0 && o->depth_lo <= o->depth_hi && o->depth_hi <= 1.0,
           "mix: tasks %lld, share %g, lengths [%d, %d], depths [%g, %g]", o->tasks, o->share, o->min_len, o->max_len,
           o->depth_lo, o->depth_hi);
+    CHECK(!o->whole || x->src.n_filler + 1 >= (size_t)o->max_len, "mix: %zu tokens of training text cannot fill the gaps "
+          "before documents of %d", x->src.n_filler, o->max_len);
     x->doc = xmalloc((size_t)o->max_len * sizeof *x->doc);
     x->epoch = UINT64_MAX;
 }
@@ -335,10 +337,13 @@ static size_t copy_doc(const NeedleSource *s, int L, Rng *r, int *doc) {
     return (size_t)copy_text(text, d, span, doc);
 }
 
-double mix_mean_len(const Mix *x) { return 0.5 * (x->opt.min_len + x->opt.max_len); }
+// longest: the longest document drawn for sequences of T tokens (mix_doc).
+static int longest(const MixOptions *o, int T) { return o->whole && T > 0 && T < o->max_len ? T : o->max_len; }
 
-size_t mix_count(const Mix *x, size_t tokens) {
-    const double n = x->opt.share / (1.0 - x->opt.share) * (double)tokens / mix_mean_len(x);
+double mix_mean_len(const Mix *x, int T) { return 0.5 * (x->opt.min_len + longest(&x->opt, T)); }
+
+size_t mix_count(const Mix *x, size_t tokens, int T) {
+    const double n = x->opt.share / (1.0 - x->opt.share) * (double)tokens / mix_mean_len(x, T);
     return n < 1.0 ? 1 : (size_t)(n + 0.5);
 }
 
@@ -354,7 +359,7 @@ const uint32_t *mix_gap(const Mix *x, uint64_t epoch, size_t k) {
 
 const int *mix_doc(Mix *x, uint64_t epoch, size_t k, int T, size_t *len) {
     const MixOptions *o = &x->opt;
-    const int hi = o->whole && T > 0 && T < o->max_len ? T : o->max_len;
+    const int hi = longest(o, T);
     if (x->epoch != epoch || x->k != k || x->T != hi) {
         CHECK(hi >= o->min_len, "mix: sequences of %d tokens cannot hold whole documents of %d", T, o->min_len);
         Rng r = {doc_seed(o, epoch, k)};

@@ -125,10 +125,12 @@ const char *mix_kind_name(int kind);
 // needle_min_len does.
 int mix_min_len(int kind, const NeedleSource *s, const char *where);
 // mix_count: the synthetic documents of an epoch whose real documents hold `tokens`:
-// share / (1 - share) x tokens / mean length, at least 1.
-size_t mix_count(const Mix *x, size_t tokens);
-// mix_mean_len: the expected tokens of one synthetic document.
-double mix_mean_len(const Mix *x);
+// share / (1 - share) x tokens / mean length (of documents drawn for sequences of T
+// tokens), at least 1.
+size_t mix_count(const Mix *x, size_t tokens, int T);
+// mix_mean_len: the expected tokens of one synthetic document drawn for sequences of T
+// tokens (mix_doc; T matters only under opt.whole).
+double mix_mean_len(const Mix *x, int T);
 // mix_doc: the tokens of document k of epoch e (valid until the next call); *len their
 // count. Under opt.whole with T > 0 (the training sequence length, at least min_len) the
 // length is drawn from [min_len, min(max_len, T)], else from [min_len, max_len].

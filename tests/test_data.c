@@ -20,6 +20,7 @@
 #include "../util/util.h"
 #include "check.h"
 
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -295,12 +296,12 @@ static void test_pose(void) {
 enum { W = 64, ROWS = 400, EPOCHS = 64 };
 
 // find_mix: e * K + k when the run seg[0, n) is document k of epoch e < E of the mix
-// drawn for rows of W tokens (r: a reference Mix of the same options), else -1.
-static long find_mix(Mix *r, const int *seg, size_t n, int E, size_t K) {
+// drawn for rows of T tokens (r: a reference Mix of the same options), else -1.
+static long find_mix(Mix *r, const int *seg, size_t n, int E, size_t K, int T) {
     for (int e = 0; e < E; e++)
         for (size_t k = 0; k < K; k++) {
             size_t len;
-            const int *d = mix_doc(r, (uint64_t)e, k, W, &len);
+            const int *d = mix_doc(r, (uint64_t)e, k, T, &len);
             if (len == n && !memcmp(d, seg, n * sizeof *d)) return (long)((size_t)e * K + k);
         }
     return -1;
@@ -318,8 +319,9 @@ static int text_run(const int *ids, size_t n, const uint32_t *text, size_t m) {
 
 // whole_rows: ROWS rows of W tokens of a loader with a copy mix (whole or not) into in,
 // tg; count[e * K + k]: the rows holding document k of epoch e as a run between
-// document starts (or the row's ends); lens: the shortest and longest of those; gaps: rows ending in a
-// BOS and training text before a row that opens with a mix document (bad: not text).
+// document starts (or the row's ends); lens: the shortest and longest of those; gaps:
+// rows ending in a BOS and training text before a row that opens with a mix document
+// (bad: not text).
 // Returns the epochs read in full.
 static int whole_rows(const Shard *s, int whole, int *in, int *tg, int *count, size_t *K, int *lens, int *gaps,
                       int *bad) {
@@ -344,7 +346,7 @@ static int whole_rows(const Shard *s, int whole, int *in, int *tg, int *count, s
         const int *row = in + r * W;
         for (int t = 0, u; t < W; t = u) {
             for (u = t + 1; u < W && doc[r * W + u] != u; u++) {}
-            const long m = row[t] == BOS_ID ? find_mix(&ref, row + t, (size_t)(u - t), E + 1, *K) : -1;
+            const long m = row[t] == BOS_ID ? find_mix(&ref, row + t, (size_t)(u - t), E + 1, *K, W) : -1;
             if (m >= 0) count[m]++, lens[0] = u - t < lens[0] ? u - t : lens[0], lens[1] = u - t > lens[1] ? u - t : lens[1];
             if (t == 0) first[r] = m;
             last_t[r] = row[t] == BOS_ID && m < 0 ? t : -1;
@@ -360,6 +362,43 @@ static int whole_rows(const Shard *s, int whole, int *in, int *tg, int *count, s
     return E;
 }
 
+// test_mix_whole_stages: a curriculum that shortens its rows mid-epoch (150 rows of 64,
+// then 250 of 48): every document of the epochs read lies whole in one row, once, as
+// drawn for the length of the rows it is in.
+static void test_mix_whole_stages(const Shard *s) {
+    const MixOptions mo = {1ll << MIX_COPY, 0.5, 40, 120, 4, 0.0, 1.0, 9, 1};
+    const int T[2] = {W, 48}, n[2] = {150, 250};
+    Mix x, ref;
+    mix_init(&x, s, NULL, &mo);
+    mix_init(&ref, s, NULL, &mo);
+    LoaderOptions o = {.upsample_factor = 1, .mix = &x};
+    Loader l;
+    loader_init(&l, s, &o, 42, W);
+    const size_t K = l.n_docs - l.n_real;
+    static int in[ROWS * W], tg[ROWS * W], doc[ROWS * W], count[EPOCHS * 16];
+    memset(count, 0, sizeof count);
+    for (int p = 0; p < 2; p++) {
+        loader_next(&l, in, tg, doc, n[p], T[p]);
+        const int E = (int)loader_cursor(&l).epoch;
+        CHECK((size_t)(E + 1) * K <= EPOCHS * 16, "test: %d epochs of %zu mix documents", E, K);
+        for (int r = 0; r < n[p]; r++)
+            for (int t = 0, u; t < T[p]; t = u) {
+                const int *row = in + r * T[p], *dr = doc + r * T[p];
+                for (u = t + 1; u < T[p] && dr[u] != u; u++) {}
+                const long m = row[t] == BOS_ID ? find_mix(&ref, row + t, (size_t)(u - t), E + 1, K, T[p]) : -1;
+                if (m >= 0) count[m]++;
+            }
+    }
+    const int E = (int)loader_cursor(&l).epoch;
+    int once = E >= 5;
+    for (size_t i = 0; i < (size_t)E * K; i++) once &= count[i] == 1;
+    check_report(once, check_what("mix.whole, rows of 64 then 48: each of %d epochs' documents whole in one row, once", E),
+                 once, 1);
+    loader_free(&l);
+    mix_free(&x);
+    mix_free(&ref);
+}
+
 static void test_mix_whole(void) {
     Shard s;
     shard_load_glob(&s, "tests/tmp/data_[ab].bin", V, "test");
@@ -370,6 +409,10 @@ static void test_mix_whole(void) {
     for (size_t i = 0; i < (size_t)E0 * K; i++) straddle += count[i] == 0;
     check_report(straddle > 0, "mix without whole: some documents straddle two rows (the check can fail)", straddle, 1);
     const int E = whole_rows(&s, 1, in, tg, count, &K, lens, &gaps, &bad);
+    size_t real = 0;
+    for (int i = 0; i < NDOC; i++) real += doc_len(i);
+    check_report(K == (size_t)lround((double)real / 52.0), "mix.whole: documents per epoch for the share at rows of 64 "
+                 "(mean length (40 + 64) / 2)", (double)K, lround((double)real / 52.0));
     for (size_t i = 0; i < (size_t)E * K; i++) once &= count[i] == 1;
     for (int i = 0; i < ROWS * W; i++) targets &= i % W == W - 1 ? i + 1 == ROWS * W || tg[i] == in[i + 1] : tg[i] == in[i + 1];
     check_report(once && E >= 10, check_what("mix.whole: each of %d epochs' %zu documents lies whole in one row, once", E, K),
@@ -400,6 +443,7 @@ static void test_mix_whole(void) {
     loader_free(&a);
     loader_free(&b);
     mix_free(&x);
+    test_mix_whole_stages(&s);
     shard_free(&s);
 }
 

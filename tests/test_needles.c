@@ -454,7 +454,7 @@ static void test_mix(const Shard *train) {
     Loader l, l2;
     loader_init(&l, train, &o, 42, 256);
     // (e) share / (1 - share) x the real tokens / the mean length documents per epoch
-    const size_t k = mix_count(&mix, train->n), want = (size_t)lround(0.3 / 0.7 * (double)train->n / 300.0);
+    const size_t k = mix_count(&mix, train->n, 256), want = (size_t)lround(0.3 / 0.7 * (double)train->n / 300.0);
     check_report(l.n_docs - l.n_real == k && k == want, "mix: n_docs - n_real = mix_count = 0.3/0.7 x tokens / 300",
                  (double)(l.n_docs - l.n_real), (double)want);
     Stream s;

@@ -260,7 +260,8 @@ static void print_header(const Run *r) {
         for (int t = 0; t < r->mix.n_tasks; t++) printf("%s%s", t ? ", " : "", mix_kind_name(r->mix.task[t]));
         printf("), %d-%d tokens each, %.0f%% of the tokens, depths %g-%g; filler from data.train%s\n",
                r->mix.opt.min_len, r->mix.opt.max_len, 100.0 * r->mix.opt.share, r->mix.opt.depth_lo, r->mix.opt.depth_hi,
-               r->mix.opt.whole ? "; whole (each within one sequence, at most its length)" : "");
+               r->mix.opt.whole ? "; whole (each within one sequence, at most its length: the share holds in the "
+                                  "longest stage, shorter stages draw shorter documents)" : "");
     }
 }
 
