@@ -324,6 +324,12 @@ if ./train --config ft_native.yaml $MX --set run.name=test_cli_mixcopy --set 'da
    && grep -qE '^data.mix: [0-9]+ retrieval documents per epoch \(copy\), 100-300 tokens each, 30% of the tokens' "$TMP/mixcopy.out"; then
   ok "data.mix: copy documents alone, without a tokenizer"
 else bad "data.mix: copy documents alone, without a tokenizer" "$(tail -3 "$TMP/mixcopy.out")"; fi
+MW=(--set run.name=test_cli_mixwhole --set 'data.mix.tasks=[passkey]' --set data.tokenizer=$TOK --set data.mix.share=0.9
+    --set 'data.mix.lengths=[300, 500]' --set checkpoint.every=1)
+./train --config ft_native.yaml $MX "${MW[@]}" >"$TMP/mixwhole.out" 2>&1 || bad "a mix run to resume" "$(tail -3 "$TMP/mixwhole.out")"
+expect_error "resuming with data.mix.whole from inside a retrieval document" \
+  "the data cursor \\(epoch 0, document [0-9]+, offset [1-9][0-9]*\\) is inside a retrieval document, where data.mix.whole never stops" \
+  ./train --config ft_native.yaml $MX "${MW[@]}" --set data.mix.whole=true --resume checkpoints/test_cli_mixwhole/step_00000001
 expect_error "missing config file" "missing.yaml: no such config file" ./train --config missing.yaml
 expect_error "unknown subcommand" "unknown subcommand 'trian'" ./train trian
 expect_error "prepare without --out" "prepare: missing --text, --tokenizer or --out" ./train prepare --text x
