@@ -317,6 +317,28 @@ static int text_run(const int *ids, size_t n, const uint32_t *text, size_t m) {
     return 0;
 }
 
+// MixLoader: a loader over a shard with a copy mix of 40 .. 120 tokens (share 0.5,
+// whole or not), read in rows of W (its share's length), and a second Mix of the same
+// options that draws the reference documents.
+typedef struct {
+    Mix x, ref;
+    Loader l;
+} MixLoader;
+
+static void mix_loader(MixLoader *m, const Shard *s, int whole) {
+    const MixOptions mo = {1ll << MIX_COPY, 0.5, 40, 120, 4, 0.0, 1.0, 9, whole};
+    mix_init(&m->x, s, NULL, &mo);
+    mix_init(&m->ref, s, NULL, &mo);
+    const LoaderOptions o = {.upsample_factor = 1, .mix = &m->x};
+    loader_init(&m->l, s, &o, 42, W);
+}
+
+static void mix_loader_free(MixLoader *m) {
+    loader_free(&m->l);
+    mix_free(&m->x);
+    mix_free(&m->ref);
+}
+
 // whole_rows: ROWS rows of W tokens of a loader with a copy mix (whole or not) into in,
 // tg; count[e * K + k]: the rows holding document k of epoch e as a run between
 // document starts (or the row's ends); lens: the shortest and longest of those; gaps:
@@ -325,17 +347,12 @@ static int text_run(const int *ids, size_t n, const uint32_t *text, size_t m) {
 // Returns the epochs read in full.
 static int whole_rows(const Shard *s, int whole, int *in, int *tg, int *count, size_t *K, int *lens, int *gaps,
                       int *bad) {
-    const MixOptions mo = {1ll << MIX_COPY, 0.5, 40, 120, 4, 0.0, 1.0, 9, whole};
-    Mix x, ref;
-    mix_init(&x, s, NULL, &mo);
-    mix_init(&ref, s, NULL, &mo);
-    LoaderOptions o = {.upsample_factor = 1, .mix = &x};
-    Loader l;
-    loader_init(&l, s, &o, 42, W);
-    *K = l.n_docs - l.n_real;
+    static MixLoader m;
+    mix_loader(&m, s, whole);
+    *K = m.l.n_docs - m.l.n_real;
     static int doc[ROWS * W];
-    loader_next(&l, in, tg, doc, ROWS, W);
-    const int E = (int)loader_cursor(&l).epoch;
+    loader_next(&m.l, in, tg, doc, ROWS, W);
+    const int E = (int)loader_cursor(&m.l).epoch;
     CHECK(E + 1 <= EPOCHS && (size_t)(E + 1) * *K <= EPOCHS * 16, "test: %d epochs of %zu mix documents", E, *K);
     size_t n_text;
     uint32_t *text = shard_text(s, SIZE_MAX, &n_text);
@@ -346,19 +363,17 @@ static int whole_rows(const Shard *s, int whole, int *in, int *tg, int *count, s
         const int *row = in + r * W;
         for (int t = 0, u; t < W; t = u) {
             for (u = t + 1; u < W && doc[r * W + u] != u; u++) {}
-            const long m = row[t] == BOS_ID ? find_mix(&ref, row + t, (size_t)(u - t), E + 1, *K, W) : -1;
-            if (m >= 0) count[m]++, lens[0] = u - t < lens[0] ? u - t : lens[0], lens[1] = u - t > lens[1] ? u - t : lens[1];
-            if (t == 0) first[r] = m;
-            last_t[r] = row[t] == BOS_ID && m < 0 ? t : -1;
+            const long k = row[t] == BOS_ID ? find_mix(&m.ref, row + t, (size_t)(u - t), E + 1, *K, W) : -1;
+            if (k >= 0) count[k]++, lens[0] = u - t < lens[0] ? u - t : lens[0], lens[1] = u - t > lens[1] ? u - t : lens[1];
+            if (t == 0) first[r] = k;
+            last_t[r] = row[t] == BOS_ID && k < 0 ? t : -1;
         }
     }
     for (int r = 0; r + 1 < ROWS; r++)
         if (last_t[r] > 0 && first[r + 1] >= 0)
             *gaps += 1, *bad += !text_run(in + r * W + last_t[r] + 1, (size_t)(W - 1 - last_t[r]), text, n_text);
     free(text);
-    loader_free(&l);
-    mix_free(&x);
-    mix_free(&ref);
+    mix_loader_free(&m);
     return E;
 }
 
@@ -366,37 +381,31 @@ static int whole_rows(const Shard *s, int whole, int *in, int *tg, int *count, s
 // then 250 of 48): every document of the epochs read lies whole in one row, once, as
 // drawn for the length of the rows it is in.
 static void test_mix_whole_stages(const Shard *s) {
-    const MixOptions mo = {1ll << MIX_COPY, 0.5, 40, 120, 4, 0.0, 1.0, 9, 1};
     const int T[2] = {W, 48}, n[2] = {150, 250};
-    Mix x, ref;
-    mix_init(&x, s, NULL, &mo);
-    mix_init(&ref, s, NULL, &mo);
-    LoaderOptions o = {.upsample_factor = 1, .mix = &x};
-    Loader l;
-    loader_init(&l, s, &o, 42, W);
-    const size_t K = l.n_docs - l.n_real;
+    static MixLoader ml;
+    mix_loader(&ml, s, 1);
+    Loader *l = &ml.l;
+    const size_t K = l->n_docs - l->n_real;
     static int in[ROWS * W], tg[ROWS * W], doc[ROWS * W], count[EPOCHS * 16];
     memset(count, 0, sizeof count);
     for (int p = 0; p < 2; p++) {
-        loader_next(&l, in, tg, doc, n[p], T[p]);
-        const int E = (int)loader_cursor(&l).epoch;
+        loader_next(l, in, tg, doc, n[p], T[p]);
+        const int E = (int)loader_cursor(l).epoch;
         CHECK((size_t)(E + 1) * K <= EPOCHS * 16, "test: %d epochs of %zu mix documents", E, K);
         for (int r = 0; r < n[p]; r++)
             for (int t = 0, u; t < T[p]; t = u) {
                 const int *row = in + r * T[p], *dr = doc + r * T[p];
                 for (u = t + 1; u < T[p] && dr[u] != u; u++) {}
-                const long m = row[t] == BOS_ID ? find_mix(&ref, row + t, (size_t)(u - t), E + 1, K, T[p]) : -1;
+                const long m = row[t] == BOS_ID ? find_mix(&ml.ref, row + t, (size_t)(u - t), E + 1, K, T[p]) : -1;
                 if (m >= 0) count[m]++;
             }
     }
-    const int E = (int)loader_cursor(&l).epoch;
+    const int E = (int)loader_cursor(l).epoch;
     int once = E >= 5;
     for (size_t i = 0; i < (size_t)E * K; i++) once &= count[i] == 1;
     check_report(once, check_what("mix.whole, rows of 64 then 48: each of %d epochs' documents whole in one row, once", E),
                  once, 1);
-    loader_free(&l);
-    mix_free(&x);
-    mix_free(&ref);
+    mix_loader_free(&ml);
 }
 
 static void test_mix_whole(void) {
@@ -421,28 +430,23 @@ static void test_mix_whole(void) {
                  lens[1], W);
     check_report(gaps > 10 && !bad, "mix.whole: gaps before a row's mix document are BOS + training text", bad, 0);
     CHECK_TRUE("mix.whole: a row's last target opens the next row", targets);
-    const MixOptions mo = {1ll << MIX_COPY, 0.5, 40, 120, 4, 0.0, 1.0, 9, 1};
-    Mix x;
-    mix_init(&x, &s, NULL, &mo);
-    LoaderOptions o = {.upsample_factor = 1, .mix = &x};
-    Loader a, b;
-    loader_init(&a, &s, &o, 42, W);
-    loader_init(&b, &s, &o, 42, W);
-    loader_next(&a, in2, tg2, NULL, 150, W);
-    loader_seek(&b, loader_cursor(&a));
-    loader_next(&a, in2, tg2, NULL, 100, W);
-    loader_next(&b, in2 + 100 * W, tg2 + 100 * W, NULL, 100, W);
+    static MixLoader a, b;                         // b: a fresh process's
+    mix_loader(&a, &s, 1);
+    mix_loader(&b, &s, 1);
+    loader_next(&a.l, in2, tg2, NULL, 150, W);
+    loader_seek(&b.l, loader_cursor(&a.l));
+    loader_next(&a.l, in2, tg2, NULL, 100, W);
+    loader_next(&b.l, in2 + 100 * W, tg2 + 100 * W, NULL, 100, W);
     CHECK_TRUE("mix.whole: a fresh loader seeked to a cursor reads the same rows",
                !memcmp(in2, in + 150 * W, 100 * W * sizeof *in) && !memcmp(in2 + 100 * W, in + 150 * W, 100 * W * sizeof *in));
-    loader_free(&b);
-    loader_init(&b, &s, &o, 42, W);
-    loader_skip(&b, 250, W);
-    loader_next(&b, in2, tg2, NULL, 100, W);
+    mix_loader_free(&b);
+    mix_loader(&b, &s, 1);
+    loader_skip(&b.l, 250, W);
+    loader_next(&b.l, in2, tg2, NULL, 100, W);
     CHECK_TRUE("mix.whole: loader_skip of 250 rows, then the rows read after 250",
                !memcmp(in2, in + 250 * W, 100 * W * sizeof *in) && !memcmp(tg2, tg + 250 * W, 99 * W * sizeof *tg));
-    loader_free(&a);
-    loader_free(&b);
-    mix_free(&x);
+    mix_loader_free(&a);
+    mix_loader_free(&b);
     test_mix_whole_stages(&s);
     shard_free(&s);
 }
