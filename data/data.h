@@ -25,7 +25,7 @@ typedef struct {
 void shard_load(Shard *s, const char *path, int vocab);
 void shard_free(Shard *s);
 // shard_write: uint16 tokens when vocab <= 65536, else uint32 (version 7); written to
-// path.part, then renamed over path (a reader sees the old file or the whole new one).
+// path.tmp, then renamed over path (a reader sees the old file or the whole new one).
 void shard_write(const char *path, const uint32_t *tokens, size_t n, int vocab);
 
 // Tokenizer: llama2.c format — int32 max_token_length, then per token: float score,

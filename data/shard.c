@@ -76,8 +76,7 @@ void shard_write(const char *path, const uint32_t *tokens, size_t n, int vocab) 
     h[0] = wide ? SHARD_MAGIC_U32 : SHARD_MAGIC_U16;
     h[1] = wide ? 7 : 1;
     h[2] = (int32_t)n;
-    char *part = xmalloc(strlen(path) + 6);
-    snprintf(part, strlen(path) + 6, "%s.part", path);
+    char *part = with_suffix(path, ".tmp");
     FILE *f = xfopen(part, "wb");
     xfwrite(h, sizeof h, f, part);
     if (wide) xfwrite(tokens, n * 4, f, part);

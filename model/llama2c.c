@@ -97,8 +97,7 @@ void save_llama2c_v1(const Model *m, const char *path) {
     memcpy(hdr + 8, h, sizeof h);
     hdr[36] = (unsigned char)c->tied;
     param_specs(c, s);
-    char *tmp = xmalloc(strlen(path) + 5);
-    sprintf(tmp, "%s.tmp", path);
+    char *tmp = with_suffix(path, ".tmp");
     FILE *f = xfopen(tmp, "wb");
     xfwrite(hdr, sizeof hdr, f, tmp);
     for (size_t i = 0; i < N_ORDER; i++)

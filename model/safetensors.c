@@ -192,8 +192,7 @@ static void json_string(FILE *f, const char *s) {
 }
 
 void st_write(const char *path, const StTensor *t, size_t n, const char *const *keys, const char *const *values, size_t n_meta) {
-    char *tmp = xmalloc(strlen(path) + 5);
-    sprintf(tmp, "%s.tmp", path);
+    char *tmp = with_suffix(path, ".tmp");
     FILE *h = tmpfile();                      // the JSON header, to learn its length
     CHECK(h, "%s: cannot create a temporary file", path);
     fputc('{', h);

@@ -108,12 +108,6 @@ static uint64_t write_done(const char *dir) {
     return bytes;
 }
 
-// with_suffix: "<path><suffix>" in a new buffer.
-static char *with_suffix(const char *path, const char *suffix) {
-    char *s = xmalloc(strlen(path) + strlen(suffix) + 1);
-    return strcat(strcpy(s, path), suffix);
-}
-
 // discard: rename dir to dir.del (from then on never taken for a checkpoint), then remove it.
 static void discard(const char *dir) {
     char *del = with_suffix(dir, ".del");

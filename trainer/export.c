@@ -107,8 +107,7 @@ int export_main(int argc, char **argv) {
     SourceKind kind;
     char *state = load_model_from(&m, c, from, &kind);
     int trained = kind == SRC_STATE ? trained_length(state, m.cfg.max_seq_len) : m.cfg.max_seq_len;
-    char *tmp = xmalloc(strlen(to) + 8);
-    sprintf(tmp, "%s.tmp", to);
+    char *tmp = with_suffix(to, ".tmp");
     remove_tree(tmp);
     make_dirs(tmp);
     if (!strcmp(format, "hf")) export_hf(&m, tmp, trained);

@@ -136,6 +136,11 @@ char *path_join(const char *a, const char *b) {
     return s;
 }
 
+char *with_suffix(const char *path, const char *suffix) {
+    char *s = xmalloc(strlen(path) + strlen(suffix) + 1);
+    return strcat(strcpy(s, path), suffix);
+}
+
 void appendf(char *buf, size_t cap, size_t *n, const char *fmt, ...) {
     va_list ap;
     va_start(ap, fmt);

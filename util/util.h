@@ -56,6 +56,9 @@ int file_exists(const char *path);
 void make_dirs(const char *path);
 // path_join: "<a>/<b>" into a new buffer.
 char *path_join(const char *a, const char *b);
+// with_suffix: "<path><suffix>" into a new buffer (e.g. the .tmp a file is written to
+// before it is renamed over path).
+char *with_suffix(const char *path, const char *suffix);
 
 // appendf: printf at buf + *n within cap bytes in all, adding to *n what was (or would
 // have been) written: *n >= cap afterwards means the text did not fit.
