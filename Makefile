@@ -39,13 +39,13 @@ endif
 
 PKGS      := libopenblas-openmp-dev libyaml-dev zlib1g-dev $(MPI_PKGS)
 PKG_STAMP := build/.packages
-TEST_PKGS := librsvg2-bin
+TEST_PKGS := librsvg2-bin valgrind
 TEST_PY_PKGS := python3-minimal
 TEST_PY_STAMP := build/.test-python
 TEST_STAMP := build/.test-packages
 
-LIB_SRC := util/util.c util/ytree.c util/fs.c dist/dist.c \
-           model/model.c model/layers.c model/softmax.c model/attention.c model/ring.c model/position.c model/llama2c.c model/safetensors.c model/hf.c \
+LIB_SRC := util/util.c util/ytree.c util/fs.c util/gguf.c util/gguf_write.c dist/dist.c \
+           model/model.c model/layers.c model/softmax.c model/attention.c model/ring.c model/position.c model/llama2c.c model/safetensors.c model/hf.c model/gguf.c \
            data/shard.c data/loader.c data/pose.c data/tokenizer.c data/prepare.c data/needles.c \
            trainer/config.c trainer/curriculum.c trainer/optim.c trainer/train.c trainer/eval.c trainer/tasks.c trainer/positions.c trainer/setup.c trainer/checkpoint.c trainer/resume.c trainer/export.c trainer/runlog.c trainer/svg.c trainer/compare.c trainer/progress.c trainer/sample.c
 LIB_OBJ := $(LIB_SRC:%.c=build/%.o)
@@ -75,10 +75,11 @@ $(PKG_STAMP):
 	  $(call apt_install,$(PKGS)); fi
 	@touch $@
 
-# rsvg-convert, with which tests/test_report.sh checks that the charts render
+# rsvg-convert, with which tests/test_report.sh checks that the charts render; valgrind,
+# under which tests/test_gguf.sh reads malformed GGUF files
 $(TEST_STAMP):
 	@mkdir -p build
-	@if ! command -v rsvg-convert >/dev/null 2>&1; then $(call apt_install,$(TEST_PKGS)); fi
+	@if ! command -v rsvg-convert >/dev/null 2>&1 || ! command -v valgrind >/dev/null 2>&1; then $(call apt_install,$(TEST_PKGS)); fi
 	@touch $@
 
 # /usr/bin/python3 (its standard library only) for tests/rope_published.py
@@ -133,8 +134,35 @@ $(DATA) &: train checkpoints/base/tok512.bin build/tinystories.txt
 	  --out data/tinystories --val-fraction 0.15 --test-fraction 0.15 --long-doc-tokens 512 \
 	  --story-start "Once upon a time"
 
+# --- llama.cpp, for the GGUF tests (tests/test_gguf.sh) ---------------------------------
+# libllama v0.4.0 as the npm package node-llama-cpp@3.21.1 ships it: its prebuilt CPU
+# libraries (@node-llama-cpp/linux-x64) and the headers of its llama.cpp git bundle,
+# fetched with `npm pack` (no install scripts run) into .cache/llama and checked against
+# these sha256 sums. Nothing of it is part of ./train.
+LLAMA_DIR  := .cache/llama
+LLAMA_PKGS := node-llama-cpp@3.21.1 @node-llama-cpp/linux-x64@3.21.1
+LLAMA_SUMS := 7a231d6bafa14142a1cbed9893d4ec5bc6041b2a5f5939a623accaab4203c11f node-llama-cpp-3.21.1.tgz \
+              4b5b65a8b2611d8af94349b02d815c0f424a30a0a19aef2be5db25ecfef6730f node-llama-cpp-linux-x64-3.21.1.tgz
+LLAMA_HDRS := include/llama.h ggml/include/ggml.h ggml/include/ggml-cpu.h ggml/include/ggml-backend.h \
+              ggml/include/ggml-opt.h ggml/include/ggml-alloc.h ggml/include/gguf.h
+$(LLAMA_DIR)/.stamp:
+	@mkdir -p $(LLAMA_DIR)
+	@if ! command -v npm >/dev/null 2>&1 || ! command -v git >/dev/null 2>&1; then $(call apt_install,nodejs npm git); fi
+	cd $(LLAMA_DIR) && npm pack --silent $(LLAMA_PKGS) >/dev/null
+	cd $(LLAMA_DIR) && printf '%s  %s\n' $(LLAMA_SUMS) | sha256sum -c --quiet
+	rm -rf $(LLAMA_DIR)/bins $(LLAMA_DIR)/include $(LLAMA_DIR)/git && mkdir -p $(LLAMA_DIR)/bins $(LLAMA_DIR)/include
+	tar xzf $(LLAMA_DIR)/node-llama-cpp-linux-x64-3.21.1.tgz -C $(LLAMA_DIR)/bins --strip-components=3 package/bins/linux-x64
+	tar xzf $(LLAMA_DIR)/node-llama-cpp-3.21.1.tgz -O package/llama/gitRelease.bundle >$(LLAMA_DIR)/llama.bundle
+	git clone -q --bare $(LLAMA_DIR)/llama.bundle $(LLAMA_DIR)/git
+	for h in $(LLAMA_HDRS); do git --git-dir=$(LLAMA_DIR)/git show HEAD:$$h >$(LLAMA_DIR)/include/$$(basename $$h) || exit 1; done
+	@touch $@
+
+build/llama_logits: tests/llama_logits.c $(LLAMA_DIR)/.stamp
+	$(CC) -std=c11 -O1 -g -Wall -Wextra -I$(LLAMA_DIR)/include $< -o $@ -L$(LLAMA_DIR)/bins -l:libllama.v0.4.0.so \
+	  -l:libggml.v0.4.0.so -l:libggml-base.so -lm -Wl,-rpath,$(abspath $(LLAMA_DIR)/bins)
+
 # --- tests ------------------------------------------------------------------------------
-test: all $(TESTS) $(TEST_STAMP) $(TEST_PY_STAMP)
+test: all $(TESTS) $(TEST_STAMP) $(TEST_PY_STAMP) build/llama_logits
 	@bash tests/run_all.sh
 
 run: all

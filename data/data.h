@@ -9,6 +9,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include "../util/util.h"
+#include "../util/gguf.h"
 
 #define SHARD_MAGIC_U16 20240520
 #define SHARD_MAGIC_U32 20240801
@@ -36,10 +37,23 @@ typedef struct {
     int vocab;
     int max_len;
     int *sorted;           // (V) ids sorted by piece, for lookup
+    int32_t *types;        // (V) GGUF token types (1 normal .. 6 byte) of a GGUF vocabulary; NULL: derived
 } Tokenizer;
 
+// tokenizer_load: a llama2.c tokenizer file, or the tokenizer.ggml.* keys of a GGUF file.
 void tokenizer_load(Tokenizer *t, const char *path);
 void tokenizer_free(Tokenizer *t);
+// GGUF's tokenizer.ggml.* keys, model "llama" (sentencepiece; llama.cpp's SPM vocabulary),
+// as llama.cpp's convert-llama2c-to-ggml writes them: pieces with U+2581 for spaces and
+// control tokens bare ("<s>", stored by llama2.c as "\n<s>\n" so no text merges into
+// them), scores, token types (0 <unk> 2 unknown, control 3, <0xHH> 6 byte, else 1
+// normal), BOS 1, EOS 2, UNK 0, add_bos true, add_space_prefix true.
+void tokenizer_load_gguf(Tokenizer *t, const char *path);
+// tokenizer_index: sort the ids by piece for lookup (after the pieces are set).
+void tokenizer_index(Tokenizer *t);
+void tokenizer_put_gguf(const Tokenizer *t, GgufWriter *w);
+// tokenizer_in_gguf: path is a GGUF file with tokenizer.ggml.model other than no_vocab.
+int tokenizer_in_gguf(const char *path);
 // tokenizer_encode: sentencepiece-style BPE as in llama2.c: optional BOS, a dummy
 // prefix space, UTF-8 codepoints with byte fallback, then merges by best score.
 // out must hold strlen(text) + 3 ids; returns the count.
@@ -167,5 +181,8 @@ int pose_chunks(const Pose *p, Rng *r, int T, int *start, int *skip);
 
 // prepare_main: `train prepare` — text file + tokenizer -> train.bin / val.bin.
 int prepare_main(int argc, char **argv);
+// tokenize_main: `train tokenize --tokenizer TOK [--no-bos]` — standard input's text as
+// ids, one per line (BOS first unless --no-bos), as prepare would encode one document.
+int tokenize_main(int argc, char **argv);
 
 #endif

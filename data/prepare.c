@@ -125,3 +125,29 @@ int prepare_main(int argc, char **argv) {
     tokenizer_free(&tok);
     return 0;
 }
+
+int tokenize_main(int argc, char **argv) {
+    const char *tok = NULL;
+    int bos = 1;
+    for (int i = 0; i < argc; i++) {
+        if (!strcmp(argv[i], "--no-bos")) bos = 0;
+        else if (!strcmp(argv[i], "--tokenizer") && i + 1 < argc) tok = argv[++i];
+        else die("tokenize: unexpected '%s' (usage: train tokenize --tokenizer TOK [--no-bos] < text)", argv[i]);
+    }
+    if (!tok) die("usage: train tokenize --tokenizer TOK [--no-bos] < text");
+    Tokenizer t;
+    tokenizer_load(&t, tok);
+    size_t cap = 1 << 16, len = 0, k;
+    char *text = xmalloc(cap + 1);
+    while ((k = fread(text + len, 1, cap - len, stdin)) > 0)
+        if ((len += k) == cap) text = xrealloc(text, (cap *= 2) + 1);
+    text[len] = 0;
+    if (strlen(text) != len) die("tokenize: the input holds a NUL byte");
+    uint32_t *ids = xmalloc((len + 3) * sizeof *ids);
+    const size_t n = tokenizer_encode(&t, text, bos, ids);
+    for (size_t i = 0; i < n; i++) printf("%u\n", ids[i]);
+    free(ids);
+    free(text);
+    tokenizer_free(&t);
+    return 0;
+}

@@ -6,12 +6,13 @@
 #include <stdint.h>
 #include <stdio.h>
 #include "model.h"
+#include "../util/gguf.h"
 #include "../util/ytree.h"
 
 typedef enum { LAYOUT_INTERLEAVED, LAYOUT_HALF } RopeLayout;
 
-// load_model: a directory is a Hugging Face checkpoint, a file a llama2.c checkpoint
-// (legacy or v1, told apart by the magic). Allocates m's parameters; m->pos stays plain
+// load_model: a directory is a Hugging Face checkpoint, a file a GGUF or llama2.c
+// checkpoint (legacy or v1), told apart by the magic. Allocates m's parameters; m->pos stays plain
 // RoPE (a directory's scheme: load_hf_dir).
 void load_model(Model *m, const char *path);
 void load_llama2c(Model *m, const char *path);
@@ -23,6 +24,20 @@ void load_hf_dir(Model *m, const char *dir, Position *pos);
 // rope_theta, then `extra_json`: more "key": value members, e.g. rope_scaling) and
 // dir/model.safetensors (F32, q/k rows in the half layout Hugging Face expects).
 void save_hf_dir(const Model *m, const char *dir, int max_position, double rope_theta, const char *extra_json);
+// GGUF, llama.cpp's file (gguf.c; the scheme mapping is described there).
+// gguf_put_model: into w, general.* and llama.* keys (context_length = `context`, the
+// longest length trained), the rope keys (and rope_freqs tensor) by which llama.cpp
+// computes m's scheme — dying with the reason when it cannot —, stretch.* keys (the base's
+// theta and context, the scheme) and the tensors: matrices as `dtype` (F32 or F16),
+// norms and factors F32. The tokenizer keys are the caller's.
+void gguf_put_model(GgufWriter *w, const Model *m, int context, GgmlType dtype);
+// load_gguf: a llama-architecture GGUF (F32, F16, BF16, Q8_0, Q4_0 tensors, as fp32);
+// pos (may be NULL) gets its scheme, unresolved: stretch.position when present, else
+// translated from llama.cpp's rope keys. load_gguf_position: only the scheme.
+void load_gguf(Model *m, const char *path, Position *pos);
+void load_gguf_position(const char *path, Position *pos);
+// gguf_context_length: llama.context_length of a GGUF file (the longest length trained).
+int gguf_context_length(const char *path);
 // save_llama2c_v1: write m in llama2.c v1 format (magic "ak42", 256-byte header).
 void save_llama2c_v1(const Model *m, const char *path);
 

@@ -7,6 +7,22 @@
 #include <stdlib.h>
 #include <string.h>
 
+// hf_scheme: the scheme of transformers v5's rope_parameters `rp`, which must say what
+// v4's rope_scaling `rs` says when that key is there too (null: plain RoPE).
+static void hf_scheme(Position *pos, YTree *t, yaml_node_t *rs, yaml_node_t *rp, const char *path) {
+    position_from_hf(pos, t, rp, path, 1);
+    if (!rs) return;
+    Position v4;
+    position_default(&v4);
+    if (!yis_null(rs)) position_from_hf(&v4, t, rs, path, 0);
+    char *a = position_json(pos, POS_JSON_SET, 0), *b = position_json(&v4, POS_JSON_SET, 0);
+    if (strcmp(a, b))
+        yfail(t, rp, "rope_parameters (%s) and rope_scaling (line %zu: %s) disagree; which is meant?", a,
+              rs->start_mark.line + 1, b);
+    free(a);
+    free(b);
+}
+
 // read_hf_config: the model's shape and, into pos unless NULL, its position scheme.
 static void read_hf_config(ModelConfig *c, Position *pos, const char *path) {
     size_t len;
@@ -30,7 +46,17 @@ static void read_hf_config(ModelConfig *c, Position *pos, const char *path) {
     c->n_kv_heads = ymap_int(&t, r, "num_key_value_heads", c->n_heads, 0);
     if (c->n_heads && ymap_int(&t, r, "head_dim", c->dim / c->n_heads, 0) * c->n_heads != c->dim)
         yfail(&t, r, "head_dim must equal hidden_size / num_attention_heads");
-    yaml_node_t *sp = NULL, *rs = ymap_get(&t, r, "rope_scaling");
+    yaml_node_t *sp = NULL, *rs = ymap_get(&t, r, "rope_scaling"), *rp = ymap_get(&t, r, "rope_parameters");
+    if (rp && yis_null(rp)) rp = NULL;
+    if (rp && rp->type != YAML_MAPPING_NODE) yfail(&t, rp, "rope_parameters must be an object");
+    if (rp && (n = ymap_get(&t, rp, "rope_theta"))) {      // transformers v5 keeps the base here
+        const double v5 = ymap_double(&t, rp, "rope_theta", 0);
+        yaml_node_t *v4 = ymap_get(&t, r, "rope_theta");
+        if (v4 && ymap_double(&t, r, "rope_theta", 0) != v5)
+            yfail(&t, n, "rope_parameters.rope_theta %.17g disagrees with rope_theta %.17g (line %zu); which is meant?", v5,
+                  ymap_double(&t, r, "rope_theta", 0), v4->start_mark.line + 1);
+        c->rope_theta = (float)v5;
+    }
     if ((n = ymap_get(&t, r, "stretch")) && n->type == YAML_MAPPING_NODE) {   // our export: the base model's facts
         c->rope_theta = (float)ymap_double(&t, n, "rope_theta", c->rope_theta);
         c->max_seq_len = ymap_int(&t, n, "max_seq_len", c->max_seq_len, 0);
@@ -39,7 +65,8 @@ static void read_hf_config(ModelConfig *c, Position *pos, const char *path) {
     if (pos) {
         position_default(pos);
         if (sp) position_apply(pos, &t, sp, "position", NULL);
-        else if (rs && !yis_null(rs)) position_from_hf(pos, &t, rs, path);
+        else if (rp) hf_scheme(pos, &t, rs, rp, path);
+        else if (rs && !yis_null(rs)) position_from_hf(pos, &t, rs, path, 0);
     }
     ytree_free(&t);
     free(text);

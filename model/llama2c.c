@@ -111,5 +111,6 @@ void load_model(Model *m, const char *path) {
     struct stat st;
     if (stat(path, &st) != 0) die("%s: no such model file or directory (model.init_from)", path);
     if (S_ISDIR(st.st_mode)) load_hf_dir(m, path, NULL);
+    else if (gguf_is_file(path)) load_gguf(m, path, NULL);
     else load_llama2c(m, path);
 }

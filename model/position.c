@@ -200,11 +200,13 @@ void position_parse_json(Position *p, const char *json, const char *source) {
     ytree_free(&t);
 }
 
-void position_from_hf(Position *p, YTree *t, yaml_node_t *rs, const char *path) {
-    if (rs->type != YAML_MAPPING_NODE) yfail(t, rs, "rope_scaling must be an object");
+void position_from_hf(Position *p, YTree *t, yaml_node_t *rs, const char *path, int v5) {
+    const char *obj = v5 ? "rope_parameters" : "rope_scaling";
+    if (rs->type != YAML_MAPPING_NODE) yfail(t, rs, "%s must be an object", obj);
     for (yaml_node_pair_t *q = rs->data.mapping.pairs.start; q < rs->data.mapping.pairs.top; q++) {
         yaml_node_t *kn = yaml_document_get_node(&t->doc, q->key), *vn = yaml_document_get_node(&t->doc, q->value);
-        const char *name = yscalar(t, kn, "rope_scaling key");
+        const char *name = yscalar(t, kn, obj);
+        if (v5 && !strcmp(name, "rope_theta")) continue;
         char where[POS_WHERE];
         snprintf(where, sizeof where, "%s:%zu:%zu", path, vn->start_mark.line + 1, vn->start_mark.column + 1);
         int k = -1;
@@ -213,8 +215,8 @@ void position_from_hf(Position *p, YTree *t, yaml_node_t *rs, const char *path) 
             else continue;
         }
         for (int j = 0; j < NUM_POS_KEYS && k < 0; j++) if (KEYS[j].hf && !strcmp(KEYS[j].hf, name)) k = j;
-        if (k < 0) yfail(t, kn, "rope_scaling.%s has no equivalent here (supported: rope_type and the keys of "
-                         "position.rope in README.md)", name);
+        if (k < 0) yfail(t, kn, "%s.%s has no equivalent here (supported: rope_type and the keys of "
+                         "position.rope in README.md)", obj, name);
         position_set(p, KEYS[k].name, t, vn, where);
     }
 }

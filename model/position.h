@@ -73,9 +73,10 @@ void position_apply(Position *p, YTree *t, yaml_node_t *map, const char *prefix,
 // position_parse_json: position_apply of the JSON text `json` (named `source` in errors)
 // over a default scheme: the metadata of checkpoints and states.
 void position_parse_json(Position *p, const char *json, const char *source);
-// position_from_hf: a Hugging Face rope_scaling object (`rope_type` and transformers'
-// keys) as position keys over p; `path` names config.json in `where`.
-void position_from_hf(Position *p, YTree *t, yaml_node_t *rope_scaling, const char *path);
+// position_from_hf: a Hugging Face rope_scaling object (transformers v4: `rope_type` and
+// its keys) or rope_parameters object (v5: the same, and rope_theta, which the caller
+// reads: skipped here when v5) as position keys over p; `path` names config.json in `where`.
+void position_from_hf(Position *p, YTree *t, yaml_node_t *rope_scaling, const char *path, int v5);
 // position_overlay: p with the keys `over` sets (and their `where`) replacing its own.
 void position_overlay(Position *p, const Position *over);
 // position_resolve: complete p for a model of head size HS, RoPE base theta0 and

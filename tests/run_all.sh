@@ -50,6 +50,7 @@ for n in 2 3 4; do run "ring on $n ranks" $MPIRUN -np $n ./tests/test_ring; done
 for n in 2 3 5; do run "dist on $n ranks" $MPIRUN -np $n ./tests/test_dist; done
 run mpi bash tests/test_mpi.sh
 run export bash tests/test_export.sh
+run gguf bash tests/test_gguf.sh
 run compare bash tests/test_report.sh
 run finetune bash tests/test_finetune.sh
 

@@ -3,10 +3,12 @@
 //   train eval --config F [--set key=value ...]   evaluate model.init_from on data.val
 //   train prepare --text F --tokenizer T --out D  tokenize text into token shards
 //   train positions --config F [--set ...]        what the position scheme does, per pair
-//   train export --from SRC --to DIR --format hf|llama2c   a model in other formats
+//   train export --from SRC --to DEST --format hf|llama2c|gguf   a model in other formats
 //   train compare RUN_DIR... [--out F.svg] [...]  loss curves of runs side by side
 //   train info MODEL                              print a checkpoint's shape
 //   train sample --model SRC --out F --tokens N   text sampled from a model, as a shard
+//   train score --model SRC --data F --tokens N   log p of each next token of a window
+//   train tokenize --tokenizer T < text           the ids of a text
 // Under `mpirun -np N`, training and `train eval` run on N ranks (dist/dist.h); the
 // other subcommands are one-process tools and refuse to run on more than one rank.
 #include "eval.h"
@@ -30,13 +32,15 @@ static const char *USAGE =
     "       train eval --config F [--set key=value ...]   evaluate model.init_from on data.val\n"
     "       train prepare --text F --tokenizer T --out DIR [--val-fraction X] [--story-start P]\n"
     "       train positions --config F [--set key=value ...]   the position scheme, per rotary pair\n"
-    "       train export --from SRC --to DIR --format hf|llama2c   SRC: a checkpoint, run dir or state\n"
+    "       train export --from SRC --to DEST --format hf|llama2c|gguf [--dtype f32|f16] [--tokenizer T]\n"
     "       train compare RUN_DIR... [--out FILE.svg] [--metric loss|val_loss] [--x tokens|steps] [--log-y]\n"
     "       train info MODEL                              print a checkpoint's shape\n"
-    "       train sample --model SRC --out FILE --tokens N [--temperature X] [--seed S] [--max-len L] [--tokenizer T]\n";
+    "       train sample --model SRC --out FILE --tokens N [--temperature X] [--seed S] [--max-len L] [--tokenizer T]\n"
+    "       train score --model SRC --data SHARD --tokens N [--offset K]   log p of each next token\n"
+    "       train tokenize --tokenizer T [--no-bos] < text     the ids of a text, one per line\n";
 
 static int info_main(int argc, char **argv) {
-    if (argc != 1) die("usage: train info MODEL (a llama2.c file, Hugging Face directory, stretch state, checkpoint or run directory)");
+    if (argc != 1) die("usage: train info MODEL (a llama2.c or GGUF file, Hugging Face directory, stretch state, checkpoint or run directory)");
     Model m;
     const ModelConfig *c = &m.cfg;
     Config *dflt = xmalloc(sizeof *dflt);
@@ -88,6 +92,8 @@ static int run_command(int argc, char **argv) {
     if (!strcmp(cmd, "export")) return export_main(argc - i, argv + i);
     if (!strcmp(cmd, "compare")) return compare_main(argc - i, argv + i);
     if (!strcmp(cmd, "sample")) return sample_main(argc - i, argv + i);
+    if (!strcmp(cmd, "score")) return score_main(argc - i, argv + i);
+    if (!strcmp(cmd, "tokenize")) return tokenize_main(argc - i, argv + i);
     if (strcmp(cmd, "train") && strcmp(cmd, "eval") && strcmp(cmd, "positions")) die("unknown subcommand '%s' (see train --help)", cmd);
     char **sets = xmalloc((size_t)argc * sizeof(char *));
     int n_sets = 0;

@@ -1,7 +1,11 @@
-// sample.c — `train sample`: ancestral sampling from a model with the cached forward
-// (each step one token's forward over the cached keys/values, then the LM head's logits
-// of that row), documents written as an llm.c token shard. Reproducible: the same model,
-// seed, temperature and lengths give the same shard.
+// sample.c — a model's predictions over tokens, two subcommands:
+// `train sample`: ancestral sampling from a model with the cached forward (each step one
+// token's forward over the cached keys/values, then the LM head's logits of that row),
+// documents written as an llm.c token shard. Reproducible: the same model, seed,
+// temperature and lengths give the same shard.
+// `train score`: the model's next-token log-probability at every position of one window
+// of a token shard, one line per position — what a runtime given the same ids must
+// reproduce (tests/test_gguf.sh holds llama.cpp to it).
 #include "sample.h"
 #include "config.h"
 #include "setup.h"
@@ -117,5 +121,58 @@ int sample_main(int argc, char **argv) {
     free(logits);
     free(c);
     model_free(&m);
+    return 0;
+}
+
+static const char USAGE_SCORE[] = "usage: train score --model SRC --data SHARD --tokens N [--offset K (0)] [--threads K (1)]";
+
+static long long whole(const char *opt, const char *v, long long lo, long long hi) {
+    double x;
+    if (parse_double(v, &x) != 0 || !(x >= (double)lo && x <= (double)hi) || x != floor(x))
+        die("%s %s: expected a whole number in [%lld, %lld] (%s)", opt, v, lo, hi, USAGE_SCORE);
+    return (long long)x;
+}
+
+int score_main(int argc, char **argv) {
+    const char *from = NULL, *data = NULL;
+    long long n = 0, offset = 0, threads = 1;
+    for (int i = 0; i < argc; i++) {
+        if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
+            printf("%s\n  prints \"i input target logp\" for the N - 1 targets of tokens K .. K+N-1 of SHARD, in one "
+                   "window at positions 0 .. N-1, then the mean NLL\n", USAGE_SCORE);
+            return 0;
+        }
+        if (i + 1 >= argc) die("%s needs a value (%s)", argv[i], USAGE_SCORE);
+        const char *o = argv[i], *v = argv[++i];
+        if (!strcmp(o, "--model")) from = v;
+        else if (!strcmp(o, "--data")) data = v;
+        else if (!strcmp(o, "--tokens")) n = whole(o, v, 2, 1 << 24);
+        else if (!strcmp(o, "--offset")) offset = whole(o, v, 0, 1ll << 50);
+        else if (!strcmp(o, "--threads")) threads = whole(o, v, 0, 1024);
+        else die("score: unknown option '%s' (%s)", o, USAGE_SCORE);
+    }
+    if (!from || !data || !n) die("%s", USAGE_SCORE);
+    setup_threads(threads);
+    Config *c = xmalloc(sizeof *c);
+    config_load(c, NULL, NULL, 0);
+    Model m;
+    free(load_model_from(&m, c, from, NULL));
+    Shard s;
+    shard_load(&s, data, m.cfg.vocab);
+    if ((size_t)offset > s.n || (size_t)n > s.n - (size_t)offset)
+        die("--offset %lld --tokens %lld: %s holds %zu tokens", offset, n, data, s.n);
+    const int T = (int)n - 1;
+    int *in = xmalloc((size_t)T * sizeof *in), *tgt = xmalloc((size_t)T * sizeof *tgt);
+    for (int t = 0; t < T; t++) in[t] = (int)s.tokens[offset + t], tgt[t] = (int)s.tokens[offset + t + 1];
+    model_reserve(&m, 1, T, 0);
+    model_prepare(&m);
+    const float loss = model_forward(&m, in, tgt, NULL, 1, T);
+    for (int t = 0; t < T; t++) printf("%d %d %d %.9g\n", t, in[t], tgt[t], -(double)m.acts.losses[t]);
+    printf("# mean nll %.9g over %d targets of %s at %lld\n", loss, T, data, offset);
+    free(in);
+    free(tgt);
+    shard_free(&s);
+    model_free(&m);
+    free(c);
     return 0;
 }

@@ -1,5 +1,6 @@
 // sample.h — `train sample` (sample.c): in-domain text sampled from a model, as a token
-// shard (e.g. more training text for a small model than the real corpus holds).
+// shard (e.g. more training text for a small model than the real corpus holds); and
+// `train score`: the model's log-probability of each next token of a window.
 #ifndef STRETCH_SAMPLE_H
 #define STRETCH_SAMPLE_H
 
@@ -18,5 +19,8 @@ int sample_document(Model *m, int max_len, double temperature, Rng *r, float *lo
 // sample_main: `train sample --model SRC --out FILE --tokens N [--temperature X]
 // [--seed S] [--max-len L] [--tokenizer TOK] [--threads K]`.
 int sample_main(int argc, char **argv);
+// score_main: `train score --model SRC --data SHARD --tokens N [--offset K] [--threads K]`:
+// "i input target logp" per target of one window, then the mean NLL.
+int score_main(int argc, char **argv);
 
 #endif

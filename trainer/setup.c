@@ -81,7 +81,7 @@ char *resolve_source(const char *from, SourceKind *kind) {
     char err[512];
     if (!is_dir(from)) {
         if (!file_exists(from)) die("%s: no such model file or directory", from);
-        *kind = ends_with(from, ".safetensors") ? SRC_STATE : SRC_LLAMA2C;
+        *kind = ends_with(from, ".safetensors") ? SRC_STATE : gguf_is_file(from) || ends_with(from, ".gguf") ? SRC_GGUF : SRC_LLAMA2C;
         return xstrdup(from);
     }
     char *done = path_join(from, "DONE"), *cfg = path_join(from, "config.json"), *final = path_join(from, "model.safetensors");
@@ -133,6 +133,8 @@ char *load_model_from(Model *m, const Config *c, const char *from, SourceKind *k
         load_hf_dir(m, path, src);
         table = path_join(path, "model.safetensors");
         if (!file_exists(table)) free(table), table = NULL;
+    } else if (kind == SRC_GGUF) {
+        load_gguf(m, path, src);
     } else {
         load_model(m, path);
     }
@@ -147,6 +149,7 @@ void source_position(const char *from, Position *pos) {
     char *path = resolve_source(from, &kind);
     if (kind == SRC_STATE) load_state_position(path, pos);
     else if (kind == SRC_HF) load_hf_position(path, pos);
+    else if (kind == SRC_GGUF) load_gguf_position(path, pos);
     else position_default(pos);
     free(path);
 }

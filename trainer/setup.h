@@ -28,14 +28,15 @@ void load_tokenizer(Tokenizer *t, const Config *c, int vocab, const char *user);
 // (shortest_T) cannot hold the shortest document.
 void mix_setup(Mix *x, const Tokenizer *tok, const Config *c, const Shard *train, int shortest_T, int longest_T);
 // SourceKind: what a model path names (resolve_source).
-typedef enum { SRC_LLAMA2C, SRC_HF, SRC_STATE } SourceKind;
-// resolve_source: the file or directory to load for `from` (a llama2.c file, a stretch
-// state, a checkpoint step directory, a run directory or a Hugging Face directory);
+typedef enum { SRC_LLAMA2C, SRC_HF, SRC_STATE, SRC_GGUF } SourceKind;
+// resolve_source: the file or directory to load for `from` (a llama2.c file, a GGUF file,
+// a stretch state, a checkpoint step directory, a run directory or a Hugging Face directory);
 // checkpoints are CRC-checked first. Caller frees.
 char *resolve_source(const char *from, SourceKind *kind);
 // load_model_from: the model `from` names with its position scheme, resolved: the
 // config's `position:` keys if any are set, else the source's own (a stretch state's
-// metadata, a Hugging Face config's "stretch" key or rope_scaling; plain RoPE for
+// metadata, a Hugging Face config's "stretch" key or rope_scaling, a GGUF's stretch.position
+// or rope keys; plain RoPE for
 // llama2.c). Returns resolve_source's path (caller frees); *kind (may be NULL) gets its kind.
 char *load_model_from(Model *m, const Config *c, const char *from, SourceKind *kind);
 // source_position: the scheme `from` carries (unresolved; plain RoPE for llama2.c),

@@ -190,3 +190,22 @@ float bf16_to_f32(uint16_t h) {
     memcpy(&v, &u, sizeof v);
     return v;
 }
+
+uint16_t f32_to_f16(float x) {
+    uint32_t u;
+    memcpy(&u, &x, sizeof u);
+    const uint32_t sign = (u >> 16) & 0x8000, exp = (u >> 23) & 0xff, man = u & 0x7fffff;
+    if (exp == 0xff) return (uint16_t)(sign | 0x7c00 | (man ? 0x200 : 0));   // inf, nan
+    const int e = (int)exp - 127 + 15;                                     // the half's biased exponent
+    if (e >= 31) return (uint16_t)(sign | 0x7c00);
+    uint32_t half, rem, mid;
+    if (e <= 0) {                                                          // subnormal half: units of 2^-24
+        if (e < -10) return (uint16_t)sign;
+        const uint32_t m = man | 0x800000, shift = (uint32_t)(14 - e);
+        half = m >> shift, rem = m & ((1u << shift) - 1), mid = 1u << (shift - 1);
+    } else {
+        half = ((uint32_t)e << 10) | (man >> 13), rem = man & 0x1fff, mid = 0x1000;
+    }
+    if (rem > mid || (rem == mid && (half & 1))) half++;                   // a carry rounds up to the next binade / inf
+    return (uint16_t)(sign | half);
+}

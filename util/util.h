@@ -80,5 +80,7 @@ size_t rng_below(Rng *r, size_t n);         // uniform in [0, n), n > 0
 // fp16/bf16 -> fp32 (IEEE 754 binary16 with subnormals, inf, nan; bfloat16 = top half).
 float f16_to_f32(uint16_t h);
 float bf16_to_f32(uint16_t h);
+// f32_to_f16: fp32 -> IEEE binary16, round to nearest even (overflow to inf, subnormals kept).
+uint16_t f32_to_f16(float x);
 
 #endif
