@@ -6,7 +6,10 @@
       of 32-padded sizes, data 32-aligned, nothing after the last tensor's padding)
   gguf_tool.py strip IN OUT           IN without its stretch.* keys: a file as another tool
       writing llama.cpp's keys only would make it
-  gguf_tool.py set-f32 IN KEY X OUT   IN with the f32 value of KEY replaced by X"""
+  gguf_tool.py set-f32 IN KEY X OUT   IN with the f32 value of KEY replaced by X, in place
+  gguf_tool.py edit IN OUT [-d KEY | -s KEY TYPE VALUE]...   IN with keys dropped (-d; -d
+      stretch.* drops all of this project's) or set, replaced or appended (-s; TYPE f32,
+      u32, i32 or str)"""
 import os
 import struct
 import sys
@@ -109,6 +112,28 @@ def bad(good_path, out):
     case("key_type", patch(s - 4, "<I", 6), "llama.context_length must be a non-negative integer")
     _, s, e = kv["general.architecture"]
     case("arch", good[:s] + struct.pack("<Q", 5) + b"gpt2x" + good[e:], "architecture 'gpt2x' is not supported")
+    case("n_dims_0", patch(q["ne_at"] - 4, "<I", 0), "has 0 dimensions")
+    case("n_dims_5", patch(q["ne_at"] - 4, "<I", 5), "has 5 dimensions")
+    case("ne_0", patch(q["ne_at"], "<Q", 0), "has an empty dimension")
+    _, s, _ = kv["tokenizer.ggml.tokens"]
+    case("nested_array", patch(s, "<I", 9), "an array of arrays")
+    dup = bytearray(good)
+    dup[k["at"] + 8:k["at"] + 8 + len("blk.0.attn_k")] = b"blk.0.attn_q"
+    case("duplicate_tensor", bytes(dup), "tensor 'blk.0.attn_q.weight' appears twice")
+    ctl = bytearray(good)
+    ctl[q["at"] + 8 + 3] = 0x0a
+    case("control_byte", bytes(ctl), "holds a control byte (0x0a)")
+    nul = bytearray(good)
+    nul[kv["general.name"][1] - 4 - 3] = 0
+    case("nul_key", bytes(nul), "holds a NUL byte")
+    blobs, tail, data = kv_blobs(good)
+    case("duplicate_key", rebuild(good, blobs + [blobs[1]], tail, data), "metadata key %s appears twice" % blobs[1][0])
+    case("alignment", rebuild(good, blobs + [("general.alignment", scalar("general.alignment", "u32", 24))], tail, data),
+         "general.alignment must be a u32 power of two")
+    case("no_context", rebuild(good, [x for x in blobs if x[0] != "llama.context_length"], tail, data),
+         "metadata key llama.context_length is missing")
+    case("huge_model", rebuild(good, [(k, scalar(k, "u32", 64) if k == "llama.block_count" else v)
+                                      for k, v in blobs], tail, data), "tensor 'blk.5.attn_norm.weight' is missing")
     for name, new, message in (("output_norm.weight", b"outpux", "tensor 'outpux_norm.weight' is not one of"),
                                ("token_embd.weight", b"tokex_", "tensor 'token_embd.weight' is missing")):
         renamed = bytearray(good)
@@ -118,15 +143,42 @@ def bad(good_path, out):
 
 
 
-def strip(src, dst):
-    b = open(src, "rb").read()
+def kv_blobs(b):
+    """The metadata entries' bytes, by key, in order; and the header's parts around them."""
     kvs, _, data, end = parse(b)
-    keep = [b[s - 4 - 8 - len(k.encode()):e] for k, t, s, e in kvs if not k.startswith("stretch.")]
-    first = kvs[0][2] - 4 - 8 - len(kvs[0][0].encode())
-    last = kvs[-1][3]
-    head = b[:16] + struct.pack("<Q", len(keep)) + b"".join(keep) + b[last:end]
-    open(dst, "wb").write(head + b"\0" * ((-len(head)) % 32) + b[data:])
-    assert first == 24
+    blobs = [(k, b[s - 4 - 8 - len(k.encode()):e]) for k, t, s, e in kvs]
+    return blobs, b[kvs[-1][3]:end], b[data:]
+
+
+def rebuild(b, blobs, tail, data):
+    head = b[:16] + struct.pack("<Q", len(blobs)) + b"".join(v for _, v in blobs) + tail
+    return head + b"\0" * ((-len(head)) % 32) + data
+
+
+def scalar(key, typ, value):
+    k = key.encode()
+    if typ == "str":
+        v = value.encode()
+        return struct.pack("<Q", len(k)) + k + struct.pack("<IQ", 8, len(v)) + v
+    code, fmt = {"f32": (6, "<f"), "u32": (4, "<I"), "i32": (5, "<i")}[typ]
+    return struct.pack("<Q", len(k)) + k + struct.pack("<I", code) + struct.pack(fmt, float(value) if typ == "f32" else int(value))
+
+
+def edit(src, dst, drop=(), put=()):
+    """src without the keys `drop` (and without stretch.* when drop holds "stretch.*"),
+    with the (key, type, value) entries `put` replacing or appended."""
+    b = open(src, "rb").read()
+    blobs, tail, data = kv_blobs(b)
+    gone = lambda k: k in drop or ("stretch.*" in drop and k.startswith("stretch."))
+    blobs = [(k, v) for k, v in blobs if not gone(k)]
+    for key, typ, value in put:
+        new = (key, scalar(key, typ, value))
+        at = [i for i, (k, _) in enumerate(blobs) if k == key]
+        if at:
+            blobs[at[0]] = new
+        else:
+            blobs.append(new)
+    open(dst, "wb").write(rebuild(b, blobs, tail, data))
 
 
 def set_f32(src, key, x, dst):
@@ -141,8 +193,19 @@ def set_f32(src, key, x, dst):
 if sys.argv[1] == "bad":
     bad(sys.argv[2], sys.argv[3])
 elif sys.argv[1] == "strip":
-    strip(sys.argv[2], sys.argv[3])
+    edit(sys.argv[2], sys.argv[3], drop=("stretch.*",))
 elif sys.argv[1] == "set-f32":
     set_f32(sys.argv[2], sys.argv[3], sys.argv[4], sys.argv[5])
+elif sys.argv[1] == "edit":
+    args, drop, put = sys.argv[4:], [], []
+    while args:
+        if args[0] == "-d":
+            drop.append(args[1])
+            args = args[2:]
+        else:
+            put.append((args[1], args[2], args[3]))
+            args = args[4:]
+    edit(sys.argv[2], sys.argv[3], drop, put)
 else:
-    sys.exit("usage: gguf_tool.py bad GOOD OUTDIR | strip IN OUT | set-f32 IN KEY X OUT")
+    sys.exit("usage: gguf_tool.py bad GOOD OUTDIR | strip IN OUT | set-f32 IN KEY X OUT | "
+             "edit IN OUT [-d KEY | -s KEY f32|u32|i32|str VALUE]...")

@@ -2,7 +2,7 @@
 // the npm package node-llama-cpp@3.21.1; see tests/llama.sh) reading a GGUF file:
 //   llama_logits MODEL.gguf BINS logprobs   < ids   "i log p(id[i+1] | id[0..i])" per line
 //   llama_logits MODEL.gguf BINS tokenize   < text  the ids llama_tokenize gives (BOS added)
-//   llama_logits MODEL.gguf BINS info               n_vocab, n_ctx_train, rope freq base/scale
+//   llama_logits MODEL.gguf BINS info               n_vocab, n_ctx_train, the rope keys it reads
 //   llama_logits MODEL.gguf BINS quantize TYPE OUT  llama_model_quantize to q8_0, q4_0 or bf16
 //   llama_logits MODEL.gguf BINS dequant TENSOR     ggml's own reader and to_float: the values
 // BINS: the folder of libggml-cpu-*.so backends. logprobs runs one batch with outputs at
@@ -113,8 +113,9 @@ int main(int argc, char **argv) {
     else if (!strcmp(argv[3], "info")) {
         char buf[256];
         printf("n_vocab %d n_ctx_train %d", llama_vocab_n_tokens(llama_model_get_vocab(model)), llama_model_n_ctx_train(model));
-        const char *keys[] = {"llama.rope.freq_base", "llama.rope.scaling.type", "llama.rope.scaling.factor"};
-        for (int k = 0; k < 3; k++)
+        const char *keys[] = {"llama.rope.freq_base", "llama.rope.scaling.type", "llama.rope.scaling.factor",
+                              "llama.rope.scaling.attn_factor"};
+        for (int k = 0; k < 4; k++)
             if (llama_model_meta_val_str(model, keys[k], buf, sizeof buf) >= 0) printf(" %s %s", keys[k], buf);
         printf("\n");
         rc = 0;

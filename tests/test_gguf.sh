@@ -4,10 +4,14 @@
 # - Retrofitted runs (linear, NTK, YaRN, Llama 3, LongRoPE; factor 4, trained at 1024 > the base's
 #   512) and the base exported to F32 GGUF: llama.cpp's log p of the next token at every
 #   position of 1024 held-out tokens (val) matches `train score` of the run within
-#   |d| <= 5e-4 + 1e-4 |log p|. The same with the stretch.* keys stripped, so the scheme
+#   |d| <= 5e-4 + 1e-4 |log p|, mean |d| <= 1e-4; also YaRN with attention factor 1.3. The
+#   same with the stretch.* keys stripped, so the scheme
 #   comes from llama.cpp's own keys on the way back in. A control: the linear file with
 #   its scaling factor overwritten by 1 (the rope scale dropped) is caught. LongRoPE also at
 #   400 tokens (below L_o: the short factors, llama.cpp choosing by its context of 400).
+#   Other writers' keys: a factor without a type (linear), the old scale_linear key;
+#   refused: an attn_factor stretch has no place for, longrope with a factor key, a file
+#   whose stretch.position the llama.cpp keys contradict (edited by another tool).
 # - F16 (--dtype f16): within 5e-2 at every position, 2e-3 on average (llama.cpp rounds
 #   activations to F16 for F16 matrices).
 # - GGUF -> GGUF is bit-exact (F32); init_from a GGUF evaluates bit-identically to the run.
@@ -44,27 +48,47 @@ agree() {
 check() { local name=$1 out; shift; if out=$("$@" 2>&1); then ok "$name: $out"; else bad "$name" "$out"; fi; }
 
 ./train export --from $BASE --to "$TMP/base.gguf" --format gguf --tokenizer $TOK >"$TMP/base.export" 2>&1
-check "base: llama.cpp = train score at 512 (F32)" agree base "$TMP/base.gguf" $BASE 512 5e-4 1e-4
+check "base: llama.cpp = train score at 512 (F32)" agree base "$TMP/base.gguf" $BASE 512 5e-4 1e-4 1e-4
 $LL "$TMP/base.gguf" $BINS info | grep -q "n_vocab 512 n_ctx_train 512 llama.rope.freq_base 10000" \
   && ok "base: llama.cpp reads vocab 512, context 512, base 10000" || bad "base: llama.cpp's view" "$($LL "$TMP/base.gguf" $BINS info 2>&1)"
 
-for m in linear ntk yarn llama3 longrope; do
-  set -- --set position.rope.scaling=$m --set position.rope.factor=4
+for m in linear ntk yarn llama3 longrope yarn_a13; do
+  set -- --set position.rope.scaling=${m%_a13} --set position.rope.factor=4
   [ $m = longrope ] && set -- "$@" --set 'position.rope.short_factor=[1, 1.5, 2, 3]' --set 'position.rope.long_factor=[1, 2, 3, 4]'
+  [ $m = yarn_a13 ] && set -- "$@" --set position.rope.attention_factor=1.3
   ./train --config ft_native.yaml --set run.name=test_gguf_$m "$@" \
     --set train.seq_len=1024 --set train.max_steps=2 --set train.batch_tokens=2048 --set train.micro_batch=1 \
     --set eval.every=0 --set eval.max_tokens=2048 --set run.threads=2 >"$TMP/${m}_train.out" 2>&1
   R=checkpoints/test_gguf_$m
   ./train export --from $R --to "$TMP/$m.gguf" --format gguf --tokenizer $TOK >"$TMP/$m.export" 2>&1
-  check "$m: llama.cpp = train score at 1024 (F32)" agree $m "$TMP/$m.gguf" $R 1024 5e-4 1e-4
+  check "$m: llama.cpp = train score at 1024 (F32)" agree $m "$TMP/$m.gguf" $R 1024 5e-4 1e-4 1e-4
   python3 tests/gguf_tool.py strip "$TMP/$m.gguf" "$TMP/${m}_foreign.gguf"
-  check "$m, llama.cpp keys only: stretch reads the scheme back" agree ${m}_foreign "$TMP/${m}_foreign.gguf" "$TMP/${m}_foreign.gguf" 1024 5e-4 1e-4
+  check "$m, llama.cpp keys only: stretch reads the scheme back" agree ${m}_foreign "$TMP/${m}_foreign.gguf" "$TMP/${m}_foreign.gguf" 1024 5e-4 1e-4 1e-4
 done
 check "longrope, 400 tokens (short factors in both): llama.cpp = train score" \
-  agree longrope_short "$TMP/longrope.gguf" checkpoints/test_gguf_longrope 400 5e-4 1e-4
+  agree longrope_short "$TMP/longrope.gguf" checkpoints/test_gguf_longrope 400 5e-4 1e-4 1e-4
 grep -q "note: llama.cpp applies LongRoPE's long factors to every sequence of a context (n_ctx) longer than 512" \
   "$TMP/longrope.export" && ok "longrope: the export notes llama.cpp's choice of factors per context" \
   || bad "longrope: the export notes llama.cpp's choice of factors per context" "$(cat "$TMP/longrope.export")"
+# keys of other writers: a factor without a type (llama.cpp: linear), the old scale_linear key
+python3 tests/gguf_tool.py edit "$TMP/linear_foreign.gguf" "$TMP/notype.gguf" -d llama.rope.scaling.type
+check "linear, factor without a type (llama.cpp: linear)" agree notype "$TMP/notype.gguf" "$TMP/notype.gguf" 1024 5e-4 1e-4 1e-4
+python3 tests/gguf_tool.py edit "$TMP/linear_foreign.gguf" "$TMP/old_key.gguf" -d llama.rope.scaling.type \
+  -d llama.rope.scaling.factor -s llama.rope.scale_linear f32 4
+check "linear, the old llama.rope.scale_linear key" agree old_key "$TMP/old_key.gguf" "$TMP/old_key.gguf" 1024 5e-4 1e-4 1e-4
+python3 tests/gguf_tool.py edit "$TMP/linear_foreign.gguf" "$TMP/attn.gguf" -s llama.rope.scaling.attn_factor f32 2
+expect_error "linear with an attn_factor: refused (no such factor here)" "attn_factor 2: llama.cpp multiplies cos/sin by it" \
+  ./train info "$TMP/attn.gguf"
+python3 tests/gguf_tool.py edit "$TMP/longrope_foreign.gguf" "$TMP/lr_factor.gguf" -s llama.rope.scaling.factor f32 4
+expect_error "longrope with a factor key: refused" "factor 4 with type longrope: llama.cpp would scale by it on top" \
+  ./train info "$TMP/lr_factor.gguf"
+python3 tests/gguf_tool.py set-f32 "$TMP/linear.gguf" llama.rope.scaling.factor 2 "$TMP/edited.gguf"
+expect_error "stretch.position contradicted by edited llama.cpp keys: refused" \
+  "stretch.position .* and the llama.rope.\* keys .* give different RoPE frequencies" ./train info "$TMP/edited.gguf"
+$LL "$TMP/yarn_a13.gguf" $BINS info | grep -q "llama.rope.scaling.attn_factor 1.14172" \
+  && ./train info "$TMP/yarn_a13_foreign.gguf" | grep -q '"attention_factor": 1.30000' \
+  && ok "yarn, attention factor 1.3: written as 1.3 / (1 + 0.1 ln 4) = 1.14172, read back as 1.3" \
+  || bad "yarn, attention factor 1.3: written and read back" "$($LL "$TMP/yarn_a13.gguf" $BINS info 2>&1) $(./train info "$TMP/yarn_a13_foreign.gguf" 2>&1 | tail -1)"
 want=("llama.rope.freq_base 10000.000000 llama.rope.scaling.type linear llama.rope.scaling.factor 4.000000"
       "llama.rope.freq_base 63496.042969" "llama.rope.scaling.type yarn llama.rope.scaling.factor 4.000000")
 i=0
@@ -111,7 +135,9 @@ for q in q8_0 q4_0 bf16; do
     types="$types $(head -1 "$TMP/a" | cut -d' ' -f2)"
     [ "$(tail -n +2 "$TMP/a")" = "$(tail -n +2 "$TMP/b")" ] && [ "$(wc -l <"$TMP/a")" -gt 64 ] && same=$((same + 1))
   done
-  [ $same -eq 5 ] && ok "$q: read as ggml's to_float gives (types$types)" || bad "$q: read as ggml's to_float gives" "$same of 5; $(cat "$TMP/$q.err")"
+  case $q in bf16) tw=" bf16 bf16 bf16 bf16 f32" ;; *) tw=" $q $q $q f16 f32" ;; esac   # ffn_down: 172 columns, F16 fallback
+  [ $same -eq 5 ] && [ "$types" = "$tw" ] && ok "$q: read as ggml's to_float gives (types$types)" \
+    || bad "$q: read as ggml's to_float gives" "$same of 5, types$types; $(cat "$TMP/$q.err")"
 done
 
 if need "$TINY" "tiny-random-llama2.gguf"; then

@@ -58,6 +58,27 @@ static char *rd_str(Rd *r) {
     return s;
 }
 
+// rd_name: a key or tensor name, without control bytes (names end up in one-line errors).
+static char *rd_name(Rd *r) {
+    char *s = rd_str(r);
+    for (const unsigned char *c = (const unsigned char *)s; *c; c++)
+        if (*c < 0x20 || *c == 0x7f) die("%s: %s holds a control byte (0x%02x)", r->g->path, r->what, *c);
+    return s;
+}
+
+static int cmp_name(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
+
+// first_duplicate: a name of names[n] that appears twice, or NULL (sorting a copy).
+static const char *first_duplicate(char **names, size_t n) {
+    char **sorted = xmalloc((n + 1) * sizeof *sorted);
+    memcpy(sorted, names, n * sizeof *sorted);
+    qsort(sorted, n, sizeof *sorted, cmp_name);
+    const char *dup = NULL;
+    for (size_t i = 1; i < n && !dup; i++) dup = strcmp(sorted[i - 1], sorted[i]) ? NULL : sorted[i];
+    free(sorted);
+    return dup;
+}
+
 static GgufType rd_type(Rd *r, int array_elem) {
     const uint32_t t = rd_u32(r);
     if (t >= GGUF_NUM_TYPES || (array_elem && t == GGUF_ARRAY))
@@ -109,7 +130,7 @@ static void rd_value(Rd *r, GgufKv *kv) {
 }
 
 static void rd_tensor_info(Rd *r, GgufTensor *t) {
-    t->name = rd_str(r);
+    t->name = rd_name(r);
     snprintf(r->what, sizeof r->what, "tensor '%.63s'", t->name);
     if (!*t->name || strlen(t->name) >= MAX_NAME)
         die("%s: tensor name '%s' must have 1 to %d bytes", r->g->path, t->name, MAX_NAME - 1);
@@ -148,11 +169,14 @@ static int cmp_offset(const void *a, const void *b) {
 // check_tensors: names unique; data aligned, inside the file and disjoint.
 static void check_tensors(Gguf *g) {
     GgufTensor **by = xmalloc((g->n_tensors + 1) * sizeof *by);
+    char **names = xmalloc((g->n_tensors + 1) * sizeof *names);
+    for (size_t i = 0; i < g->n_tensors; i++) names[i] = g->tensors[i].name;
+    const char *dup = first_duplicate(names, g->n_tensors);
+    if (dup) die("%s: tensor '%s' appears twice", g->path, dup);
+    free(names);
     for (size_t i = 0; i < g->n_tensors; i++) {
         GgufTensor *t = &g->tensors[i];
         by[i] = t;
-        for (size_t j = 0; j < i; j++)
-            if (!strcmp(g->tensors[j].name, t->name)) die("%s: tensor '%s' appears twice", g->path, t->name);
         if (t->offset % g->alignment)
             die("%s: tensor '%s' starts at data offset %llu, not a multiple of the alignment %u", g->path, t->name,
                 (unsigned long long)t->offset, g->alignment);
@@ -197,13 +221,17 @@ void gguf_open(Gguf *g, const char *path) {
     for (g->n_kv = 0; g->n_kv < n_kv; g->n_kv++) {
         GgufKv *kv = &g->kv[g->n_kv];
         snprintf(r.what, sizeof r.what, "the key of metadata entry %zu", g->n_kv);
-        kv->key = rd_str(&r);
+        kv->key = rd_name(&r);
         if (!*kv->key) die("%s: metadata entry %zu has an empty key", path, g->n_kv);
-        if (gguf_find(g, kv->key)) die("%s: metadata key %s appears twice", path, kv->key);
         snprintf(r.what, sizeof r.what, "metadata %.120s", kv->key);
         kv->type = rd_type(&r, 0);
         rd_value(&r, kv);
     }
+    char **keys = xmalloc((g->n_kv + 1) * sizeof *keys);
+    for (size_t i = 0; i < g->n_kv; i++) keys[i] = g->kv[i].key;
+    const char *dup = first_duplicate(keys, g->n_kv);
+    if (dup) die("%s: metadata key %s appears twice", path, dup);
+    free(keys);
     const GgufKv *al = gguf_find(g, "general.alignment");
     if (al && (al->type != GGUF_U32 || !al->num.u || (al->num.u & (al->num.u - 1))))
         die("%s: metadata general.alignment must be a u32 power of two", path);
@@ -317,7 +345,7 @@ static void dequant(float *dst, const unsigned char *src, size_t n, GgmlType t) 
     }
 }
 
-void gguf_read_f32(const Gguf *g, const char *name, float *dst, int n_dims, const uint64_t *shape) {
+void gguf_check_shape(const Gguf *g, const char *name, int n_dims, const uint64_t *shape) {
     const GgufTensor *t = gguf_find_tensor(g, name);
     if (!t) die("%s: tensor '%s' is missing", g->path, name);
     int same = t->n_dims == n_dims;
@@ -329,6 +357,11 @@ void gguf_read_f32(const Gguf *g, const char *name, float *dst, int n_dims, cons
         for (int d = 0; d < n_dims; d++) appendf(want, sizeof want, &b, "%s%llu", d ? ", " : "", (unsigned long long)shape[d]);
         die("%s: tensor '%s' has shape (%s), expected (%s) for the model its metadata describes", g->path, name, got, want);
     }
+}
+
+void gguf_read_f32(const Gguf *g, const char *name, float *dst, int n_dims, const uint64_t *shape) {
+    gguf_check_shape(g, name, n_dims, shape);
+    const GgufTensor *t = gguf_find_tensor(g, name);
     unsigned char *buf = xmalloc((size_t)t->nbytes);
     if (fseeko(g->f, (off_t)(g->data_start + t->offset), SEEK_SET) != 0) die("%s: cannot seek to tensor '%s'", g->path, name);
     xfread(buf, (size_t)t->nbytes, g->f, g->path, name);

@@ -80,6 +80,8 @@ const char *gguf_str(const Gguf *g, const char *key, int required);             
 // — for GGUF_F32 also of i32, converted — of exactly `count` elements); NULL if absent.
 // Numbers: a new buffer of count elements (caller frees); strings: g's char ** (do not free).
 void *gguf_array(const Gguf *g, const char *key, GgufType elem, uint64_t count);
+// gguf_check_shape: dies unless tensor `name` is there with shape `shape` (PyTorch order).
+void gguf_check_shape(const Gguf *g, const char *name, int n_dims, const uint64_t *shape);
 // gguf_read_f32: tensor `name` converted to fp32 (F32, F16, BF16, Q8_0, Q4_0) into dst;
 // dies when it is missing or its shape is not `shape` (PyTorch order, n_dims entries).
 void gguf_read_f32(const Gguf *g, const char *name, float *dst, int n_dims, const uint64_t *shape);
