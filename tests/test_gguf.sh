@@ -56,11 +56,13 @@ for m in linear ntk yarn llama3 longrope yarn_a13; do
   set -- --set position.rope.scaling=${m%_a13} --set position.rope.factor=4
   [ $m = longrope ] && set -- "$@" --set 'position.rope.short_factor=[1, 1.5, 2, 3]' --set 'position.rope.long_factor=[1, 2, 3, 4]'
   [ $m = yarn_a13 ] && set -- "$@" --set position.rope.attention_factor=1.3
+  [ $m = linear ] && set -- "$@" --set data.tokenizer=$TOK      # exported without --tokenizer: the run's own
   ./train --config ft_native.yaml --set run.name=test_gguf_$m "$@" \
     --set train.seq_len=1024 --set train.max_steps=2 --set train.batch_tokens=2048 --set train.micro_batch=1 \
     --set eval.every=0 --set eval.max_tokens=2048 --set run.threads=2 >"$TMP/${m}_train.out" 2>&1
   R=checkpoints/test_gguf_$m
-  ./train export --from $R --to "$TMP/$m.gguf" --format gguf --tokenizer $TOK >"$TMP/$m.export" 2>&1
+  tok=(--tokenizer $TOK); [ $m = linear ] && tok=()
+  ./train export --from $R --to "$TMP/$m.gguf" --format gguf "${tok[@]}" >"$TMP/$m.export" 2>&1
   check "$m: llama.cpp = train score at 1024 (F32)" agree $m "$TMP/$m.gguf" $R 1024 5e-4 1e-4 1e-4
   python3 tests/gguf_tool.py strip "$TMP/$m.gguf" "$TMP/${m}_foreign.gguf"
   check "$m, llama.cpp keys only: stretch reads the scheme back" agree ${m}_foreign "$TMP/${m}_foreign.gguf" "$TMP/${m}_foreign.gguf" 1024 5e-4 1e-4 1e-4
@@ -153,6 +155,10 @@ $LL "$TMP/base.gguf" $BINS tokenize <"$TMP/text.txt" >"$TMP/llama.ids"
 [ "$(wc -l <"$TMP/llama.ids")" -gt 1000 ] && cmp -s "$TMP/llama.ids" "$TMP/tok512.ids" && cmp -s "$TMP/llama.ids" "$TMP/gguf.ids" \
   && ok "tok512: llama.cpp's ids = train tokenize's ($(wc -l <"$TMP/llama.ids") ids; from tok512.bin and from the GGUF)" \
   || bad "tok512: llama.cpp's ids = train tokenize's" "$(diff "$TMP/llama.ids" "$TMP/tok512.ids" | head -4)"
+$LL "$TMP/linear.gguf" $BINS tokenize <"$TMP/text.txt" >"$TMP/linear.ids"
+grep -q "tokenizer: $TOK (data.tokenizer of the run)" "$TMP/linear.export" && cmp -s "$TMP/llama.ids" "$TMP/linear.ids" \
+  && ok "export without --tokenizer embeds the run's data.tokenizer (llama.cpp's ids the same)" \
+  || bad "export without --tokenizer embeds the run's data.tokenizer" "$(head -3 "$TMP/linear.export")"
 if need "$TINY" "Llama 2 vocabulary" && need "$TOK32K" "Llama 2 vocabulary"; then
   $LL "$TINY" $BINS tokenize <"$TMP/text.txt" >"$TMP/llama2.ids"
   ./train tokenize --tokenizer "$TINY" <"$TMP/text.txt" >"$TMP/tiny.ids"

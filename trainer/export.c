@@ -86,13 +86,33 @@ static void export_llama2c(const Model *m, const char *dir) {
     free(bin);
 }
 
+// run_tokenizer: data.tokenizer of the run that saved `state` (the config.yaml beside it:
+// a checkpoint's or a finished run's), or NULL.
+static char *run_tokenizer(const char *state) {
+    char *dir = xstrdup(state), *slash = strrchr(dir, '/'), *tok = NULL;
+    if (slash) *slash = 0;
+    char *cfg = path_join(slash ? dir : ".", "config.yaml");
+    if (file_exists(cfg)) {
+        Config *c = xmalloc(sizeof *c);
+        config_load(c, cfg, NULL, 0);
+        if (*c->tokenizer) tok = xstrdup(c->tokenizer);
+        free(c);
+    }
+    free(cfg);
+    free(dir);
+    return tok;
+}
+
 // export_gguf: m as llama.cpp's GGUF at `path`, with the tokenizer `tok_path` (a llama2.c
-// or GGUF tokenizer; NULL: the source's own when it is a GGUF file that has one).
+// or GGUF tokenizer; NULL: the data.tokenizer of the run that saved a state source, or a
+// GGUF source's own vocabulary).
 static void export_gguf(const Model *m, const char *path, int trained, GgmlType dtype, const char *tok_path,
                         const char *from, SourceKind kind) {
     GgufWriter w;
     gguf_writer_init(&w);
     gguf_put_model(&w, m, trained, dtype);
+    char *own = !tok_path && kind == SRC_STATE ? run_tokenizer(from) : NULL;
+    if (own) printf("tokenizer: %s (data.tokenizer of the run)\n", own), tok_path = own;
     if (!tok_path && kind == SRC_GGUF && tokenizer_in_gguf(from)) tok_path = from;
     if (tok_path) {
         Tokenizer t;
@@ -108,6 +128,7 @@ static void export_gguf(const Model *m, const char *path, int trained, GgmlType 
     }
     gguf_write(&w, path);
     gguf_writer_free(&w);
+    free(own);
     if (m->pos.scaling == SCALE_LONGROPE)
         printf("note: llama.cpp applies LongRoPE's long factors to every sequence of a context (n_ctx) longer than %d, "
                "the short ones otherwise; the model was trained choosing per sequence length\n", m->pos.original_max);
@@ -119,7 +140,8 @@ static const char HELP_EXPORT[] =
     "  SRC: a checkpoint step_N/ directory, a run directory, a stretch state, a Hugging Face directory, a\n"
     "  llama2.c file or a GGUF file; DEST: a new directory (hf, llama2c) or a new .gguf file (gguf);\n"
     "  --dtype (gguf): the matrices' type (f32); --tokenizer (gguf): the vocabulary to embed (a llama2.c\n"
-    "  tokenizer or a GGUF file; default: a GGUF source's own). See README, Export.";
+    "  tokenizer or a GGUF file; default: the data.tokenizer of the run that saved SRC, or a GGUF source's\n"
+    "  own). See README, Export.";
 
 int export_main(int argc, char **argv) {
     const char *from = NULL, *to = NULL, *format = NULL, *dtype = NULL, *tok = NULL;
