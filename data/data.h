@@ -1,8 +1,9 @@
 // data.h — token shards (llm.c format), the llama2.c tokenizer, the batch loader and
 // the prepare tool.
 //
-// Shard: 256 x int32 header; header[0] magic, [1] version, [2] token count; then the
-// tokens: magic 20240520 version 1 -> uint16, magic 20240801 version 7 -> uint32.
+// Shard: 256 x int32 header; header[0] magic, [1] version, [2] token count, [3] stretch's
+// document token + 1 (0 in llm.c's own files: BOS_ID); then the tokens: magic 20240520
+// version 1 -> uint16, magic 20240801 version 7 -> uint32.
 #ifndef STRETCH_DATA_H
 #define STRETCH_DATA_H
 
@@ -20,27 +21,50 @@ typedef struct {
     size_t n;
     size_t *file_start;    // (n_files) where each file's tokens start (shard_load_glob)
     size_t n_files;
+    uint32_t doc;          // the token that opens a document (header[3] - 1, else BOS_ID)
 } Shard;
 
-// shard_load: read and validate a shard; every token must be < vocab (vocab > 0).
+// shard_load: read and validate a shard; every token (and the document token) must be
+// < vocab (vocab > 0).
 void shard_load(Shard *s, const char *path, int vocab);
 void shard_free(Shard *s);
 // shard_write: uint16 tokens when vocab <= 65536, else uint32 (version 7); written to
-// path.tmp, then renamed over path (a reader sees the old file or the whole new one).
-void shard_write(const char *path, const uint32_t *tokens, size_t n, int vocab);
+// path.tmp, then renamed over path (a reader sees the old file or the whole new one); doc:
+// the token each document starts with.
+void shard_write(const char *path, const uint32_t *tokens, size_t n, int vocab, uint32_t doc);
 
-// Tokenizer: llama2.c format — int32 max_token_length, then per token: float score,
-// int32 length, bytes. Ids 0 <unk>, 1 <s> (BOS), 2 </s> (EOS), 3..258 bytes <0x00>..<0xFF>.
+// Tokenizer: one type for the three files stretch reads, each encoded as its reference
+// implementation does:
+//  - llama2.c's tokenizer.bin (int32 max_token_length, then per token: float score, int32
+//    length, bytes; ids 0 <unk>, 1 <s> BOS, 2 </s> EOS, 3..258 bytes <0x00>..<0xFF>) and
+//    GGUF's tokenizer.ggml.* model "llama": sentencepiece BPE, merges by best score;
+//  - Hugging Face tokenizer.json, model BPE (data/tok_json.c, data/tok_text.c): merges by
+//    rank, with its normalizers, pre-tokenizers (a regex split, ByteLevel, Metaspace),
+//    added tokens and post-processor template.
+// pieces are what each token reads as (raw bytes; "<0xXX>" for a byte-fallback token);
+// `match` is the form the encoder looks tokens up in (llama2.c: the pieces; tokenizer.json:
+// its vocabulary's strings, with a ByteLevel pre-tokenizer's characters turned back into
+// the raw bytes they stand for).
+typedef struct TokHf TokHf;
 typedef struct {
-    char **pieces;         // (V) NUL-terminated
-    float *scores;         // (V)
+    char **pieces;         // (V) NUL-terminated (a byte-level piece of byte 0: "")
+    char **match;          // (V) lookup form, match_len[i] bytes (may alias pieces)
+    uint32_t *match_len;   // (V)
+    float *scores;         // (V) sentencepiece scores (NULL for tokenizer.json)
     int vocab;
-    int max_len;
-    int *sorted;           // (V) ids sorted by piece, for lookup
+    int max_len;           // the longest match form, in bytes
     int32_t *types;        // (V) GGUF token types (1 normal .. 6 byte) of a GGUF vocabulary; NULL: derived
+    int bos;               // the id that opens a document (-1: none)
+    int byte_ids[256];     // the token of each byte (byte fallback or byte-level), -1: none
+    uint32_t *map;         // (map_cap) open-addressing hash of match forms: id + 1, 0 empty
+    size_t map_cap;
+    char sep[8];           // the space (sentencepiece: " ", a Metaspace: U+2581) before which a
+                           // word may be encoded alone: no piece has a non-space then it ("": none)
+    TokHf *hf;             // tokenizer.json's pipeline; NULL for sentencepiece files
 } Tokenizer;
 
-// tokenizer_load: a llama2.c tokenizer file, or the tokenizer.ggml.* keys of a GGUF file.
+// tokenizer_load: a llama2.c tokenizer file, the tokenizer.ggml.* keys of a GGUF file, or
+// a Hugging Face tokenizer.json (by content: a file starting with '{').
 void tokenizer_load(Tokenizer *t, const char *path);
 void tokenizer_free(Tokenizer *t);
 // GGUF's tokenizer.ggml.* keys, model "llama" (sentencepiece; llama.cpp's SPM vocabulary),
@@ -49,25 +73,49 @@ void tokenizer_free(Tokenizer *t);
 // them), scores, token types (0 <unk> 2 unknown, control 3, <0xHH> 6 byte, else 1
 // normal), BOS 1, EOS 2, UNK 0, add_bos true, add_space_prefix true.
 void tokenizer_load_gguf(Tokenizer *t, const char *path);
-// tokenizer_index: sort the ids by piece for lookup (after the pieces are set).
-void tokenizer_index(Tokenizer *t);
 void tokenizer_put_gguf(const Tokenizer *t, GgufWriter *w);
 // tokenizer_in_gguf: path is a GGUF file with tokenizer.ggml.model other than no_vocab.
 int tokenizer_in_gguf(const char *path);
-// tokenizer_encode: sentencepiece-style BPE as in llama2.c: optional BOS, a dummy
-// prefix space, UTF-8 codepoints with byte fallback, then merges by best score.
-// out must hold strlen(text) + 3 ids; returns the count.
-size_t tokenizer_encode(const Tokenizer *t, const char *text, int bos, uint32_t *out);
+// tokenizer_load_json: a Hugging Face tokenizer.json; anything it uses that stretch does
+// not implement is an error naming the JSON key (never a different tokenization).
+void tokenizer_load_json(Tokenizer *t, const char *path);
+// tokenizer_index: hash the match forms and find the byte tokens (after pieces, match
+// and match_len are set); dies naming `path` on a duplicate.
+void tokenizer_index(Tokenizer *t, const char *path);
+// tokenizer_set_sep: words start at `sep` (after a non-sep) unless a piece holds a non-sep
+// character and then sep, across which the merges of the whole text could reach.
+void tokenizer_set_sep(Tokenizer *t, const char *sep);
+// tokenizer_word: the bytes of the first word of s[0, n) (n when there is no sep): the
+// merges of a text are those of its words, each alone (linear time, and cache-sized).
+size_t tokenizer_word(const Tokenizer *t, const char *s, size_t n);
+// tokenizer_byte_of: the byte that token id stands for as a byte token, or -1.
+int tokenizer_byte_of(const Tokenizer *t, int id);
+// tokenizer_lookup: the id whose match form is s[0, len), or -1.
+int tokenizer_lookup(const Tokenizer *t, const char *s, size_t len);
+// tokenizer_encode: the ids of `text` as the tokenizer's reference encodes it (malloc'd;
+// *n gets the count); bos: add the special tokens (llama2.c: BOS; tokenizer.json: its
+// post-processor's template). tokenizer.json: invalid UTF-8 is first replaced by U+FFFD
+// and a leading BOM dropped, as the WHATWG decoder does; sentencepiece files take raw bytes by
+// byte fallback. Time O(n log n) in the text's length (a priority queue of candidate
+// merges); safe to call from many threads.
+uint32_t *tokenizer_encode(const Tokenizer *t, const char *text, int bos, size_t *n);
+// tokenizer_bpe: merge the symbols ids[0, n) in place, best merge first (sentencepiece:
+// highest score of the merged piece; tokenizer.json: lowest merge rank), the leftmost
+// of equals first; returns the new count.
+size_t tokenizer_bpe(const Tokenizer *t, uint32_t *ids, size_t n);
 // tokenizer_decode_piece: the text of `id` following `prev` (raw bytes for <0xXX>,
-// leading space stripped after BOS). Returns a pointer into t or into buf[2].
+// leading space stripped after BOS for sentencepiece). Returns a pointer into t or buf[2].
 const char *tokenizer_decode_piece(const Tokenizer *t, int prev, int id, char buf[2]);
 
-// Documents: a shard is a stream of documents, each starting with BOS_ID (llama2.c and
+// Documents: a shard is a stream of documents, each starting with its document token
+// (Shard.doc: the tokenizer's BOS, or what `prepare --doc-token` names; BOS_ID in shards
+// that do not record one, as llama2.c and
 // llm.c tokenizers prefix every text with BOS); a file's start also starts a document.
 #define BOS_ID 1
 
 // shard_load_glob: every file matching `pattern` (a path or a glob), in sorted order,
 // concatenated into one Shard (path = pattern); `key` names the config key in errors.
+// The files must agree on their document token.
 void shard_load_glob(Shard *s, const char *pattern, int vocab, const char *key);
 
 // LoaderOptions: which documents an epoch holds (long-context data recipes, e.g. Fu et
@@ -158,10 +206,10 @@ typedef struct {
 // restart at 0 at each document start (intra-document positions), i.e. pos[t] =
 // row_pos[t] - row_pos[doc[t]].
 void batch_positions(int *pos, const int *doc, const Pose *p, uint64_t seed, int b0, int B, int T);
-// shard_opens_doc: token i of the shard starts a document (a BOS, or a file start: a
+// shard_opens_doc: token i of the shard starts a document (its document token, or a file start: a
 // binary search of file_start).
 int shard_opens_doc(const Shard *s, size_t i);
-// shard_text: the shard's tokens without its BOS tokens, at most `cap` of them from its
+// shard_text: the shard's tokens without its document tokens, at most `cap` of them from its
 // start: one long text, the filler of retrieval prompts (caller frees); *n gets the count.
 uint32_t *shard_text(const Shard *s, size_t cap, size_t *n);
 // shard_documents: how many documents the shard holds (a BOS or a file start opens one).
@@ -181,8 +229,9 @@ int pose_chunks(const Pose *p, Rng *r, int T, int *start, int *skip);
 
 // prepare_main: `train prepare` — text file + tokenizer -> train.bin / val.bin.
 int prepare_main(int argc, char **argv);
-// tokenize_main: `train tokenize --tokenizer TOK [--no-bos]` — standard input's text as
-// ids, one per line (BOS first unless --no-bos), as prepare would encode one document.
+// tokenize_main: `train tokenize --tokenizer TOK [--no-bos] [FILE...]` — standard input's
+// text as ids, one per line, or each FILE's on one line, space-separated; the special
+// tokens (BOS) unless --no-bos, as prepare would encode one document.
 int tokenize_main(int argc, char **argv);
 
 #endif

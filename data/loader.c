@@ -97,7 +97,7 @@ static const uint32_t *doc_tokens(Loader *l, uint64_t epoch, size_t d, int T, co
 // them, the rest of a sequence: BOS and training text (mix_gap). Returns the count.
 static size_t gap(const Loader *l, uint64_t epoch, size_t d, size_t room, int *out, int *opens) {
     const uint32_t *text = mix_gap(l->mix, epoch, d - l->n_real);
-    for (size_t i = 0; out && i < room; i++) out[i] = i ? (int)text[i - 1] : BOS_ID;
+    for (size_t i = 0; out && i < room; i++) out[i] = i ? (int)text[i - 1] : (int)l->shard->doc;
     for (size_t i = 0; opens && i < room; i++) opens[i] = i == 0;
     return room;
 }

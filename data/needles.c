@@ -53,14 +53,13 @@ static int draw_number(Numbers *u, Rng *r) {
 }
 
 static int encode_piece(const Tokenizer *tok, const char *text, Piece *p) {
-    uint32_t buf[2 * NEEDLE_TEXT_MAX + 3];
-    const size_t len = strlen(text);
-    if (len >= 2 * NEEDLE_TEXT_MAX) return 0;
-    size_t n = tokenizer_encode(tok, text, 0, buf);
-    if (n > NEEDLE_TEXT_MAX) return 0;
-    memcpy(p->t, buf, n * sizeof *buf);
+    size_t n;
+    uint32_t *ids = tokenizer_encode(tok, text, 0, &n);
+    const int fits = n <= NEEDLE_TEXT_MAX;
+    if (fits) memcpy(p->t, ids, n * sizeof *ids);
     p->n = (int)n;
-    return 1;
+    free(ids);
+    return fits;
 }
 
 // answer_tokens: the tokens that follow the question in "question answer"; 0 when the
@@ -174,7 +173,7 @@ static void filler_prompt(const NeedleSource *s, const Parts *q, int T, double d
             order[j - 1] = t;
         }
     int n = 0, from = 0;
-    seq[n++] = BOS_ID;
+    seq[n++] = (int)s->doc;
     for (int k = 0; k < q->n_needles; k++) {
         const Piece *nd = &q->needle[order[k]];
         emit(seq, &n, f + from, at[order[k]] - from);
@@ -229,7 +228,7 @@ static int kv_prompt(const NeedleSource *s, int T, double depth, Rng *r, int *se
     for (int c = 0; c < NEEDLE_CANDIDATES; c++) want[c] = c == 0 || others ? (a + c) % pairs : -1;
     *r = r0;
     memset(&u, 0, sizeof u);
-    seq[0] = BOS_ID;
+    seq[0] = (int)s->doc;
     kv_pairs(s, budget, r, &u, seq, &n, want, NEEDLE_CANDIDATES, key, val);
     snprintf(q.question_text, sizeof q.question_text, QUESTION, key[0], key[0]);
     ok &= encode_piece(s->tok, q.question_text, &q.question);
@@ -301,7 +300,7 @@ void mix_init(Mix *x, const Shard *train, const Tokenizer *tok, const MixOptions
     memset(x, 0, sizeof *x);
     x->opt = *o;
     x->filler = shard_text(train, MIX_FILLER_MAX, &x->src.n_filler);
-    x->src = (NeedleSource){tok, x->filler, x->src.n_filler, o->needles};
+    x->src = (NeedleSource){tok, x->filler, x->src.n_filler, o->needles, train->doc};
     for (int t = 0; t < MIX_KINDS; t++)
         if (o->tasks >> t & 1) x->task[x->n_tasks++] = t;
     CHECK(x->n_tasks > 0 && o->share > 0.0 && o->share < 1.0 && o->min_len >= 2 && o->min_len <= o->max_len &&
@@ -321,9 +320,9 @@ int mix_min_len(int kind, const NeedleSource *s, const char *where) {
     return needle_min_len((NeedleTask)kind, s, where) - (kind == NEEDLE_KV ? 0 : NEEDLE_SNAP) + 1;
 }
 
-int copy_text(const uint32_t *text, int d, int span, int *seq) {
+int copy_text(const uint32_t *text, int d, int span, uint32_t doc, int *seq) {
     int n = 0;
-    seq[n++] = BOS_ID;
+    seq[n++] = (int)doc;
     for (int j = 0; j < d; j++) seq[n++] = (int)text[j];
     for (int j = 0; j < span; j++) seq[n++] = (int)text[j];
     return n;
@@ -334,7 +333,7 @@ int copy_text(const uint32_t *text, int d, int span, int *seq) {
 static size_t copy_doc(const NeedleSource *s, int L, Rng *r, int *doc) {
     const int span = MIX_COPY_SPAN + (int)rng_below(r, (size_t)((L - 1) / 2 - MIX_COPY_SPAN + 1)), d = L - 1 - span;
     const uint32_t *text = s->filler + rng_below(r, s->n_filler - (size_t)d + 1);
-    return (size_t)copy_text(text, d, span, doc);
+    return (size_t)copy_text(text, d, span, s->doc, doc);
 }
 
 // longest: the longest document drawn for sequences of T tokens (mix_doc).

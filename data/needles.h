@@ -36,13 +36,15 @@ typedef enum { NEEDLE_PASSKEY, NEEDLE_MULTIKEY, NEEDLE_MULTIVALUE, NEEDLE_KV, NU
 const char *needle_task_name(NeedleTask t);
 int needle_task_find(const char *name);
 
-// NeedleSource: what prompts are made of: the tokenizer, the filler text (BOS removed,
-// shard_text), and the needles per multikey / multivalue prompt (2 .. NEEDLE_MAX).
+// NeedleSource: what prompts are made of: the tokenizer, the filler text (document tokens
+// removed, shard_text), the needles per multikey / multivalue prompt (2 .. NEEDLE_MAX),
+// and the document token.
 typedef struct {
     const Tokenizer *tok;
     const uint32_t *filler;      // (n_filler)
     size_t n_filler;
     int needles;
+    uint32_t doc;                // the token a prompt starts with (the shards' document token)
 } NeedleSource;
 
 // NeedlePrompt: one prompt: its tokens seq[0, n) (seq[0] = BOS; the answer's first token
@@ -69,7 +71,7 @@ int needle_min_len(NeedleTask task, const NeedleSource *s, const char *where);
 // copy_text: <s> text[0, d) text[0, span) into seq (1 + d + span): a span of text and
 // its copy d tokens on (the eval's copy task, and data.mix's copy documents); returns
 // the count.
-int copy_text(const uint32_t *text, int d, int span, int *seq);
+int copy_text(const uint32_t *text, int d, int span, uint32_t doc, int *seq);
 
 // MIX_COPY: data.mix's kind after the needle tasks: a span of training text and, later in
 // the same document, its copy (copy_text), so that the stream teaches induction, the

@@ -20,6 +20,8 @@ void shard_load(Shard *s, const char *path, int vocab) {
     else if (h[0] == SHARD_MAGIC_U32 && h[1] == 7) w = 4;
     else die("%s: not a token shard: magic %d version %d (expected 20240520 v1 or 20240801 v7)", path, h[0], h[1]);
     if (h[2] <= 0) die("%s: header says %d tokens", path, h[2]);
+    if (h[3] < 0 || h[3] > vocab) die("%s: header's document token %d is outside the model's vocabulary of %d", path, h[3] - 1, vocab);
+    s->doc = h[3] ? (uint32_t)h[3] - 1 : BOS_ID;
     size_t n = (size_t)h[2];
     if (size != sizeof h + n * w)
         die("%s: %zu bytes, but the header's %zu tokens of %zu bytes need %zu", path, size, n, w, sizeof h + n * w);
@@ -51,6 +53,10 @@ void shard_load_glob(Shard *s, const char *pattern, int vocab, const char *key) 
     for (size_t i = 0; i < g.gl_pathc; i++) {
         Shard one;
         shard_load(&one, g.gl_pathv[i], vocab);
+        if (i && one.doc != s->doc)
+            die("%s: %s opens documents with token %u, %s with %u (hint: shards of another tokenizer)", key, g.gl_pathv[0],
+                s->doc, g.gl_pathv[i], one.doc);
+        s->doc = one.doc;
         s->tokens = xrealloc(s->tokens, (s->n + one.n) * sizeof *s->tokens);
         memcpy(s->tokens + s->n, one.tokens, one.n * sizeof *s->tokens);
         s->file_start = xrealloc(s->file_start, (s->n_files + 1) * sizeof *s->file_start);
@@ -69,13 +75,14 @@ void shard_free(Shard *s) {
     memset(s, 0, sizeof *s);
 }
 
-void shard_write(const char *path, const uint32_t *tokens, size_t n, int vocab) {
+void shard_write(const char *path, const uint32_t *tokens, size_t n, int vocab, uint32_t doc) {
     int32_t h[256] = {0};
     int wide = vocab > 65536;
     CHECK(n <= 0x7fffffff, "%s: %zu tokens do not fit one shard (max 2^31-1)", path, n);
     h[0] = wide ? SHARD_MAGIC_U32 : SHARD_MAGIC_U16;
     h[1] = wide ? 7 : 1;
     h[2] = (int32_t)n;
+    h[3] = doc == BOS_ID ? 0 : (int32_t)doc + 1;      // llama2.c's BOS: the header llm.c writes
     char *part = with_suffix(path, ".tmp");
     FILE *f = xfopen(part, "wb");
     xfwrite(h, sizeof h, f, part);
@@ -94,7 +101,7 @@ void shard_write(const char *path, const uint32_t *tokens, size_t n, int vocab) 
 size_t window_count(const Shard *s, int T) { return s->n < 1 ? 0 : (s->n - 1) / (size_t)T; }
 
 int shard_opens_doc(const Shard *s, size_t i) {
-    if (s->tokens[i] == BOS_ID) return 1;
+    if (s->tokens[i] == s->doc) return 1;
     size_t lo = 0, hi = s->n_files;                  // file_start is sorted: binary search
     while (lo < hi) {
         const size_t mid = (lo + hi) / 2;
@@ -138,6 +145,6 @@ uint32_t *shard_text(const Shard *s, size_t cap, size_t *n) {
     uint32_t *out = xmalloc((most ? most : 1) * sizeof *out);
     *n = 0;
     for (size_t i = 0; i < s->n && *n < cap; i++)
-        if (s->tokens[i] != BOS_ID) out[(*n)++] = s->tokens[i];
+        if (s->tokens[i] != s->doc) out[(*n)++] = s->tokens[i];
     return out;
 }

@@ -1,28 +1,23 @@
-// tokenizer.c — the sentencepiece BPE tokenizer of llama2.c's tokenizer.bin (exported by
-// llama2.c's tokenizer.py) and of GGUF's tokenizer.ggml.* keys, read and written the way
-// llama.cpp's SPM vocabulary (llama-vocab.cpp) and its convert-llama2c-to-ggml converter
-// see it: encode by greedy best-score merges with byte fallback, decode pieces.
+// tokenizer.c — the tokenizer's front and its sentencepiece files: loading by kind
+// (llama2.c's tokenizer.bin, exported by llama2.c's tokenizer.py; GGUF's tokenizer.ggml.*
+// keys, model "llama", read and written as llama.cpp's SPM vocabulary and its
+// convert-llama2c-to-ggml converter see them; tokenizer.json: tok_json.c), encoding (sentencepiece as llama2.c and llama.cpp's SPM vocabulary,
+// llama-vocab.cpp, do it: dummy prefix space, UTF-8 codepoints with byte fallback,
+// best-score merges; tokenizer.json: tok_text.c), decoding, freeing. The merge engine
+// and the vocabulary hash: bpe.c.
 #include "data.h"
+#include "tok_hf.h"
 
 #include <stdlib.h>
 #include <string.h>
 
-static const Tokenizer *sort_ctx;
-static int cmp_piece(const void *a, const void *b) {
-    return strcmp(sort_ctx->pieces[*(const int *)a], sort_ctx->pieces[*(const int *)b]);
-}
-
-void tokenizer_load(Tokenizer *t, const char *path) {
-    if (gguf_is_file(path)) {
-        tokenizer_load_gguf(t, path);
-        return;
-    }
-    memset(t, 0, sizeof *t);
+static void load_llama2c(Tokenizer *t, const char *path) {
     FILE *f = xfopen(path, "rb");
     size_t size = file_size(f, path), pos = 4, cap = 1024;
+    int32_t max_len;
     if (size < 4) die("%s: truncated: no max_token_length header", path);
-    xfread(&t->max_len, 4, f, path, "max_token_length");
-    if (t->max_len <= 0 || t->max_len > 65536) die("%s: max_token_length %d is impossible (not a llama2.c tokenizer?)", path, t->max_len);
+    xfread(&max_len, 4, f, path, "max_token_length");
+    if (max_len <= 0 || max_len > 65536) die("%s: max_token_length %d is impossible (not a llama2.c tokenizer?)", path, max_len);
     t->pieces = xmalloc(cap * sizeof(char *));
     t->scores = xmalloc(cap * sizeof(float));
     while (pos < size) {
@@ -34,7 +29,7 @@ void tokenizer_load(Tokenizer *t, const char *path) {
         }
         xfread(&t->scores[t->vocab], 4, f, path, "a token score");
         xfread(&len, 4, f, path, "a token length");
-        if (len < 0 || len > t->max_len) die("%s: token %d has length %d (max_token_length %d)", path, t->vocab, len, t->max_len);
+        if (len < 0 || len > max_len) die("%s: token %d has length %d (max_token_length %d)", path, t->vocab, len, max_len);
         t->pieces[t->vocab] = xmalloc((size_t)len + 1);
         xfread(t->pieces[t->vocab], (size_t)len, f, path, "a token's bytes");
         t->pieces[t->vocab][len] = '\0';
@@ -43,90 +38,76 @@ void tokenizer_load(Tokenizer *t, const char *path) {
     }
     fclose(f);
     if (t->vocab < 259) die("%s: %d tokens; a llama2.c tokenizer has at least 3 specials + 256 bytes", path, t->vocab);
-    tokenizer_index(t);
+    t->bos = BOS_ID;
+    tokenizer_index(t, path);
+    tokenizer_set_sep(t, " ");
+    for (int b = 0; b < 256; b++)
+        if (t->byte_ids[b] < 0) die("%s: no byte token <0x%02X>; stretch's byte fallback needs all 256", path, b);
 }
 
-void tokenizer_index(Tokenizer *t) {
-    t->sorted = xmalloc((size_t)t->vocab * sizeof(int));
-    for (int i = 0; i < t->vocab; i++) t->sorted[i] = i;
-    sort_ctx = t;
-    qsort(t->sorted, (size_t)t->vocab, sizeof(int), cmp_piece);
+void tokenizer_load(Tokenizer *t, const char *path) {
+    memset(t, 0, sizeof *t);
+    if (gguf_is_file(path)) {
+        tokenizer_load_gguf(t, path);
+        return;
+    }
+    FILE *f = xfopen(path, "rb");
+    int c;
+    while ((c = fgetc(f)) == ' ' || c == '\n' || c == '\r' || c == '\t') {}
+    fclose(f);
+    if (c == '{') tokenizer_load_json(t, path);
+    else load_llama2c(t, path);
 }
 
 void tokenizer_free(Tokenizer *t) {
+    if (t->match != t->pieces)
+        for (int i = 0; i < t->vocab; i++) free(t->match[i]);
     for (int i = 0; i < t->vocab; i++) free(t->pieces[i]);
+    if (t->match != t->pieces) free(t->match);
     free(t->pieces);
+    free(t->match_len);
     free(t->scores);
-    free(t->sorted);
     free(t->types);
+    free(t->map);
+    if (t->hf) tok_hf_free(t->hf);
     memset(t, 0, sizeof *t);
 }
 
-static int lookup(const Tokenizer *t, const char *s) {
-    int lo = 0, hi = t->vocab - 1;
-    while (lo <= hi) {
-        int mid = (lo + hi) / 2, c = strcmp(s, t->pieces[t->sorted[mid]]);
-        if (!c) return t->sorted[mid];
-        if (c < 0) hi = mid - 1;
-        else lo = mid + 1;
-    }
-    return -1;
-}
-
-// push_piece: the id of `s`, or its bytes as <0xXX> fallback tokens (id = byte + 3).
+// push_piece: the id of s[0, len), or its bytes as byte-fallback tokens.
 static size_t push_piece(const Tokenizer *t, const char *s, size_t len, uint32_t *out, size_t n) {
-    int id = lookup(t, s);
+    int id = tokenizer_lookup(t, s, len);
     if (id >= 0) out[n++] = (uint32_t)id;
-    else for (size_t i = 0; i < len; i++) out[n++] = (uint32_t)(unsigned char)s[i] + 3;
+    else for (size_t i = 0; i < len; i++) out[n++] = (uint32_t)t->byte_ids[(unsigned char)s[i]];
     return n;
 }
 
-size_t tokenizer_encode(const Tokenizer *t, const char *text, int bos, uint32_t *out) {
-    char small[512];                               // the usual vocabularies: no allocation per call
-    const size_t need = (size_t)t->max_len * 2 + 8;
-    char *buf = need <= sizeof small ? small : xmalloc(need);
-    size_t n = 0, len = 0;
-    if (bos) out[n++] = 1;
-    if (text[0]) n = push_piece(t, " ", 1, out, n);
-    for (const char *c = text; *c; c++) {          // one UTF-8 codepoint (<= 4 bytes) at a time
-        if ((*c & 0xC0) != 0x80) len = 0;
-        buf[len++] = *c;
-        buf[len] = '\0';
-        if ((c[1] & 0xC0) == 0x80 && len < 4) continue;
-        n = push_piece(t, buf, len, out, n);
-        len = 0;
-    }
-    for (;;) {                                     // merge the best-scoring adjacent pair
-        float best = -1e30f;
-        long best_i = -1;
-        int best_id = -1;
-        for (size_t i = 0; i + 1 < n; i++) {
-            const char *a = t->pieces[out[i]], *b = t->pieces[out[i + 1]];
-            size_t la = strlen(a), lb = strlen(b);
-            if (la + lb > (size_t)t->max_len) continue;
-            memcpy(buf, a, la);
-            memcpy(buf + la, b, lb + 1);
-            int id = lookup(t, buf);
-            if (id >= 0 && t->scores[id] > best) {
-                best = t->scores[id];
-                best_i = (long)i;
-                best_id = id;
-            }
+uint32_t *tokenizer_encode(const Tokenizer *t, const char *text, int bos, size_t *n_out) {
+    if (t->hf) return tok_hf_encode(t, text, bos, n_out);
+    uint32_t *out = xmalloc((strlen(text) + 3) * sizeof *out);
+    size_t n = 0;
+    if (bos) out[n++] = (uint32_t)t->bos;
+    size_t start = n;
+    if (text[0]) n = push_piece(t, " ", 1, out, n);   // the dummy prefix, merged with the first word
+    for (size_t at = 0, len = strlen(text), w; at < len; at += w) {
+        w = tokenizer_word(t, text + at, len - at);
+        for (const char *c = text + at; c < text + at + w;) {   // one UTF-8 codepoint (<= 4 bytes) at a time
+            size_t k = 1;
+            while (k < 4 && (c[k] & 0xC0) == 0x80) k++;
+            n = push_piece(t, c, k, out, n);
+            c += k;
         }
-        if (best_i < 0) break;
-        out[best_i] = (uint32_t)best_id;
-        memmove(out + best_i + 1, out + best_i + 2, (n - (size_t)best_i - 2) * sizeof(uint32_t));
-        n--;
+        n = start + tokenizer_bpe(t, out + start, n - start);
+        start = n;
     }
-    if (buf != small) free(buf);
-    return n;
+    *n_out = n;
+    return out;
 }
 
 const char *tokenizer_decode_piece(const Tokenizer *t, int prev, int id, char buf[2]) {
-    const char *p = t->pieces[id];
-    unsigned int byte;
-    if (prev == 1 && p[0] == ' ') p++;
-    if (strlen(p) == 6 && sscanf(p, "<0x%02X>", &byte) == 1) {
+    const char *p = t->pieces[id] ? t->pieces[id] : "";
+    const int byte = t->hf && t->hf->byte_level ? -1 : tokenizer_byte_of(t, id);
+    if ((!t->hf || !t->hf->byte_level) && prev == t->bos && p[0] == ' ') p++;
+    if (byte >= 0) {
         buf[0] = (char)byte;
         buf[1] = '\0';
         return buf;
@@ -134,15 +115,10 @@ const char *tokenizer_decode_piece(const Tokenizer *t, int prev, int id, char bu
     return p;
 }
 
-// ---- GGUF's tokenizer.ggml.* keys ---------------------------------------------------------
+// ---- GGUF's tokenizer.ggml.* keys -------------------------------------------------------
 enum { TT_NORMAL = 1, TT_UNKNOWN = 2, TT_CONTROL = 3, TT_BYTE = 6 };
 #define SPACE_MARK "\xe2\x96\x81"          // U+2581, sentencepiece's space
 
-static int is_byte_piece(const char *p) {
-    unsigned b;
-    char end;
-    return strlen(p) == 6 && sscanf(p, "<0x%2X%c", &b, &end) == 2 && end == '>';
-}
 
 // wrapped: a llama2.c control piece "\n<s>\n" (1 + the bare piece + 1 bytes).
 static int wrapped(const char *p) { size_t n = strlen(p); return n >= 2 && p[0] == '\n' && p[n - 1] == '\n'; }
@@ -151,7 +127,7 @@ static int32_t derived_type(const Tokenizer *t, int id) {
     const char *p = t->pieces[id];
     if (id == 0) return TT_UNKNOWN;
     if (!*p || wrapped(p)) return TT_CONTROL;
-    return is_byte_piece(p) ? TT_BYTE : TT_NORMAL;
+    return tokenizer_byte_of(t, id) >= 0 ? TT_BYTE : TT_NORMAL;
 }
 
 // replace: s with every `from` replaced by `to`, in a new string.
@@ -174,6 +150,9 @@ static char *replace(const char *s, const char *from, const char *to) {
 }
 
 void tokenizer_put_gguf(const Tokenizer *t, GgufWriter *w) {
+    if (t->hf)
+        die("export: a tokenizer.json cannot be written as GGUF's tokenizer.ggml.* yet (only sentencepiece "
+            "vocabularies: llama2.c tokenizer.bin or a GGUF's own); hint: --tokenizer names one, or leave it out");
     char **pieces = xmalloc((size_t)t->vocab * sizeof *pieces);
     int32_t *types = xmalloc((size_t)t->vocab * sizeof *types);
     for (int i = 0; i < t->vocab; i++) {
@@ -247,5 +226,7 @@ void tokenizer_load_gguf(Tokenizer *t, const char *path) {
         t->max_len = len > t->max_len ? len : t->max_len;
     }
     gguf_close(&g);
-    tokenizer_index(t);
+    t->bos = BOS_ID;
+    tokenizer_index(t, path);
+    tokenizer_set_sep(t, " ");
 }

@@ -41,6 +41,7 @@ run tasks ./tests/test_tasks "$BASE" checkpoints/base/tok512.bin data/tinystorie
 run copier ./tests/test_copier checkpoints/base/tok512.bin data/tinystories/val.bin
 run report ./tests/test_report tests/fixtures/report
 run tokenizer need "$TOK32K" ./tests/test_tokenizer "$TOK32K"
+run hf_tokenizer bash tests/test_hf_tokenizer.sh
 run cli bash tests/test_cli.sh
 run resume bash tests/test_resume.sh
 run ring ./tests/test_ring

@@ -37,7 +37,7 @@ static void write_shards(void) {
         size_t n = 0;
         for (int i = 20 * f; i < 20 * f + 20; i++)
             for (size_t j = 0; j < doc_len(i); j++) tok[n++] = j == 0 && i != 20 ? BOS_ID : (uint32_t)(10 + i);
-        shard_write(f ? "tests/tmp/data_b.bin" : "tests/tmp/data_a.bin", tok, n, V);
+        shard_write(f ? "tests/tmp/data_b.bin" : "tests/tmp/data_a.bin", tok, n, V, BOS_ID);
     }
     free(tok);
 }

@@ -27,6 +27,15 @@
 #include <string.h>
 
 enum { MAX_FACTS = 64, FACT_LEN = 512 };
+// encode_into: tokenizer_encode's ids copied into out (which holds them).
+static size_t encode_into(const Tokenizer *t, const char *text, uint32_t *out) {
+    size_t n;
+    uint32_t *ids = tokenizer_encode(t, text, 0, &n);
+    memcpy(out, ids, n * sizeof *ids);
+    free(ids);
+    return n;
+}
+
 static Tokenizer tok;
 static uint32_t *train_text, *val_text;
 static size_t n_train_text, n_val_text;
@@ -275,12 +284,12 @@ static int check_prompt(NeedleTask task, const NeedleSource *s, int T, double de
     uint32_t buf[FACT_LEN + 3];
     int needles = 0, before = 0, found = 1;
     for (int i = 0; i < f->n_facts; i++) {
-        f->len[i] = (int)tokenizer_encode(&tok, f->fact[i], 0, buf);
+        f->len[i] = (int)encode_into(&tok, f->fact[i], buf);
         f->start[i] = (int)find_tokens(seq, (size_t)p->n, buf, (size_t)f->len[i]);
         found &= f->start[i] > 0;
         needles += f->len[i];
     }
-    const int qn = (int)tokenizer_encode(&tok, f->question, 0, buf);
+    const int qn = (int)encode_into(&tok, f->question, buf);
     found &= qn < p->n && same_ids(seq + p->n - qn, buf, (size_t)qn);
     expect(TOKENS, found);
     if (task == NEEDLE_KV) {                     // the haystack: the pairs back to back, filled
@@ -419,9 +428,9 @@ static int mix_doc_ok(const int *d, size_t len, int *is_kv, int *filler_ok) {
         snprintf(want, sizeof want, " What is the pass key? The pass key is %d", f->key[0]);
         ok &= f->n_facts == 1 && ends_with(text, want);
         uint32_t buf[FACT_LEN + 3];              // the filler: [1, at) and [at + nn, q)
-        const size_t nn = tokenizer_encode(&tok, f->fact[0], 0, buf);
+        const size_t nn = encode_into(&tok, f->fact[0], buf);
         const long at = find_tokens(d, len, buf, nn);
-        const size_t qn = tokenizer_encode(&tok, "What is the pass key? The pass key is", 0, buf);
+        const size_t qn = encode_into(&tok, "What is the pass key? The pass key is", buf);
         const long q = find_tokens(d, len, buf, qn), before = at - 1, after = q - at - (long)nn;
         const int *run = before >= after ? d + 1 : d + at + nn;
         if (at > 0 && q > at && (before >= 24 || after >= 24))
@@ -544,7 +553,7 @@ static void test_mix(const Shard *train) {
 // mix_min_len .. + 10 tokens (no room for filler to speak of) with the fact asked at depth 0
 // open with the needle, and at depth 1 end with it right before the question.
 static void test_mix_depths(const Shard *train) {
-    const NeedleSource probe = {&tok, train->tokens, train->n, 4};
+    const NeedleSource probe = {&tok, train->tokens, train->n, 4, train->doc};
     const int L0 = mix_min_len(NEEDLE_PASSKEY, &probe, "test");
     int first = 1, last = 1, fits = 1;
     for (int end = 0; end < 2; end++) {
@@ -624,7 +633,7 @@ int main(int argc, char **argv) {
     shard_load(&val, argv[3], tok.vocab);
     train_text = shard_text(&train, SIZE_MAX, &n_train_text);
     val_text = shard_text(&val, SIZE_MAX, &n_val_text);
-    const NeedleSource src = {&tok, val_text, n_val_text, 4};   // as the evals: val text
+    const NeedleSource src = {&tok, val_text, n_val_text, 4, val.doc};   // as the evals: val text
     for (int t = 0; t < NUM_NEEDLE_TASKS; t++) test_task((NeedleTask)t, &src);
     test_min_len(src);
     test_mix(&train);

@@ -254,8 +254,8 @@ static void test_tokenizer(const char *tok_path, const char *text_path) {
     tokenizer_load(&t, tok_path);
     char *text = read_file(text_path, NULL);
     text[4000] = '\0';                                 // a few real stories
-    uint32_t *ids = xmalloc((strlen(text) + 3) * sizeof(uint32_t));
-    size_t n = tokenizer_encode(&t, text, 1, ids);
+    size_t n;
+    uint32_t *ids = tokenizer_encode(&t, text, 1, &n);
     size_t cap = strlen(text) + 64, k = 0;
     char *back = xcalloc(cap, 1), buf[2];
     for (size_t i = 1; i < n; i++) {
@@ -266,20 +266,22 @@ static void test_tokenizer(const char *tok_path, const char *text_path) {
     // decode drops the dummy prefix space after BOS, so the text comes back exactly
     check_report(ids[0] == 1 && !strcmp(back, text), "tokenizer: decode(encode(text)) == text", (double)n, (double)strlen(text));
     check_report((double)strlen(text) / (double)n > 1.5, "tokenizer merges (bytes per token > 1.5)", (double)strlen(text) / (double)n, 1.5);
-    uint32_t nl[8];
-    size_t m = tokenizer_encode(&t, "\xe2\x98\x83", 0, nl);   // U+2603 snowman: byte fallback
+    size_t m;
+    uint32_t *nl = tokenizer_encode(&t, "\xe2\x98\x83", 0, &m);   // U+2603 snowman: byte fallback
     check_report(m == 4 && nl[1] == 0xe2 + 3 && nl[3] == 0x83 + 3, "tokenizer: byte fallback for an unknown codepoint", (double)m, 4);
     // shards: uint16 and uint32 round trip
     Shard s;
-    shard_write("tests/tmp/u16.bin", ids, n, t.vocab);
+    shard_write("tests/tmp/u16.bin", ids, n, t.vocab, BOS_ID);
     shard_load(&s, "tests/tmp/u16.bin", t.vocab);
     check_report(s.n == n && s.tokens[n - 1] == ids[n - 1], "shard uint16 round trip", (double)s.n, (double)n);
     shard_free(&s);
-    shard_write("tests/tmp/u32.bin", ids, n, 100000);
+    shard_write("tests/tmp/u32.bin", ids, n, 100000, 7);
     shard_load(&s, "tests/tmp/u32.bin", t.vocab);
     check_report(s.n == n && !memcmp(s.tokens, ids, n * 4), "shard uint32 (version 7) round trip", (double)s.n, (double)n);
+    check_report(s.doc == 7 && shard_opens_doc(&s, 0) && shard_opens_doc(&s, 1) == (ids[1] == 7),
+                 "shard: a recorded document token (7) comes back and opens documents", s.doc, 7);
     shard_free(&s);
-    free(ids); free(back); free(text);
+    free(ids); free(nl); free(back); free(text);
     tokenizer_free(&t);
 }
 

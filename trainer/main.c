@@ -8,7 +8,7 @@
 //   train info MODEL                              print a checkpoint's shape
 //   train sample --model SRC --out F --tokens N   text sampled from a model, as a shard
 //   train score --model SRC --data F --tokens N   log p of each next token of a window
-//   train tokenize --tokenizer T < text           the ids of a text
+//   train tokenize --tokenizer T [FILE...] < text the ids of a text
 // Under `mpirun -np N`, training and `train eval` run on N ranks (dist/dist.h); the
 // other subcommands are one-process tools and refuse to run on more than one rank.
 #include "eval.h"
@@ -37,7 +37,7 @@ static const char *USAGE =
     "       train info MODEL                              print a checkpoint's shape\n"
     "       train sample --model SRC --out FILE --tokens N [--temperature X] [--seed S] [--max-len L] [--tokenizer T]\n"
     "       train score --model SRC --data SHARD --tokens N [--offset K]   log p of each next token\n"
-    "       train tokenize --tokenizer T [--no-bos] < text     the ids of a text, one per line\n";
+    "       train tokenize --tokenizer T [--no-bos] [FILE...]  the ids of stdin's text, one per line, or of each FILE, one line each\n";
 
 static int info_main(int argc, char **argv) {
     if (argc != 1) die("usage: train info MODEL (a llama2.c or GGUF file, Hugging Face directory, stretch state, checkpoint or run directory)");

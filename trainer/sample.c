@@ -36,14 +36,14 @@ int sample_pick(const float *logits, int V, double temperature, Rng *r) {
     return best;                                  // u left over by rounding
 }
 
-int sample_document(Model *m, int max_len, double temperature, Rng *r, float *logits, int *out) {
-    int n = 0, tok = BOS_ID;
-    out[n++] = BOS_ID;
+int sample_document(Model *m, int max_len, double temperature, Rng *r, float *logits, int open, int *out) {
+    int n = 0, tok = open;
+    out[n++] = open;
     while (n < max_len) {
         model_forward_cached(m, &tok, NULL, NULL, 1, n - 1, max_len);
         model_row_logits(m, 0, logits);
         tok = sample_pick(logits, m->cfg.vocab, temperature, r);
-        if (tok == BOS_ID) break;
+        if (tok == open) break;
         out[n++] = tok;
     }
     return n;
@@ -56,11 +56,12 @@ static void print_text(const Tokenizer *t, const int *doc, int n) {
     putchar('\n');
 }
 
-// number: the value of option `opt` as a number in [lo, hi].
-static double number(const char *opt, const char *v, double lo, double hi) {
+// number: the value of option `opt` as a number in [lo, hi] (whole: an integer), or an
+// error that shows `usage`.
+static double number(const char *opt, const char *v, double lo, double hi, int whole, const char *usage) {
     double x;
-    if (parse_double(v, &x) != 0 || !(x >= lo && x <= hi))
-        die("%s %s: expected a number in [%g, %g] (%s)", opt, v, lo, hi, USAGE_SAMPLE);
+    if (parse_double(v, &x) != 0 || !(x >= lo && x <= hi) || (whole && x != floor(x)))
+        die("%s %s: expected a %s in [%.15g, %.15g] (%s)", opt, v, whole ? "whole number" : "number", lo, hi, usage);
     return x;
 }
 
@@ -77,11 +78,11 @@ int sample_main(int argc, char **argv) {
         if (!strcmp(o, "--model")) from = v;
         else if (!strcmp(o, "--out")) out = v;
         else if (!strcmp(o, "--tokenizer")) tok_path = v;
-        else if (!strcmp(o, "--tokens")) tokens = number(o, v, 1, 1e12);
-        else if (!strcmp(o, "--temperature")) temperature = number(o, v, 0, 100);
-        else if (!strcmp(o, "--seed")) seed = number(o, v, 0, 9e15);
-        else if (!strcmp(o, "--max-len")) max_len = number(o, v, 2, 1 << 22);
-        else if (!strcmp(o, "--threads")) threads = number(o, v, 0, 1024);
+        else if (!strcmp(o, "--tokens")) tokens = number(o, v, 1, 1e12, 1, USAGE_SAMPLE);
+        else if (!strcmp(o, "--temperature")) temperature = number(o, v, 0, 100, 0, USAGE_SAMPLE);
+        else if (!strcmp(o, "--seed")) seed = number(o, v, 0, 9e15, 1, USAGE_SAMPLE);
+        else if (!strcmp(o, "--max-len")) max_len = number(o, v, 2, 1 << 22, 1, USAGE_SAMPLE);
+        else if (!strcmp(o, "--threads")) threads = number(o, v, 0, 1024, 1, USAGE_SAMPLE);
         else die("sample: unknown option '%s' (%s)", o, USAGE_SAMPLE);
     }
     if (!from || !out || !tokens) die("%s", USAGE_SAMPLE);
@@ -96,6 +97,7 @@ int sample_main(int argc, char **argv) {
         tokenizer_load(&tok, tok_path);
         if (tok.vocab != m.cfg.vocab) die("--tokenizer %s has %d tokens, the model %d", tok_path, tok.vocab, m.cfg.vocab);
     }
+    const int open = tok_path && tok.bos >= 0 ? tok.bos : BOS_ID;
     model_reserve_cache(&m, L);
     model_prepare(&m);
     const size_t want = (size_t)tokens;
@@ -106,12 +108,12 @@ int sample_main(int argc, char **argv) {
     size_t n = 0, docs = 0;
     const double t0 = now_seconds();
     while (n < want) {
-        const int k = sample_document(&m, L, temperature, &r, logits, doc);
+        const int k = sample_document(&m, L, temperature, &r, logits, open, doc);
         if (tok_path && docs == 0) print_text(&tok, doc, k);
         for (int j = 0; j < k; j++) ids[n++] = (uint32_t)doc[j];
         docs++;
     }
-    shard_write(out, ids, n, m.cfg.vocab);
+    shard_write(out, ids, n, m.cfg.vocab, (uint32_t)open);
     const double dt = now_seconds() - t0;
     printf("sampled %zu documents, %zu tokens from %s (temperature %g, seed %.0f, at most %d tokens each) in %.1fs "
            "(%.0f tokens/s); wrote %s\n", docs, n, from, temperature, seed, L, dt, (double)n / (dt > 0 ? dt : 1), out);
@@ -126,13 +128,6 @@ int sample_main(int argc, char **argv) {
 
 static const char USAGE_SCORE[] = "usage: train score --model SRC --data SHARD --tokens N [--offset K (0)] [--threads K (1)]";
 
-static long long whole(const char *opt, const char *v, long long lo, long long hi) {
-    double x;
-    if (parse_double(v, &x) != 0 || !(x >= (double)lo && x <= (double)hi) || x != floor(x))
-        die("%s %s: expected a whole number in [%lld, %lld] (%s)", opt, v, lo, hi, USAGE_SCORE);
-    return (long long)x;
-}
-
 int score_main(int argc, char **argv) {
     const char *from = NULL, *data = NULL;
     long long n = 0, offset = 0, threads = 1;
@@ -146,9 +141,9 @@ int score_main(int argc, char **argv) {
         const char *o = argv[i], *v = argv[++i];
         if (!strcmp(o, "--model")) from = v;
         else if (!strcmp(o, "--data")) data = v;
-        else if (!strcmp(o, "--tokens")) n = whole(o, v, 2, 1 << 24);
-        else if (!strcmp(o, "--offset")) offset = whole(o, v, 0, 1ll << 50);
-        else if (!strcmp(o, "--threads")) threads = whole(o, v, 0, 1024);
+        else if (!strcmp(o, "--tokens")) n = (long long)number(o, v, 2, 1 << 24, 1, USAGE_SCORE);
+        else if (!strcmp(o, "--offset")) offset = (long long)number(o, v, 0, 0x1p50, 1, USAGE_SCORE);
+        else if (!strcmp(o, "--threads")) threads = (long long)number(o, v, 0, 1024, 1, USAGE_SCORE);
         else die("score: unknown option '%s' (%s)", o, USAGE_SCORE);
     }
     if (!from || !data || !n) die("%s", USAGE_SCORE);

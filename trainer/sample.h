@@ -12,10 +12,11 @@
 // temperature is 0, else drawn from softmax(logits / temperature) with r.
 int sample_pick(const float *logits, int V, double temperature, Rng *r);
 // sample_document: one document from the model (its cache reserved for max_len rows):
-// BOS, then tokens drawn one at a time through the cached forward until the model starts
-// a new document (BOS, as llama2.c's stories end) or the document holds max_len tokens;
-// into out (max_len), returning its length. logits: (V) scratch.
-int sample_document(Model *m, int max_len, double temperature, Rng *r, float *logits, int *out);
+// the document token `open` (the tokenizer's BOS), then tokens drawn one at a time through
+// the cached forward until the model starts a new document (`open` again, as llama2.c's
+// stories end) or the document holds max_len tokens; into out (max_len), returning its
+// length. logits: (V) scratch.
+int sample_document(Model *m, int max_len, double temperature, Rng *r, float *logits, int open, int *out);
 // sample_main: `train sample --model SRC --out FILE --tokens N [--temperature X]
 // [--seed S] [--max-len L] [--tokenizer TOK] [--threads K]`.
 int sample_main(int argc, char **argv);

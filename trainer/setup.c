@@ -23,8 +23,8 @@
 
 void load_tokenizer(Tokenizer *t, const Config *c, int vocab, const char *user) {
     if (!*c->tokenizer)
-        die("%s: %s needs data.tokenizer (the model's llama2.c tokenizer, e.g. checkpoints/base/tok512.bin)",
-            config_where(c, user), user);
+        die("%s: %s needs data.tokenizer (the model's tokenizer: llama2.c .bin, GGUF or tokenizer.json, e.g. "
+            "checkpoints/base/tok512.bin)", config_where(c, user), user);
     tokenizer_load(t, c->tokenizer);
     if (t->vocab != vocab)
         die("%s: data.tokenizer %s has %d tokens, the model %d (hint: the tokenizer of another model?)",
@@ -39,7 +39,7 @@ void mix_setup(Mix *x, const Tokenizer *tok, const Config *c, const Shard *train
     if (!(c->mix_share > 0.0 && c->mix_share < 1.0))
         die("%s: data.mix.share %g must be in (0, 1) (the share of training tokens in retrieval documents, e.g. 0.2)",
             config_where(c, "data.mix.share"), c->mix_share);
-    const NeedleSource probe = {tok, train->tokens, train->n, (int)c->mix_needles};
+    const NeedleSource probe = {tok, train->tokens, train->n, (int)c->mix_needles, train->doc};
     int shortest = 2;
     for (int t = 0; t < MIX_KINDS; t++)
         if (c->mix_tasks >> t & 1) {

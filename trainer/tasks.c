@@ -26,7 +26,7 @@ void needles_plan(const Config *c, const Shard *val, int vocab, Needles *nd) {
     if (!c->n_task_lens) die("%s: eval.tasks.names needs eval.tasks.lengths (prompt lengths, e.g. [512, 4096])", names);
     load_tokenizer(&nd->tok, c, vocab, "eval.tasks.names");
     nd->filler = shard_text(val, SIZE_MAX, &nd->src.n_filler);
-    nd->src = (NeedleSource){&nd->tok, nd->filler, nd->src.n_filler, (int)c->task_needles};
+    nd->src = (NeedleSource){&nd->tok, nd->filler, nd->src.n_filler, (int)c->task_needles, val->doc};
     for (int t = 0; t < NUM_NEEDLE_TASKS; t++)
         if (c->eval_tasks >> t & 1) nd->task[nd->n_tasks++] = t;
     nd->n_lens = (int)c->n_task_lens;
@@ -162,6 +162,7 @@ void copy_plan(const Config *c, const Shard *val, Copy *cp) {
     cp->trials = (int)c->copy_trials;
     cp->seed = (uint64_t)c->seed ^ 0x434F5059ull;        // "COPY"
     cp->filler = shard_text(val, SIZE_MAX, &cp->n_filler);
+    cp->doc = val->doc;
     cp->n_dist = (int)c->n_copy_dists;
     for (int i = 0; i < cp->n_dist; i++) {
         const double d = c->copy_dists[i];
@@ -184,7 +185,7 @@ void copy_reserve(Model *m, const Copy *cp) {
 int copy_sequence(const Copy *cp, int di, int trial, int *seq) {
     const int d = cp->dist[di];
     Rng r = {cp->seed ^ ((uint64_t)d * 0x9E3779B97F4A7C15ull) ^ ((uint64_t)trial + 1) * 0xC2B2AE3D27D4EB4Full};
-    return copy_text(cp->filler + rng_below(&r, cp->n_filler - (size_t)d + 1), d, cp->span, seq);
+    return copy_text(cp->filler + rng_below(&r, cp->n_filler - (size_t)d + 1), d, cp->span, cp->doc, seq);
 }
 
 // trial_losses: the mean loss over the span's tokens 1 .. span-1 at the first occurrence

@@ -88,6 +88,7 @@ typedef struct {
     uint32_t *filler;            // (n_filler) data.val without its BOS tokens
     size_t n_filler;
     int *seq;                    // (dist[n_dist - 1] + span + 1) one sequence
+    uint32_t doc;                // the token each sequence starts with (val's document token)
 } Copy;
 
 // CopyResult: one distance: the mean next-token loss (nats) over the span's tokens 2 ..
