@@ -23,9 +23,15 @@ int tokenizer_lookup(const Tokenizer *t, const char *s, size_t len) {
     }
 }
 
+// byte_piece: p is "<0xHH>" (two uppercase hex digits, as sentencepiece and the
+// tokenizers library spell byte tokens); *byte gets HH.
 static int byte_piece(const char *p, unsigned *byte) {
-    char end;
-    return strlen(p) == 6 && sscanf(p, "<0x%2X%c", byte, &end) == 2 && end == '>';
+    static const char hex[] = "0123456789ABCDEF";
+    if (strlen(p) != 6 || strncmp(p, "<0x", 3) || p[5] != '>' || !p[3] || !p[4]) return 0;
+    const char *hi = strchr(hex, p[3]), *lo = strchr(hex, p[4]);
+    if (!hi || !lo) return 0;
+    *byte = (unsigned)((hi - hex) * 16 + (lo - hex));
+    return 1;
 }
 
 int tokenizer_byte_of(const Tokenizer *t, int id) {
@@ -67,8 +73,9 @@ void tokenizer_index(Tokenizer *t, const char *path) {
 
 void tokenizer_set_sep(Tokenizer *t, const char *sep) {
     const size_t ls = strlen(sep);
-    t->sep[0] = 0;
-    if (!ls || ls >= sizeof t->sep || tokenizer_lookup(t, sep, ls) < 0) return;
+    const unsigned char c = (unsigned char)sep[0];
+    t->sep[0] = 0;                                   // one character: a symbol of its own
+    if (!ls || ls != (size_t)(c < 0x80 ? 1 : c < 0xE0 ? 2 : c < 0xF0 ? 3 : 4) || tokenizer_lookup(t, sep, ls) < 0) return;
     for (int i = 0; i < t->vocab; i++) {
         const char *m = t->match[i];
         for (size_t k = 1; m && k + ls <= t->match_len[i]; k++)

@@ -68,6 +68,9 @@ struct TokHf {
 void tok_hf_merge_add(TokHf *h, uint32_t a, uint32_t b, uint32_t rank, uint32_t id);
 // tok_hf_merge: the rank and id of merging (a, b), or 0 when the pair is no merge.
 int tok_hf_merge(const TokHf *h, uint32_t a, uint32_t b, uint32_t *rank, uint32_t *id);
+// tok_hf_normalize: s through the normalizer (malloc'd; *len its bytes), as the library
+// matches an added token with normalized: true.
+char *tok_hf_normalize(const TokHf *h, const char *s, size_t *len);
 // tok_hf_encode: tokenizer_encode for a tokenizer.json tokenizer.
 uint32_t *tok_hf_encode(const Tokenizer *t, const char *text, int special, size_t *n);
 void tok_hf_free(TokHf *h);

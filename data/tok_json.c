@@ -56,7 +56,8 @@ static pcre2_code *compile(const Json *j, const JsonNode *at, const char *pat, i
     }
     int err;
     PCRE2_SIZE off;
-    pcre2_code *code = pcre2_compile((PCRE2_SPTR)re, n, (literal ? PCRE2_LITERAL : 0) | PCRE2_UTF | PCRE2_UCP, &err, &off, NULL);
+    const uint32_t opts = literal ? PCRE2_LITERAL | PCRE2_UTF : PCRE2_UTF | PCRE2_UCP;
+    pcre2_code *code = pcre2_compile((PCRE2_SPTR)re, n, opts, &err, &off, NULL);
     if (!code) {
         PCRE2_UCHAR msg[256];
         pcre2_get_error_message(err, msg, sizeof msg);
@@ -107,6 +108,8 @@ static void pre_tokenizer(TokHf *h, const Json *j, const JsonNode *n, const char
         return;
     }
     PreStep s = {0};
+    if (h->byte_level)          // ByteLevel hands later steps its characters, not bytes
+        json_fail(j, n, "%s: a step after ByteLevel ('%s') is not supported", key, type);
     if (!strcmp(type, "Split")) {
         const JsonNode *pat = json_get(j, n, "pattern"), *re = json_get(j, pat, "Regex"), *lit = json_get(j, pat, "String");
         const char *behavior = str_of(j, json_get(j, n, "behavior"), "pre_tokenizer.behavior");
@@ -124,7 +127,9 @@ static void pre_tokenizer(TokHf *h, const Json *j, const JsonNode *n, const char
         const char *rep = str_of(j, json_get(j, n, "replacement"), "pre_tokenizer.replacement");
         const JsonNode *scheme = json_get(j, n, "prepend_scheme");
         s.kind = PRE_METASPACE;
-        if (strlen(rep) == 0 || strlen(rep) >= sizeof s.rep) json_fail(j, n, "%s.replacement must be one character", key);
+        const unsigned char c0 = (unsigned char)rep[0];
+        if (strlen(rep) != (size_t)(c0 < 0x80 ? 1 : c0 < 0xE0 ? 2 : c0 < 0xF0 ? 3 : 4) || !c0)
+            json_fail(j, n, "%s.replacement must be one character", key);
         strcpy(s.rep, rep);
         s.split = bool_of(j, n, "split", 1);
         s.prepend = bool_of(j, n, "add_prefix_space", 1) ? PREPEND_ALWAYS : PREPEND_NEVER;
@@ -181,7 +186,7 @@ static char *text_form(const char *s) {
 }
 
 static int id_of(const Json *j, const JsonNode *n, const char *key) {
-    if (!n || n->type != JSON_NUM || n->num < 0 || n->num >= (1 << 24) || n->num != (double)(int)n->num)
+    if (!n || n->type != JSON_NUM || !n->n || n->num < 0 || n->num >= (1 << 24))
         json_fail(j, n ? n : json_root(j), "%s must be a token id in [0, 2^24)", key);
     return (int)n->num;
 }
@@ -279,13 +284,35 @@ static int cmp_added(const void *a, const void *b) {
     return x->len != y->len ? (x->len < y->len ? 1 : -1) : x->id - y->id;
 }
 
-static void added_tokens(Tokenizer *t, const Json *j, const JsonNode *list) {
+// added_id: the id the tokenizers library gives added token i (added_vocabulary.rs
+// add_tokens): an earlier added token's or the vocabulary's id of its content, else the
+// next id past the vocabulary (n_vocab entries) and past the added ids so far (*top).
+static int added_id(const Tokenizer *t, const int *alpha, const AddedToken *ks, int i, int n_vocab, int *top) {
+    const AddedToken *k = &ks[i];
+    int id = -1;
+    for (int e = 0; e < i && id < 0; e++)
+        if (!strcmp(ks[e].content, k->content)) id = ks[e].id;
+    if (id < 0) {
+        char *b = xmalloc(k->len + 1);
+        const long n = t->hf->byte_level ? raw(k->content, alpha, b) : (long)k->len;
+        id = n < 0 ? -1 : tokenizer_lookup(t, t->hf->byte_level ? b : k->content, (size_t)n);
+        free(b);
+    }
+    if (id < 0) id = *top < 0 ? n_vocab : *top >= n_vocab ? *top + 1 : n_vocab;
+    *top = id > *top ? id : *top;
+    return id;
+}
+
+// added_tokens: model.vocab already indexed; each token's id checked against the one the
+// library would give it (a file whose ids disagree encodes differently there), matched as
+// written or, with normalized: true, as the normalizer writes it.
+static void added_tokens(Tokenizer *t, const Json *j, const JsonNode *list, const int *alpha, int n_vocab) {
     TokHf *h = t->hf;
     if (!list || list->type == JSON_NULL) return;
     if (list->type != JSON_ARR) json_fail(j, list, "added_tokens must be a list");
     h->added = xcalloc(list->n + 1, sizeof *h->added);
-    for (size_t i = 0; i < list->n; i++) {
-        const JsonNode *a = json_at(j, list, i);
+    for (int i = 0, top = -1; i < (int)list->n; i++) {
+        const JsonNode *a = json_at(j, list, (size_t)i);
         AddedToken *k = &h->added[h->n_added++];
         k->content = xstrdup(str_of(j, json_get(j, a, "content"), "added_tokens[].content"));
         k->len = strlen(k->content);
@@ -293,8 +320,19 @@ static void added_tokens(Tokenizer *t, const Json *j, const JsonNode *list) {
         k->lstrip = bool_of(j, a, "lstrip", 0);
         k->rstrip = bool_of(j, a, "rstrip", 0);
         k->normalized = bool_of(j, a, "normalized", 0);
-        if (bool_of(j, a, "single_word", 0)) json_fail(j, a, "added_tokens[%zu].single_word true is not supported", i);
-        if (!k->len) json_fail(j, a, "added_tokens[%zu].content is empty", i);
+        if (bool_of(j, a, "single_word", 0)) json_fail(j, a, "added_tokens[%d].single_word true is not supported", i);
+        if (!k->len) json_fail(j, a, "added_tokens[%d].content is empty", i);
+        const int want = added_id(t, alpha, h->added, i, n_vocab, &top);
+        if (k->id != want)
+            json_fail(j, a, "added_tokens[%d] '%s' has id %d, but Hugging Face's tokenizers gives it %d (its "
+                      "vocabulary id, or the next free one)", i, k->content, k->id, want);
+        if (!t->pieces[k->id]) t->pieces[k->id] = xstrdup(k->content);
+        if (k->normalized) {
+            char *norm = tok_hf_normalize(h, k->content, &k->len);
+            free(k->content);
+            k->content = norm;
+            if (!k->len) json_fail(j, a, "added_tokens[%d] normalizes to nothing", i);
+        }
         h->first[k->normalized][(unsigned char)k->content[0]] = 1;
     }
     qsort(h->added, (size_t)h->n_added, sizeof *h->added, cmp_added);
@@ -378,17 +416,19 @@ void tokenizer_load_json(Tokenizer *t, const char *path) {
     int alpha[324];
     byte_alphabet(alpha);
     const JsonNode *added = json_get(&j, root, "added_tokens");
-    vocab(t, &j, json_get(&j, model, "vocab"), added, alpha);
-    added_tokens(t, &j, added);
-    for (int i = 0; i < h->n_added; i++)
-        if (!t->pieces[h->added[i].id]) t->pieces[h->added[i].id] = xstrdup(h->added[i].content);
+    const JsonNode *vocab_node = json_get(&j, model, "vocab");
+    vocab(t, &j, vocab_node, added, alpha);
     tokenizer_index(t, path);
+    added_tokens(t, &j, added, alpha, (int)vocab_node->n);
     const JsonNode *unk = json_get(&j, model, "unk_token");
     h->unk = -1;
     if (unk && unk->type != JSON_NULL) {
         const char *u = str_of(&j, unk, "model.unk_token");
-        if ((h->unk = h->byte_level ? -1 : tokenizer_lookup(t, u, strlen(u))) < 0)
-            json_fail(&j, unk, "model.unk_token '%s' is not in model.vocab", u);
+        char *b = xmalloc(strlen(u) + 1);
+        const long n = h->byte_level ? raw(u, alpha, b) : (long)strlen(u);
+        h->unk = n < 0 ? -1 : tokenizer_lookup(t, h->byte_level ? b : u, (size_t)n);
+        free(b);
+        if (h->unk < 0) json_fail(&j, unk, "model.unk_token '%s' is not in model.vocab", u);
     }
     merges(t, &j, json_get(&j, model, "merges"), alpha);
     post_processor(h, &j, json_get(&j, root, "post_processor"));

@@ -90,27 +90,56 @@ static size_t white(const char *s, size_t n) {
     return 0;
 }
 
-// next_added: the leftmost, then longest added token (of the given `normalized` kind) in
-// s[from, n), as [*a, *b) with lstrip/rstrip whitespace taken in; its index, or -1.
-static int next_added(const TokHf *h, const char *s, size_t from, size_t n, int normalized, size_t *a, size_t *b) {
+// Cut: where the added tokens of one kind cut a text, as the tokenizers library finds
+// them (added_vocabulary.rs find_matches): the next search starts at the last match's end,
+// the next piece of text after its rstrip whitespace (so a token may follow inside it).
+typedef struct {
+    size_t search, from;
+} Cut;
+
+// find_added: the leftmost, then longest added token (normalized: 0 or 1) in s[from, n);
+// its index (*at: where it starts), or -1.
+static int find_added(const TokHf *h, const char *s, size_t from, size_t n, int normalized, size_t *at) {
     for (size_t i = from; i < n; i++) {
         if (!h->first[normalized][(unsigned char)s[i]]) continue;
         for (int k = 0; k < h->n_added; k++) {
             const AddedToken *t = &h->added[k];
-            if (t->normalized != normalized || t->len > n - i || memcmp(s + i, t->content, t->len)) continue;
-            *a = i;
-            *b = i + t->len;
-            if (t->lstrip)
-                while (*a > from) {
-                    size_t back = 1;
-                    while (back < *a - from && back < 4 && (s[*a - back] & 0xC0) == 0x80) back++;
-                    if (white(s + *a - back, back) != back) break;
-                    *a -= back;
-                }
-            for (size_t w; t->rstrip && (w = white(s + *b, n - *b));) *b += w;
-            return k;
+            if (t->normalized == normalized && t->len <= n - i && !memcmp(s + i, t->content, t->len)) {
+                *at = i;
+                return k;
+            }
         }
     }
+    return -1;
+}
+
+// next_cut: the next added token (normalized: 0 or 1) in s[0, n) after c, its lstrip
+// whitespace (back to the last piece's end at most) and rstrip whitespace taken in; one
+// that lstrip leaves empty is dropped, as the library does. [*g0, *g1) is the text before
+// it (may be empty). Returns the token's index, or -1 when none is left ([*g0, *g1): the rest).
+static int next_cut(const TokHf *h, const char *s, size_t n, int normalized, Cut *c, size_t *g0, size_t *g1) {
+    size_t i;
+    for (int k; (k = find_added(h, s, c->search, n, normalized, &i)) >= 0;) {
+        const AddedToken *t = &h->added[k];
+        size_t a = i, b = i + t->len;
+        while (t->lstrip && a > c->from) {
+            size_t back = 1;
+            while (back < a - c->from && back < 4 && (s[a - back] & 0xC0) == 0x80) back++;
+            if (white(s + a - back, back) != back) break;
+            a -= back;
+        }
+        if (t->lstrip && a < c->from) a = c->from;
+        for (size_t w; t->rstrip && (w = white(s + b, n - b));) b += w;
+        c->search = i + t->len;
+        if (a >= b) continue;
+        *g0 = c->from;
+        *g1 = a > c->from ? a : c->from;
+        c->from = b;
+        return k;
+    }
+    *g0 = c->from;
+    *g1 = n > c->from ? n : c->from;
+    c->from = c->search = n;
     return -1;
 }
 
@@ -139,19 +168,27 @@ static void normalize(const TokHf *h, const char *s, size_t n, Buf *out) {
     free(next.p);
 }
 
+// Matcher: one encoding's PCRE2 state: match data, and a JIT stack that grows to 64 MB
+// (the default 32 KB fails on long runs some patterns backtrack over).
+typedef struct {
+    pcre2_match_data *md;
+    pcre2_match_context *mc;
+    pcre2_jit_stack *js;
+} Matcher;
+
 // regex_split: part p of buf cut at the matches of re (matches and the text between them,
 // behavior Isolated) into out.
-static void regex_split(const pcre2_code *re, pcre2_match_data *md, const char *buf, Part p, Parts *out) {
+static void regex_split(const pcre2_code *re, Matcher *mt, const char *buf, Part p, Parts *out) {
     size_t at = 0, last = 0;
     while (at < p.n) {
-        const int rc = pcre2_match(re, (PCRE2_SPTR)(buf + p.off), p.n, at, PCRE2_NO_UTF_CHECK, md, NULL);
+        const int rc = pcre2_match(re, (PCRE2_SPTR)(buf + p.off), p.n, at, PCRE2_NO_UTF_CHECK, mt->md, mt->mc);
         if (rc == PCRE2_ERROR_NOMATCH) break;
         if (rc < 0) {
             PCRE2_UCHAR msg[256];
             pcre2_get_error_message(rc, msg, sizeof msg);
             die("tokenizer: the pre-tokenizer's regex failed: %s", (const char *)msg);
         }
-        const PCRE2_SIZE *ov = pcre2_get_ovector_pointer(md);
+        const PCRE2_SIZE *ov = pcre2_get_ovector_pointer(mt->md);
         if (ov[1] == ov[0]) {                      // an empty match: step one character on
             at = ov[0] + utf8_len(buf + p.off + ov[0]);
             continue;
@@ -168,7 +205,7 @@ static void regex_split(const pcre2_code *re, pcre2_match_data *md, const char *
 static void metaspace(const PreStep *st, const char *buf, Part p, Buf *nb, Parts *out) {
     const size_t lr = strlen(st->rep), start = nb->n;
     const int pre = st->prepend == PREPEND_ALWAYS || (st->prepend == PREPEND_FIRST && p.first);
-    if (pre && !(p.n >= lr && !memcmp(buf + p.off, st->rep, lr))) put(nb, st->rep, lr);
+    if (pre && buf[p.off] != ' ' && !(p.n >= lr && !memcmp(buf + p.off, st->rep, lr))) put(nb, st->rep, lr);
     for (size_t i = 0; i < p.n; i++) {
         if (buf[p.off + i] == ' ') put(nb, st->rep, lr);
         else put(nb, buf + p.off + i, 1);
@@ -182,9 +219,16 @@ static void metaspace(const PreStep *st, const char *buf, Part p, Buf *nb, Parts
     add_part(out, from, nb->n - from, p.first && from == start);
 }
 
+char *tok_hf_normalize(const TokHf *h, const char *s, size_t *len) {
+    Buf out = {0};
+    normalize(h, s, strlen(s), &out);
+    *len = out.n;
+    return out.p ? out.p : xstrdup("");
+}
+
 // pre_tokenize: the words of s[0, n) (a normalized piece; first: it starts the text),
 // into *words over *buf (which it replaces: the last stage's text).
-static void pre_tokenize(const TokHf *h, pcre2_match_data *md, Buf *buf, int first, Parts *words) {
+static void pre_tokenize(const TokHf *h, Matcher *mt, Buf *buf, int first, Parts *words) {
     Parts cur = {0}, next = {0};
     add_part(&cur, 0, buf->n, first);
     for (int k = 0; k < h->n_pre; k++) {
@@ -204,7 +248,7 @@ static void pre_tokenize(const TokHf *h, pcre2_match_data *md, Buf *buf, int fir
                 put(&nb, buf->p + p.off, p.n);
                 p.off = at;
             }
-            if (st->re) regex_split(st->re, md, nb.p, p, &next);
+            if (st->re) regex_split(st->re, mt, nb.p, p, &next);
             else add_part(&next, p.off, p.n, p.first);
         }
         free(buf->p);
@@ -256,26 +300,25 @@ static void word(const Tokenizer *t, const char *s, size_t n, Ids *out, Ids *sym
 
 // plain: the ids of a part that holds no raw-text added token: normalized, normalized
 // added tokens split out, pre-tokenized, each word encoded.
-static void plain(const Tokenizer *t, const char *s, size_t n, int first, pcre2_match_data *md, Ids *out, Ids *sym) {
+static void plain(const Tokenizer *t, const char *s, size_t n, int first, Matcher *mt, Ids *out, Ids *sym) {
     const TokHf *h = t->hf;
     Buf norm = {0};
     normalize(h, s, n, &norm);
-    size_t from = 0, a, b;
+    Cut c = {0, 0};
     for (;;) {
-        const int k = next_added(h, norm.p, from, norm.n, 1, &a, &b);
-        const size_t end = k < 0 ? norm.n : a;
-        if (end > from) {
+        size_t g0, g1;
+        const int k = next_cut(h, norm.p, norm.n, 1, &c, &g0, &g1);
+        if (g1 > g0) {
             Buf piece = {0};
             Parts words;
-            put(&piece, norm.p + from, end - from);
-            pre_tokenize(h, md, &piece, first && from == 0, &words);
+            put(&piece, norm.p + g0, g1 - g0);
+            pre_tokenize(h, mt, &piece, first && g0 == 0, &words);
             for (size_t i = 0; i < words.n; i++) word(t, piece.p + words.p[i].off, words.p[i].n, out, sym);
             free(words.p);
             free(piece.p);
         }
         if (k < 0) break;
         push(out, (uint32_t)h->added[k].id);
-        from = b;
     }
     free(norm.p);
 }
@@ -285,19 +328,22 @@ uint32_t *tok_hf_encode(const Tokenizer *t, const char *text, int special, size_
     Buf s = {0};
     Ids out = {0}, sym = {0};
     sanitize((const unsigned char *)text, strlen(text), &s);
-    pcre2_match_data *md = pcre2_match_data_create(4, NULL);
+    Matcher mt = {pcre2_match_data_create(4, NULL), pcre2_match_context_create(NULL), pcre2_jit_stack_create(32 << 10, 64 << 20, NULL)};
+    CHECK(mt.md && mt.mc && mt.js, "tokenizer: out of memory for PCRE2's match state");
+    pcre2_jit_stack_assign(mt.mc, NULL, mt.js);
     for (int i = 0; special && i < h->n_prefix; i++) push(&out, (uint32_t)h->prefix[i]);
-    size_t from = 0, a, b;
+    Cut c = {0, 0};
     for (;;) {
-        const int k = next_added(h, s.p, from, s.n, 0, &a, &b);
-        const size_t end = k < 0 ? s.n : a;
-        if (end > from) plain(t, s.p + from, end - from, from == 0, md, &out, &sym);
+        size_t g0, g1;
+        const int k = next_cut(h, s.p, s.n, 0, &c, &g0, &g1);
+        if (g1 > g0) plain(t, s.p + g0, g1 - g0, g0 == 0, &mt, &out, &sym);
         if (k < 0) break;
         push(&out, (uint32_t)h->added[k].id);
-        from = b;
     }
     for (int i = 0; special && i < h->n_suffix; i++) push(&out, (uint32_t)h->suffix[i]);
-    pcre2_match_data_free(md);
+    pcre2_jit_stack_free(mt.js);
+    pcre2_match_context_free(mt.mc);
+    pcre2_match_data_free(mt.md);
     free(s.p);
     free(sym.p);
     *n = out.n;

@@ -52,7 +52,9 @@ void tokenizer_load(Tokenizer *t, const char *path) {
         return;
     }
     FILE *f = xfopen(path, "rb");
+    unsigned char bom[3];
     int c;
+    if (fread(bom, 1, 3, f) != 3 || memcmp(bom, "\xEF\xBB\xBF", 3)) rewind(f);   // a UTF-8 byte order mark
     while ((c = fgetc(f)) == ' ' || c == '\n' || c == '\r' || c == '\t') {}
     fclose(f);
     if (c == '{') tokenizer_load_json(t, path);

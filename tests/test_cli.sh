@@ -182,7 +182,7 @@ if ./train sample --model checkpoints/base/stories260K.bin --out "$S.a.bin" --to
   ok "train sample: the same seed the same shard, another seed another; a shard the model reads at a plausible loss"
 else bad "train sample: the same seed the same shard, another seed another; a shard the model reads at a plausible loss" "$(tail -3 "$TMP/seval.out")"; fi
 expect_error "sample without --model" "usage: train sample --model SRC" ./train sample --out "$S.x.bin" --tokens 10
-expect_error "sample of 0 tokens" "--tokens 0: expected a number in \\[1, 1e\\+12\\]" \
+expect_error "sample of 0 tokens" "--tokens 0: expected a whole number in \\[1, 1000000000000\\]" \
   ./train sample --model checkpoints/base/stories260K.bin --out "$S.x.bin" --tokens 0
 expect_error "a negative sampling temperature" "--temperature -1: expected a number in \\[0, 100\\]" \
   ./train sample --model checkpoints/base/stories260K.bin --out "$S.x.bin" --tokens 10 --temperature -1

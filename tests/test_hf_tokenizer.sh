@@ -121,6 +121,24 @@ compare "gpt2, merges as pairs" "$TMP/var/gpt2_pairs/tokenizer.json"
 cmp -s "$TMP/gpt2.ref" "$TMP/gpt2__merges_as_pairs.ref" && ok "tokenizers: gpt2's ids the same with merges as pairs" \
   || bad "tokenizers: gpt2's ids the same with merges as pairs"
 
+# variants that exercise what the four files do not: each against the reference on the corpus
+ms='t["normalizer"] = None; t["pre_tokenizer"] = {"type": "Metaspace", "replacement": "\u2581", "prepend_scheme": S, "split": P}'
+for scheme in first always never; do for split in True False; do
+  variant "ms_${scheme}_$split" llama2 "S = '$scheme'; P = $split; $ms"
+  compare "llama2 as Metaspace, prepend_scheme $scheme, split $split" "$TMP/var/ms_${scheme}_$split/tokenizer.json"
+done; done
+variant added llama2 't["added_tokens"] += [{"id": 32000, "content": "hello world", "single_word": False, "lstrip": False,
+  "rstrip": False, "normalized": True, "special": False}]; t["added_tokens"][2].update(lstrip=True, rstrip=True)'
+compare "llama2 + a normalized added token, </s> with lstrip and rstrip" "$TMP/var/added/tokenizer.json"
+variant spaces gpt2 't["added_tokens"] += [{"id": 50257, "content": " ", "single_word": False, "lstrip": True, "rstrip": True,
+  "normalized": False, "special": True}, {"id": 50258, "content": "\n", "single_word": False, "lstrip": False,
+  "rstrip": False, "normalized": False, "special": True}]'
+compare "gpt2 + added ' ' (lstrip, rstrip) and '\\n': overlapping matches" "$TMP/var/spaces/tokenizer.json"
+variant digits gpt2 't["pre_tokenizer"] = {"type": "Sequence", "pretokenizers": [{"type": "Digits", "individual_digits": True},
+  {"type": "Split", "pattern": {"String": "e"}, "behavior": "Isolated", "invert": False}, t["pre_tokenizer"]]};
+t["model"]["unk_token"] = "<|endoftext|>"'
+compare "gpt2 after Digits and a literal Split, with an unk_token" "$TMP/var/digits/tokenizer.json"
+
 printf 'Hello world, <s> this is a test.\n' >"$TMP/hello.txt"
 tok() { ./train tokenize "$@" <"$TMP/hello.txt"; }
 refuse() {   # refuse NAME SRC PATTERN PYTHON: the variant is refused, exit 2, one line matching PATTERN
@@ -139,6 +157,10 @@ refuse "merges: a token not in the vocab (gpt2)" gpt2 'merges' \
 refuse "merges: a token not in the vocab (llama2)" llama2 'merges' \
   't["model"]["merges"][0] = "▁ qqzzxx"'
 
+refuse "an added token's id that the library would not give it" gpt2 'added_tokens\[1\]' \
+  't["added_tokens"].append(dict(t["added_tokens"][0], id=50300, content="zzq"))'
+refuse "a pre-tokenizer step after ByteLevel" gpt2 'after ByteLevel' \
+  't["pre_tokenizer"] = {"type": "Sequence", "pretokenizers": [t["pre_tokenizer"], {"type": "Digits"}]}'
 refuse "truncation set" gpt2 'truncation' 't["truncation"] = {"max_length": 8, "strategy": "LongestFirst", "stride": 0}'
 refuse "added token single_word" gpt2 'single_word' 't["added_tokens"][0]["single_word"] = True'
 head -c 5000 "$CACHE/gpt2/models/tokenizer.json" >"$TMP/cut.json"

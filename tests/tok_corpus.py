@@ -157,7 +157,8 @@ SPECIAL = ("<s> </s> <unk> <s></s><s> <<s>> < s > <s <|endoftext|> <|begin_of_te
            "<|reserved_special_token_5|> <|reserved_special_token_250|> "
            "<|endoftext <|endoftext|><|endoftext|> x<|endoftext|>y "
            "<|begin_of_text|>   <|begin_of_text|>\n<s>\n</s>\t<unk> "
-           "<|ENDOFTEXT|> <S> </ s> <|endoftext|>\u00e9 \u00a0<s>\u00a0")
+           "<|ENDOFTEXT|> <S> </ s> <|endoftext|>\u00e9 \u00a0<s>\u00a0 say hello world now, "
+           "hello  world, hello world</s> \n</s>\n  </s>  x")
 UNUSUAL_WS = ("a\u00a0b\u00a0\u00a0c no-break; d\u0085e\u0085\u0085f next-line; "
               "g\u2028h line-sep; i\u2029j para-sep; k\u3000l\u3000\u3000m ideographic; "
               "n\ufeffo\ufeff\ufeffp bom/zwnbsp; q\u200br\u200b\u200bs zwsp; "

@@ -81,6 +81,19 @@ static void put_utf8(Parser *p, unsigned c) {
     }
 }
 
+// utf8_char: the UTF-8 character at p->s copied to chars; invalid UTF-8 is an error (RFC
+// 8259 text is UTF-8; the tokenizers library refuses such a file too).
+static void utf8_char(Parser *p) {
+    const unsigned char *s = (const unsigned char *)p->s, b = s[0];
+    const int need = b >= 0xC2 && b <= 0xDF ? 1 : b >= 0xE0 && b <= 0xEF ? 2 : b >= 0xF0 && b <= 0xF4 ? 3 : 0;
+    unsigned lo = b == 0xE0 ? 0xA0 : b == 0xF0 ? 0x90 : 0x80, hi = b == 0xED ? 0x9F : b == 0xF4 ? 0x8F : 0xBF;
+    if (!need || p->end - p->s <= need) perr(p, "invalid UTF-8 byte 0x%02x in a string", b);
+    for (int k = 1; k <= need; k++, lo = 0x80, hi = 0xBF)
+        if (s[k] < lo || s[k] > hi) perr(p, "invalid UTF-8 in a string (byte 0x%02x after 0x%02x)", s[k], b);
+    for (int k = 0; k <= need; k++) put_char(p, (char)s[k]);
+    p->s += need + 1;
+}
+
 // string: the string at p->s (at its '"') into chars; returns its offset, *len its bytes.
 static size_t string(Parser *p, size_t *len) {
     const size_t at = p->n_chars;
@@ -90,6 +103,7 @@ static size_t string(Parser *p, size_t *len) {
         const unsigned char c = (unsigned char)*p->s;
         if (c == '"') break;
         if (c < 0x20) perr(p, "control character 0x%02x inside a string (must be escaped)", c);
+        if (c >= 0x80) { utf8_char(p); continue; }
         if (c != '\\') { put_char(p, (char)c); p->s++; continue; }
         p->s++;
         const char e = p->s < p->end ? *p->s++ : 0;
@@ -105,6 +119,7 @@ static size_t string(Parser *p, size_t *len) {
             if (lo < 0xDC00 || lo >= 0xE000) perr(p, "high surrogate \\u%04X followed by \\u%04X", u, lo);
             u = 0x10000 + ((u - 0xD800) << 10) + (lo - 0xDC00);
         }
+        if (!u) perr(p, "\\u0000 in a string is not supported (strings are C strings here)");
         put_utf8(p, u);
     }
     p->s++;
@@ -205,12 +220,14 @@ static size_t value(Parser *p, int depth) {
         while (q < p->end && *q >= '0' && *q <= '9') q++;
         if (q == e) perr(p, "a number needs digits in its exponent");
     }
-    char buf[64];
-    const size_t k = (size_t)(q - p->s) < sizeof buf - 1 ? (size_t)(q - p->s) : sizeof buf - 1;
+    char buf[400];
+    const size_t k = (size_t)(q - p->s);
+    if (k >= sizeof buf) perr(p, "a number of %zu characters", k);
     memcpy(buf, p->s, k);
     buf[k] = 0;
     n->type = JSON_NUM;
     n->num = strtod(buf, NULL);
+    n->n = !strpbrk(buf, ".eE");                   // an integer literal
     p->s = q;
     return idx;
 }

@@ -12,7 +12,8 @@ typedef enum { JSON_NULL, JSON_BOOL, JSON_NUM, JSON_STR, JSON_ARR, JSON_OBJ } Js
 typedef struct {
     JsonType type;
     int line, col;
-    size_t n;              // string bytes (JSON_STR), element or member count (JSON_ARR, JSON_OBJ)
+    size_t n;              // string bytes (JSON_STR), element or member count (JSON_ARR, JSON_OBJ),
+                           // 1 for an integer literal (JSON_NUM: no fraction or exponent)
     size_t at;             // JSON_STR: offset in Json.chars; JSON_ARR/OBJ: first index in Json.kids
     size_t key;            // a member's key: offset in Json.chars + 1 (0: not a member)
     double num;            // JSON_NUM, JSON_BOOL
