@@ -54,7 +54,8 @@ void tokenizer_index(Tokenizer *t, const char *path) {
         const char *s = t->match[i];
         const size_t len = t->match_len[i];
         if (tokenizer_lookup(t, s, len) >= 0)
-            die("%s: tokens %d and %d are both '%.*s' (hint: a damaged vocabulary)", path, tokenizer_lookup(t, s, len), i, (int)len, s);
+            die("%s: tokens %d and %d are both '%.*s' (hint: a damaged vocabulary)", path, tokenizer_lookup(t, s, len), i,
+                (int)len, s);
         size_t k = hash(s, len) & (t->map_cap - 1);
         while (t->map[k]) k = (k + 1) & (t->map_cap - 1);
         t->map[k] = (uint32_t)i + 1;
@@ -75,7 +76,8 @@ void tokenizer_set_sep(Tokenizer *t, const char *sep) {
     const size_t ls = strlen(sep);
     const unsigned char c = (unsigned char)sep[0];
     t->sep[0] = 0;                                   // one character: a symbol of its own
-    if (!ls || ls != (size_t)(c < 0x80 ? 1 : c < 0xE0 ? 2 : c < 0xF0 ? 3 : 4) || tokenizer_lookup(t, sep, ls) < 0) return;
+    const size_t one = c < 0x80 ? 1 : c < 0xE0 ? 2 : c < 0xF0 ? 3 : 4;
+    if (!ls || ls != one || tokenizer_lookup(t, sep, ls) < 0) return;
     for (int i = 0; i < t->vocab; i++) {
         const char *m = t->match[i];
         for (size_t k = 1; m && k + ls <= t->match_len[i]; k++)

@@ -328,7 +328,8 @@ uint32_t *tok_hf_encode(const Tokenizer *t, const char *text, int special, size_
     Buf s = {0};
     Ids out = {0}, sym = {0};
     sanitize((const unsigned char *)text, strlen(text), &s);
-    Matcher mt = {pcre2_match_data_create(4, NULL), pcre2_match_context_create(NULL), pcre2_jit_stack_create(32 << 10, 64 << 20, NULL)};
+    Matcher mt = {pcre2_match_data_create(4, NULL), pcre2_match_context_create(NULL),
+                  pcre2_jit_stack_create(32 << 10, 64 << 20, NULL)};
     CHECK(mt.md && mt.mc && mt.js, "tokenizer: out of memory for PCRE2's match state");
     pcre2_jit_stack_assign(mt.mc, NULL, mt.js);
     for (int i = 0; special && i < h->n_prefix; i++) push(&out, (uint32_t)h->prefix[i]);
