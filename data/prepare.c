@@ -193,11 +193,8 @@ int tokenize_main(int argc, char **argv) {
         free(text);
     }
     if (!n_files) {
-        size_t cap = 1 << 16, len = 0, k;
-        char *text = xmalloc(cap + 1);
-        while ((k = fread(text + len, 1, cap - len, stdin)) > 0)
-            if ((len += k) == cap) text = xrealloc(text, (cap *= 2) + 1);
-        text[len] = 0;
+        size_t len;
+        char *text = read_stream(stdin, "standard input", &len);
         tokenize_text(&t, text, len, "the input", bos, 0);
         free(text);
     }

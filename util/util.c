@@ -110,6 +110,17 @@ char *read_file(const char *path, size_t *len) {
     return buf;
 }
 
+char *read_stream(FILE *f, const char *name, size_t *len) {
+    size_t cap = 1 << 16, n = 0, k;
+    char *buf = xmalloc(cap + 1);
+    while ((k = fread(buf + n, 1, cap - n, f)) > 0)
+        if ((n += k) == cap) buf = xrealloc(buf, (cap *= 2) + 1);
+    if (ferror(f)) die("%s: read failed", name);
+    buf[n] = '\0';
+    if (len) *len = n;
+    return buf;
+}
+
 int file_exists(const char *path) {
     struct stat st;
     return stat(path, &st) == 0;
