@@ -68,15 +68,21 @@ static pcre2_code *compile(const Json *j, const JsonNode *at, const char *pat, i
     return code;
 }
 
+typedef void (*StepFn)(TokHf *h, const Json *j, const JsonNode *n, const char *key);
+
+// sequence: when n is a {"type": "Sequence"}, each step of its `list` through fn; 1 then,
+// else 0 (n is one step).
+static int sequence(TokHf *h, const Json *j, const JsonNode *n, const char *key, const char *list, StepFn fn) {
+    if (strcmp(type_of(j, n, key), "Sequence")) return 0;
+    const JsonNode *l = json_get(j, n, list);
+    if (!l || l->type != JSON_ARR) json_fail(j, n, "%s.%s must be a list", key, list);
+    for (size_t i = 0; i < l->n; i++) fn(h, j, json_at(j, l, i), key);
+    return 1;
+}
+
 static void normalizer(TokHf *h, const Json *j, const JsonNode *n, const char *key) {
-    if (!n || n->type == JSON_NULL) return;
+    if (!n || n->type == JSON_NULL || sequence(h, j, n, key, "normalizers", normalizer)) return;
     const char *type = type_of(j, n, key);
-    if (!strcmp(type, "Sequence")) {
-        const JsonNode *list = json_get(j, n, "normalizers");
-        if (!list || list->type != JSON_ARR) json_fail(j, n, "%s.normalizers must be a list", key);
-        for (size_t i = 0; i < list->n; i++) normalizer(h, j, json_at(j, list, i), key);
-        return;
-    }
     NormStep s = {0};
     if (!strcmp(type, "Prepend")) {
         s.kind = NORM_PREPEND;
@@ -99,14 +105,8 @@ static void normalizer(TokHf *h, const Json *j, const JsonNode *n, const char *k
 }
 
 static void pre_tokenizer(TokHf *h, const Json *j, const JsonNode *n, const char *key) {
-    if (!n || n->type == JSON_NULL) return;
+    if (!n || n->type == JSON_NULL || sequence(h, j, n, key, "pretokenizers", pre_tokenizer)) return;
     const char *type = type_of(j, n, key);
-    if (!strcmp(type, "Sequence")) {
-        const JsonNode *list = json_get(j, n, "pretokenizers");
-        if (!list || list->type != JSON_ARR) json_fail(j, n, "%s.pretokenizers must be a list", key);
-        for (size_t i = 0; i < list->n; i++) pre_tokenizer(h, j, json_at(j, list, i), key);
-        return;
-    }
     PreStep s = {0};
     if (h->byte_level)          // ByteLevel hands later steps its characters, not bytes
         json_fail(j, n, "%s: a step after ByteLevel ('%s') is not supported", key, type);
