@@ -396,7 +396,7 @@ typedef struct {
     size_t n;
 } Stream;
 
-static void read_stream(Loader *l, Stream *s, size_t cap) {
+static void stream_of(Loader *l, Stream *s, size_t cap) {
     s->tok = xmalloc(cap * sizeof *s->tok);
     s->cur = xmalloc(cap * sizeof *s->cur);
     s->syn = xmalloc(cap);
@@ -467,7 +467,7 @@ static void test_mix(const Shard *train) {
     check_report(l.n_docs - l.n_real == k && k == want, "mix: n_docs - n_real = mix_count = 0.3/0.7 x tokens / 300",
                  (double)(l.n_docs - l.n_real), (double)want);
     Stream s;
-    read_stream(&l, &s, 4 * train->n);
+    stream_of(&l, &s, 4 * train->n);
     // the documents of each epoch (a cursor at offset 0 opens one): synthetic ones checked
     size_t docs[2] = {0}, syn_docs[2] = {0}, syn_tok[2] = {0}, all_tok[2] = {0};
     uint64_t *hash[2] = {xmalloc(k * sizeof(uint64_t)), xmalloc(k * sizeof(uint64_t))};
