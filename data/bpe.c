@@ -72,25 +72,25 @@ void tokenizer_index(Tokenizer *t, const char *path) {
     }
 }
 
+// word_start: s[k] (k >= 1) begins a word: sep (ls bytes) there, not right after another.
+static int word_start(const char *s, size_t k, const char *sep, size_t ls) {
+    return !memcmp(s + k, sep, ls) && !(k >= ls && !memcmp(s + k - ls, sep, ls));
+}
+
 void tokenizer_set_sep(Tokenizer *t, const char *sep) {
     const size_t ls = strlen(sep);
-    const unsigned char c = (unsigned char)sep[0];
     t->sep[0] = 0;                                   // one character: a symbol of its own
-    const size_t one = c < 0x80 ? 1 : c < 0xE0 ? 2 : c < 0xF0 ? 3 : 4;
-    if (!ls || ls != one || tokenizer_lookup(t, sep, ls) < 0) return;
-    for (int i = 0; i < t->vocab; i++) {
-        const char *m = t->match[i];
-        for (size_t k = 1; m && k + ls <= t->match_len[i]; k++)
-            if (!memcmp(m + k, sep, ls) && !(k >= ls && !memcmp(m + k - ls, sep, ls))) return;
-    }
+    if (!ls || ls != utf8_len(sep) || tokenizer_lookup(t, sep, ls) < 0) return;
+    for (int i = 0; i < t->vocab; i++)
+        for (size_t k = 1; t->match[i] && k + ls <= t->match_len[i]; k++)
+            if (word_start(t->match[i], k, sep, ls)) return;
     memcpy(t->sep, sep, ls + 1);
 }
 
 size_t tokenizer_word(const Tokenizer *t, const char *s, size_t n) {
     const size_t ls = strlen(t->sep);
-    if (!ls) return n;
-    for (size_t i = 1; i + ls <= n; i++)
-        if (!memcmp(s + i, t->sep, ls) && !(i >= ls && !memcmp(s + i - ls, t->sep, ls))) return i;
+    for (size_t i = 1; ls && i + ls <= n; i++)
+        if (word_start(s, i, t->sep, ls)) return i;
     return n;
 }
 

@@ -127,8 +127,7 @@ static void pre_tokenizer(TokHf *h, const Json *j, const JsonNode *n, const char
         const char *rep = str_of(j, json_get(j, n, "replacement"), "pre_tokenizer.replacement");
         const JsonNode *scheme = json_get(j, n, "prepend_scheme");
         s.kind = PRE_METASPACE;
-        const unsigned char c0 = (unsigned char)rep[0];
-        if (strlen(rep) != (size_t)(c0 < 0x80 ? 1 : c0 < 0xE0 ? 2 : c0 < 0xF0 ? 3 : 4) || !c0)
+        if (!rep[0] || strlen(rep) != utf8_len(rep))
             json_fail(j, n, "%s.replacement must be one character", key);
         strcpy(s.rep, rep);
         s.split = bool_of(j, n, "split", 1);

@@ -69,12 +69,6 @@ static void sanitize(const unsigned char *s, size_t len, Buf *out) {
     }
 }
 
-// utf8_len: the bytes of the (valid) UTF-8 character at s.
-static size_t utf8_len(const char *s) {
-    const unsigned char c = (unsigned char)*s;
-    return c < 0x80 ? 1 : c < 0xE0 ? 2 : c < 0xF0 ? 3 : 4;
-}
-
 // white: the bytes of the Unicode White_Space character at s[0, n), or 0 (Rust's
 // char::is_whitespace, which lstrip/rstrip use).
 static size_t white(const char *s, size_t n) {

@@ -110,6 +110,11 @@ char *read_file(const char *path, size_t *len) {
     return buf;
 }
 
+size_t utf8_len(const char *s) {
+    const unsigned char c = (unsigned char)*s;
+    return c < 0x80 ? 1 : c < 0xE0 ? 2 : c < 0xF0 ? 3 : 4;
+}
+
 char *read_stream(FILE *f, const char *name, size_t *len) {
     size_t cap = 1 << 16, n = 0, k;
     char *buf = xmalloc(cap + 1);

@@ -51,6 +51,8 @@ void xfwrite(const void *src, size_t n, FILE *f, const char *path);
 size_t file_size(FILE *f, const char *path);
 // read_file: whole file into a NUL-terminated buffer; *len gets the byte count.
 char *read_file(const char *path, size_t *len);
+// utf8_len: the bytes of the (valid) UTF-8 character that starts with byte s[0].
+size_t utf8_len(const char *s);
 // read_stream: the rest of a stream (a pipe: no size known) into a NUL-terminated buffer;
 // *len gets the byte count; `name` names it in errors.
 char *read_stream(FILE *f, const char *name, size_t *len);
