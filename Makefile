@@ -22,7 +22,7 @@ CFLAGS  ?= -O2 -march=x86-64-v2 -g
 # float selects (clamps, masks) into blends so the softmax loops vectorise. Unlike
 # -ffast-math it changes no result.
 CFLAGS  += -std=c11 -Wall -Wextra -Wpedantic -fno-trapping-math -fopenmp -I$(BLASINC)
-LDLIBS  := -L$(BLASLIB) -Wl,-rpath,$(BLASLIB) -lopenblas -lyaml -lpcre2-8 -lz -lm
+LDLIBS  := -L$(BLASLIB) -Wl,-rpath,$(BLASLIB) -lopenblas -lyaml -lpcre2-8 -lzstd -lz -lm
 DEBUGFLAGS := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer
 # MPI=1 (the default): multi-rank runs under OpenMPI's mpirun (dist/dist.c). MPI=0 builds
 # a trainer without MPI that runs as one process (what `./train` alone does anyway).
@@ -37,16 +37,16 @@ else
 MPI_MISSING = false
 endif
 
-PKGS      := libopenblas-openmp-dev libyaml-dev zlib1g-dev libpcre2-dev $(MPI_PKGS)
+PKGS      := libopenblas-openmp-dev libyaml-dev zlib1g-dev libpcre2-dev libzstd-dev $(MPI_PKGS)
 PKG_STAMP := build/.packages
-TEST_PKGS := librsvg2-bin valgrind
+TEST_PKGS := librsvg2-bin valgrind zstd
 TEST_PY_PKGS := python3-minimal
 TEST_PY_STAMP := build/.test-python
 TEST_STAMP := build/.test-packages
 
-LIB_SRC := util/util.c util/ytree.c util/json.c util/fs.c util/gguf.c util/gguf_write.c dist/dist.c \
+LIB_SRC := util/util.c util/ytree.c util/json.c util/fs.c util/sha256.c util/gguf.c util/gguf_write.c dist/dist.c \
            model/model.c model/layers.c model/softmax.c model/attention.c model/ring.c model/position.c model/llama2c.c model/safetensors.c model/hf.c model/gguf.c \
-           data/shard.c data/loader.c data/pose.c data/tokenizer.c data/bpe.c data/tok_json.c data/tok_text.c data/prepare.c data/needles.c \
+           data/shard.c data/loader.c data/pose.c data/tokenizer.c data/bpe.c data/tok_json.c data/tok_text.c data/input.c data/corpus.c data/prepare.c data/needles.c \
            trainer/config.c trainer/curriculum.c trainer/optim.c trainer/train.c trainer/eval.c trainer/tasks.c trainer/positions.c trainer/setup.c trainer/checkpoint.c trainer/resume.c trainer/export.c trainer/runlog.c trainer/svg.c trainer/compare.c trainer/progress.c trainer/sample.c
 LIB_OBJ := $(LIB_SRC:%.c=build/%.o)
 HEADERS := $(wildcard util/*.h dist/*.h model/*.h data/*.h trainer/*.h)
@@ -71,15 +71,16 @@ apt_install = echo "installing $(1)"; SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo 
 packages: $(PKG_STAMP)
 $(PKG_STAMP):
 	@mkdir -p build
-	@if [ ! -f $(BLASINC)/cblas.h ] || [ ! -f /usr/include/yaml.h ] || [ ! -f /usr/include/zlib.h ] || [ ! -f /usr/include/pcre2.h ] || $(MPI_MISSING); then \
+	@if [ ! -f $(BLASINC)/cblas.h ] || [ ! -f /usr/include/yaml.h ] || [ ! -f /usr/include/zlib.h ] || [ ! -f /usr/include/pcre2.h ] || [ ! -f /usr/include/zstd.h ] || $(MPI_MISSING); then \
 	  $(call apt_install,$(PKGS)); fi
 	@touch $@
 
 # rsvg-convert, with which tests/test_report.sh checks that the charts render; valgrind,
-# under which tests/test_gguf.sh reads malformed GGUF files
+# under which tests/test_gguf.sh reads malformed GGUF files; zstd, with which
+# tests/test_prepare.sh and the prepare bench compress their corpora
 $(TEST_STAMP):
 	@mkdir -p build
-	@if ! command -v rsvg-convert >/dev/null 2>&1 || ! command -v valgrind >/dev/null 2>&1; then $(call apt_install,$(TEST_PKGS)); fi
+	@if ! command -v rsvg-convert >/dev/null 2>&1 || ! command -v valgrind >/dev/null 2>&1 || ! command -v zstd >/dev/null 2>&1; then $(call apt_install,$(TEST_PKGS)); fi
 	@touch $@
 
 # /usr/bin/python3 (its standard library only) for tests/rope_published.py
@@ -228,7 +229,7 @@ docs: train
 	./train compare checkpoints/retrofit_32k checkpoints/retrofit_32k_docmask --out docs/compare_32k.svg > docs/compare_32k.txt
 
 # CASES=ranks: only the multi-rank cases (scripts/bench_ranks.sh); the default and all include them
-bench: all tests/bench tests/bench_tok $(HFTOK_STAMP) $(TIKTOKEN_STAMP)
+bench: all tests/bench tests/bench_tok $(HFTOK_STAMP) $(TIKTOKEN_STAMP) $(TEST_STAMP)
 	@case ",$(CASES)," in ,ranks,|,tokenize,) ;; *) ./tests/bench $(CASES) ;; esac
 	@case ",$(CASES)," in ,,|*,all,*|*,ranks,*) scripts/bench_ranks.sh ;; esac
 	@case ",$(CASES)," in ,,|*,all,*|*,tokenize,*) scripts/bench_tokenize.sh ;; esac

@@ -190,8 +190,10 @@ static void queue(const Tokenizer *t, const uint32_t *ids, uint32_t left, uint32
 // id seen again is the same symbol) or the right one is gone.
 size_t tokenizer_bpe(const Tokenizer *t, uint32_t *ids, size_t n) {
     if (n < 2) return n;
-    uint32_t *next = xmalloc(2 * n * sizeof *next), *prev = next + n;
-    Merge *h = xmalloc(2 * n * sizeof *h);         // n - 1 queued, then at most one more per merge
+    uint32_t small_links[2 * 64];                  // a word of up to 64 symbols: no allocation
+    Merge small_heap[2 * 64];
+    uint32_t *next = n <= 64 ? small_links : xmalloc(2 * n * sizeof *next), *prev = next + n;
+    Merge *h = n <= 64 ? small_heap : xmalloc(2 * n * sizeof *h);   // n - 1 queued, then at most one more per merge
     size_t nh = 0;
     for (size_t i = 0; i < n; i++) {
         next[i] = i + 1 < n ? (uint32_t)i + 1 : UINT32_MAX;
@@ -212,8 +214,78 @@ size_t tokenizer_bpe(const Tokenizer *t, uint32_t *ids, size_t n) {
     size_t k = 0;
     for (size_t i = 0; i < n; i++)
         if (ids[i] != UINT32_MAX) ids[k++] = ids[i];
-    free(next);
-    free(h);
+    if (next != small_links) free(next), free(h);
     return k;
 }
 
+
+// ---- the word cache ---------------------------------------------------------------------
+// Open addressing over WC_SLOTS slots (linear probing), keys and ids in two arenas; at
+// WC_SLOTS / 2 entries everything is dropped at once (no eviction bookkeeping: the words
+// that repeat come back within the next few documents).
+#define WC_SLOTS ((size_t)1 << 16)
+#define WC_ENTRIES (WC_SLOTS / 2)
+#define WC_BYTES (WC_ENTRIES * WORD_CACHE_MAX_BYTES)
+
+struct WordCache {
+    uint64_t *hash;          // (WC_SLOTS) the key's hash | 1; 0: empty
+    uint32_t *key_at, *len, *ids_at, *n_ids;   // (WC_SLOTS)
+    char *keys;              // (WC_BYTES)
+    uint32_t *ids;           // (WC_BYTES) a word has at most one id per byte
+    size_t n, keys_n, ids_n;
+};
+
+WordCache *word_cache_new(void) {
+    WordCache *c = xcalloc(1, sizeof *c);
+    c->hash = xcalloc(WC_SLOTS, sizeof *c->hash);
+    c->key_at = xmalloc(WC_SLOTS * sizeof *c->key_at);
+    c->len = xmalloc(WC_SLOTS * sizeof *c->len);
+    c->ids_at = xmalloc(WC_SLOTS * sizeof *c->ids_at);
+    c->n_ids = xmalloc(WC_SLOTS * sizeof *c->n_ids);
+    c->keys = xmalloc(WC_BYTES);
+    c->ids = xmalloc(WC_BYTES * sizeof *c->ids);
+    return c;
+}
+
+void word_cache_free(WordCache *c) {
+    if (!c) return;
+    free(c->hash), free(c->key_at), free(c->len), free(c->ids_at), free(c->n_ids), free(c->keys), free(c->ids);
+    free(c);
+}
+
+// slot: where s[0, n) is, or the empty slot where it would go.
+static size_t slot(const WordCache *c, const char *s, size_t n, uint64_t h) {
+    size_t i = h & (WC_SLOTS - 1);
+    while (c->hash[i] && !(c->hash[i] == h && c->len[i] == n && !memcmp(c->keys + c->key_at[i], s, n)))
+        i = (i + 1) & (WC_SLOTS - 1);
+    return i;
+}
+
+const uint32_t *word_cache_get(const WordCache *c, const char *s, size_t n, size_t *k) {
+    if (!c || n > WORD_CACHE_MAX_BYTES) return NULL;
+    const size_t i = slot(c, s, n, hash(s, n) | 1);
+    if (!c->hash[i]) return NULL;
+    *k = c->n_ids[i];
+    return c->ids + c->ids_at[i];
+}
+
+void word_cache_put(WordCache *c, const char *s, size_t n, const uint32_t *ids, size_t k) {
+    if (!c || n > WORD_CACHE_MAX_BYTES || k > n) return;
+    if (c->n == WC_ENTRIES) {
+        memset(c->hash, 0, WC_SLOTS * sizeof *c->hash);
+        c->n = c->keys_n = c->ids_n = 0;
+    }
+    const uint64_t h = hash(s, n) | 1;
+    const size_t i = slot(c, s, n, h);
+    if (c->hash[i]) return;
+    c->hash[i] = h;
+    c->len[i] = (uint32_t)n;
+    c->key_at[i] = (uint32_t)c->keys_n;
+    c->ids_at[i] = (uint32_t)c->ids_n;
+    c->n_ids[i] = (uint32_t)k;
+    memcpy(c->keys + c->keys_n, s, n);
+    memcpy(c->ids + c->ids_n, ids, k * sizeof *ids);
+    c->keys_n += n;
+    c->ids_n += k;
+    c->n++;
+}

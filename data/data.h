@@ -32,6 +32,19 @@ void shard_free(Shard *s);
 // path.tmp, then renamed over path (a reader sees the old file or the whole new one); doc:
 // the token each document starts with.
 void shard_write(const char *path, const uint32_t *tokens, size_t n, int vocab, uint32_t doc);
+// ShardWriter: a shard written as a stream, in bounded memory: shard_open writes a header
+// of 0 tokens (which shard_load refuses), shard_append the tokens (uint16 or uint32 as
+// shard_write), shard_close the real header, then flushes the file to disk (fsync).
+typedef struct {
+    FILE *f;
+    char *path;
+    size_t n;              // tokens appended
+    int wide;              // uint32 tokens
+    uint32_t doc;
+} ShardWriter;
+void shard_open(ShardWriter *w, const char *path, int vocab, uint32_t doc);
+void shard_append(ShardWriter *w, const uint32_t *tokens, size_t n);
+void shard_close(ShardWriter *w);
 
 // Tokenizer: one type for the three files stretch reads, each encoded as its reference
 // implementation does:
@@ -92,13 +105,26 @@ size_t tokenizer_word(const Tokenizer *t, const char *s, size_t n);
 int tokenizer_byte_of(const Tokenizer *t, int id);
 // tokenizer_lookup: the id whose match form is s[0, len), or -1.
 int tokenizer_lookup(const Tokenizer *t, const char *s, size_t len);
+// WordCache: the ids of words already encoded, for one thread at a time (a word's ids
+// depend on nothing but its bytes, and most words of a text have been seen before: the
+// merge loop then runs once per distinct word). Words up to WORD_CACHE_MAX_BYTES; at most
+// 32768 of them, all dropped together when it is full (about 10 MB).
+#define WORD_CACHE_MAX_BYTES 64
+typedef struct WordCache WordCache;
+WordCache *word_cache_new(void);
+void word_cache_free(WordCache *c);
+// word_cache_get: the ids of s[0, n) (*k of them, valid until the next put), or NULL;
+// word_cache_put: remember them (k <= n). Both do nothing with c NULL.
+const uint32_t *word_cache_get(const WordCache *c, const char *s, size_t n, size_t *k);
+void word_cache_put(WordCache *c, const char *s, size_t n, const uint32_t *ids, size_t k);
 // tokenizer_encode: the ids of `text` as the tokenizer's reference encodes it (malloc'd;
 // *n gets the count); bos: add the special tokens (llama2.c: BOS; tokenizer.json: its
 // post-processor's template). tokenizer.json: invalid UTF-8 is first replaced by U+FFFD
 // and a leading BOM dropped, as the WHATWG decoder does; sentencepiece files take raw bytes by
 // byte fallback. Time O(n log n) in the text's length (a priority queue of candidate
-// merges); safe to call from many threads.
-uint32_t *tokenizer_encode(const Tokenizer *t, const char *text, int bos, size_t *n);
+// merges); safe to call from many threads, each with its own cache (cache: a WordCache,
+// or NULL for none; the ids are the same either way).
+uint32_t *tokenizer_encode(const Tokenizer *t, WordCache *cache, const char *text, int bos, size_t *n);
 // tokenizer_bpe: merge the symbols ids[0, n) in place, best merge first (sentencepiece:
 // highest score of the merged piece; tokenizer.json: lowest merge rank), the leftmost
 // of equals first; returns the new count.
@@ -227,7 +253,8 @@ void batch_free(Batch *b);
 // as batch_positions draws them from r; returns N = min(chunks, T).
 int pose_chunks(const Pose *p, Rng *r, int T, int *start, int *skip);
 
-// prepare_main: `train prepare` — text file + tokenizer -> train.bin / val.bin.
+// prepare_main: `train prepare` — text or JSONL files (plain, gzip, zstd) + tokenizer ->
+// shards of train / val (/ test) and manifest.json (prepare.c).
 int prepare_main(int argc, char **argv);
 // tokenize_main: `train tokenize --tokenizer TOK [--no-bos] [FILE...]` — standard input's
 // text as ids, one per line, or each FILE's on one line, space-separated; the special

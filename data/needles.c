@@ -54,7 +54,7 @@ static int draw_number(Numbers *u, Rng *r) {
 
 static int encode_piece(const Tokenizer *tok, const char *text, Piece *p) {
     size_t n;
-    uint32_t *ids = tokenizer_encode(tok, text, 0, &n);
+    uint32_t *ids = tokenizer_encode(tok, NULL, text, 0, &n);
     const int fits = n <= NEEDLE_TEXT_MAX;
     if (fits) memcpy(p->t, ids, n * sizeof *ids);
     p->n = (int)n;

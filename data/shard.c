@@ -75,25 +75,47 @@ void shard_free(Shard *s) {
     memset(s, 0, sizeof *s);
 }
 
-void shard_write(const char *path, const uint32_t *tokens, size_t n, int vocab, uint32_t doc) {
+void shard_open(ShardWriter *w, const char *path, int vocab, uint32_t doc) {
     int32_t h[256] = {0};
-    int wide = vocab > 65536;
-    CHECK(n <= 0x7fffffff, "%s: %zu tokens do not fit one shard (max 2^31-1)", path, n);
-    h[0] = wide ? SHARD_MAGIC_U32 : SHARD_MAGIC_U16;
-    h[1] = wide ? 7 : 1;
-    h[2] = (int32_t)n;
-    h[3] = doc == BOS_ID ? 0 : (int32_t)doc + 1;      // llama2.c's BOS: the header llm.c writes
-    char *part = with_suffix(path, ".tmp");
-    FILE *f = xfopen(part, "wb");
-    xfwrite(h, sizeof h, f, part);
-    if (wide) xfwrite(tokens, n * 4, f, part);
+    *w = (ShardWriter){.f = xfopen(path, "wb"), .path = xstrdup(path), .wide = vocab > 65536, .doc = doc};
+    xfwrite(h, sizeof h, w->f, path);              // a header of 0 tokens until shard_close
+}
+
+void shard_append(ShardWriter *w, const uint32_t *tokens, size_t n) {
+    CHECK(n <= 0x7fffffff - w->n, "%s: %zu tokens do not fit one shard (max 2^31-1)", w->path, w->n + n);
+    if (w->wide) xfwrite(tokens, n * 4, w->f, w->path);
     else {
-        uint16_t *tmp = xmalloc(n * 2);
-        for (size_t i = 0; i < n; i++) tmp[i] = (uint16_t)tokens[i];
-        xfwrite(tmp, n * 2, f, part);
-        free(tmp);
+        uint16_t tmp[4096];
+        for (size_t i = 0; i < n; i += 4096) {
+            const size_t k = n - i < 4096 ? n - i : 4096;
+            for (size_t j = 0; j < k; j++) tmp[j] = (uint16_t)tokens[i + j];
+            xfwrite(tmp, k * 2, w->f, w->path);
+        }
     }
-    if (fclose(f) != 0) die("%s: write failed", part);
+    w->n += n;
+}
+
+void shard_close(ShardWriter *w) {
+    int32_t h[4];
+    h[0] = w->wide ? SHARD_MAGIC_U32 : SHARD_MAGIC_U16;
+    h[1] = w->wide ? 7 : 1;
+    h[2] = (int32_t)w->n;
+    h[3] = w->doc == BOS_ID ? 0 : (int32_t)w->doc + 1;  // llama2.c's BOS: the header llm.c writes
+    if (fseek(w->f, 0, SEEK_SET) != 0) die("%s: cannot seek to its header", w->path);
+    xfwrite(h, sizeof h, w->f, w->path);
+    if (fflush(w->f) != 0) die("%s: write failed (disk full?)", w->path);
+    fsync_path(w->path);
+    if (fclose(w->f) != 0) die("%s: write failed (disk full?)", w->path);
+    free(w->path);
+    memset(w, 0, sizeof *w);
+}
+
+void shard_write(const char *path, const uint32_t *tokens, size_t n, int vocab, uint32_t doc) {
+    char *part = with_suffix(path, ".tmp");
+    ShardWriter w;
+    shard_open(&w, part, vocab, doc);
+    shard_append(&w, tokens, n);
+    shard_close(&w);
     rename_path(part, path);
     free(part);
 }

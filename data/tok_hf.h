@@ -72,7 +72,7 @@ int tok_hf_merge(const TokHf *h, uint32_t a, uint32_t b, uint32_t *rank, uint32_
 // matches an added token with normalized: true.
 char *tok_hf_normalize(const TokHf *h, const char *s, size_t *len);
 // tok_hf_encode: tokenizer_encode for a tokenizer.json tokenizer.
-uint32_t *tok_hf_encode(const Tokenizer *t, const char *text, int special, size_t *n);
+uint32_t *tok_hf_encode(const Tokenizer *t, WordCache *cache, const char *text, int special, size_t *n);
 void tok_hf_free(TokHf *h);
 
 #endif

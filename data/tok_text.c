@@ -291,23 +291,30 @@ static void symbols(const Tokenizer *t, const char *s, size_t n, Ids *sym) {
     }
 }
 
-// word: the ids of one word by the BPE model, appended to out (cut at t->sep: see
-// tokenizer_word).
-static void word(const Tokenizer *t, const char *s, size_t n, Ids *out, Ids *sym) {
+// word: the ids of one word by the BPE model, appended to out: each piece of it (cut at
+// t->sep: see tokenizer_word) from the cache, or merged and then cached.
+static void word(const Tokenizer *t, WordCache *cache, const char *s, size_t n, Ids *out, Ids *sym) {
     int id;
     if (t->hf->ignore_merges && (id = tokenizer_lookup(t, s, n)) >= 0) { push(out, (uint32_t)id); return; }
-    for (size_t at = 0, w; at < n; at += w) {
+    for (size_t at = 0, w, k; at < n; at += w) {
         w = tokenizer_word(t, s + at, n - at);
+        const uint32_t *hit = word_cache_get(cache, s + at, w, &k);
+        if (hit) {
+            for (size_t i = 0; i < k; i++) push(out, hit[i]);
+            continue;
+        }
         sym->n = 0;
         symbols(t, s + at, w, sym);
         const size_t m = tokenizer_bpe(t, sym->p, sym->n);
         for (size_t i = 0; i < m; i++) push(out, sym->p[i]);
+        word_cache_put(cache, s + at, w, sym->p, m);
     }
 }
 
 // plain: the ids of a part that holds no raw-text added token: normalized, normalized
 // added tokens split out, pre-tokenized, each word encoded.
-static void plain(const Tokenizer *t, const char *s, size_t n, int first, Matcher *mt, Ids *out, Ids *sym) {
+static void plain(const Tokenizer *t, WordCache *cache, const char *s, size_t n, int first, Matcher *mt, Ids *out,
+                  Ids *sym) {
     const TokHf *h = t->hf;
     Buf norm = {0};
     normalize(h, s, n, &norm);
@@ -320,7 +327,7 @@ static void plain(const Tokenizer *t, const char *s, size_t n, int first, Matche
             Parts words;
             put(&piece, norm.p + g0, g1 - g0);
             pre_tokenize(h, mt, &piece, first && g0 == 0, &words);
-            for (size_t i = 0; i < words.n; i++) word(t, piece.p + words.p[i].off, words.p[i].n, out, sym);
+            for (size_t i = 0; i < words.n; i++) word(t, cache, piece.p + words.p[i].off, words.p[i].n, out, sym);
             free(words.p);
             free(piece.p);
         }
@@ -330,7 +337,7 @@ static void plain(const Tokenizer *t, const char *s, size_t n, int first, Matche
     free(norm.p);
 }
 
-uint32_t *tok_hf_encode(const Tokenizer *t, const char *text, int special, size_t *n) {
+uint32_t *tok_hf_encode(const Tokenizer *t, WordCache *cache, const char *text, int special, size_t *n) {
     const TokHf *h = t->hf;
     Buf s = {0};
     Ids out = {0}, sym = {0};
@@ -342,7 +349,7 @@ uint32_t *tok_hf_encode(const Tokenizer *t, const char *text, int special, size_
     for (;;) {
         size_t g0, g1;
         const int k = next_cut(h, s.p, s.n, 0, &c, &g0, &g1);
-        if (g1 > g0) plain(t, s.p + g0, g1 - g0, g0 == 0, &mt, &out, &sym);
+        if (g1 > g0) plain(t, cache, s.p + g0, g1 - g0, g0 == 0, &mt, &out, &sym);
         if (k < 0) break;
         push(&out, (uint32_t)h->added[k].id);
     }

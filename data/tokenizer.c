@@ -83,22 +83,29 @@ static size_t push_piece(const Tokenizer *t, const char *s, size_t len, uint32_t
     return n;
 }
 
-uint32_t *tokenizer_encode(const Tokenizer *t, const char *text, int bos, size_t *n_out) {
-    if (t->hf) return tok_hf_encode(t, text, bos, n_out);
+uint32_t *tokenizer_encode(const Tokenizer *t, WordCache *cache, const char *text, int bos, size_t *n_out) {
+    if (t->hf) return tok_hf_encode(t, cache, text, bos, n_out);
     uint32_t *out = xmalloc((strlen(text) + 3) * sizeof *out);
-    size_t n = 0;
+    size_t n = 0, k;
     if (bos) out[n++] = (uint32_t)t->bos;
     size_t start = n;
     if (text[0]) n = push_piece(t, " ", 1, out, n);   // the dummy prefix, merged with the first word
     for (size_t at = 0, len = strlen(text), w; at < len; at += w) {
         w = tokenizer_word(t, text + at, len - at);
+        const uint32_t *hit = at ? word_cache_get(cache, text + at, w, &k) : NULL;   // the first word has the prefix
+        if (hit) {
+            memcpy(out + n, hit, k * sizeof *out);
+            start = n += k;
+            continue;
+        }
         for (const char *c = text + at; c < text + at + w;) {   // one UTF-8 codepoint (<= 4 bytes) at a time
-            size_t k = 1;
-            while (k < 4 && (c[k] & 0xC0) == 0x80) k++;
-            n = push_piece(t, c, k, out, n);
-            c += k;
+            size_t b = 1;
+            while (b < 4 && (c[b] & 0xC0) == 0x80) b++;
+            n = push_piece(t, c, b, out, n);
+            c += b;
         }
         n = start + tokenizer_bpe(t, out + start, n - start);
+        if (at) word_cache_put(cache, text + at, w, out + start, n - start);
         start = n;
     }
     *n_out = n;

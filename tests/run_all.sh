@@ -42,6 +42,7 @@ run copier ./tests/test_copier checkpoints/base/tok512.bin data/tinystories/val.
 run report ./tests/test_report tests/fixtures/report
 run tokenizer need "$TOK32K" ./tests/test_tokenizer "$TOK32K"
 run hf_tokenizer bash tests/test_hf_tokenizer.sh
+run prepare bash tests/test_prepare.sh
 run cli bash tests/test_cli.sh
 run resume bash tests/test_resume.sh
 run ring ./tests/test_ring

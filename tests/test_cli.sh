@@ -332,7 +332,7 @@ expect_error "resuming with data.mix.whole from inside a retrieval document" \
   ./train --config ft_native.yaml $MX "${MW[@]}" --set data.mix.whole=true --resume checkpoints/test_cli_mixwhole/step_00000001
 expect_error "missing config file" "missing.yaml: no such config file" ./train --config missing.yaml
 expect_error "unknown subcommand" "unknown subcommand 'trian'" ./train trian
-expect_error "prepare without --out" "prepare: missing --text, --tokenizer or --out" ./train prepare --text x
+expect_error "prepare without --out" "prepare: missing --input, --tokenizer or --out" ./train prepare --text x
 
 # ---- a non-finite loss stops the run (exit 1) --------------------------------------------
 cp "$BASE" "$TMP/nan.bin"

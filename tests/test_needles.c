@@ -30,7 +30,7 @@ enum { MAX_FACTS = 64, FACT_LEN = 512 };
 // encode_into: tokenizer_encode's ids copied into out (which holds them).
 static size_t encode_into(const Tokenizer *t, const char *text, uint32_t *out) {
     size_t n;
-    uint32_t *ids = tokenizer_encode(t, text, 0, &n);
+    uint32_t *ids = tokenizer_encode(t, NULL, text, 0, &n);
     memcpy(out, ids, n * sizeof *ids);
     free(ids);
     return n;

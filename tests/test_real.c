@@ -255,7 +255,7 @@ static void test_tokenizer(const char *tok_path, const char *text_path) {
     char *text = read_file(text_path, NULL);
     text[4000] = '\0';                                 // a few real stories
     size_t n;
-    uint32_t *ids = tokenizer_encode(&t, text, 1, &n);
+    uint32_t *ids = tokenizer_encode(&t, NULL, text, 1, &n);
     size_t cap = strlen(text) + 64, k = 0;
     char *back = xcalloc(cap, 1), buf[2];
     for (size_t i = 1; i < n; i++) {
@@ -267,7 +267,7 @@ static void test_tokenizer(const char *tok_path, const char *text_path) {
     check_report(ids[0] == 1 && !strcmp(back, text), "tokenizer: decode(encode(text)) == text", (double)n, (double)strlen(text));
     check_report((double)strlen(text) / (double)n > 1.5, "tokenizer merges (bytes per token > 1.5)", (double)strlen(text) / (double)n, 1.5);
     size_t m;
-    uint32_t *nl = tokenizer_encode(&t, "\xe2\x98\x83", 0, &m);   // U+2603 snowman: byte fallback
+    uint32_t *nl = tokenizer_encode(&t, NULL, "\xe2\x98\x83", 0, &m);   // U+2603 snowman: byte fallback
     check_report(m == 4 && nl[1] == 0xe2 + 3 && nl[3] == 0x83 + 3, "tokenizer: byte fallback for an unknown codepoint", (double)m, 4);
     // shards: uint16 and uint32 round trip
     Shard s;

@@ -371,12 +371,19 @@ int main(int argc, char **argv) {
     if (t.vocab != 32000) return check_done("tokenizer");
 
     char name[160];
-    int bad = 0;
+    int bad = 0, cached_bad = 0;
+    WordCache *cache = word_cache_new();
     for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
         const Case *c = &cases[k];
         uint32_t *want = xmalloc((strlen(c->ids) / 2 + 2) * sizeof *want);
         size_t nw = parse_ids(c->ids, want), ng;
-        uint32_t *got = tokenizer_encode(&t, c->text, c->bos, &ng);
+        uint32_t *got = tokenizer_encode(&t, NULL, c->text, c->bos, &ng);
+        for (int pass = 0; pass < 2; pass++) {      // through the word cache: cold, then warm
+            size_t nc;
+            uint32_t *via = tokenizer_encode(&t, cache, c->text, c->bos, &nc);
+            cached_bad += nc != nw || memcmp(via, want, nw * sizeof *via);
+            free(via);
+        }
         label(name, sizeof name, c->src, c->bos ? "encode+BOS" : "encode", c->text);
         int same = ng == nw && !memcmp(got, want, nw * sizeof *got);
         if (!CHECK_TRUE(name, same)) {
@@ -404,6 +411,8 @@ int main(int argc, char **argv) {
         free(back);
     }
     if (bad) printf("%d published case(s) disagree with data/tokenizer.c: see expected / got above\n", bad);
+    CHECK_TRUE("every case through one word cache, cold then warm: the published ids", cached_bad == 0);
+    word_cache_free(cache);
     tokenizer_free(&t);
     return check_done("tokenizer");
 }

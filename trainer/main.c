@@ -1,7 +1,7 @@
 // main.c — ./train: command-line entry point.
 //   train --config F [--set key=value ...] [--resume [PATH]]   fine-tune (the default)
 //   train eval --config F [--set key=value ...]   evaluate model.init_from on data.val
-//   train prepare --text F --tokenizer T --out D  tokenize text into token shards
+//   train prepare --input F --tokenizer T --out D  tokenize text/JSONL (.gz, .zst) into token shards
 //   train positions --config F [--set ...]        what the position scheme does, per pair
 //   train export --from SRC --to DEST --format hf|llama2c|gguf   a model in other formats
 //   train compare RUN_DIR... [--out F.svg] [...]  loss curves of runs side by side
@@ -30,7 +30,8 @@ static const char *USAGE =
     "usage: train --config F [--set key=value ...] [--resume [PATH]]   fine-tune (see configs/); --resume\n"
     "                                                     continues the run (or PATH: a checkpoint or run dir)\n"
     "       train eval --config F [--set key=value ...]   evaluate model.init_from on data.val\n"
-    "       train prepare --text F --tokenizer T --out DIR [--val-fraction X] [--story-start P]\n"
+    "       train prepare --input FILE|GLOB --tokenizer T --out DIR [--val-fraction X] [--story-start P]\n"
+    "                     [--field text] [--shard-tokens N] [--threads N] [--skip-bad-lines] (`train prepare` lists all)\n"
     "       train positions --config F [--set key=value ...]   the position scheme, per rotary pair\n"
     "       train export --from SRC --to DEST --format hf|llama2c|gguf [--dtype f32|f16] [--tokenizer T]\n"
     "       train compare RUN_DIR... [--out FILE.svg] [--metric loss|val_loss] [--x tokens|steps] [--log-y]\n"

@@ -1,5 +1,6 @@
 // fs.h — durable files and directories (POSIX) for checkpoints: fsync, atomic rename,
-// sorted listing, recursive removal, CRC-32 (zlib) of a file, zlib streams.
+// sorted listing, recursive removal, CRC-32 (zlib) and SHA-256 (sha256.c) of a file,
+// zlib streams.
 #ifndef STRETCH_FS_H
 #define STRETCH_FS_H
 
@@ -21,6 +22,9 @@ void remove_tree(const char *path);
 // file_crc32: CRC-32 (zlib's crc32) and byte size of a file; 0 on success, -1 when it
 // cannot be opened or read.
 int file_crc32(const char *path, uint32_t *crc, uint64_t *size);
+// file_sha256: the SHA-256 of a file as 64 lowercase hex digits (what sha256sum prints);
+// 0 on success, -1 when it cannot be opened or read.
+int file_sha256(const char *path, char hex[65]);
 // zlib_deflate_file / zlib_inflate_file: copy src to dst through a zlib stream (level 6).
 // inflate returns 0, or -1 with a reason in err when the stream is damaged or truncated.
 void zlib_deflate_file(FILE *src, FILE *dst, const char *dst_path);

@@ -4,6 +4,7 @@
 #include "json.h"
 #include "util.h"
 
+#include <setjmp.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,6 +17,9 @@ typedef struct {
     int line;
     size_t n_nodes, cap_nodes, n_kids, cap_kids, n_chars, cap_chars, n_stack, cap_stack;
     size_t *stack;         // children of the open containers, innermost last
+    jmp_buf *fail;         // json_try_parse: where an error returns to (NULL: die)
+    char *err;             // (err_cap) json_try_parse's message
+    size_t err_cap;
 } Parser;
 
 #if defined(__GNUC__)
@@ -24,8 +28,15 @@ __attribute__((noreturn, format(printf, 2, 3)))
 static void perr(const Parser *p, const char *fmt, ...) {
     va_list ap;
     va_start(ap, fmt);
+    const int col = (int)(p->s - p->line_start) + 1;
+    if (p->fail) {
+        const int k = snprintf(p->err, p->err_cap, "%d:%d: ", p->line, col);
+        if (k >= 0 && (size_t)k < p->err_cap) vsnprintf(p->err + k, p->err_cap - (size_t)k, fmt, ap);
+        va_end(ap);
+        longjmp(*p->fail, 1);
+    }
     fflush(stdout);
-    fprintf(stderr, "stretch: %s:%d:%d: ", p->j->source, p->line, (int)(p->s - p->line_start) + 1);
+    fprintf(stderr, "stretch: %s:%d:%d: ", p->j->source, p->line, col);
     vfprintf(stderr, fmt, ap);
     fputs(" (not valid JSON)\n", stderr);
     va_end(ap);
@@ -232,16 +243,39 @@ static size_t value(Parser *p, int depth) {
     return idx;
 }
 
+// parse: the document of p's text into p->j (p->fail set: an error longjmps there).
+static void parse(Parser *p) {
+    if (p->end - p->s >= 3 && !memcmp(p->s, "\xEF\xBB\xBF", 3)) p->s += 3, p->line_start += 3;
+    value(p, 0);
+    skip_ws(p);
+    if (p->s != p->end) perr(p, "unexpected text after the JSON value");
+    p->j->n_nodes = p->n_nodes;
+    free(p->stack);
+}
+
 void json_parse(Json *j, const char *source, const char *text, size_t len) {
     memset(j, 0, sizeof *j);
     j->source = source;
     Parser p = {.j = j, .s = text, .end = text + len, .line_start = text, .line = 1};
-    if (len >= 3 && !memcmp(text, "\xEF\xBB\xBF", 3)) p.s += 3, p.line_start += 3;
-    value(&p, 0);
-    skip_ws(&p);
-    if (p.s != p.end) perr(&p, "unexpected text after the JSON value");
-    j->n_nodes = p.n_nodes;
-    free(p.stack);
+    parse(&p);
+}
+
+int json_try_parse(Json *j, const char *source, const char *text, size_t len, char *err, size_t cap) {
+    memset(j, 0, sizeof *j);
+    j->source = source;
+    jmp_buf fail;
+    Parser *p = xcalloc(1, sizeof *p);             // on the heap: unchanged by longjmp
+    *p = (Parser){.j = j, .s = text, .end = text + len, .line_start = text, .line = 1, .fail = &fail, .err = err,
+                  .err_cap = cap};
+    if (setjmp(fail)) {
+        free(p->stack);
+        free(p);
+        json_free(j);
+        return -1;
+    }
+    parse(p);
+    free(p);
+    return 0;
 }
 
 void json_free(Json *j) {
@@ -283,4 +317,15 @@ void json_fail(const Json *j, const JsonNode *n, const char *fmt, ...) {
     fputc('\n', stderr);
     va_end(ap);
     exit(EXIT_USER);
+}
+
+void json_write_str(FILE *f, const char *s) {
+    fputc('"', f);
+    for (; *s; s++) {
+        const unsigned char c = (unsigned char)*s;
+        if (c == '"' || c == '\\') fprintf(f, "\\%c", c);
+        else if (c < 0x20) fprintf(f, "\\u%04x", c);
+        else fputc(c, f);
+    }
+    fputc('"', f);
 }

@@ -6,6 +6,7 @@
 #define STRETCH_JSON_H
 
 #include <stddef.h>
+#include <stdio.h>
 
 typedef enum { JSON_NULL, JSON_BOOL, JSON_NUM, JSON_STR, JSON_ARR, JSON_OBJ } JsonType;
 
@@ -30,7 +31,12 @@ typedef struct {
 // json_parse: parse `len` bytes of `text`; dies on malformed JSON, naming line:column.
 // Strings are decoded (escapes, surrogate pairs); a lone surrogate escape is an error.
 void json_parse(Json *j, const char *source, const char *text, size_t len);
+// json_try_parse: as json_parse, but malformed JSON returns -1 with "<line>:<col>: <what>"
+// in err[0, cap) (and j empty) instead of dying; 0 on success.
+int json_try_parse(Json *j, const char *source, const char *text, size_t len, char *err, size_t cap);
 void json_free(Json *j);
+// json_write_str: s as a JSON string literal (", \ and control characters escaped).
+void json_write_str(FILE *f, const char *s);
 const JsonNode *json_root(const Json *j);
 // json_get: the member `key` of object `obj` (NULL when absent or when obj is not an object).
 const JsonNode *json_get(const Json *j, const JsonNode *obj, const char *key);
