@@ -46,11 +46,11 @@ TEST_STAMP := build/.test-packages
 
 LIB_SRC := util/util.c util/ytree.c util/json.c util/fs.c util/sha256.c util/gguf.c util/gguf_write.c dist/dist.c \
            model/model.c model/layers.c model/softmax.c model/attention.c model/ring.c model/position.c model/llama2c.c model/safetensors.c model/hf.c model/gguf.c \
-           data/shard.c data/loader.c data/pose.c data/tokenizer.c data/bpe.c data/tok_json.c data/tok_text.c data/input.c data/corpus.c data/prepare.c data/needles.c \
+           data/shard.c data/loader.c data/pose.c data/tokenizer.c data/bpe.c data/tok_json.c data/tok_text.c data/input.c data/corpus.c data/sources.c data/prepare.c data/needles.c \
            trainer/config.c trainer/curriculum.c trainer/optim.c trainer/train.c trainer/eval.c trainer/tasks.c trainer/positions.c trainer/setup.c trainer/checkpoint.c trainer/resume.c trainer/export.c trainer/runlog.c trainer/svg.c trainer/compare.c trainer/progress.c trainer/sample.c
 LIB_OBJ := $(LIB_SRC:%.c=build/%.o)
 HEADERS := $(wildcard util/*.h dist/*.h model/*.h data/*.h trainer/*.h)
-TESTS   := tests/test_layers tests/test_attention tests/test_curriculum tests/refcheck tests/test_real tests/test_train tests/test_position tests/test_cached tests/test_needles tests/test_data tests/test_report tests/test_gradcheck tests/test_optim tests/rope_dump tests/test_tokenizer tests/test_ring tests/test_dist tests/test_tasks tests/test_copier
+TESTS   := tests/test_layers tests/test_attention tests/test_curriculum tests/refcheck tests/test_real tests/test_train tests/test_position tests/test_cached tests/test_needles tests/test_data tests/test_report tests/test_gradcheck tests/test_optim tests/rope_dump tests/test_tokenizer tests/test_ring tests/test_dist tests/test_tasks tests/test_copier tests/test_sources
 
 BASE    := checkpoints/base/stories260K.bin checkpoints/base/tok512.bin
 DATA    := data/tinystories/train.bin data/tinystories/val.bin data/tinystories/test.bin \

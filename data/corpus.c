@@ -8,6 +8,7 @@
 #include "../util/util.h"
 
 #include <glob.h>
+#include <sys/stat.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -27,6 +28,12 @@ void corpus_open(Corpus *c, const char *const *patterns, size_t n, const CorpusO
     memset(c, 0, sizeof *c);
     c->opt = *o;
     for (size_t p = 0; p < n; p++) {
+        struct stat st;
+        if (stat(patterns[p], &st) == 0) {           // a file's own name, even with [ or * in it
+            c->files = xrealloc(c->files, (c->n_files + 1) * sizeof *c->files);
+            c->files[c->n_files++] = xstrdup(patterns[p]);
+            continue;
+        }
         glob_t g;
         const int rc = glob(patterns[p], 0, NULL, &g);
         if (rc == GLOB_NOMATCH || (rc == 0 && !g.gl_pathc)) die("--input '%s': no file matches it", patterns[p]);
@@ -118,6 +125,8 @@ static int jsonl_line(Corpus *c, const char *line, size_t len, Doc *d) {
         bad = err;
     }
     if (bad) {
+        if (c->in.line == 1 && line[strspn(line, " \t\r")] == '[')
+            die("%s:1: a JSON array, not JSON Lines (one object per line; --format text reads a file as text)", c->in.path);
         if (!c->opt.skip_bad_lines)
             die("%s:%lld: %s%s; --skip-bad-lines skips and counts such lines", c->in.path, c->in.line,
                 parsed ? "" : "column ", bad + (parsed ? 0 : strcspn(bad, ":") + 1));
@@ -125,15 +134,16 @@ static int jsonl_line(Corpus *c, const char *line, size_t len, Doc *d) {
         if (parsed) json_free(&j);
         return 0;
     }
-    if (!f->n) c->stats[c->cur].empty++;
+    const size_t n = f->n;
+    if (!n) c->stats[c->cur].empty++;
     else {
-        c->doc = grow(c->doc, &c->doc_cap, 0, f->n);
-        memcpy(c->doc, json_str(&j, f), f->n + 1);
+        c->doc = grow(c->doc, &c->doc_cap, 0, n);
+        memcpy(c->doc, json_str(&j, f), n + 1);
         c->doc_line = c->in.line;
-        take(c, d, f->n);
+        take(c, d, n);
     }
     json_free(&j);
-    return f->n > 0;
+    return n > 0;
 }
 
 int corpus_next(Corpus *c, Doc *d) {

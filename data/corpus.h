@@ -6,19 +6,23 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
-// Input: one file as a stream of lines, decompressed as it is read: gzip (zlib; several
-// members read as one stream), zstd (libzstd's streaming API; several frames likewise),
-// else the bytes as they are. A truncated or damaged stream dies naming the file.
+// Input: one regular file as a stream of lines, decompressed as it is read: gzip (zlib's
+// inflate; several members read as one stream, anything else after them is damage), zstd
+// (libzstd's streaming API; several frames likewise, skippable frames skipped), else the
+// bytes as they are. A truncated or damaged stream dies naming the file.
 typedef enum { INPUT_PLAIN, INPUT_GZIP, INPUT_ZSTD } InputKind;
 typedef struct {
     const char *path;
     InputKind kind;
-    void *file;              // FILE * (plain, zstd) or gzFile
+    FILE *file;
+    void *gz;                // z_stream (gzip)
     void *zstd;              // ZSTD_DStream
-    unsigned char *zbuf;     // (ZBUF) compressed bytes of the zstd path
+    unsigned char *zbuf;     // (ZBUF) compressed bytes
     size_t zn, zat;          // bytes held in zbuf, and consumed
-    size_t zhint;            // the last ZSTD_decompressStream result: 0 at a frame's end
+    size_t zhint;            // zstd: the last ZSTD_decompressStream result; gzip: 1 inside a
+                             // member; 0 at a frame's or member's end
     char *buf;               // (cap) decompressed bytes; [at, n) not yet returned as lines
     size_t n, at, cap;
     int eof;                 // the stream has ended (everything is in buf)

@@ -11,6 +11,7 @@
 #include <stdint.h>
 #include "../util/util.h"
 #include "../util/gguf.h"
+#include "../util/ytree.h"
 
 #define SHARD_MAGIC_U16 20240520
 #define SHARD_MAGIC_U32 20240801
@@ -22,6 +23,8 @@ typedef struct {
     size_t *file_start;    // (n_files) where each file's tokens start (shard_load_glob)
     size_t n_files;
     uint32_t doc;          // the token that opens a document (header[3] - 1, else BOS_ID)
+    size_t *src_start;     // (n_src + 1) where each source's tokens start, then n (shard_load_sources;
+    size_t n_src;          // one source otherwise)
 } Shard;
 
 // shard_load: read and validate a shard; every token (and the document token) must be
@@ -139,6 +142,41 @@ const char *tokenizer_decode_piece(const Tokenizer *t, int prev, int id, char bu
 // llm.c tokenizers prefix every text with BOS); a file's start also starts a document.
 #define BOS_ID 1
 
+// Sources: data.train as a list of sources, the per-source mixture of long-context data
+// recipes (Fu et al. 2024; Gao et al. 2024, ProLong): each a path or glob of shards with
+// its weight — its share of each epoch's training tokens, relative to the other sources'
+// (unset on every source: the share it has when the sources are concatenated) — and its
+// own document filters (< 0: data.min_doc_tokens, data.upsample.*). A plain data.train
+// string is one source with no options.
+#define MAX_SOURCES 16
+#define SOURCE_STR 256
+typedef struct {
+    char path[SOURCE_STR];
+    char where[SOURCE_STR];          // "data.train[i] (file:line:col)" for errors
+    double weight;                   // >= 0; < 0: unset
+    long long min_doc_tokens, upsample_min_tokens, upsample_factor;   // < 0: the data.* value
+} Source;
+typedef struct {
+    int n;
+    Source s[MAX_SOURCES];
+} Sources;
+
+// sources_parse: data.train's node: a string (one source), or a list of 1..MAX_SOURCES
+// mappings {path, weight, min_doc_tokens, upsample: {min_tokens, factor}} (sources.c).
+// Every mistake dies at its line:column: a missing path, an unknown key, a negative
+// weight, weights on some sources only or all zero.
+void sources_parse(Sources *s, YTree *t, yaml_node_t *node, const char *key);
+// sources_write: s as YAML that sources_parse reads back (one source without options: its
+// path as a string), then a newline.
+void sources_write(const Sources *s, FILE *f);
+// shard_load_sources: every source's files (shard_load_glob), concatenated in order into
+// one Shard whose src_start marks where each source begins; the files must all agree on
+// their document token. `key` names data.train in errors.
+void shard_load_sources(Shard *sh, const Sources *s, int vocab, const char *key);
+
+// shard_concat: append one's tokens and file starts to dst (its document token must be
+// dst's, else die naming key, the first file and this one) and free one.
+void shard_concat(Shard *dst, Shard *one, const char *key, const char *first, const char *name);
 // shard_load_glob: every file matching `pattern` (a path or a glob), in sorted order,
 // concatenated into one Shard (path = pattern); `key` names the config key in errors.
 // The files must agree on their document token.
@@ -158,13 +196,31 @@ void shard_load_glob(Shard *s, const char *pattern, int vocab, const char *key);
 // cross the end of a sequence starts the next sequence instead, and the rest of this
 // one is a gap: a BOS and training text (mix_gap), a document of its own; the epoch's
 // token count (an estimate with a mix) leaves gaps out.
+// sources (may be NULL: the shard is one source, at its own share): data.train's sources,
+// one per range of Shard.src_start. A source's filters override the ones above; each
+// epoch takes per_epoch = round(n * share * E / tokens) of its n documents (at least one
+// when its weight is above 0), where E is the sources' tokens together: a source drawn
+// above its size repeats documents, one below it gives a different part of itself each
+// epoch. A source's documents are taken in cycles over its own order, reshuffled per
+// cycle from (seed, source, cycle), so none repeats before all have been seen; a source
+// taken exactly once per epoch (every source, without weights) takes them in index order
+// before the epoch's shuffle, as one shard does.
 struct Mix;
 typedef struct {
     size_t min_doc_tokens, upsample_min_tokens;
     int upsample_factor;
     size_t max_doc_tokens;
     struct Mix *mix;
+    const Sources *sources;
 } LoaderOptions;
+
+// LoaderSource: one source as the loader indexed it.
+typedef struct {
+    size_t first, n;                 // its documents: doc_start[first, first + n)
+    size_t tokens;                   // their tokens (after filtering and upsampling)
+    size_t per_epoch;                // documents it gives each epoch
+    double share;                    // its weight over the weights' sum (or tokens' share)
+} LoaderSource;
 
 // LoaderCursor: where the loader stands, exactly: the epoch, the index into that epoch's
 // document order, and the tokens of that document already consumed. A later run that
@@ -179,17 +235,22 @@ typedef struct {
 // consecutive sequences overlap by one token, so every token is a target once per epoch.
 typedef struct {
     const Shard *shard;
-    size_t *doc_start, *doc_len;     // (n_real) after filtering, long documents repeated
-    size_t n_real, n_docs;           // documents of the shard, and with the mix's after them
-    size_t epoch_tokens;             // with the mix's expected tokens
+    size_t *doc_start, *doc_len;     // (n_table) after filtering, long documents repeated
+    size_t n_table;
+    size_t n_real, n_docs;           // documents of the shard per epoch, and with the mix's after them
+    size_t epoch_tokens;             // with the mix's expected tokens (sources with weights: expected)
     struct Mix *mix;
+    LoaderSource src[MAX_SOURCES];
+    size_t n_src;
+    size_t *list;                    // (n_real) order_epoch's documents of the shard (into doc_start)
+    size_t *cycle;                   // (the largest source's n) scratch: a source's cycle order
     size_t *order;                   // (n_docs) the permutation of order_epoch
     uint64_t order_epoch, seed;
     LoaderCursor cur;
 } Loader;
 
-// loader_init: index the shard's documents; dies, naming the shard, when the options
-// leave no document or an epoch holds fewer than T + 1 tokens (T: the run's longest
+// loader_init: index the shard's documents; dies, naming the shard (or the source), when
+// the options leave no document or an epoch holds fewer than T + 1 tokens (T: the run's longest
 // sequence; under data.mix.whole the mix's share holds at T, mix_count).
 void loader_init(Loader *l, const Shard *s, const LoaderOptions *o, uint64_t seed, int T);
 void loader_free(Loader *l);

@@ -12,29 +12,66 @@ static void add_doc(Loader *l, size_t *cap, size_t start, size_t len, int times,
     const size_t piece = max ? max : len;
     for (int k = 0; k < times; k++)
         for (size_t off = 0; off < len; off += piece) {
-            if (l->n_real == *cap) {
+            if (l->n_table == *cap) {
                 *cap = *cap ? 2 * *cap : 1024;
                 l->doc_start = xrealloc(l->doc_start, *cap * sizeof *l->doc_start);
                 l->doc_len = xrealloc(l->doc_len, *cap * sizeof *l->doc_len);
             }
             const size_t n = len - off < piece ? len - off : piece;
-            l->doc_start[l->n_real] = start + off;
-            l->doc_len[l->n_real++] = n;
-            l->epoch_tokens += n;
+            l->doc_start[l->n_table] = start + off;
+            l->doc_len[l->n_table++] = n;
+            l->src[l->n_src - 1].tokens += n;
         }
 }
 
-// index_docs: the documents of the shard — a BOS or a file start opens one — filtered,
-// upsampled and split by o (filter and upsampling judge a document by its whole length).
-static void index_docs(Loader *l, const LoaderOptions *o) {
+// index_docs: the documents of tokens [from, to) — a BOS or a file start opens one —
+// filtered, upsampled and split as one source (filter and upsampling judge a document by
+// its whole length).
+static void index_docs(Loader *l, size_t *cap, size_t from, size_t to, size_t min, size_t up_min, int up_factor,
+                       size_t max) {
     const Shard *s = l->shard;
-    size_t cap = 0, start = 0;
-    for (size_t i = 1; i <= s->n; i++) {
-        if (i < s->n && !shard_opens_doc(s, i)) continue;
+    LoaderSource *src = &l->src[l->n_src++];
+    src->first = l->n_table;
+    for (size_t i = from + 1, start = from; i <= to; i++) {
+        if (i < to && !shard_opens_doc(s, i)) continue;
         const size_t len = i - start;
-        const int upsample = o->upsample_min_tokens && len >= o->upsample_min_tokens;
-        if (len >= o->min_doc_tokens) add_doc(l, &cap, start, len, upsample ? o->upsample_factor : 1, o->max_doc_tokens);
+        const int upsample = up_min && len >= up_min;
+        if (len >= min) add_doc(l, cap, start, len, upsample ? up_factor : 1, max);
         start = i;
+    }
+    src->n = l->n_table - src->first;
+}
+
+// index_sources: every source's documents and how many of them each epoch takes.
+static void index_sources(Loader *l, const LoaderOptions *o) {
+    const Shard *s = l->shard;
+    const Sources *so = o->sources;
+    CHECK(!so || (size_t)so->n == s->n_src, "loader: %d sources for a shard of %zu", so ? so->n : 0, s->n_src);
+    size_t cap = 0, all = 0;
+    double weights = 0;
+    for (size_t k = 0; k < s->n_src; k++) {
+        const Source *c = so ? &so->s[k] : NULL;
+        const long long min = c && c->min_doc_tokens >= 0 ? c->min_doc_tokens : (long long)o->min_doc_tokens;
+        const int own_up = c && c->upsample_factor >= 0;
+        index_docs(l, &cap, s->src_start[k], s->src_start[k + 1], (size_t)min,
+                   own_up ? (size_t)c->upsample_min_tokens : o->upsample_min_tokens,
+                   own_up ? (int)c->upsample_factor : o->upsample_factor, o->max_doc_tokens);
+        if (!l->src[k].n && (!c || c->weight != 0))
+            die("%s: %s %lld leaves no document (of %zu tokens)", c && so->n > 1 ? c->where : s->path,
+                c && c->min_doc_tokens >= 0 ? "min_doc_tokens" : "data.min_doc_tokens", min,
+                s->src_start[k + 1] - s->src_start[k]);
+        all += l->src[k].tokens;
+        weights += c && c->weight > 0 ? c->weight : 0;
+    }
+    for (size_t k = 0; k < l->n_src; k++) {
+        LoaderSource *src = &l->src[k];
+        const double w = so && so->s[k].weight >= 0 ? so->s[k].weight : -1;
+        src->share = w >= 0 ? w / weights : (double)src->tokens / (double)all;
+        const double want = src->n ? (double)src->n * src->share * (double)all / (double)src->tokens : 0;
+        src->per_epoch = w < 0 ? src->n : w == 0 ? 0 : want < 1 ? 1 : (size_t)(want + 0.5);
+        l->n_real += src->per_epoch;
+        l->epoch_tokens += src->per_epoch == src->n ? src->tokens
+                           : (size_t)((double)src->per_epoch * (double)src->tokens / (double)src->n + 0.5);
     }
 }
 
@@ -42,7 +79,7 @@ void loader_init(Loader *l, const Shard *s, const LoaderOptions *o, uint64_t see
     memset(l, 0, sizeof *l);
     l->shard = s;
     l->seed = seed;
-    index_docs(l, o);
+    index_sources(l, o);
     l->n_docs = l->n_real;
     if (!l->n_docs)
         die("%s: data.min_doc_tokens %zu leaves no document (of %zu tokens)", s->path, o->min_doc_tokens, s->n);
@@ -54,6 +91,10 @@ void loader_init(Loader *l, const Shard *s, const LoaderOptions *o, uint64_t see
         l->n_docs += k;
         l->epoch_tokens += (size_t)((double)k * mix_mean_len(l->mix, T));
     }
+    size_t most = 1;
+    for (size_t k = 0; k < l->n_src; k++) most = l->src[k].n > most ? l->src[k].n : most;
+    l->list = xmalloc((l->n_real ? l->n_real : 1) * sizeof *l->list);
+    l->cycle = xmalloc(most * sizeof *l->cycle);
     l->order = xmalloc(l->n_docs * sizeof *l->order);
     l->order_epoch = UINT64_MAX;
 }
@@ -61,8 +102,45 @@ void loader_init(Loader *l, const Shard *s, const LoaderOptions *o, uint64_t see
 void loader_free(Loader *l) {
     free(l->doc_start);
     free(l->doc_len);
+    free(l->list);
+    free(l->cycle);
     free(l->order);
     memset(l, 0, sizeof *l);
+}
+
+// shuffle: Fisher–Yates of a[0, n) from r.
+static void shuffle(size_t *a, size_t n, Rng *r) {
+    for (size_t i = n - 1; n > 1 && i > 0; i--) {
+        const size_t j = rng_below(r, i + 1), t = a[i];
+        a[i] = a[j];
+        a[j] = t;
+    }
+}
+
+// epoch_list: the shard's documents of `epoch`: source k's per_epoch of them, positions
+// [epoch * per_epoch, (epoch + 1) * per_epoch) of its stream of cycles (each cycle its
+// documents in an order seeded by (seed, k, cycle); index order when it gives each
+// document once per epoch).
+static void epoch_list(Loader *l, uint64_t epoch) {
+    size_t at = 0;
+    for (size_t k = 0; k < l->n_src; k++) {
+        const LoaderSource *src = &l->src[k];
+        uint64_t made = UINT64_MAX;
+        for (size_t j = 0; j < src->per_epoch; j++) {
+            if (src->per_epoch == src->n) {
+                l->list[at++] = src->first + j;
+                continue;
+            }
+            const uint64_t p = epoch * src->per_epoch + j, cycle = p / src->n;
+            if (cycle != made) {
+                Rng r = {l->seed ^ ((k + 1) * 0xD1B54A32D192ED03ull) ^ ((cycle + 1) * 0x8CB92BA72F3D8DD7ull)};
+                for (size_t i = 0; i < src->n; i++) l->cycle[i] = i;
+                shuffle(l->cycle, src->n, &r);
+                made = cycle;
+            }
+            l->list[at++] = src->first + l->cycle[p % src->n];
+        }
+    }
 }
 
 // order_of: the document order of `epoch`: a Fisher–Yates shuffle from its own seed, so
@@ -70,12 +148,9 @@ void loader_free(Loader *l) {
 static const size_t *order_of(Loader *l, uint64_t epoch) {
     if (l->order_epoch != epoch) {
         Rng r = {l->seed ^ ((epoch + 1) * 0x9E3779B97F4A7C15ull)};
+        epoch_list(l, epoch);
         for (size_t i = 0; i < l->n_docs; i++) l->order[i] = i;
-        for (size_t i = l->n_docs - 1; i > 0; i--) {
-            const size_t j = rng_below(&r, i + 1), t = l->order[i];
-            l->order[i] = l->order[j];
-            l->order[j] = t;
-        }
+        shuffle(l->order, l->n_docs, &r);
         l->order_epoch = epoch;
     }
     return l->order;
@@ -86,8 +161,8 @@ static const size_t *order_of(Loader *l, uint64_t epoch) {
 static const uint32_t *doc_tokens(Loader *l, uint64_t epoch, size_t d, int T, const int **syn, size_t *len) {
     *syn = NULL;
     if (d < l->n_real) {
-        *len = l->doc_len[d];
-        return l->shard->tokens + l->doc_start[d];
+        *len = l->doc_len[l->list[d]];
+        return l->shard->tokens + l->doc_start[l->list[d]];
     }
     *syn = mix_doc(l->mix, epoch, d - l->n_real, T, len);
     return NULL;

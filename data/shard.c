@@ -29,6 +29,9 @@ void shard_load(Shard *s, const char *path, int vocab) {
     s->n = n;
     s->file_start = xcalloc(1, sizeof *s->file_start);
     s->n_files = 1;
+    s->n_src = 1;
+    s->src_start = xmalloc(2 * sizeof *s->src_start);
+    s->src_start[0] = 0, s->src_start[1] = n;
     s->tokens = xmalloc(n * sizeof(uint32_t));
     if (w == 4) xfread(s->tokens, n * 4, f, path, "the tokens");
     else {
@@ -44,6 +47,19 @@ void shard_load(Shard *s, const char *path, int vocab) {
                 s->tokens[i], i, vocab);
 }
 
+void shard_concat(Shard *dst, Shard *one, const char *key, const char *first, const char *name) {
+    if (dst->n_files && one->doc != dst->doc)
+        die("%s: %s opens documents with token %u, %s with %u (hint: shards of another tokenizer)", key, first, dst->doc,
+            name, one->doc);
+    dst->doc = one->doc;
+    dst->tokens = xrealloc(dst->tokens, (dst->n + one->n) * sizeof *dst->tokens);
+    memcpy(dst->tokens + dst->n, one->tokens, one->n * sizeof *dst->tokens);
+    dst->file_start = xrealloc(dst->file_start, (dst->n_files + one->n_files) * sizeof *dst->file_start);
+    for (size_t f = 0; f < one->n_files; f++) dst->file_start[dst->n_files++] = dst->n + one->file_start[f];
+    dst->n += one->n;
+    shard_free(one);
+}
+
 void shard_load_glob(Shard *s, const char *pattern, int vocab, const char *key) {
     glob_t g;
     const int rc = glob(pattern, 0, NULL, &g);
@@ -53,22 +69,17 @@ void shard_load_glob(Shard *s, const char *pattern, int vocab, const char *key) 
     for (size_t i = 0; i < g.gl_pathc; i++) {
         Shard one;
         shard_load(&one, g.gl_pathv[i], vocab);
-        if (i && one.doc != s->doc)
-            die("%s: %s opens documents with token %u, %s with %u (hint: shards of another tokenizer)", key, g.gl_pathv[0],
-                s->doc, g.gl_pathv[i], one.doc);
-        s->doc = one.doc;
-        s->tokens = xrealloc(s->tokens, (s->n + one.n) * sizeof *s->tokens);
-        memcpy(s->tokens + s->n, one.tokens, one.n * sizeof *s->tokens);
-        s->file_start = xrealloc(s->file_start, (s->n_files + 1) * sizeof *s->file_start);
-        s->file_start[s->n_files++] = s->n;
-        s->n += one.n;
-        shard_free(&one);
+        shard_concat(s, &one, key, g.gl_pathv[0], g.gl_pathv[i]);
     }
     s->path = xstrdup(pattern);
+    s->n_src = 1;
+    s->src_start = xmalloc(2 * sizeof *s->src_start);
+    s->src_start[0] = 0, s->src_start[1] = s->n;
     globfree(&g);
 }
 
 void shard_free(Shard *s) {
+    free(s->src_start);
     free(s->file_start);
     free(s->tokens);
     free(s->path);

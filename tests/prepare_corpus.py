@@ -6,8 +6,8 @@
 
 make: the documents of tests/tok_corpus.py (CORPUS_DIR: those that are valid UTF-8 and not
 empty) and 300 TinyStories paragraphs, written as three JSONL files of the kinds a corpus
-comes in: INDIR/a.jsonl (plain, ASCII escapes, CRLF line ends, a blank line, other members
-around "text"), INDIR/b.jsonl.gz (raw UTF-8, two gzip members one after the other),
+comes in: INDIR/a.jsonl (plain, ASCII escapes, CRLF line ends, a blank line, an empty text, a
+repeated "text" key, other members around "text"), INDIR/b.jsonl.gz (raw UTF-8, two gzip members one after the other),
 INDIR/c.jsonl (raw UTF-8; the test compresses it with the zstd tool to c.jsonl.zst). Each
 document also goes to REFDIR/NNNNNN.txt, in input order (a, b, c), for the reference
 tokenizer; prints the document count.
@@ -53,9 +53,12 @@ def make(corpus, text, indir, refdir):
     a, b, c = docs[: len(docs) // 3], docs[len(docs) // 3: 2 * len(docs) // 3], docs[2 * len(docs) // 3:]
     with open(os.path.join(indir, "a.jsonl"), "wb") as f:
         for i, d in enumerate(a):
-            f.write(json.dumps({"id": i, "text": d, "meta": {"text": 1}}, ensure_ascii=True).encode() + b"\r\n")
+            line = json.dumps({"id": i, "text": d, "meta": {"text": 1}}, ensure_ascii=True)
+            if i == 5:                      # a repeated key: the last counts, as in Python
+                line = '{"text": "decoy", ' + line[1:]
+            f.write(line.encode() + b"\r\n")
             if i == 3:
-                f.write(b"\r\n")
+                f.write(b"\r\n" + json.dumps({"text": ""}).encode() + b"\r\n")   # a blank line, an empty text
     half = len(b) // 2
     with open(os.path.join(indir, "b.jsonl.gz"), "wb") as f:
         for part in (b[:half], b[half:]):

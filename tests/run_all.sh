@@ -27,6 +27,7 @@ run gradcheck ./tests/test_gradcheck
 run attention ./tests/test_attention
 run curriculum ./tests/test_curriculum
 run data ./tests/test_data
+run sources ./tests/test_sources
 for f in tests/fixtures/refcheck_*.safetensors; do
   run "refcheck $(basename "$f" .safetensors)" ./tests/refcheck "$f"
 done

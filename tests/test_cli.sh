@@ -93,6 +93,18 @@ expect_error "rope keys with rope: off" "--set position.rope.theta: position.rop
 pos_error "t5 keys without a t5 bias" "4:21: position.t5.num_buckets does not belong to position.bias alibi" 'position:\n  bias: alibi\n  t5: {num_buckets: 16}\n'
 pos_error "unknown bias" "2:18: position.bias: 'alibii' is not one of none\|alibi\|t5" 'position: {bias: alibii}\n'
 pos_error "llama3 bands out of order" "3:76: position.rope.high_freq_factor 1 must exceed low_freq_factor 2" 'position:\n  rope: {scaling: llama3, factor: 8, low_freq_factor: 2, high_freq_factor: 1}\n'
+# data.train as weighted sources: each mistake at its line:column
+config_error "a source with a negative weight" "3:33: data.train\[1\].weight -1 must be >= 0" 'data:\n  train: [{path: a.bin, weight: 1},\n          {path: b.bin, weight: -1}]\n'
+config_error "weights on some sources only" "2:10: data.train: 1 of 2 sources have a weight: give every source a weight, or none" 'data:\n  train: [{path: a.bin, weight: 1}, {path: b.bin}]\n'
+config_error "weights all zero" "2:10: data.train: the weights are all zero" 'data:\n  train: [{path: a.bin, weight: 0}, {path: b.bin, weight: 0}]\n'
+config_error "a source without a path" "2:11: data.train\[0\]: a source needs a path" 'data:\n  train: [{weight: 1}]\n'
+config_error "an unknown source key" "2:25: data.train\[0\]: unknown key 'weigth'" 'data:\n  train: [{path: a.bin, weigth: 1}]\n'
+config_error "upsample without its factor" "2:11: data.train\[0\]: upsample needs both min_tokens and factor" 'data:\n  train: [{path: a.bin, upsample: {min_tokens: 9}}]\n'
+expect_error "a source glob that matches nothing, named with its line:column" \
+  "data.train\[1\] \(--set data.train:1:[0-9]+\): no file matches 'nothing\*\.bin'" \
+  ./train --config ft_native.yaml --set 'data.train=[{path: data/tinystories/train.bin, weight: 1}, {path: nothing*.bin, weight: 1}]'
+expect_error "a source that min_doc_tokens empties" "data.train\[1\] \(--set data.train:1:[0-9]+\): min_doc_tokens 100000 leaves no document" \
+  ./train --config ft_native.yaml --set 'data.train=[{path: data/tinystories/train.bin, weight: 1}, {path: data/tinystories/val.bin, weight: 1, min_doc_tokens: 100000}]'
 expect_error "--set of an unknown key" "--set train.max_step=5: unknown key 'train.max_step'" ./train --config ft_native.yaml --set train.max_step=5
 expect_error "--set with a bad value" "--set train.max_steps:1:1: train.max_steps: expected an integer, got 'many'" ./train --config ft_native.yaml --set train.max_steps=many
 expect_error "batch_tokens not a multiple of micro_batch x seq_len" "train.batch_tokens 4000 must be a multiple of seq_len 512 x train.micro_batch 8" ./train --config ft_native.yaml --set train.batch_tokens=4000

@@ -142,4 +142,18 @@ if grep -q 'stage 3/3: .*position {}' "$TMP/over2.out" && [ "$(strip_timing $A/m
   ok "stage overrides without position keys: resumed mid-run, identical metrics and weights"
 else bad "stage overrides without position keys: resumed mid-run, identical metrics and weights" "$(grep -E 'stage|stretch' "$TMP/over2.out" | head -4)"; fi
 
+# ---- data.train as weighted sources: kill -9 mid-run, --resume -------------------------------
+# two sources at 0.7 / 0.3 (the second upsampled): the resumed run reads the same documents
+MIX='data.train=[{path: data/tinystories/train.bin, weight: 0.7}, {path: data/tinystories/test_long.bin, weight: 0.3, upsample: {min_tokens: 600, factor: 2}}]'
+train mixref --set "$MIX" >"$TMP/mixref.out" 2>&1
+(STRETCH_FAULT=kill-after-checkpoint:6 train mixkill --set "$MIX") >/dev/null 2>&1
+train mixkill --set "$MIX" --resume >"$TMP/mixkill.out" 2>&1
+A=checkpoints/test_resume_mixref B=checkpoints/test_resume_mixkill
+if grep -q '\[1\] data/tinystories/test_long.bin: .* weight share 30.0% -> 30.[0-9]% of an epoch' "$TMP/mixref.out" \
+   && grep -q "resuming from $B/step_00000006" "$TMP/mixkill.out" && grep -q 'weight: 0.3, upsample' $B/config.yaml \
+   && [ "$(strip_timing $A/metrics.jsonl)" = "$(strip_timing $B/metrics.jsonl)" ] && cmp -s $A/model.safetensors $B/model.safetensors \
+   && ! cmp -s $A/model.safetensors $R/model.safetensors; then
+  ok "weighted sources (0.7 / 0.3, shares printed): kill -9 after checkpoint 6, --resume: identical metrics and weights"
+else bad "weighted sources: kill -9, --resume: identical" "$(grep -E 'data.train|\[[01]\]|stretch' "$TMP/mixref.out" "$TMP/mixkill.out" | head -6)"; fi
+
 finish test_resume

@@ -10,12 +10,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-typedef enum { K_INT, K_FLOAT, K_STR, K_PAIR, K_BOOL, K_LIST, K_NAMES, K_STAGES } KeyType;
+typedef enum { K_INT, K_FLOAT, K_STR, K_PAIR, K_BOOL, K_LIST, K_NAMES, K_STAGES, K_SOURCES } KeyType;
 
 // Key: one configurable leaf. Ranges are inclusive; choices is a '|' list for strings;
 // dflt NULL or "": unset (checked by the user of the key). K_LIST and K_STAGES keep
 // their element count at off2. K_NAMES: a list of distinct names from choices, stored as
-// a bit mask (long long, bit i = the i-th choice).
+// a bit mask (long long, bit i = the i-th choice). K_SOURCES: data.train's Sources, parsed
+// and written by data/sources.c.
 typedef struct {
     const char *key;
     KeyType type;
@@ -30,7 +31,7 @@ static const Key KEYS[] = {
     {.key = "run.seed", .type = K_INT, .off = F(seed), .hi = 9.0e15, .dflt = "1337"},
     {.key = "run.threads", .type = K_INT, .off = F(threads), .hi = 1024, .dflt = "0"},
     {.key = "model.init_from", .type = K_STR, .off = F(init_from), .dflt = ""},
-    {.key = "data.train", .type = K_STR, .off = F(train_path), .dflt = ""},
+    {.key = "data.train", .type = K_SOURCES, .off = F(train), .dflt = ""},
     {.key = "data.val", .type = K_STR, .off = F(val_path), .dflt = ""},
     {.key = "data.tokenizer", .type = K_STR, .off = F(tokenizer), .dflt = ""},
     {.key = "data.min_doc_tokens", .type = K_INT, .off = F(min_doc_tokens), .hi = 1e12, .dflt = "0"},
@@ -242,6 +243,8 @@ static void set_key(Config *c, int i, YTree *t, yaml_node_t *n, const char *wher
     char *field = (char *)c + k->off;
     if (k->type == K_STAGES) {
         parse_stages(c, t, n);
+    } else if (k->type == K_SOURCES) {
+        sources_parse((Sources *)field, t, n, k->key);
     } else if (k->type == K_LIST) {
         if (!n || n->type != YAML_SEQUENCE_NODE || yseq_len(n) > MAX_LIST)      // [] = unset
             yfail(t, n, "%s: expected a list of at most %d numbers", k->key, MAX_LIST);
@@ -438,6 +441,7 @@ static void write_value(const Config *c, const Key *k, FILE *f) {
     else if (k->type == K_PAIR) fprintf(f, "[%.17g, %.17g]\n", ((const double *)field)[0], ((const double *)field)[1]);
     else if (k->type == K_BOOL) fprintf(f, "%s\n", *(const int *)field ? "true" : "false");
     else if (k->type == K_STAGES) write_stages(c, f);
+    else if (k->type == K_SOURCES) sources_write((const Sources *)field, f);
     else if (k->type == K_NAMES) {
         const long long mask = *(const long long *)field;
         const char *p = k->choices;

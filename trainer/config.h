@@ -33,7 +33,7 @@ typedef struct {
     long long seed;
     long long threads;             // 0 = all cores
     char init_from[CFG_STR];       // llama2.c file or Hugging Face directory
-    char train_path[CFG_STR];
+    Sources train;                 // data.train: one path or glob, or weighted sources (data.h)
     char val_path[CFG_STR];
     char tokenizer[CFG_STR];       // llama2.c tokenizer of the model (task prompts, data.mix)
     long long min_doc_tokens;      // drop shorter documents from training

@@ -191,5 +191,6 @@ void require_documents(const Config *c, const Shard *s, const char *key) {
 void load_data(Shard *s, const Config *c, const char *key, int vocab) {
     char where[CFG_STR + 64];
     snprintf(where, sizeof where, "%s: %s", config_where(c, key), key);
-    shard_load_glob(s, !strcmp(key, "data.train") ? c->train_path : c->val_path, vocab, where);
+    if (!strcmp(key, "data.train")) shard_load_sources(s, &c->train, vocab, where);
+    else shard_load_glob(s, c->val_path, vocab, where);
 }

@@ -46,7 +46,7 @@ static void stop_nonfinite(long long step, const char *what, double v) {
 
 static void check_config(const Config *c) {
     if (!*c->init_from) die("model.init_from is not set (the base model to fine-tune)");
-    if (!*c->train_path) die("data.train is not set (a token shard to train on)");
+    if (!c->train.n) die("data.train is not set (a token shard to train on)");
     if (c->min_lr > c->lr) die("%s: train.schedule.min_lr %g exceeds train.optimizer.lr %g", config_where(c, "train.schedule.min_lr"), c->min_lr, c->lr);
     if (c->eval_tasks && !*c->val_path)
         die("%s: eval.tasks needs data.val (its text is the filler)", config_where(c, "eval.tasks.names"));
@@ -231,10 +231,30 @@ static void setup(Run *r, const char *ckpt) {
                               .upsample_min_tokens = (size_t)c->upsample_min_tokens,
                               .upsample_factor = (int)c->upsample_factor,
                               .max_doc_tokens = (size_t)c->max_doc_tokens,
-                              .mix = c->mix_tasks ? &r->mix : NULL};
+                              .mix = c->mix_tasks ? &r->mix : NULL,
+                              .sources = &c->train};
     loader_init(&r->loader, &r->train, &lo, (uint64_t)c->seed, r->plan.max_T);
     r->ts.total_steps = r->plan.total_steps;
     r->ts.seed = c->seed;
+}
+
+// print_sources: each of data.train's sources (a list of them): its documents and tokens,
+// and what each epoch takes of it: the tokens' share, and its documents' multiplicity.
+static void print_sources(const Config *c, const Loader *l) {
+    if (c->train.n < 2) return;
+    double total = 0, tok[MAX_SOURCES];
+    for (size_t k = 0; k < l->n_src; k++) {
+        const LoaderSource *s = &l->src[k];
+        tok[k] = s->n ? (double)s->per_epoch * (double)s->tokens / (double)s->n : 0;
+        total += tok[k];
+    }
+    printf("data.train: %zu sources; each epoch takes by tokens:\n", l->n_src);
+    for (size_t k = 0; k < l->n_src; k++) {
+        const LoaderSource *s = &l->src[k];
+        printf("  [%zu] %s: %zu documents, %zu tokens, weight share %.1f%% -> %.1f%% of an epoch's tokens "
+               "(%zu documents: x%.2f)\n", k, c->train.s[k].path, s->n, s->tokens, 100.0 * s->share,
+               100.0 * tok[k] / total, s->per_epoch, s->n ? (double)s->per_epoch / (double)s->n : 0.0);
+    }
 }
 
 static void print_header(const Run *r) {
@@ -255,6 +275,7 @@ static void print_header(const Run *r) {
     printf("data: %zu tokens in %zu file%s; an epoch packs %zu documents, %zu tokens (%.2f epochs in this run)\n",
            r->train.n, r->train.n_files, r->train.n_files == 1 ? "" : "s", r->loader.n_docs, r->loader.epoch_tokens,
            (double)r->plan.total_steps * (double)c->batch_tokens / (double)r->loader.epoch_tokens);
+    print_sources(c, &r->loader);
     if (r->mix.n_tasks) {
         printf("data.mix: %zu retrieval documents per epoch (", r->loader.n_docs - r->loader.n_real);
         for (int t = 0; t < r->mix.n_tasks; t++) printf("%s%s", t ? ", " : "", mix_kind_name(r->mix.task[t]));

@@ -294,7 +294,7 @@ const JsonNode *json_at(const Json *j, const JsonNode *n, size_t i) {
 
 const JsonNode *json_get(const Json *j, const JsonNode *obj, const char *key) {
     if (!obj || obj->type != JSON_OBJ) return NULL;
-    for (size_t i = 0; i < obj->n; i++) {
+    for (size_t i = obj->n; i-- > 0;) {            // the last of a repeated key, as JavaScript and Python take
         const JsonNode *m = json_at(j, obj, i);
         if (!strcmp(j->chars + m->key - 1, key)) return m;
     }
@@ -319,13 +319,26 @@ void json_fail(const Json *j, const JsonNode *n, const char *fmt, ...) {
     exit(EXIT_USER);
 }
 
+// utf8_valid: the bytes of the well-formed UTF-8 character at s (RFC 3629), or 0.
+static size_t utf8_valid(const unsigned char *s) {
+    const size_t k = utf8_len((const char *)s);
+    const unsigned lo = s[0] == 0xE0 ? 0xA0 : s[0] == 0xF0 ? 0x90 : 0x80, hi = s[0] == 0xED ? 0x9F : s[0] == 0xF4 ? 0x8F : 0xBF;
+    if (k == 1) return s[0] < 0x80;
+    if (s[0] < 0xC2 || s[0] > 0xF4 || s[1] < lo || s[1] > hi) return 0;
+    for (size_t i = 2; i < k; i++)
+        if ((s[i] & 0xC0) != 0x80) return 0;
+    return k;
+}
+
 void json_write_str(FILE *f, const char *s) {
     fputc('"', f);
-    for (; *s; s++) {
-        const unsigned char c = (unsigned char)*s;
-        if (c == '"' || c == '\\') fprintf(f, "\\%c", c);
-        else if (c < 0x20) fprintf(f, "\\u%04x", c);
-        else fputc(c, f);
+    for (const unsigned char *p = (const unsigned char *)s; *p;) {
+        const size_t k = utf8_valid(p);
+        if (*p == '"' || *p == '\\') fprintf(f, "\\%c", *p);
+        else if (*p < 0x20) fprintf(f, "\\u%04x", *p);
+        else if (!k) fputs("\xEF\xBF\xBD", f);           // not UTF-8: U+FFFD
+        else fwrite(p, 1, k, f);
+        p += k ? k : 1;
     }
     fputc('"', f);
 }

@@ -35,10 +35,12 @@ void json_parse(Json *j, const char *source, const char *text, size_t len);
 // in err[0, cap) (and j empty) instead of dying; 0 on success.
 int json_try_parse(Json *j, const char *source, const char *text, size_t len, char *err, size_t cap);
 void json_free(Json *j);
-// json_write_str: s as a JSON string literal (", \ and control characters escaped).
+// json_write_str: s as a JSON string literal (", \ and control characters escaped; a
+// byte that is not well-formed UTF-8 is written as U+FFFD, so the output is valid JSON).
 void json_write_str(FILE *f, const char *s);
 const JsonNode *json_root(const Json *j);
-// json_get: the member `key` of object `obj` (NULL when absent or when obj is not an object).
+// json_get: the member `key` of object `obj` (NULL when absent or when obj is not an
+// object); of a key given twice, the last, as JavaScript's JSON.parse and Python take.
 const JsonNode *json_get(const Json *j, const JsonNode *obj, const char *key);
 // json_at: element i of an array or member i of an object.
 const JsonNode *json_at(const Json *j, const JsonNode *n, size_t i);
