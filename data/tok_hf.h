@@ -14,9 +14,10 @@
 #define PCRE2_CODE_UNIT_WIDTH 8
 #include <pcre2.h>
 
-// Normalizer steps (normalizers/{prepend,replace}.rs): Prepend `a` to a non-empty part;
-// Replace every (non-overlapping, left to right) `a` by `b`.
-enum { NORM_PREPEND, NORM_REPLACE };
+// Normalizer steps (normalizers/{prepend,replace,unicode}.rs): Prepend `a` to a non-empty
+// part; Replace every (non-overlapping, left to right) `a` by `b`; NFC: Unicode
+// canonical composition (UAX #15, by libutf8proc; Qwen2's files).
+enum { NORM_PREPEND, NORM_REPLACE, NORM_NFC };
 typedef struct {
     int kind;
     char *a, *b;

@@ -1,7 +1,7 @@
 // tok_json.c — reading a Hugging Face tokenizer.json (the `tokenizers` library's
 // serialization, tokenizers/src/tokenizer/serialization.rs) into a Tokenizer: model BPE
 // (vocab, merges as "a b" strings or [a, b] pairs, unk_token, fuse_unk, byte_fallback,
-// ignore_merges), normalizers Prepend / Replace (String patterns) / Sequence, pre-tokenizers
+// ignore_merges), normalizers NFC / Prepend / Replace (String patterns) / Sequence, pre-tokenizers
 // Split (Isolated) / ByteLevel / Metaspace / Digits / Sequence, added tokens, and the
 // post-processors TemplateProcessing / ByteLevel / Sequence. Anything else is refused with
 // the JSON key that names it.
@@ -94,9 +94,12 @@ static void normalizer(TokHf *h, const Json *j, const JsonNode *n, const char *k
         s.a = xstrdup(str_of(j, lit, "normalizer.pattern.String"));
         s.b = xstrdup(str_of(j, json_get(j, n, "content"), "normalizer.content"));
         if (!*s.a) json_fail(j, lit, "%s.pattern: an empty pattern", key);
+    } else if (!strcmp(type, "NFC")) {
+        s.kind = NORM_NFC;
+        s.a = xstrdup("");
     } else {
-        json_fail(j, n, "%s.type '%s' is not supported (stretch implements Prepend, Replace and Sequence; hint: "
-                  "tokenizer.json files of Llama 2, Mistral, GPT-2, Llama 3 use these or none)", key, type);
+        json_fail(j, n, "%s.type '%s' is not supported (stretch implements NFC, Prepend, Replace and Sequence; hint: "
+                  "tokenizer.json files of Llama 2, Mistral, GPT-2, Llama 3, Qwen2 use these or none)", key, type);
     }
     s.la = strlen(s.a);
     s.lb = s.b ? strlen(s.b) : 0;

@@ -5,6 +5,8 @@
 // fuse_unk), the template. Parts are byte ranges of one text buffer per stage.
 #include "tok_hf.h"
 
+#include <utf8proc.h>
+
 #include <stdlib.h>
 #include <string.h>
 
@@ -147,6 +149,13 @@ static void normalize(const TokHf *h, const char *s, size_t n, Buf *out) {
         if (st->kind == NORM_PREPEND) {
             if (cur.n) put(&next, st->a, st->la);
             put(&next, cur.p, cur.n);
+        } else if (st->kind == NORM_NFC) {
+            utf8proc_uint8_t *nfc = NULL;
+            const utf8proc_ssize_t k = cur.n ? utf8proc_map((const utf8proc_uint8_t *)cur.p, (utf8proc_ssize_t)cur.n, &nfc,
+                                                            UTF8PROC_STABLE | UTF8PROC_COMPOSE) : 0;
+            CHECK(k >= 0, "tokenizer: NFC of a text failed: %s", utf8proc_errmsg(k));
+            put(&next, (const char *)nfc, (size_t)k);
+            free(nfc);
         } else {
             for (size_t i = 0; i < cur.n;) {
                 if (i + st->la <= cur.n && !memcmp(cur.p + i, st->a, st->la)) put(&next, st->b, st->lb), i += st->la;

