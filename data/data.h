@@ -202,9 +202,11 @@ void shard_load_glob(Shard *s, const char *pattern, int vocab, const char *key);
 // when its weight is above 0), where E is the sources' tokens together: a source drawn
 // above its size repeats documents, one below it gives a different part of itself each
 // epoch. A source's documents are taken in cycles over its own order, reshuffled per
-// cycle from (seed, source, cycle), so none repeats before all have been seen; a source
-// taken exactly once per epoch (every source, without weights) takes them in index order
-// before the epoch's shuffle, as one shard does.
+// cycle from (seed, source, cycle), and read in that order (the epoch's shuffle places
+// the sources' slots), so none repeats in the stream before all have been seen; a source
+// taken exactly once per epoch (every source, without weights) is shuffled with the
+// epoch, as one shard is. Counts are whole documents: a source of a few long documents
+// gets the share its rounded count gives (the run prints it). A weight-0 source is not read.
 struct Mix;
 typedef struct {
     size_t min_doc_tokens, upsample_min_tokens;
@@ -219,6 +221,7 @@ typedef struct {
     size_t first, n;                 // its documents: doc_start[first, first + n)
     size_t tokens;                   // their tokens (after filtering and upsampling)
     size_t per_epoch;                // documents it gives each epoch
+    size_t at;                       // where they start in Loader.list
     double share;                    // its weight over the weights' sum (or tokens' share)
 } LoaderSource;
 

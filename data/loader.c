@@ -57,7 +57,7 @@ static void index_sources(Loader *l, const LoaderOptions *o) {
                    own_up ? (size_t)c->upsample_min_tokens : o->upsample_min_tokens,
                    own_up ? (int)c->upsample_factor : o->upsample_factor, o->max_doc_tokens);
         if (!l->src[k].n && (!c || c->weight != 0))
-            die("%s: %s %lld leaves no document (of %zu tokens)", c && so->n > 1 ? c->where : s->path,
+            die("%s: %s %lld leaves no document (of %zu tokens)", c && *c->where ? c->where : s->path,
                 c && c->min_doc_tokens >= 0 ? "min_doc_tokens" : "data.min_doc_tokens", min,
                 s->src_start[k + 1] - s->src_start[k]);
         all += l->src[k].tokens;
@@ -69,6 +69,7 @@ static void index_sources(Loader *l, const LoaderOptions *o) {
         src->share = w >= 0 ? w / weights : (double)src->tokens / (double)all;
         const double want = src->n ? (double)src->n * src->share * (double)all / (double)src->tokens : 0;
         src->per_epoch = w < 0 ? src->n : w == 0 ? 0 : want < 1 ? 1 : (size_t)(want + 0.5);
+        src->at = l->n_real;
         l->n_real += src->per_epoch;
         l->epoch_tokens += src->per_epoch == src->n ? src->tokens
                            : (size_t)((double)src->per_epoch * (double)src->tokens / (double)src->n + 0.5);
@@ -144,13 +145,23 @@ static void epoch_list(Loader *l, uint64_t epoch) {
 }
 
 // order_of: the document order of `epoch`: a Fisher–Yates shuffle from its own seed, so
-// that any epoch's order is recomputed exactly (kept for the last epoch asked).
+// that any epoch's order is recomputed exactly (kept for the last epoch asked). The
+// shuffle places the sources' slots; a source drawn in cycles then fills its slots in
+// its cycle order, so that the stream reads its documents in that order.
 static const size_t *order_of(Loader *l, uint64_t epoch) {
     if (l->order_epoch != epoch) {
         Rng r = {l->seed ^ ((epoch + 1) * 0x9E3779B97F4A7C15ull)};
         epoch_list(l, epoch);
         for (size_t i = 0; i < l->n_docs; i++) l->order[i] = i;
         shuffle(l->order, l->n_docs, &r);
+        size_t next[MAX_SOURCES];
+        for (size_t k = 0; k < l->n_src; k++) next[k] = l->src[k].at;
+        for (size_t p = 0; p < l->n_docs; p++) {
+            if (l->order[p] >= l->n_real) continue;
+            size_t k = 0;
+            while (l->order[p] >= l->src[k].at + l->src[k].per_epoch) k++;
+            if (l->src[k].per_epoch != l->src[k].n) l->order[p] = next[k]++;
+        }
         l->order_epoch = epoch;
     }
     return l->order;

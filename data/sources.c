@@ -26,6 +26,7 @@ static void upsample(Source *src, YTree *t, yaml_node_t *n) {
     for (yaml_node_pair_t *p = n->data.mapping.pairs.start; p < n->data.mapping.pairs.top; p++) {
         yaml_node_t *kn = yaml_document_get_node(&t->doc, p->key), *vn = yaml_document_get_node(&t->doc, p->value);
         const char *k = yscalar(t, kn, "key");
+        if (ymap_get(t, n, k) != vn) yfail(t, kn, "upsample.%s is given twice", k);
         if (!strcmp(k, "min_tokens")) src->upsample_min_tokens = whole(t, vn, "upsample.min_tokens", 0, (long long)1e12);
         else if (!strcmp(k, "factor")) src->upsample_factor = whole(t, vn, "upsample.factor", 1, 1000);
         else yfail(t, kn, "unknown key upsample.%s (upsample has min_tokens and factor)", k);
@@ -41,13 +42,16 @@ static void source(Source *src, YTree *t, yaml_node_t *n, const char *key, size_
     for (yaml_node_pair_t *p = n->data.mapping.pairs.start; p < n->data.mapping.pairs.top; p++) {
         yaml_node_t *kn = yaml_document_get_node(&t->doc, p->key), *vn = yaml_document_get_node(&t->doc, p->value);
         const char *k = yscalar(t, kn, "key");
+        if (ymap_get(t, n, k) != vn) yfail(t, kn, "%s[%zu]: '%s' is given twice", key, i, k);
         if (!strcmp(k, "path")) {
             const char *v = yscalar(t, vn, "path");
-            if (!*v || strlen(v) >= sizeof src->path) yfail(t, vn, "%s[%zu].path: empty or too long", key, i);
+            if (!*v || strlen(v) >= sizeof src->path)
+                yfail(t, vn, "%s[%zu].path: %zu characters (1 to %zu)", key, i, strlen(v), sizeof src->path - 1);
             strcpy(src->path, v);
         } else if (!strcmp(k, "weight")) {
             src->weight = ydouble(t, vn, "weight");
-            if (!(src->weight >= 0 && src->weight <= 1e12)) yfail(t, vn, "%s[%zu].weight %g must be >= 0", key, i, src->weight);
+            if (!(src->weight >= 0 && src->weight <= 1e12))
+                yfail(t, vn, "%s[%zu].weight %g is out of range [0, 1e12]", key, i, src->weight);
         } else if (!strcmp(k, "min_doc_tokens")) {
             src->min_doc_tokens = whole(t, vn, "min_doc_tokens", 0, (long long)1e12);
         } else if (!strcmp(k, "upsample")) {
@@ -67,8 +71,7 @@ void sources_parse(Sources *s, YTree *t, yaml_node_t *n, const char *key) {
         const char *v = yscalar(t, n, key);
         if (strlen(v) >= SOURCE_STR) yfail(t, n, "%s: value longer than %d characters", key, SOURCE_STR - 1);
         s->s[0] = (Source){.weight = -1, .min_doc_tokens = -1, .upsample_min_tokens = -1, .upsample_factor = -1};
-        strcpy(s->s[0].path, v);
-        source_where(&s->s[0], t, n, key, 0);
+        strcpy(s->s[0].path, v);                     // where stays "": errors name the key's place
         s->n = *v != 0;
         return;
     }
@@ -123,11 +126,13 @@ void shard_load_sources(Shard *sh, const Sources *s, int vocab, const char *key)
     memset(sh, 0, sizeof *sh);
     sh->src_start = xmalloc(((size_t)s->n + 1) * sizeof *sh->src_start);
     for (int i = 0; i < s->n; i++) {
-        Shard one;
-        shard_load_glob(&one, s->s[i].path, vocab, s->n > 1 ? s->s[i].where : key);
         sh->src_start[i] = sh->n;
+        if (!s->s[i].weight) continue;                 // weight 0: not read at all
+        Shard one;
+        shard_load_glob(&one, s->s[i].path, vocab, *s->s[i].where ? s->s[i].where : key);
         shard_concat(sh, &one, key, s->s[0].path, s->s[i].path);
     }
+    if (!sh->n_files) die("%s: no source to read (every weight is 0)", key);
     sh->src_start[s->n] = sh->n;
     sh->n_src = (size_t)s->n;
     sh->path = xstrdup(s->n == 1 ? s->s[0].path : "data.train's sources");

@@ -94,7 +94,8 @@ pos_error "t5 keys without a t5 bias" "4:21: position.t5.num_buckets does not be
 pos_error "unknown bias" "2:18: position.bias: 'alibii' is not one of none\|alibi\|t5" 'position: {bias: alibii}\n'
 pos_error "llama3 bands out of order" "3:76: position.rope.high_freq_factor 1 must exceed low_freq_factor 2" 'position:\n  rope: {scaling: llama3, factor: 8, low_freq_factor: 2, high_freq_factor: 1}\n'
 # data.train as weighted sources: each mistake at its line:column
-config_error "a source with a negative weight" "3:33: data.train\[1\].weight -1 must be >= 0" 'data:\n  train: [{path: a.bin, weight: 1},\n          {path: b.bin, weight: -1}]\n'
+config_error "a source with a negative weight" "3:33: data.train\[1\].weight -1 is out of range \[0, 1e12\]" 'data:\n  train: [{path: a.bin, weight: 1},\n          {path: b.bin, weight: -1}]\n'
+config_error "a key given twice in a source" "2:36: data.train\[0\]: 'weight' is given twice" 'data:\n  train: [{path: a.bin, weight: 1, weight: 2}]\n'
 config_error "weights on some sources only" "2:10: data.train: 1 of 2 sources have a weight: give every source a weight, or none" 'data:\n  train: [{path: a.bin, weight: 1}, {path: b.bin}]\n'
 config_error "weights all zero" "2:10: data.train: the weights are all zero" 'data:\n  train: [{path: a.bin, weight: 0}, {path: b.bin, weight: 0}]\n'
 config_error "a source without a path" "2:11: data.train\[0\]: a source needs a path" 'data:\n  train: [{weight: 1}]\n'
@@ -103,6 +104,8 @@ config_error "upsample without its factor" "2:11: data.train\[0\]: upsample need
 expect_error "a source glob that matches nothing, named with its line:column" \
   "data.train\[1\] \(--set data.train:1:[0-9]+\): no file matches 'nothing\*\.bin'" \
   ./train --config ft_native.yaml --set 'data.train=[{path: data/tinystories/train.bin, weight: 1}, {path: nothing*.bin, weight: 1}]'
+expect_error "a one-source list that min_doc_tokens empties, named with its line:column" "data.train\[0\] \(--set data.train:1:[0-9]+\): min_doc_tokens 100000 leaves no document" \
+  ./train --config ft_native.yaml --set 'data.train=[{path: data/tinystories/val.bin, min_doc_tokens: 100000}]'
 expect_error "a source that min_doc_tokens empties" "data.train\[1\] \(--set data.train:1:[0-9]+\): min_doc_tokens 100000 leaves no document" \
   ./train --config ft_native.yaml --set 'data.train=[{path: data/tinystories/train.bin, weight: 1}, {path: data/tinystories/val.bin, weight: 1, min_doc_tokens: 100000}]'
 expect_error "--set of an unknown key" "--set train.max_step=5: unknown key 'train.max_step'" ./train --config ft_native.yaml --set train.max_step=5
