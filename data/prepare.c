@@ -399,6 +399,11 @@ static void publish(const char *stage, const char *out, const Split *sp, int n_s
 }
 
 int prepare_main(int argc, char **argv) {
+    if (wants_help(argc, argv)) {
+        printf("%s\n  text (paragraphs) or JSONL (--field), plain, gzip or zstd, into llm.c shards of train / val "
+               "(/ test) and manifest.json in DIR (README: prepare at corpus scale)\n", USAGE);
+        return 0;
+    }
     Options o;
     parse_options(&o, argc, argv);
     if (o.threads) omp_set_num_threads(o.threads);
@@ -473,6 +478,10 @@ static void tokenize_text(const Tokenizer *t, WordCache *cache, const char *text
 
 int tokenize_main(int argc, char **argv) {
     static const char *usage = "usage: train tokenize --tokenizer TOK [--no-bos] [FILE...] (no FILE: standard input)";
+    if (wants_help(argc, argv)) {
+        printf("%s\n  prints the ids of standard input's text one per line, or of each FILE on one line\n", usage);
+        return 0;
+    }
     const char *tok = NULL;
     int bos = 1, n_files = 0;
     const char **files = xcalloc((size_t)argc + 1, sizeof *files);

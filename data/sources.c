@@ -100,8 +100,8 @@ static void put_str(FILE *f, const char *s) {
 
 void sources_write(const Sources *s, FILE *f) {
     const Source *a = &s->s[0];
-    if (s->n <= 1 && a->weight < 0 && a->min_doc_tokens < 0 && a->upsample_factor < 0) {
-        put_str(f, s->n ? a->path : "");
+    if (!s->n || (s->n == 1 && a->weight < 0 && a->min_doc_tokens < 0 && a->upsample_factor < 0)) {
+        put_str(f, s->n ? a->path : "");             // unset, or one plain path
         fputc('\n', f);
         return;
     }

@@ -75,7 +75,7 @@ config_error() {
   printf '%b' "$3" >"$f"
   expect_error "$1" "$(basename "$f"):$2" ./train ${4:-train} --config "$f"
 }
-config_error "unknown config key with line:column" "4:3: unknown key 'train.bacth_tokens'" 'run: {name: x}\ntrain:\n  seq_len: 512\n  bacth_tokens: 4096\n'
+config_error "unknown config key with line:column, and the nearest key" "4:3: unknown key 'train.bacth_tokens' \(did you mean 'train.batch_tokens'\?\)" 'run: {name: x}\ntrain:\n  seq_len: 512\n  bacth_tokens: 4096\n'
 config_error "wrong type with line:column" "2:12: train.seq_len: expected an integer, got 'long'" 'train:\n  seq_len: long\n'
 config_error "out-of-range value" "2:19: train.optimizer.lr = -1 is out of range" 'train:\n  optimizer: {lr: -1}\n'
 config_error "betas that are not a pair" "2:.*train.optimizer.betas: expected a list of two numbers" 'train:\n  optimizer: {betas: [0.9]}\n'
@@ -346,7 +346,15 @@ expect_error "resuming with data.mix.whole from inside a retrieval document" \
   "the data cursor \\(epoch 0, document [0-9]+, offset [1-9][0-9]*\\) is inside a retrieval document, where data.mix.whole never stops" \
   ./train --config ft_native.yaml $MX "${MW[@]}" --set data.mix.whole=true --resume checkpoints/test_cli_mixwhole/step_00000001
 expect_error "missing config file" "missing.yaml: no such config file" ./train --config missing.yaml
-expect_error "unknown subcommand" "unknown subcommand 'trian'" ./train trian
+expect_error "unknown subcommand, the nearest one and the list" "unknown subcommand 'prepar' \(did you mean 'prepare'\?\) \(the subcommands: eval, prepare, .*tokenize" ./train prepar
+expect_error "--set of a misspelt key: the nearest key" "--set train.max_step=5: unknown key 'train.max_step' \(did you mean 'train.max_steps'\?\)" \
+  ./train --config ft_native.yaml --set train.max_step=5
+helps=""
+for c in "" eval positions prepare tokenize info export compare sample score; do
+  out=$(./train $c --help 2>&1); rc=$?
+  [ $rc -eq 0 ] && echo "$out" | grep -q "^usage: train" && echo "$out" | grep -q "train ${c:---config}" || helps="$helps ${c:-train}(exit $rc)"
+done
+[ -z "$helps" ] && ok "every subcommand answers --help with its usage, exit 0" || bad "--help" "failed:$helps"
 expect_error "prepare without --out" "prepare: missing --input, --tokenizer or --out" ./train prepare --text x
 
 # ---- a non-finite loss stops the run (exit 1) --------------------------------------------

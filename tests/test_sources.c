@@ -163,6 +163,15 @@ int main(void) {
     parse(&one, "tests/tmp/src_a.bin");
     CHECK_TRUE("a plain path: one source without options, written back as the string",
                one.n == 1 && one.s[0].weight < 0 && one.s[0].upsample_factor < 0);
+    Sources unset;
+    memset(&unset, 0, sizeof unset);                        // data.train not given (the config's default)
+    f = open_memstream(&text, &len);
+    sources_write(&unset, f);
+    fclose(f);
+    CHECK_TRUE("unset: written as \"\", which reads back as unset", !strcmp(text, "\"\"\n"));
+    parse(&back, text);
+    CHECK_TRUE("unset: read back, no source", back.n == 0);
+    free(text);
     free(in);
     free(in2);
     shard_free(&sh);

@@ -94,6 +94,19 @@ static int find_key(const char *key) {
 }
 
 // is_section: some key starts with "<prefix>."
+// did_you_mean: " (did you mean 'K'?)" for the schema or position key K nearest to key,
+// or "" when none is near (into out, cap bytes).
+static const char *did_you_mean(const char *key, char *out, size_t cap) {
+    const char *names[N_KEYS + NUM_POS_KEYS];
+    size_t n = 0;
+    for (size_t i = 0; i < N_KEYS; i++) names[n++] = KEYS[i].key;
+    for (int k = 0; k < NUM_POS_KEYS; k++) names[n++] = position_key_name((PosKey)k);
+    const char *near = nearest(key, names, n);
+    if (near) snprintf(out, cap, " (did you mean '%s'?)", near);
+    else snprintf(out, cap, " (the keys are listed in the README's configuration table)");
+    return out;
+}
+
 static int is_section(const char *prefix) {
     size_t n = strlen(prefix);
     for (size_t i = 0; i < N_KEYS; i++) if (!strncmp(KEYS[i].key, prefix, n) && KEYS[i].key[n] == '.') return 1;
@@ -333,7 +346,10 @@ static void apply(Config *c, YTree *t, yaml_node_t *map, const char *prefix) {
             snprintf(where, sizeof where, "%s:%zu:%zu", t->source, vn->start_mark.line + 1, vn->start_mark.column + 1);
             set_key(c, i, t, vn, where);
         } else if (is_section(path)) yfail(t, vn, "'%s' must be a mapping of keys", path);
-        else yfail(t, kn, "unknown key '%s'", path);
+        else {
+            char hint[300];
+            yfail(t, kn, "unknown key '%s'%s", path, did_you_mean(path, hint, sizeof hint));
+        }
     }
 }
 
@@ -408,7 +424,9 @@ void config_load(Config *c, const char *path, char **overrides, int n_overrides)
             ytree_free(&t);
             continue;
         }
-        if (find_key(key) < 0 && !is_position_key(key)) die("--set %s: unknown key '%s'", overrides[j], key);
+        char hint[300];
+        if (find_key(key) < 0 && !is_position_key(key))
+            die("--set %s: unknown key '%s'%s", overrides[j], key, did_you_mean(key, hint, sizeof hint));
         set_text(c, key, eq + 1, src);
     }
     if (c->passkey_alias) {                       // eval.passkey (earlier versions): names gains passkey

@@ -41,7 +41,13 @@ static const char *USAGE =
     "       train tokenize --tokenizer T [--no-bos] [FILE...]  the ids of stdin's text, one per line, or of each FILE, one line each\n";
 
 static int info_main(int argc, char **argv) {
-    if (argc != 1) die("usage: train info MODEL (a llama2.c or GGUF file, Hugging Face directory, stretch state, checkpoint or run directory)");
+    static const char usage[] = "usage: train info MODEL (a llama2.c or GGUF file, Hugging Face directory, stretch "
+                                "state, checkpoint or run directory)";
+    if (wants_help(argc, argv)) {
+        printf("%s\n  prints the model's shape, parameter count and position scheme\n", usage);
+        return 0;
+    }
+    if (argc != 1) die("%s", usage);
     Model m;
     const ModelConfig *c = &m.cfg;
     Config *dflt = xmalloc(sizeof *dflt);
@@ -95,7 +101,12 @@ static int run_command(int argc, char **argv) {
     if (!strcmp(cmd, "sample")) return sample_main(argc - i, argv + i);
     if (!strcmp(cmd, "score")) return score_main(argc - i, argv + i);
     if (!strcmp(cmd, "tokenize")) return tokenize_main(argc - i, argv + i);
-    if (strcmp(cmd, "train") && strcmp(cmd, "eval") && strcmp(cmd, "positions")) die("unknown subcommand '%s' (see train --help)", cmd);
+    static const char *const CMDS[] = {"eval", "prepare", "positions", "export", "compare", "info", "sample", "score",
+                                       "tokenize"};
+    const char *near = nearest(cmd, CMDS, sizeof CMDS / sizeof *CMDS);
+    if (strcmp(cmd, "train") && strcmp(cmd, "eval") && strcmp(cmd, "positions"))
+        die("unknown subcommand '%s'%s%s%s (the subcommands: eval, prepare, positions, export, compare, info, sample, "
+            "score, tokenize; see train --help)", cmd, near ? " (did you mean '" : "", near ? near : "", near ? "'?)" : "");
     char **sets = xmalloc((size_t)argc * sizeof(char *));
     int n_sets = 0;
     for (; i < argc; i++) {

@@ -225,3 +225,40 @@ uint16_t f32_to_f16(float x) {
     if (rem > mid || (rem == mid && (half & 1))) half++;                   // a carry rounds up to the next binade / inf
     return (uint16_t)(sign | half);
 }
+
+// edit_distance: Levenshtein distance of a and b (two rows of the dynamic program).
+static size_t edit_distance(const char *a, const char *b) {
+    const size_t la = strlen(a), lb = strlen(b);
+    size_t *row = xmalloc((lb + 1) * 2 * sizeof *row), *prev = row, *cur = row + lb + 1;
+    for (size_t j = 0; j <= lb; j++) prev[j] = j;
+    for (size_t i = 1; i <= la; i++) {
+        cur[0] = i;
+        for (size_t j = 1; j <= lb; j++) {
+            const size_t sub = prev[j - 1] + (a[i - 1] != b[j - 1]), del = prev[j] + 1, ins = cur[j - 1] + 1;
+            cur[j] = sub < del ? (sub < ins ? sub : ins) : (del < ins ? del : ins);
+        }
+        size_t *t = prev;
+        prev = cur;
+        cur = t;
+    }
+    const size_t d = prev[lb];
+    free(row);
+    return d;
+}
+
+const char *nearest(const char *s, const char *const *names, size_t n) {
+    const char *best = NULL;
+    size_t best_d = SIZE_MAX;
+    for (size_t i = 0; i < n; i++) {
+        const size_t d = edit_distance(s, names[i]);
+        if (d < best_d) best = names[i], best_d = d;
+    }
+    const size_t len = strlen(s), most = len / 3 > 2 ? len / 3 : 2;
+    return best_d <= most ? best : NULL;
+}
+
+int wants_help(int argc, char **argv) {
+    for (int i = 0; i < argc; i++)
+        if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) return 1;
+    return 0;
+}

@@ -65,6 +65,13 @@ char *path_join(const char *a, const char *b);
 // before it is renamed over path).
 char *with_suffix(const char *path, const char *suffix);
 
+// nearest: of names[0, n), the one closest to s by edit distance (Levenshtein, over
+// bytes), when it is close enough to be a likely typo (at most 2 edits, or a third of
+// s's length); else NULL. For "did you mean" hints.
+const char *nearest(const char *s, const char *const *names, size_t n);
+// wants_help: argv (a subcommand's arguments) holds -h or --help.
+int wants_help(int argc, char **argv);
+
 // appendf: printf at buf + *n within cap bytes in all, adding to *n what was (or would
 // have been) written: *n >= cap afterwards means the text did not fit.
 #if defined(__GNUC__)
