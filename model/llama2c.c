@@ -8,6 +8,7 @@
 //           final), embed, wq, wk, wv, wo, w1, w2, w3, and the classifier when untied.
 // RoPE rows are interleaved in both, which is the internal layout.
 #include "formats.h"
+#include "../util/fs.h"
 #include "../util/util.h"
 
 #include <stdint.h>
@@ -103,7 +104,7 @@ void save_llama2c_v1(const Model *m, const char *path) {
     for (size_t i = 0; i < N_ORDER; i++)
         xfwrite(m->params.t[V1_ORDER[i]], spec_numel(&s[V1_ORDER[i]], c->n_layers) * sizeof(float), f, tmp);
     if (!c->tied) xfwrite(m->params.lm_head, (size_t)c->vocab * c->dim * sizeof(float), f, tmp);
-    if (fclose(f) != 0 || rename(tmp, path) != 0) die("%s: cannot finish writing the checkpoint", path);
+    finish_file(f, tmp, path);
     free(tmp);
 }
 

@@ -33,6 +33,27 @@ void param_specs(const ModelConfig *c, TensorSpec s[NUM_PARAMS]) {
     memcpy(s, specs, sizeof specs);
 }
 
+int model_first_nonfinite(const Model *m, const float *memory, size_t lo, size_t hi, char *name, size_t cap, float *v) {
+    size_t at = lo;
+    while (at < hi && isfinite(memory[at])) at++;
+    if (at == hi) return 0;
+    *v = memory[at];
+    TensorSpec specs[NUM_PARAMS];
+    param_specs(&m->cfg, specs);
+    size_t start = 0;
+    for (int k = 0; k < NUM_PARAMS; k++) {
+        const size_t n = spec_numel(&specs[k], m->cfg.n_layers);
+        if (at < start + n) {
+            const size_t per = specs[k].per_layer ? n / (size_t)m->cfg.n_layers : n;
+            snprintf(name, cap, specs[k].name, (int)((at - start) / per));
+            return 1;
+        }
+        start += n;
+    }
+    snprintf(name, cap, "parameter element %zu", at);
+    return 1;
+}
+
 size_t spec_numel(const TensorSpec *s, int n_layers) {
     size_t n = s->shape[0] * (s->ndim == 2 ? s->shape[1] : 1);
     return s->per_layer ? n * (size_t)n_layers : n;

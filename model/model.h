@@ -174,6 +174,12 @@ typedef struct {
     RingBuffers ring;          // views into ring_memory, ring_pos
 } Model;
 
+// model_first_nonfinite: the first NaN or inf among elements [lo, hi) of memory, a buffer
+// laid out as the parameters (params_memory, grads_memory, a moment): 1 with its tensor's
+// name (layer filled in) in name[cap] and the value in *v; 0 when all are finite.
+int model_first_nonfinite(const Model *m, const float *memory, size_t lo, size_t hi, char *name, size_t cap,
+                          float *v);
+
 // LOGITS_CHUNK_FLOATS: the LM head and loss run over chunks of rows of at most this many
 // logits (16 MiB), so memory does not grow with T * V.
 #define LOGITS_CHUNK_FLOATS ((size_t)1 << 22)

@@ -1,7 +1,9 @@
 // safetensors.c — reader for the safetensors format (Hugging Face): an 8-byte
 // little-endian header length N, N bytes of JSON {name: {dtype, shape, data_offsets}},
 // then the data section. Offsets are checked against the file before any read.
+#define _POSIX_C_SOURCE 200809L
 #include "formats.h"
+#include "../util/fs.h"
 #include "../util/util.h"
 
 #include <stdlib.h>
@@ -193,8 +195,10 @@ static void json_string(FILE *f, const char *s) {
 
 void st_write(const char *path, const StTensor *t, size_t n, const char *const *keys, const char *const *values, size_t n_meta) {
     char *tmp = with_suffix(path, ".tmp");
-    FILE *h = tmpfile();                      // the JSON header, to learn its length
-    CHECK(h, "%s: cannot create a temporary file", path);
+    char *hbuf = NULL;                        // the JSON header, in memory, to learn its length
+    size_t hbuf_len = 0;
+    FILE *h = open_memstream(&hbuf, &hbuf_len);
+    CHECK(h, "%s: cannot open a memory stream", path);
     fputc('{', h);
     if (n_meta) {
         fputs("\"__metadata__\":{", h);
@@ -215,19 +219,19 @@ void st_write(const char *path, const StTensor *t, size_t n, const char *const *
         off += numel * 4;
     }
     fputc('}', h);
-    long hl = ftell(h);
+    CHECK(fclose(h) == 0, "%s: out of memory for the header", path);
+    const size_t hl = hbuf_len;
     uint64_t padded = (uint64_t)hl + (uint64_t)((8 - hl % 8) % 8);
     char *hdr = xmalloc((size_t)padded);
-    rewind(h);
-    xfread(hdr, (size_t)hl, h, path, "the header");
+    memcpy(hdr, hbuf, hl);
+    free(hbuf);
     memset(hdr + hl, ' ', (size_t)(padded - (uint64_t)hl));
-    fclose(h);
     FILE *f = xfopen(tmp, "wb");
     xfwrite(&padded, 8, f, tmp);
     xfwrite(hdr, (size_t)padded, f, tmp);
     for (size_t i = 0; i < n; i++)
         xfwrite(t[i].data, t[i].shape[0] * (t[i].ndim == 2 ? t[i].shape[1] : 1) * 4, f, tmp);
-    if (fclose(f) != 0 || rename(tmp, path) != 0) die("%s: cannot finish writing", path);
+    finish_file(f, tmp, path);
     free(hdr);
     free(tmp);
 }

@@ -16,12 +16,9 @@
 #define DONE_HEADER "stretch checkpoint v1"
 
 static void fault(const char *point, long long step) {
-    const char *f = getenv("STRETCH_FAULT");
-    char want[64];
-    snprintf(want, sizeof want, "%s:%lld", point, step);
-    if (f && !strcmp(f, want)) {
+    if (fault_at(point, step)) {
         fflush(stdout);
-        fprintf(stderr, "stretch: STRETCH_FAULT=%s: killing the process\n", f);
+        fprintf(stderr, "stretch: STRETCH_FAULT=%s:%lld: killing the process\n", point, step);
         raise(SIGKILL);
     }
 }

@@ -21,6 +21,7 @@
 #include "../dist/dist.h"
 #include "../util/util.h"
 
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -138,6 +139,8 @@ static int run_command(int argc, char **argv) {
 }
 
 int main(int argc, char **argv) {
+    signal(SIGXFSZ, SIG_IGN);     // past a file-size limit (ulimit -f) a write fails with EFBIG, and the
+                                  // writer names the file, instead of the signal killing the process
     dist_init(&argc, &argv);
     const int rc = run_command(argc, argv);
     dist_finalize();

@@ -17,6 +17,7 @@
 
 #include <cblas.h>
 #include <omp.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -139,6 +140,11 @@ char *load_model_from(Model *m, const Config *c, const char *from, SourceKind *k
         load_model(m, path);
     }
     finish_load(m, c, src, table);
+    char name[160];
+    float v;
+    if (model_first_nonfinite(m, m->params_memory, 0, m->num_params, name, sizeof name, &v))
+        die("%s: tensor '%s' holds %s: the weights are not finite (a diverged or damaged checkpoint)", path, name,
+            isnan(v) ? "NaN" : v > 0 ? "inf" : "-inf");
     free(src);
     free(table);
     return path;

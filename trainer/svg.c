@@ -3,6 +3,7 @@
 // data; below it, loss by position bucket (left) and retrieval accuracy (right); at the
 // bottom, copy by distance (left) and a needle heatmap per run (right).
 #include "report.h"
+#include "../util/fs.h"
 #include "../util/util.h"
 
 #include <math.h>
@@ -486,7 +487,7 @@ void report_write(const char *dir) {
     char *path = path_join(dir, "report.svg"), *tmp = path_join(dir, "report.svg.tmp");
     FILE *f = xfopen(tmp, "w");
     svg_report(f, &r, 1, &o);
-    if (fclose(f) != 0 || rename(tmp, path) != 0) die("%s: cannot finish writing", path);
+    finish_file(f, tmp, path);
     free(path);
     free(tmp);
     runlog_free(&r);

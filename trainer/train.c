@@ -16,6 +16,7 @@
 #include "../util/util.h"
 
 #include <cblas.h>
+#include <errno.h>
 #include <math.h>
 #include <omp.h>
 #include <signal.h>
@@ -29,8 +30,9 @@ static void on_signal(int sig) {
     stop_signal = sig;
 }
 
-// stop_nonfinite: a NaN/inf loss or gradient ends the run (exit 1) with a hint. The
-// values are reduced over the ranks first, so every rank stops; rank 0 says why.
+// stop_nonfinite: a NaN/inf loss, gradient or weight ends the run (exit 1) with a hint,
+// before anything of the step is saved. The values are reduced over the ranks first (or,
+// for weights, are the same on every rank), so every rank stops; rank 0 says why.
 static void stop_nonfinite(long long step, const char *what, double v) {
     if (dist_rank() > 0) {
         defer_to_rank0();
@@ -38,10 +40,28 @@ static void stop_nonfinite(long long step, const char *what, double v) {
     }
     progress_clear();
     fflush(stdout);
-    fprintf(stderr, "stretch: step %lld: %s is %s; stopping the run (hint: lower train.optimizer.lr or "
-            "set train.grad_clip; --resume continues from the last checkpoint)\n", step, what,
+    fprintf(stderr, "stretch: step %lld: %s is %s; stopping the run, nothing of this step saved (hint: lower "
+            "train.optimizer.lr or set train.grad_clip; --resume continues from the last checkpoint)\n", step, what,
             isnan(v) ? "nan" : v > 0 ? "inf" : "-inf");
     exit(1);
+}
+
+// check_finite: stop_nonfinite naming the first tensor of memory[lo, hi) (laid out as the
+// parameters) that holds a NaN or inf, if any; grads: memory holds gradients, else weights
+// after the update.
+static void check_finite(const Run *r, long long step, const float *memory, size_t lo, size_t hi, int grads) {
+    char name[160], msg[256];
+    float v;
+    if (!model_first_nonfinite(&r->m, memory, lo, hi, name, sizeof name, &v)) return;
+    snprintf(msg, sizeof msg, grads ? "the gradient of tensor '%s'" : "after the update, tensor '%s'", name);
+    stop_nonfinite(step, msg, v);
+}
+
+// flush_metrics: metrics.jsonl's rows to the file; a failed write (a full disk) dies
+// naming it rather than losing rows silently.
+static void flush_metrics(const Run *r) {
+    if (fflush(r->metrics) != 0 || ferror(r->metrics))
+        die("%s/metrics.jsonl: write failed: %s (disk full?)", r->c->out_dir, strerror(errno));
 }
 
 static void check_config(const Config *c) {
@@ -81,7 +101,7 @@ static void save_checkpoint(Run *r, const char *reason) {
     }
     if (r->lead) {
         progress_clear();
-        fflush(r->metrics);
+        flush_metrics(r);
         r->ts.cursor = loader_cursor(&r->loader);
         r->ts.opt_t = r->opt.t;
         r->ts.elapsed = now_seconds() - r->t_start;
@@ -292,7 +312,7 @@ static void run_evals(Run *r, long long step, int loss, int tasks) {
     if (!r->lead) return;
     progress_clear();
     log_eval_report(r->metrics, step, r->ts.tokens, r->report);
-    fflush(r->metrics);
+    flush_metrics(r);
     report_write(r->c->out_dir);
 }
 
@@ -360,10 +380,13 @@ static double step_update(Run *r, long long step, double lr) {
     double sq = grad_sumsq(&r->m, lo, hi);
     dist_sum_f64(&sq, 1);
     const double norm = sqrt(sq);
+    if (!isfinite(norm)) check_finite(r, step + 1, r->m.grads_memory, lo, hi, 1);
     if (!isfinite(norm)) stop_nonfinite(step + 1, "the gradient norm", norm);
     if (c->grad_clip > 0 && norm > c->grad_clip) grad_scale(&r->m, (float)(c->grad_clip / norm), lo, hi);
     adamw_step(&r->opt, &r->m, (float)lr, (float)c->beta1, (float)c->beta2, (float)c->eps, (float)c->weight_decay);
     dist_allgather_f32(r->m.params_memory, r->part);
+    if (fault_at("nan-at-step", step + 1)) r->m.params_memory[r->m.num_params / 2] = NAN;   // tests/test_faults.sh
+    check_finite(r, step + 1, r->m.params_memory, 0, r->m.num_params, 0);
     return norm;
 }
 
@@ -392,7 +415,7 @@ static void train_step(Run *r, long long step, int s, double stage_t0, long long
     fprintf(r->metrics, "{\"type\": \"train\", \"step\": %lld, \"stage\": %d, \"seq_len\": %d, \"tokens\": %lld, "
             "\"loss\": %.6f, \"lr\": %.6e, \"grad_norm\": %.6f, \"tokens_per_s\": %.1f, \"elapsed_s\": %.3f%s}\n",
             step + 1, s + 1, T, ts->tokens, loss, lr, norm, tps, now - r->t_start, comm);
-    fflush(r->metrics);
+    flush_metrics(r);
     const int stage_end = step + 1 == sp->first_step + sp->steps, tty = progress_tty();
     const double eta_s = eta_seconds(&r->plan, &r->m.cfg, step, stage_steps, now - stage_t0);
     if (tty) progress_show(r, step + 1, s, loss, tps, (double)(step + 1 - sp->first_step) / (double)sp->steps, eta_s);

@@ -13,6 +13,7 @@
 #include <zlib.h>
 
 void fsync_path(const char *path) {
+    fault_write();
     int fd = open(path, O_RDONLY);
     if (fd < 0) die("%s: cannot open to sync: %s", path, strerror(errno));
     if (fsync(fd) != 0 && errno != EINVAL) die("%s: fsync failed: %s", path, strerror(errno));
@@ -20,7 +21,17 @@ void fsync_path(const char *path) {
 }
 
 void rename_path(const char *from, const char *to) {
+    fault_write();
     if (rename(from, to) != 0) die("cannot rename %s to %s: %s", from, to, strerror(errno));
+}
+
+void finish_file(FILE *f, const char *tmp, const char *path) {
+    if (fclose(f) != 0) {
+        const int e = errno;
+        remove(tmp);
+        die("%s: write failed: %s%s", tmp, strerror(e), e == ENOSPC || e == EFBIG ? " (disk full?)" : "");
+    }
+    rename_path(tmp, path);
 }
 
 int is_dir(const char *path) {

@@ -12,6 +12,9 @@
 void fsync_path(const char *path);
 // rename_path: rename(2) from -> to (atomic on one file system); dies naming both.
 void rename_path(const char *from, const char *to);
+// finish_file: close f (written as tmp) and rename tmp over path, so that path is the old
+// file or the whole new one; a failed close (a full disk) removes tmp and dies naming it.
+void finish_file(FILE *f, const char *tmp, const char *path);
 int is_dir(const char *path);
 // list_dir: the entry names of dir (not . and ..), sorted by strcmp; *n gets the count.
 // NULL with *n = 0 when dir cannot be opened. Free with free_list.

@@ -4,6 +4,7 @@
 // of each tensor's bytes padded to the alignment (32), zero padding after the tensor
 // table and after every tensor, the last one included. Written to path.tmp, renamed.
 #include "gguf.h"
+#include "fs.h"
 #include "util.h"
 
 #include <stdlib.h>
@@ -149,7 +150,7 @@ void gguf_write(const GgufWriter *w, const char *path) {
     const uint64_t header = 24 + w->kv_len + info.kv_len;
     write_zeros(f, padded(header) - header, tmp);
     for (size_t i = 0; i < w->n_t; i++) write_data(f, &w->t[i], tmp);
-    if (fclose(f) != 0 || rename(tmp, path) != 0) die("%s: cannot finish writing the GGUF file", path);
+    finish_file(f, tmp, path);
     free(tmp);
     gguf_writer_free(&info);
 }

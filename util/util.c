@@ -4,6 +4,7 @@
 
 #include <errno.h>
 #include <math.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -87,8 +88,31 @@ void xfread(void *dst, size_t n, FILE *f, const char *path, const char *what) {
     if (n && fread(dst, 1, n, f) != n) die("%s: truncated: file ends inside %s", path, what);
 }
 
+int fault_at(const char *point, long long k) {
+    const char *f = getenv("STRETCH_FAULT");
+    char want[64];
+    snprintf(want, sizeof want, "%s:%lld", point, k);
+    return f && !strcmp(f, want);
+}
+
+static long long writes;                 // fault_write's count
+
+static void print_writes(void) { fprintf(stderr, "stretch: STRETCH_FAULT=count-writes: %lld\n", writes); }
+
+void fault_write(void) {
+    static long long at = -1;
+    if (at < 0) {
+        const char *f = getenv("STRETCH_FAULT");
+        at = f && !strncmp(f, "kill-at-write:", 14) ? atoll(f + 14) : 0;
+        if (f && !strcmp(f, "count-writes")) atexit(print_writes);
+    }
+    if (++writes == at) raise(SIGKILL);
+}
+
 void xfwrite(const void *src, size_t n, FILE *f, const char *path) {
-    if (n && fwrite(src, 1, n, f) != n) die("%s: write failed: %s", path, strerror(errno));
+    fault_write();
+    if (n && fwrite(src, 1, n, f) != n)
+        die("%s: write failed: %s%s", path, strerror(errno), errno == ENOSPC || errno == EFBIG ? " (disk full?)" : "");
 }
 
 size_t file_size(FILE *f, const char *path) {

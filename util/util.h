@@ -47,6 +47,14 @@ FILE *xfopen(const char *path, const char *mode);
 // xfread: read exactly n bytes or die naming `path` and `what` ("truncated: ...").
 void xfread(void *dst, size_t n, FILE *f, const char *path, const char *what);
 void xfwrite(const void *src, size_t n, FILE *f, const char *path);
+// fault_at: STRETCH_FAULT is "<point>:<k>" (a named fault-injection point of the tests:
+// checkpoint.c's kills, train.c's NaN weight).
+int fault_at(const char *point, long long k);
+// fault_write: the fault-injection point of every xfwrite, fsync_path and rename_path:
+// STRETCH_FAULT=kill-at-write:N kills the process with SIGKILL at the N-th (from 1), an
+// instant inside a save (tests/test_faults.sh); STRETCH_FAULT=count-writes prints their
+// count at exit; a no-op otherwise.
+void fault_write(void);
 // file_size: size in bytes of an open file (seeks back to the start).
 size_t file_size(FILE *f, const char *path);
 // read_file: whole file into a NUL-terminated buffer; *len gets the byte count.
