@@ -6,6 +6,7 @@
 #   make debug    ./train_debug with -fsanitize=address,undefined
 #   make bench    throughput and memory figures (CASES=name,... to pick cases; CASES=ranks:
 #                 2 MPI ranks x 1 thread against 1 x 2, data and context parallel)
+#   make fuzz     each libFuzzer target of tests/fuzz/ for FUZZ_SECONDS (60) seconds
 #   make MPI=0    a trainer without MPI (after make clean): one process only
 #   make compare  the README's method comparison: every configs/retrofit_<method>.yaml,
 #                 zero-shot and adapted (about 45 minutes on 2 cores)
@@ -58,7 +59,7 @@ DATA    := data/tinystories/train.bin data/tinystories/val.bin data/tinystories/
 ORIGIN_MODEL := https://huggingface.co/karpathy/tinyllamas/resolve/main/stories260K
 ORIGIN_TEXT  := https://huggingface.co/datasets/roneneldan/TinyStories/resolve/main/TinyStories-valid.txt
 
-.PHONY: all test run debug bench compare base-retrieval compare-retrieval docs clean packages
+.PHONY: all test run debug bench compare base-retrieval compare-retrieval docs clean packages fuzz fuzz-build
 .SECONDARY:
 all: train $(BASE) $(DATA)
 
@@ -201,7 +202,7 @@ $(TIKTOKEN_STAMP):
 	@touch $@
 
 # --- tests ------------------------------------------------------------------------------
-test: all $(TESTS) $(TEST_STAMP) $(TEST_PY_STAMP) build/llama_logits $(HFTOK_STAMP)
+test: all $(TESTS) $(TEST_STAMP) $(TEST_PY_STAMP) build/llama_logits $(HFTOK_STAMP) $(FUZZ_BINS)
 	@bash tests/run_all.sh
 
 run: all
@@ -235,6 +236,42 @@ bench: all tests/bench tests/bench_tok $(HFTOK_STAMP) $(TIKTOKEN_STAMP) $(TEST_S
 	@case ",$(CASES)," in ,ranks,|,tokenize,) ;; *) ./tests/bench $(CASES) ;; esac
 	@case ",$(CASES)," in ,,|*,all,*|*,ranks,*) scripts/bench_ranks.sh ;; esac
 	@case ",$(CASES)," in ,,|*,all,*|*,tokenize,*) scripts/bench_tokenize.sh ;; esac
+
+# --- fuzzing (tests/fuzz/fuzz.c): libFuzzer targets over the parsers ----------------------
+# clang-14 with ASan and UBSan; the library objects are built again under build/fuzz. Each
+# target starts from its seeds: tests/fuzz/corpus/<target> (committed: small handmade
+# inputs and every crasher found, as regression tests) plus real files of ../shared and
+# tests/fixtures (copied at run time, never committed; tests/fuzz/seeds.sh), with a
+# dictionary of its format's keys where it has one (tests/fuzz/<target>.dict).
+#   make fuzz [FUZZ_SECONDS=60] [FUZZ_TARGETS="shard gguf"]   each target for FUZZ_SECONDS
+#   make test runs each for FUZZ_SMOKE seconds (tests/fuzz/run.sh smoke)
+FUZZ_CC      := clang-14
+FUZZ_CFLAGS  := -std=c11 -g -O1 -fopenmp -fsanitize=address,undefined -fno-sanitize-recover=undefined \
+                -fno-omit-frame-pointer -Wno-pass-failed -I$(BLASINC)
+FUZZ_TARGETS ?= shard llama2c state hfconfig gguf tokenizer config metrics trainstate jsonl
+FUZZ_SECONDS ?= 60
+FUZZ_STAMP   := build/.fuzz-packages
+FUZZ_LIB_OBJ := $(LIB_SRC:%.c=build/fuzz/%.o)
+FUZZ_BINS    := $(FUZZ_TARGETS:%=build/fuzz/fuzz_%)
+
+$(FUZZ_STAMP):
+	@mkdir -p build
+	@if ! command -v $(FUZZ_CC) >/dev/null 2>&1 || [ ! -f /usr/lib/llvm-14/lib/clang/14.0.6/lib/linux/libclang_rt.fuzzer-x86_64.a ] \
+	   || [ ! -f /usr/lib/llvm-14/lib/clang/14.0.6/include/omp.h ]; then $(call apt_install,clang-14 libclang-rt-14-dev libomp-14-dev); fi
+	@touch $@
+
+build/fuzz/%.o: %.c $(HEADERS) | $(FUZZ_STAMP) $(PKG_STAMP)
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -c $< -o $@
+
+build/fuzz/fuzz_%: tests/fuzz/fuzz.c $(FUZZ_LIB_OBJ) $(HEADERS)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer -DFUZZ_$* tests/fuzz/fuzz.c $(FUZZ_LIB_OBJ) -o $@ $(LDLIBS) \
+	  -Wl,--wrap=fopen,--wrap=fdopen,--wrap=tmpfile,--wrap=open_memstream,--wrap=fclose
+
+fuzz-build: $(FUZZ_BINS)
+
+fuzz: all $(FUZZ_BINS)
+	FUZZ_SECONDS=$(FUZZ_SECONDS) bash tests/fuzz/run.sh long $(FUZZ_TARGETS)
 
 clean:
 	rm -rf build train train_debug $(TESTS) tests/bench tests/bench_tok

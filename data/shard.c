@@ -20,7 +20,7 @@ void shard_load(Shard *s, const char *path, int vocab) {
     else if (h[0] == SHARD_MAGIC_U32 && h[1] == 7) w = 4;
     else die("%s: not a token shard: magic %d version %d (expected 20240520 v1 or 20240801 v7)", path, h[0], h[1]);
     if (h[2] <= 0) die("%s: header says %d tokens", path, h[2]);
-    if (h[3] < 0 || h[3] > vocab) die("%s: header's document token %d is outside the model's vocabulary of %d", path, h[3] - 1, vocab);
+    if (h[3] < 0 || h[3] > vocab) die("%s: header's document token %lld is outside the model's vocabulary of %d", path, (long long)h[3] - 1, vocab);
     s->doc = h[3] ? (uint32_t)h[3] - 1 : BOS_ID;
     size_t n = (size_t)h[2];
     if (size != sizeof h + n * w)

@@ -18,10 +18,10 @@
 #define LLAMA2C_MAGIC 0x616b3432u
 
 static ModelConfig config_from_header(const int32_t h[7], int shared, const char *path) {
+    if (h[5] == INT32_MIN) die("%s: impossible vocab size in the header", path);
     ModelConfig c = {.dim = h[0], .hidden = h[1], .n_layers = h[2], .n_heads = h[3], .n_kv_heads = h[4],
                      .vocab = h[5] < 0 ? -h[5] : h[5], .max_seq_len = h[6], .norm_eps = 1e-5f,
                      .rope_theta = 10000.0f, .tied = shared};
-    if (h[5] == INT32_MIN) die("%s: impossible vocab size in the header", path);
     if (h[6] <= 0 || h[6] > (1 << 24)) die("%s: impossible max_seq_len %d in the header", path, h[6]);
     model_config_check(&c, path);
     return c;

@@ -16,6 +16,13 @@ static double num(YTree *t, yaml_node_t *row, const char *key) {
     return ydouble(t, n, key);
 }
 
+// whole: the row's `key`, a whole number in [-hi, hi] (a count, a step, a length).
+static long long whole(YTree *t, yaml_node_t *row, const char *key, double hi) {
+    const double v = num(t, row, key);
+    if (!(v >= -hi && v <= hi) || v != floor(v)) yfail(t, ymap_get(t, row, key), "'%s' must be a whole number in [-%.0f, %.0f]", key, hi, hi);
+    return (long long)v;
+}
+
 // task_of: the row's "task": a NeedleTask, or NUM_NEEDLE_TASKS for "copy".
 static int task_of(YTree *t, yaml_node_t *row) {
     yaml_node_t *n = ymap_get(t, row, "task");
@@ -27,9 +34,9 @@ static int task_of(YTree *t, yaml_node_t *row) {
 }
 
 static void parse_eval(YTree *t, yaml_node_t *row, EvalPoint *e) {
-    e->step = (long long)num(t, row, "step");
-    e->tokens = (long long)num(t, row, "tokens");
-    e->seq_len = (int)num(t, row, "seq_len");
+    e->step = whole(t, row, "step", 9e15);
+    e->tokens = whole(t, row, "tokens", 9e15);
+    e->seq_len = (int)whole(t, row, "seq_len", 2147483647.0);
     e->loss = num(t, row, "val_loss");
     yaml_node_t *b = ymap_get(t, row, "loss_by_position");
     e->n = 0;
@@ -37,8 +44,8 @@ static void parse_eval(YTree *t, yaml_node_t *row, EvalPoint *e) {
     if (b->type != YAML_SEQUENCE_NODE || yseq_len(b) > MAX_BUCKETS) yfail(t, b, "loss_by_position must be a list of at most %d buckets", MAX_BUCKETS);
     for (size_t i = 0; i < yseq_len(b); i++, e->n++) {
         yaml_node_t *k = yseq_at(t, b, i);
-        e->from[i] = (int)num(t, k, "from");
-        e->to[i] = (int)num(t, k, "to");
+        e->from[i] = (int)whole(t, k, "from", 2147483647.0);
+        e->to[i] = (int)whole(t, k, "to", 2147483647.0);
         e->bucket[i] = num(t, k, "loss");
     }
 }
@@ -52,8 +59,8 @@ static void parse_row(RunLog *r, const char *line, size_t len, const char *where
     const char *type = yscalar(&t, ty, "type");
     if (!strcmp(type, "train")) {
         r->train = xrealloc(r->train, (r->n_train + 1) * sizeof *r->train);
-        r->train[r->n_train++] = (TrainPoint){(long long)num(&t, row, "step"), (long long)num(&t, row, "tokens"),
-            (int)num(&t, row, "stage"), (int)num(&t, row, "seq_len"), num(&t, row, "loss"), num(&t, row, "lr"),
+        r->train[r->n_train++] = (TrainPoint){whole(&t, row, "step", 9e15), whole(&t, row, "tokens", 9e15),
+            (int)whole(&t, row, "stage", 2147483647.0), (int)whole(&t, row, "seq_len", 2147483647.0), num(&t, row, "loss"), num(&t, row, "lr"),
             num(&t, row, "grad_norm"), num(&t, row, "tokens_per_s"), num(&t, row, "elapsed_s")};
     } else if (!strcmp(type, "eval")) {
         r->eval = xrealloc(r->eval, (r->n_eval + 1) * sizeof *r->eval);
@@ -61,16 +68,16 @@ static void parse_row(RunLog *r, const char *line, size_t len, const char *where
     } else if (!strcmp(type, "task") || !strcmp(type, "passkey")) {
         const int task = !strcmp(type, "passkey") ? NEEDLE_PASSKEY : task_of(&t, row);
         r->task = xrealloc(r->task, (r->n_task + 1) * sizeof *r->task);
-        r->task[r->n_task++] = (TaskPoint){(long long)num(&t, row, "step"), (long long)num(&t, row, "tokens"), task,
-            (int)num(&t, row, "seq_len"), (int)num(&t, row, "trials"), num(&t, row, "depth"), num(&t, row, "accuracy"),
+        r->task[r->n_task++] = (TaskPoint){whole(&t, row, "step", 9e15), whole(&t, row, "tokens", 9e15), task,
+            (int)whole(&t, row, "seq_len", 2147483647.0), (int)whole(&t, row, "trials", 2147483647.0), num(&t, row, "depth"), num(&t, row, "accuracy"),
             num(&t, row, "mean_rank")};
     } else if (!strcmp(type, "copy")) {
         r->copy = xrealloc(r->copy, (r->n_copy + 1) * sizeof *r->copy);
-        r->copy[r->n_copy++] = (CopyPoint){(long long)num(&t, row, "step"), (int)num(&t, row, "distance"),
+        r->copy[r->n_copy++] = (CopyPoint){whole(&t, row, "step", 9e15), (int)whole(&t, row, "distance", 2147483647.0),
                                            num(&t, row, "gap")};
     } else if (!strcmp(type, "effective_length")) {
         r->eff = xrealloc(r->eff, (r->n_eff + 1) * sizeof *r->eff);
-        r->eff[r->n_eff++] = (EffPoint){(long long)num(&t, row, "step"), task_of(&t, row), (int)num(&t, row, "length")};
+        r->eff[r->n_eff++] = (EffPoint){whole(&t, row, "step", 9e15), task_of(&t, row), (int)whole(&t, row, "length", 2147483647.0)};
     }
     ytree_free(&t);
 }

@@ -35,12 +35,10 @@ static void perr(const Parser *p, const char *fmt, ...) {
         va_end(ap);
         longjmp(*p->fail, 1);
     }
-    fflush(stdout);
-    fprintf(stderr, "stretch: %s:%d:%d: ", p->j->source, p->line, col);
-    vfprintf(stderr, fmt, ap);
-    fputs(" (not valid JSON)\n", stderr);
+    char msg[1024];
+    vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
-    exit(EXIT_USER);
+    die("%s:%d:%d: %s (not valid JSON)", p->j->source, p->line, col, msg);
 }
 
 static void skip_ws(Parser *p) {
@@ -148,7 +146,7 @@ static void push_child(Parser *p, size_t idx) {
 static void close_container(Parser *p, size_t idx, size_t n) {
     if (p->n_kids + n > p->cap_kids)
         p->j->kids = xrealloc(p->j->kids, (p->cap_kids = (p->n_kids + n) * 2 + 256) * sizeof(size_t));
-    memcpy(p->j->kids + p->n_kids, p->stack + p->n_stack - n, n * sizeof(size_t));
+    if (n) memcpy(p->j->kids + p->n_kids, p->stack + p->n_stack - n, n * sizeof(size_t));
     p->j->nodes[idx].at = p->n_kids;
     p->j->nodes[idx].n = n;
     p->n_kids += n;
@@ -309,14 +307,12 @@ const char *json_str(const Json *j, const JsonNode *n) {
 const char *json_key(const Json *j, const JsonNode *n) { return n->key ? j->chars + n->key - 1 : ""; }
 
 void json_fail(const Json *j, const JsonNode *n, const char *fmt, ...) {
+    char msg[2048];
     va_list ap;
     va_start(ap, fmt);
-    fflush(stdout);
-    fprintf(stderr, "stretch: %s:%d:%d: ", j->source, n->line, n->col);
-    vfprintf(stderr, fmt, ap);
-    fputc('\n', stderr);
+    vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
-    exit(EXIT_USER);
+    die("%s:%d:%d: %s", j->source, n->line, n->col, msg);
 }
 
 // utf8_valid: the bytes of the well-formed UTF-8 character at s (RFC 3629), or 0.

@@ -5,6 +5,7 @@
 #ifndef STRETCH_UTIL_H
 #define STRETCH_UTIL_H
 
+#include <setjmp.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -21,6 +22,10 @@ void die(const char *fmt, ...);
 // a rank other than 0 name it and print only after a few seconds, so that an error every
 // rank meets is printed once, by rank 0 (mpirun ends the other ranks when one exits).
 void die_set_rank(int rank);
+// die_catch: for the fuzz harnesses (tests/fuzz/fuzz.c): with jb set, die() prints nothing
+// and longjmps to *jb (a cleanly rejected input), and a failed CHECK aborts (a bug, which
+// the fuzzer reports); NULL restores printing and exit(EXIT_USER).
+void die_catch(jmp_buf *jb);
 // defer_to_rank0: on a rank other than 0, wait those few seconds (before exiting with an
 // error that every rank meets and rank 0 reports); returns at once on rank 0.
 void defer_to_rank0(void);

@@ -34,15 +34,13 @@ void ytree_free(YTree *t) {
 yaml_node_t *ytree_root(YTree *t) { return yaml_document_get_root_node(&t->doc); }
 
 void yfail(YTree *t, yaml_node_t *n, const char *fmt, ...) {
+    char msg[2048];
     va_list ap;
     va_start(ap, fmt);
-    fflush(stdout);
-    if (n) fprintf(stderr, "stretch: %s:%zu:%zu: ", t->source, n->start_mark.line + 1, n->start_mark.column + 1);
-    else fprintf(stderr, "stretch: %s: ", t->source);
-    vfprintf(stderr, fmt, ap);
-    fputc('\n', stderr);
+    vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
-    exit(EXIT_USER);
+    if (n) die("%s:%zu:%zu: %s", t->source, n->start_mark.line + 1, n->start_mark.column + 1, msg);
+    die("%s: %s", t->source, msg);
 }
 
 yaml_node_t *ymap_get(YTree *t, yaml_node_t *map, const char *key) {
