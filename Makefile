@@ -53,6 +53,16 @@ LIB_OBJ := $(LIB_SRC:%.c=build/%.o)
 HEADERS := $(wildcard util/*.h dist/*.h model/*.h data/*.h trainer/*.h)
 TESTS   := tests/test_layers tests/test_attention tests/test_curriculum tests/refcheck tests/test_real tests/test_train tests/test_position tests/test_cached tests/test_needles tests/test_data tests/test_report tests/test_gradcheck tests/test_optim tests/rope_dump tests/test_tokenizer tests/test_ring tests/test_dist tests/test_tasks tests/test_copier tests/test_sources
 
+# the fuzz targets (rules below, "fuzzing"); set here: `test` needs them
+FUZZ_CC      := clang-14
+FUZZ_CFLAGS  := -std=c11 -g -O1 -fopenmp -fsanitize=address,undefined -fno-sanitize-recover=undefined \
+                -fno-omit-frame-pointer -Wno-pass-failed -I$(BLASINC)
+FUZZ_TARGETS ?= shard llama2c state hfconfig gguf tokenizer config metrics trainstate jsonl
+FUZZ_SECONDS ?= 60
+FUZZ_STAMP   := build/.fuzz-packages
+FUZZ_LIB_OBJ := $(LIB_SRC:%.c=build/fuzz/%.o)
+FUZZ_BINS    := $(FUZZ_TARGETS:%=build/fuzz/fuzz_%)
+
 BASE    := checkpoints/base/stories260K.bin checkpoints/base/tok512.bin
 DATA    := data/tinystories/train.bin data/tinystories/val.bin data/tinystories/test.bin \
            data/tinystories/test_long.bin data/tinystories/test_short.bin
@@ -245,14 +255,6 @@ bench: all tests/bench tests/bench_tok $(HFTOK_STAMP) $(TIKTOKEN_STAMP) $(TEST_S
 # dictionary of its format's keys where it has one (tests/fuzz/<target>.dict).
 #   make fuzz [FUZZ_SECONDS=60] [FUZZ_TARGETS="shard gguf"]   each target for FUZZ_SECONDS
 #   make test runs each for FUZZ_SMOKE seconds (tests/fuzz/run.sh smoke)
-FUZZ_CC      := clang-14
-FUZZ_CFLAGS  := -std=c11 -g -O1 -fopenmp -fsanitize=address,undefined -fno-sanitize-recover=undefined \
-                -fno-omit-frame-pointer -Wno-pass-failed -I$(BLASINC)
-FUZZ_TARGETS ?= shard llama2c state hfconfig gguf tokenizer config metrics trainstate jsonl
-FUZZ_SECONDS ?= 60
-FUZZ_STAMP   := build/.fuzz-packages
-FUZZ_LIB_OBJ := $(LIB_SRC:%.c=build/fuzz/%.o)
-FUZZ_BINS    := $(FUZZ_TARGETS:%=build/fuzz/fuzz_%)
 
 $(FUZZ_STAMP):
 	@mkdir -p build

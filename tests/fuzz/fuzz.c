@@ -117,6 +117,15 @@ static void put_file(const char *name, const uint8_t *data, size_t n) {
     free(p);
 }
 
+// load_positioned: a model loader that also reads a position scheme (state, GGUF).
+static inline void load_positioned(void (*load)(Model *, const char *, Position *), const char *path) {
+    Model m;
+    Position pos;
+    position_default(&pos);
+    load(&m, path, &pos);
+    model_free(&m);
+}
+
 static void target(const char *path, const uint8_t *data, size_t n) {
 #if defined(FUZZ_shard)
     (void)data, (void)n;
@@ -130,18 +139,10 @@ static void target(const char *path, const uint8_t *data, size_t n) {
     model_free(&m);
 #elif defined(FUZZ_state)
     (void)data, (void)n;
-    Model m;
-    Position pos;
-    position_default(&pos);
-    load_state(&m, path, &pos);
-    model_free(&m);
+    load_positioned(load_state, path);
 #elif defined(FUZZ_gguf)
     (void)data, (void)n;
-    Model m;
-    Position pos;
-    position_default(&pos);
-    load_gguf(&m, path, &pos);
-    model_free(&m);
+    load_positioned(load_gguf, path);
 #elif defined(FUZZ_hfconfig)
     (void)path;
     char *json = xmalloc(n + 1);
