@@ -57,7 +57,7 @@ TESTS   := tests/test_layers tests/test_attention tests/test_curriculum tests/re
 FUZZ_CC      := clang-14
 FUZZ_CFLAGS  := -std=c11 -g -O1 -fopenmp -fsanitize=address,undefined -fno-sanitize-recover=undefined \
                 -fno-omit-frame-pointer -Wno-pass-failed -I$(BLASINC)
-FUZZ_TARGETS ?= shard llama2c state hfconfig gguf tokenizer config metrics trainstate jsonl
+FUZZ_TARGETS ?= shard llama2c state hfconfig hfindex gguf tokenizer config metrics trainstate done jsonl
 FUZZ_SECONDS ?= 60
 FUZZ_STAMP   := build/.fuzz-packages
 FUZZ_LIB_OBJ := $(LIB_SRC:%.c=build/fuzz/%.o)

@@ -12,6 +12,9 @@
 //   config       config_load: a YAML config; lines "--set key=value" first are overrides
 //   metrics      runlog_read: a run's metrics.jsonl
 //   trainstate   checkpoint_read_state: a checkpoint's trainer_state.json
+//   done         checkpoint_verify: a checkpoint's DONE list (beside two files it may name)
+//   hfindex      load_hf_dir: model.safetensors.index.json of a sharded Hugging Face
+//                directory (tests/fixtures/hf_tiny_sharded's config and shards beside it)
 //   jsonl        corpus_next: JSONL lines (prepare's --field reader)
 // A cleanly rejected input (die(): one line, exit 2 in the product) returns here through
 // die_catch and counts as a pass; a failed CHECK aborts. Memory: what a rejected input
@@ -143,6 +146,19 @@ static void target(const char *path, const uint8_t *data, size_t n) {
 #elif defined(FUZZ_gguf)
     (void)data, (void)n;
     load_positioned(load_gguf, path);
+#elif defined(FUZZ_hfindex)
+    (void)path;
+    put_file("model.safetensors.index.json", data, n);
+    Model m;
+    Position pos;
+    position_default(&pos);
+    load_hf_dir(&m, dir, &pos);
+    model_free(&m);
+#elif defined(FUZZ_done)
+    (void)path;
+    put_file("DONE", data, n);
+    char err[256];
+    checkpoint_verify(dir, err, sizeof err);
 #elif defined(FUZZ_hfconfig)
     (void)path;
     char *json = xmalloc(n + 1);
@@ -208,6 +224,21 @@ int LLVMFuzzerInitialize(int *argc, char ***argv) {
     __sanitizer_install_malloc_and_free_hooks(on_malloc, on_free);
     snprintf(dir, sizeof dir, "/dev/shm/stretch_fuzz_%d", (int)getpid());
     mkdir(dir, 0700);
+#if defined(FUZZ_hfindex)                          // a sharded Hugging Face directory around the index
+    static const char *const files[] = {"config.json", "model-00001-of-00002.safetensors",
+                                        "model-00002-of-00002.safetensors"};
+    for (int i = 0; i < 3; i++) {
+        char src[128];
+        snprintf(src, sizeof src, "tests/fixtures/hf_tiny_sharded/%s", files[i]);
+        size_t len;
+        char *bytes = read_file(src, &len);
+        put_file(files[i], (const uint8_t *)bytes, len);
+        free(bytes);
+    }
+#elif defined(FUZZ_done)                           // two files a DONE may list
+    put_file("config.yaml", (const uint8_t *)"run: {name: x}\n", 15);
+    put_file("trainer_state.json", (const uint8_t *)"{}\n", 3);
+#endif
     return 0;
 }
 

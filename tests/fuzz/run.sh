@@ -13,7 +13,7 @@ set -u
 cd "$(dirname "$0")/../.."
 . tests/shared.sh
 mode=${1:-smoke}; shift || true
-targets=${*:-shard llama2c state hfconfig gguf tokenizer config metrics trainstate jsonl}
+targets=${*:-shard llama2c state hfconfig hfindex gguf tokenizer config metrics trainstate done jsonl}
 secs=$([ "$mode" = long ] && echo "${FUZZ_SECONDS:-60}" || echo "${FUZZ_SMOKE:-8}")
 S=build/fuzz/seeds
 rm -rf $S && mkdir -p build/fuzz/crashes
@@ -28,6 +28,8 @@ seed tokenizer "$M/stories260K/tok512.bin"
 seed config configs/*.yaml tests/*.yaml
 seed metrics $(find tests/fixtures/report -name metrics.jsonl 2>/dev/null)
 seed trainstate
+seed done
+seed hfindex tests/fixtures/hf_tiny_sharded/model.safetensors.index.json
 seed jsonl
 fail=0 total=0
 for t in $targets; do
