@@ -91,17 +91,10 @@ void sources_parse(Sources *s, YTree *t, yaml_node_t *n, const char *key) {
     if (weighted && total <= 0) yfail(t, n, "%s: the weights are all zero: no source would be trained on", key);
 }
 
-// put_str: s as a double-quoted YAML scalar.
-static void put_str(FILE *f, const char *s) {
-    fputc('"', f);
-    for (; *s; s++) fprintf(f, *s == '"' || *s == '\\' ? "\\%c" : "%c", *s);
-    fputc('"', f);
-}
-
 void sources_write(const Sources *s, FILE *f) {
     const Source *a = &s->s[0];
     if (!s->n || (s->n == 1 && a->weight < 0 && a->min_doc_tokens < 0 && a->upsample_factor < 0)) {
-        put_str(f, s->n ? a->path : "");             // unset, or one plain path
+        ywrite_str(f, s->n ? a->path : "");             // unset, or one plain path
         fputc('\n', f);
         return;
     }
@@ -109,7 +102,7 @@ void sources_write(const Sources *s, FILE *f) {
     for (int i = 0; i < s->n; i++) {
         const Source *src = &s->s[i];
         fputs(i ? ", {path: " : "{path: ", f);
-        put_str(f, src->path);
+        ywrite_str(f, src->path);
         char w[32];
         snprintf(w, sizeof w, "%.15g", src->weight);           // the shortest that reads back exactly
         if (strtod(w, NULL) != src->weight) snprintf(w, sizeof w, "%.17g", src->weight);

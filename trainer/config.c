@@ -478,9 +478,8 @@ static void write_value(const Config *c, const Key *k, FILE *f) {
         for (long long j = 0; j < n; j++) fprintf(f, "%s%.17g", j ? ", " : "", ((const double *)field)[j]);
         fputs("]\n", f);
     } else {
-        fputc('"', f);
-        for (const char *q = field; *q; q++) fprintf(f, *q == '"' || *q == '\\' ? "\\%c" : "%c", *q);
-        fputs("\"\n", f);
+        ywrite_str(f, field);
+        fputc('\n', f);
     }
 }
 

@@ -144,3 +144,9 @@ int ymap_bool(YTree *t, yaml_node_t *map, const char *key, int dflt) {
     yaml_node_t *n = ymap_get(t, map, key);
     return !n || yis_null(n) ? dflt : ybool(t, n, key);
 }
+
+void ywrite_str(FILE *f, const char *s) {
+    fputc('"', f);
+    for (; *s; s++) fprintf(f, *s == '"' || *s == '\\' ? "\\%c" : "%c", *s);
+    fputc('"', f);
+}

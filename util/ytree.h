@@ -34,6 +34,8 @@ int ymap_int(YTree *t, yaml_node_t *map, const char *key, int dflt, int required
 double ymap_double(YTree *t, yaml_node_t *map, const char *key, double dflt);
 int ymap_bool(YTree *t, yaml_node_t *map, const char *key, int dflt);
 
+// ywrite_str: s as a double-quoted YAML scalar (" and \ escaped), for files ytree reads back.
+void ywrite_str(FILE *f, const char *s);
 // yfail: die with the node's mark: "<source>:<line>:<col>: <message>".
 #if defined(__GNUC__)
 __attribute__((noreturn, format(printf, 3, 4)))
