@@ -222,6 +222,7 @@ typedef struct {
     size_t tokens;                   // their tokens (after filtering and upsampling)
     size_t per_epoch;                // documents it gives each epoch
     size_t at;                       // where they start in Loader.list
+    size_t epoch_tokens;             // their expected tokens per epoch (exact when per_epoch == n)
     double share;                    // its weight over the weights' sum (or tokens' share)
 } LoaderSource;
 

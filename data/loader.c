@@ -71,8 +71,9 @@ static void index_sources(Loader *l, const LoaderOptions *o) {
         src->per_epoch = w < 0 ? src->n : w == 0 ? 0 : want < 1 ? 1 : (size_t)(want + 0.5);
         src->at = l->n_real;
         l->n_real += src->per_epoch;
-        l->epoch_tokens += src->per_epoch == src->n ? src->tokens
-                           : (size_t)((double)src->per_epoch * (double)src->tokens / (double)src->n + 0.5);
+        src->epoch_tokens = src->per_epoch == src->n ? src->tokens
+                            : (size_t)((double)src->per_epoch * (double)src->tokens / (double)src->n + 0.5);
+        l->epoch_tokens += src->epoch_tokens;
     }
 }
 

@@ -262,18 +262,14 @@ static void setup(Run *r, const char *ckpt) {
 // and what each epoch takes of it: the tokens' share, and its documents' multiplicity.
 static void print_sources(const Config *c, const Loader *l) {
     if (c->train.n < 2) return;
-    double total = 0, tok[MAX_SOURCES];
-    for (size_t k = 0; k < l->n_src; k++) {
-        const LoaderSource *s = &l->src[k];
-        tok[k] = s->n ? (double)s->per_epoch * (double)s->tokens / (double)s->n : 0;
-        total += tok[k];
-    }
+    double total = 0;
+    for (size_t k = 0; k < l->n_src; k++) total += (double)l->src[k].epoch_tokens;
     printf("data.train: %zu sources; each epoch takes by tokens:\n", l->n_src);
     for (size_t k = 0; k < l->n_src; k++) {
         const LoaderSource *s = &l->src[k];
         printf("  [%zu] %s: %zu documents, %zu tokens, weight share %.1f%% -> %.1f%% of an epoch's tokens "
                "(%zu documents: x%.2f)\n", k, c->train.s[k].path, s->n, s->tokens, 100.0 * s->share,
-               100.0 * tok[k] / total, s->per_epoch, s->n ? (double)s->per_epoch / (double)s->n : 0.0);
+               100.0 * (double)s->epoch_tokens / total, s->per_epoch, s->n ? (double)s->per_epoch / (double)s->n : 0.0);
     }
 }
 
