@@ -13,7 +13,11 @@
 #     its final name;
 #   - a NaN in a weight after step 5's update (STRETCH_FAULT=nan-at-step:5): the run stops
 #     naming the step and the tensor, saves nothing of that step, and --resume ends
-#     identical; a NaN in a checkpoint file's weights: refused naming the tensor.
+#     identical; a NaN in a checkpoint file's weights: refused naming the tensor;
+#   - learning rate 10: finite weights, but the update's size (train.max_update) stops the
+#     run at step 1 before any checkpoint;
+#   - a read-only run directory (--resume and a new run) and export directory: one line
+#     naming it before any step, exit 2, nothing changed.
 cd "$(dirname "$0")/.."
 . tests/lib.sh
 begin faults
@@ -95,6 +99,39 @@ cp checkpoints/base/stories260K.bin "$TMP/nan.bin"
 printf '\x00\x00\xc0\x7f' | dd of="$TMP/nan.bin" bs=1 seek=$((28 + 4 * 70000)) conv=notrunc 2>/dev/null
 expect_error "a checkpoint holding a NaN weight: refused naming the tensor" \
   "nan.bin: tensor 'model.layers.[0-9].[a-z_.]*weight' holds NaN: the weights are not finite" ./train info "$TMP/nan.bin"
+
+# an extreme learning rate: finite weights, but the update moves them 54 times their norm
+train lr --set train.optimizer.lr=10 --set train.schedule.warmup_steps=0 --set checkpoint.every=1 \
+  >/dev/null 2>"$TMP/lr.err"; rc=$?
+[ $rc -eq 1 ] && grep -q "step 1: the update at lr 10 moved the weights by [0-9.]* times their norm, above train.max_update 0.5 (most: 'model.layers.\*.[a-z_.]*weight'" "$TMP/lr.err" \
+  && ! ls -d checkpoints/test_faults_lr/step_* >/dev/null 2>&1 \
+  && ok "learning rate 10: stops at step 1 naming the update's size and the tensor, before any checkpoint" \
+  || bad "an extreme learning rate" "exit $rc: $(cat "$TMP/lr.err"); $(ls checkpoints/test_faults_lr)"
+
+# ---- a read-only run directory -----------------------------------------------------------
+# root writes anywhere; without CAP_DAC_OVERRIDE (setpriv, util-linux) it obeys the mode bits
+ro() { if [ "$(id -u)" = 0 ]; then setpriv --bounding-set=-dac_override,-dac_read_search,-fowner "$@"; else "$@"; fi; }
+O=checkpoints/test_faults_ro
+STRETCH_FAULT=kill-after-checkpoint:6 train ro >/dev/null 2>&1
+before=$(ls -R $O | md5sum)
+chmod a-w $O
+ro ./train --config $CFG --set run.name=test_faults_ro --resume >"$TMP/ro.out" 2>"$TMP/ro.err"; rc=$?
+chmod u+w $O
+[ $rc -eq 2 ] && [ "$(wc -l <"$TMP/ro.err")" -eq 1 ] && ! grep -q "^step" "$TMP/ro.out" \
+  && grep -q "$O: the run directory does not take new files (Permission denied)" "$TMP/ro.err" \
+  && [ "$(ls -R $O | md5sum)" = "$before" ] && [ -f $O/step_00000006/DONE ] \
+  && ok "--resume in a read-only run directory: one line naming it before any step, exit 2, nothing changed" \
+  || bad "--resume in a read-only run directory" "exit $rc: $(cat "$TMP/ro.err")"
+rm -rf $O && mkdir $O && chmod a-w $O
+ro ./train --config $CFG --set run.name=test_faults_ro >"$TMP/ro.out" 2>"$TMP/ro.err"; rc=$?
+chmod u+w $O
+[ $rc -eq 2 ] && ! grep -q "^step" "$TMP/ro.out" && grep -q "$O: the run directory does not take new files" "$TMP/ro.err" \
+  && ok "a new run in a read-only directory: refused before any step, exit 2" || bad "a new run, read-only directory" "exit $rc: $(cat "$TMP/ro.err")"
+mkdir -p "$TMP/rox" && chmod a-w "$TMP/rox"
+ro ./train export --from $R --to "$TMP/rox/hf" --format hf >/dev/null 2>"$TMP/ro.err"; rc=$?
+chmod u+w "$TMP/rox"
+[ $rc -eq 2 ] && grep -q "rox/hf.tmp: cannot create directory: Permission denied" "$TMP/ro.err" && [ -z "$(ls "$TMP/rox")" ] \
+  && ok "export into a read-only directory: one line naming it, exit 2, nothing left" || bad "export, read-only directory" "exit $rc: $(cat "$TMP/ro.err")"
 
 rm -rf checkpoints/test_faults_*
 finish test_faults

@@ -63,6 +63,7 @@ static const Key KEYS[] = {
     {.key = "train.schedule.decay", .type = K_STR, .off = F(decay), .dflt = "cosine", .choices = "cosine|linear|constant"},
     {.key = "train.schedule.min_lr", .type = K_FLOAT, .off = F(min_lr), .hi = 10, .dflt = "0.0"},
     {.key = "train.grad_clip", .type = K_FLOAT, .off = F(grad_clip), .hi = 1e9, .dflt = "1.0"},
+    {.key = "train.max_update", .type = K_FLOAT, .off = F(max_update), .hi = 1e9, .dflt = "0.5"},
     {.key = "train.log_every", .type = K_INT, .off = F(log_every), .lo = 1, .hi = 1e12, .dflt = "1"},
     {.key = "eval.every", .type = K_INT, .off = F(eval_every), .hi = 1e12, .dflt = "0"},
     {.key = "eval.max_tokens", .type = K_INT, .off = F(eval_max_tokens), .lo = 1, .hi = 1e15, .dflt = "65536"},

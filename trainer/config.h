@@ -65,6 +65,8 @@ typedef struct {
     char decay[CFG_STR];           // cosine | linear | constant
     double min_lr;
     double grad_clip;              // 0 = off
+    double max_update;             // stop when one update moves the weights by more than this
+                                   // fraction of their L2 norm; 0 = off
     long long log_every;
     long long eval_every;          // 0 = only at the end
     long long eval_max_tokens;

@@ -21,16 +21,46 @@ void adamw_free(AdamW *o) {
     memset(o, 0, sizeof *o);
 }
 
-// m = b1 m + (1-b1) g;  v = b2 v + (1-b2) g^2;  p -= lr (m^ / (sqrt(v^) + eps) + wd p)
-// with bias corrections m^ = m / (1 - b1^t), v^ = v / (1 - b2^t).
+// Partial sums over fixed blocks, added in block order: the result does not depend on
+// how OpenMP combines threads, so equal runs give bit-identical norms (and clipping).
+#define NORM_BLOCK 65536
+#define NORM_MAX_BLOCKS 4096
+
+// blocks: how n elements split into at most NORM_MAX_BLOCKS blocks of at least
+// NORM_BLOCK; returns their count and sets *block to their length.
+static size_t blocks(size_t n, size_t *block) {
+    size_t b = (n + NORM_MAX_BLOCKS - 1) / NORM_MAX_BLOCKS;
+    *block = b < NORM_BLOCK ? NORM_BLOCK : b;
+    return (n + *block - 1) / *block;
+}
+
+// m = b1 m + (1-b1) g;  v = b2 v + (1-b2) g^2;  p -= d,  d = lr (m^ / (sqrt(v^) + eps) + wd p)
+// with bias corrections m^ = m / (1 - b1^t), v^ = v / (1 - b2^t). Adds sum(d^2) to *dsq and
+// the sum of the squared weights before the update to *wsq (fixed blocks, in order).
 static void adamw_range(float *p, const float *g, float *m, float *v, size_t n, float lr, float b1, float b2,
-                        float eps, float wd, float c1, float c2) {
+                        float eps, float wd, float c1, float c2, double *dsq, double *wsq) {
+    size_t block;
+    const size_t nb = blocks(n, &block);
+    double pd[NORM_MAX_BLOCKS], pw[NORM_MAX_BLOCKS];
     #pragma omp parallel for
-    for (size_t i = 0; i < n; i++) {
-        m[i] = b1 * m[i] + (1.0f - b1) * g[i];
-        v[i] = b2 * v[i] + (1.0f - b2) * g[i] * g[i];
-        float mh = m[i] / c1, vh = v[i] / c2;
-        p[i] -= lr * (mh / (sqrtf(vh) + eps) + wd * p[i]);
+    for (size_t k = 0; k < nb; k++) {
+        double sd = 0.0, sw = 0.0;
+        const size_t end = (k + 1) * block < n ? (k + 1) * block : n;
+        for (size_t i = k * block; i < end; i++) {
+            m[i] = b1 * m[i] + (1.0f - b1) * g[i];
+            v[i] = b2 * v[i] + (1.0f - b2) * g[i] * g[i];
+            float mh = m[i] / c1, vh = v[i] / c2;
+            float d = lr * (mh / (sqrtf(vh) + eps) + wd * p[i]);
+            sw += (double)p[i] * p[i];
+            sd += (double)d * d;
+            p[i] -= d;
+        }
+        pd[k] = sd;
+        pw[k] = sw;
+    }
+    for (size_t k = 0; k < nb; k++) {
+        *dsq += pd[k];
+        *wsq += pw[k];
     }
 }
 
@@ -40,13 +70,14 @@ void adamw_step(AdamW *o, Model *model, float lr, float beta1, float beta2, floa
     o->t++;
     float c1 = (float)(1.0 - pow(beta1, (double)o->t)), c2 = (float)(1.0 - pow(beta2, (double)o->t));
     const size_t lo = o->lo, hi = o->lo + o->n;
+    memset(o->sums, 0, sizeof o->sums);
     for (int i = 0; i < NUM_PARAMS; i++) {                 // each tensor's overlap with [lo, hi)
         if (!model->params.t[i]) continue;
         const size_t off = (size_t)(model->params.t[i] - model->params_memory), end = off + spec_numel(&s[i], model->cfg.n_layers);
         const size_t a = off > lo ? off : lo, b = end < hi ? end : hi;
         if (a >= b) continue;
         adamw_range(model->params_memory + a, model->grads_memory + a, o->m + (a - lo), o->v + (a - lo), b - a, lr,
-                    beta1, beta2, eps, s[i].decay ? weight_decay : 0.0f, c1, c2);
+                    beta1, beta2, eps, s[i].decay ? weight_decay : 0.0f, c1, c2, &o->sums[i][0], &o->sums[i][1]);
     }
 }
 
@@ -59,17 +90,11 @@ double lr_at(const Config *c, long long step, long long total_steps) {
     return c->min_lr + (c->lr - c->min_lr) * f;
 }
 
-// Partial sums over fixed blocks, added in block order: the result does not depend on
-// how OpenMP combines threads, so equal runs give bit-identical norms (and clipping).
-#define NORM_BLOCK 65536
-#define NORM_MAX_BLOCKS 4096
-
 double grad_sumsq(const Model *model, size_t lo, size_t hi) {
     const float *g = model->grads_memory + lo;
     const size_t n = hi - lo;
-    size_t block = (n + NORM_MAX_BLOCKS - 1) / NORM_MAX_BLOCKS;
-    block = block < NORM_BLOCK ? NORM_BLOCK : block;
-    const size_t nb = (n + block - 1) / block;
+    size_t block;
+    const size_t nb = blocks(n, &block);
     double part[NORM_MAX_BLOCKS];
     #pragma omp parallel for
     for (size_t b = 0; b < nb; b++) {

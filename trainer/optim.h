@@ -16,12 +16,14 @@ typedef struct {
     float *v;          // (n) second moment
     size_t lo, n;
     long long t;       // updates taken
+    double sums[NUM_PARAMS][2];   // the last update, per tensor (this rank's part): sum of the
+                                  // squared changes, sum of the squared weights before it
 } AdamW;
 
 void adamw_init(AdamW *o, size_t lo, size_t n);
 void adamw_free(AdamW *o);
 // adamw_step: one update of model params [lo, lo + n) from their grads. Weight decay
-// applies to matrices only (TensorSpec.decay), not to RMSNorm gains.
+// applies to matrices only (TensorSpec.decay), not to RMSNorm gains. Sets o->sums.
 void adamw_step(AdamW *o, Model *model, float lr, float beta1, float beta2, float eps, float weight_decay);
 // lr_at: linear warmup over warmup_steps, then cosine / linear decay to min_lr at
 // total_steps (the whole run, over every curriculum stage), or constant. step counts from 0.

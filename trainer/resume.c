@@ -6,6 +6,7 @@
 //              one before it used); a run directory that does not exist starts fresh
 //   --resume P a step_N directory (must be whole) or a run directory (its newest); from
 //              another run's checkpoint, only into a run directory that holds no run
+// A run directory that does not take new files is refused before any step is trained.
 // A running run holds a lock on checkpoints/<run>/LOCK (fcntl; released when the process
 // ends, however it ends), so a second process cannot resume or start it meanwhile.
 // Resuming restores weights, AdamW moments and step count, the data cursor, tokens seen,
@@ -28,6 +29,16 @@ void lock_run(const char *dir) {
     static int fd = -1;                  // held until the process ends (also by kill -9)
     if (fd >= 0) return;
     char *path = path_join(dir, "LOCK"), pid[32] = "";
+    snprintf(pid, sizeof pid, ".write_probe.%ld", (long)getpid());
+    char *probe = path_join(dir, pid);                // a read-only directory would otherwise
+    int pfd = open(probe, O_WRONLY | O_CREAT | O_EXCL, 0644);   // fail only at the first save
+    if (pfd < 0)
+        die("%s: the run directory does not take new files (%s): checkpoints, metrics.jsonl and models are "
+            "written there; make it writable, or set run.name to train elsewhere", dir, strerror(errno));
+    close(pfd);
+    unlink(probe);
+    free(probe);
+    *pid = '\0';
     fd = open(path, O_RDWR | O_CREAT, 0644);
     if (fd < 0) die("%s: cannot open: %s", path, strerror(errno));
     struct flock l = {.l_type = F_WRLCK, .l_whence = SEEK_SET};

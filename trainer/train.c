@@ -57,6 +57,48 @@ static void check_finite(const Run *r, long long step, const float *memory, size
     stop_nonfinite(step, msg, v);
 }
 
+// tensor_kind: a parameter's name for all its layers ("model.layers.*.mlp.up_proj.weight").
+static void tensor_kind(const Model *m, int k, char *name, size_t cap) {
+    TensorSpec specs[NUM_PARAMS];
+    param_specs(&m->cfg, specs);
+    const char *f = specs[k].name, *d = strstr(f, "%d");
+    if (d) snprintf(name, cap, "%.*s*%s", (int)(d - f), f, d + 2);
+    else snprintf(name, cap, "%s", f);
+}
+
+// check_update: the update just taken moved the weights by ratio = |dw| / |w| (L2 over every
+// parameter, summed over the ranks); above train.max_update the run stops before anything
+// of the step is saved, naming the tensor that moved most relative to its norm. An
+// extreme learning rate gives finite but meaningless weights, which the NaN checks miss.
+// Returns the ratio (metrics.jsonl's update_ratio).
+static double check_update(Run *r, long long step, double lr) {
+    double s[NUM_PARAMS][2], dsq = 0.0, wsq = 0.0, worst = -1.0;
+    memcpy(s, r->opt.sums, sizeof s);
+    dist_sum_f64(&s[0][0], 2 * NUM_PARAMS);
+    int k = 0;
+    for (int i = 0; i < NUM_PARAMS; i++) {
+        dsq += s[i][0];
+        wsq += s[i][1];
+        const double ri = s[i][1] > 0.0 ? sqrt(s[i][0] / s[i][1]) : 0.0;
+        if (ri > worst) worst = ri, k = i;
+    }
+    const double ratio = wsq > 0.0 ? sqrt(dsq / wsq) : 0.0;
+    if (r->c->max_update <= 0.0 || ratio <= r->c->max_update) return ratio;
+    if (dist_rank() > 0) {
+        defer_to_rank0();
+        exit(1);
+    }
+    char name[160];
+    tensor_kind(&r->m, k, name, sizeof name);
+    progress_clear();
+    fflush(stdout);
+    fprintf(stderr, "stretch: step %lld: the update at lr %.3g moved the weights by %.3g times their norm, above "
+            "train.max_update %g (most: '%s', %.3g times its norm); the run diverges: stopping, nothing of this step "
+            "saved (hint: lower train.optimizer.lr; --resume continues from the last checkpoint)\n", step, lr, ratio,
+            r->c->max_update, name, worst);
+    exit(1);
+}
+
 // flush_metrics: metrics.jsonl's rows to the file; a failed write (a full disk) dies
 // naming it rather than losing rows silently.
 static void flush_metrics(const Run *r) {
@@ -368,8 +410,8 @@ static double step_gradients(Run *r, const StagePlan *sp, long long step) {
 
 // step_update: the gradients summed over ranks into each rank's part, the global norm
 // (clipped to train.grad_clip), AdamW on this rank's part, the parts all-gathered;
-// returns the norm before clipping.
-static double step_update(Run *r, long long step, double lr) {
+// returns the norm before clipping; *ratio: |dw| / |w| of the update (check_update).
+static double step_update(Run *r, long long step, double lr, double *ratio) {
     const Config *c = r->c;
     const size_t lo = r->opt.lo, hi = r->opt.lo + r->opt.n;
     dist_reduce_scatter_f32(r->m.grads_memory, r->part, r->comm);
@@ -383,6 +425,7 @@ static double step_update(Run *r, long long step, double lr) {
     dist_allgather_f32(r->m.params_memory, r->part);
     if (fault_at("nan-at-step", step + 1)) r->m.params_memory[r->m.num_params / 2] = NAN;   // tests/test_faults.sh
     check_finite(r, step + 1, r->m.params_memory, 0, r->m.num_params, 0);
+    *ratio = check_update(r, step + 1, lr);
     return norm;
 }
 
@@ -395,7 +438,8 @@ static void train_step(Run *r, long long step, int s, double stage_t0, long long
     const double loss = step_gradients(r, sp, step);
     if (!isfinite(loss)) stop_nonfinite(step + 1, "the loss", loss);
     const double lr = lr_at(c, step, r->plan.total_steps) * sp->lr_scale;
-    const double norm = step_update(r, step, lr);
+    double ratio;
+    const double norm = step_update(r, step, lr, &ratio);
     r->comm_s = dist_wait_seconds() - w0;
     TrainState *ts = &r->ts;
     ts->step = step + 1;
@@ -409,8 +453,8 @@ static void train_step(Run *r, long long step, int s, double stage_t0, long long
     char comm[48] = "";
     if (r->plan.ranks > 1) snprintf(comm, sizeof comm, ", \"comm_s\": %.4f", r->comm_s);
     fprintf(r->metrics, "{\"type\": \"train\", \"step\": %lld, \"stage\": %d, \"seq_len\": %d, \"tokens\": %lld, "
-            "\"loss\": %.6f, \"lr\": %.6e, \"grad_norm\": %.6f, \"tokens_per_s\": %.1f, \"elapsed_s\": %.3f%s}\n",
-            step + 1, s + 1, T, ts->tokens, loss, lr, norm, tps, now - r->t_start, comm);
+            "\"loss\": %.6f, \"lr\": %.6e, \"grad_norm\": %.6f, \"update_ratio\": %.4e, \"tokens_per_s\": %.1f, "
+            "\"elapsed_s\": %.3f%s}\n", step + 1, s + 1, T, ts->tokens, loss, lr, norm, ratio, tps, now - r->t_start, comm);
     flush_metrics(r);
     const int stage_end = step + 1 == sp->first_step + sp->steps, tty = progress_tty();
     const double eta_s = eta_seconds(&r->plan, &r->m.cfg, step, stage_steps, now - stage_t0);
