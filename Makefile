@@ -4,6 +4,7 @@
 #   make run      all of the above, then the main job: configs/retrofit_32k.yaml (resumed
 #                 from its newest checkpoint when interrupted; "complete" when done)
 #   make debug    ./train_debug with -fsanitize=address,undefined
+#   make test-debug  every test again, on binaries built with ASan and UBSan (build/debug/)
 #   make bench    throughput and memory figures (CASES=name,... to pick cases; CASES=ranks:
 #                 2 MPI ranks x 1 thread against 1 x 2, data and context parallel)
 #   make fuzz     each libFuzzer target of tests/fuzz/ for FUZZ_SECONDS (60) seconds
@@ -22,7 +23,7 @@ CFLAGS  ?= -O2 -march=x86-64-v2 -g
 # -fno-trapping-math: nothing here reads floating-point exception flags; it lets GCC turn
 # float selects (clamps, masks) into blends so the softmax loops vectorise. Unlike
 # -ffast-math it changes no result.
-CFLAGS  += -std=c11 -Wall -Wextra -Wpedantic -fno-trapping-math -fopenmp -I$(BLASINC)
+CFLAGS  += -std=c11 -Wall -Wextra -Wpedantic -fno-trapping-math -fopenmp -I$(BLASINC) $(SANITIZE)
 LDLIBS  := -L$(BLASLIB) -Wl,-rpath,$(BLASLIB) -lopenblas -lyaml -lpcre2-8 -lutf8proc -lzstd -lz -lm
 DEBUGFLAGS := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer
 # MPI=1 (the default): multi-rank runs under OpenMPI's mpirun (dist/dist.c). MPI=0 builds
@@ -69,7 +70,7 @@ DATA    := data/tinystories/train.bin data/tinystories/val.bin data/tinystories/
 ORIGIN_MODEL := https://huggingface.co/karpathy/tinyllamas/resolve/main/stories260K
 ORIGIN_TEXT  := https://huggingface.co/datasets/roneneldan/TinyStories/resolve/main/TinyStories-valid.txt
 
-.PHONY: all test run debug bench compare base-retrieval compare-retrieval docs clean packages fuzz fuzz-build
+.PHONY: all test test-debug run debug bench compare base-retrieval compare-retrieval docs clean packages fuzz fuzz-build
 .SECONDARY:
 all: train $(BASE) $(DATA)
 
@@ -214,6 +215,22 @@ $(TIKTOKEN_STAMP):
 # --- tests ------------------------------------------------------------------------------
 test: all $(TESTS) $(TEST_STAMP) $(TEST_PY_STAMP) build/llama_logits $(HFTOK_STAMP) $(FUZZ_BINS)
 	@bash tests/run_all.sh
+
+# make test-debug: the whole suite again in a copy of the tree (build/debug/stretch: its own
+# objects, binaries and staged data; the npm caches are linked), with the trainer, the test
+# programs and their library built with AddressSanitizer and UBSan (DEBUGFLAGS; any UB
+# report is fatal). valgrind's checks become the binaries' own; the fuzz smoke, sanitized
+# builds already, is left to make test. Leaks are not checked here (the test programs keep
+# their buffers to exit); the fuzz targets check every parser's.
+DEBUG_TREE := build/debug/stretch
+test-debug: $(TEST_STAMP) $(HFTOK_STAMP) build/llama_logits
+	rm -rf build/debug && mkdir -p $(DEBUG_TREE)
+	@if [ -d .git ]; then git ls-files -co --exclude-standard -z | tar --null -T - -cf -; \
+	 else tar --exclude=./build --exclude=./.cache --exclude=./checkpoints --exclude=./data/tinystories -cf - .; fi \
+	 | tar -xf - -C $(DEBUG_TREE)
+	ln -s $(CURDIR)/.cache $(DEBUG_TREE)/.cache
+	$(MAKE) -C $(DEBUG_TREE) test SHARED=$(abspath $(SHARED)) SANITIZE="$(DEBUGFLAGS) -fno-sanitize-recover=undefined" \
+	  FUZZ_BINS= STRETCH_SANITIZED=1 ASAN_OPTIONS=detect_leaks=0
 
 run: all
 	./train --config configs/retrofit_32k.yaml --resume

@@ -6,6 +6,9 @@
 #                                     only values that differ between equal runs)
 #   need FILE NAME                    true when FILE (from $SHARED) exists; otherwise the case
 #                                     NAME fails with the message of tests/shared.sh
+#   memcheck CODE CMD...              CMD under valgrind (exit CODE on a memory error); under
+#                                     `make test-debug` (STRETCH_SANITIZED) CMD's own ASan and
+#                                     UBSan check it instead (valgrind cannot run them), exit CODE
 #   finish SUITE                      print "SUITE: N passed, M failed"; exit 1 on a failure
 # Sourced from the repository root.
 set -u
@@ -23,4 +26,9 @@ expect_error() {
 }
 need() { [ -f "$1" ] && return 0; bad "$2" "$(shared_missing_msg "$1")"; return 1; }
 strip_timing() { sed 's/, "tokens_per_s": [0-9.]*, "elapsed_s": [0-9.]*//; s/, "comm_s": [0-9.]*//' "$1"; }
+memcheck() {
+  local code=$1; shift
+  if [ -n "${STRETCH_SANITIZED:-}" ]; then ASAN_OPTIONS="${ASAN_OPTIONS:-}:exitcode=$code" UBSAN_OPTIONS="${UBSAN_OPTIONS:-}:exitcode=$code" "$@"
+  else valgrind -q --error-exitcode="$code" "$@"; fi
+}
 finish() { echo "$1: $pass passed, $fail failed"; [ $fail -eq 0 ]; exit $?; }

@@ -188,7 +188,7 @@ python3 tests/gguf_tool.py bad "$TMP/base.gguf" "$TMP/bad" && ok "base.gguf has 
   || bad "base.gguf has the layout llama.cpp's loader demands"
 while IFS=$'\t' read -r n msg; do
   f="$TMP/bad/$n.gguf"
-  valgrind -q --error-exitcode=99 ./train info "$f" >/dev/null 2>"$TMP/bad/$n.err"; rc=$?
+  memcheck 99 ./train info "$f" >/dev/null 2>"$TMP/bad/$n.err"; rc=$?
   if [ $rc -eq 2 ] && [ "$(wc -l <"$TMP/bad/$n.err")" -eq 1 ] && grep -q "^stretch: $f: " "$TMP/bad/$n.err" \
      && sed "s|^stretch: $f: ||" "$TMP/bad/$n.err" | grep -qF -- "$msg"; then ok "bad file, $n: one line, exit 2, valgrind clean"
   else bad "bad file, $n: one line, exit 2, valgrind clean" "exit $rc: $(head -c 300 "$TMP/bad/$n.err")"; fi

@@ -127,13 +127,13 @@ if ./train prepare --input "$T/br[1].jsonl" --input "$T/skip.jsonl.zst" --tokeni
   [ "$got" = "$NA $NC 1" ] && ok "a file named br[1].jsonl read as itself, not as a glob; a zstd file opening with a skippable frame; an empty text counted" \
     || bad "literal name, skippable frame" "$got; want $NA $NC 1"
 else bad "literal name, skippable frame" "$(cat "$T/log_lit")"; fi
-if valgrind -q --error-exitcode=9 ./train prepare --input "$T/bad/*.jsonl" --input "$T/bad/junk.jsonl.gz" --tokenizer checkpoints/base/tok512.bin \
+if memcheck 9 ./train prepare --input "$T/bad/*.jsonl" --input "$T/bad/junk.jsonl.gz" --tokenizer checkpoints/base/tok512.bin \
      --skip-bad-lines --val-fraction 0 --threads 2 --out "$T/vg" >"$T/log_vg" 2>&1 && [ "$(grep -c . "$T/vg/manifest.json")" -gt 5 ]; then
   bad "valgrind: the junk gzip should have stopped the run" "$(tail -3 "$T/log_vg")"
 elif grep -q "not a gzip member" "$T/log_vg" && ! grep -q "==[0-9]*==" "$T/log_vg"; then
   ok "valgrind: JSONL with bad lines, a gzip with junk: no invalid access, the one error line"
 else bad "valgrind" "$(grep -m5 "==" "$T/log_vg"; tail -2 "$T/log_vg")"; fi
-if valgrind -q --error-exitcode=9 ./train prepare --input "$T/in/*.jsonl*" --tokenizer checkpoints/base/tok512.bin \
+if memcheck 9 ./train prepare --input "$T/in/*.jsonl*" --tokenizer checkpoints/base/tok512.bin \
      --val-fraction 0.1 --threads 2 --shard-tokens 20000 --out "$T/vg2" >"$T/log_vg2" 2>&1; then
   ok "valgrind: the three JSONL inputs (plain, gzip, zstd), 2 threads, sharded: no invalid access, no error"
 else bad "valgrind on the JSONL inputs" "$(grep -m5 "==" "$T/log_vg2"; tail -2 "$T/log_vg2")"; fi
