@@ -7,6 +7,7 @@
 #   make test-debug  every test again, on binaries built with ASan and UBSan (build/debug/)
 #   make bench    throughput and memory figures (CASES=name,... to pick cases; CASES=ranks:
 #                 2 MPI ranks x 1 thread against 1 x 2, data and context parallel)
+#   make bench-vs REV=r CASES=a,b   those bench cases of this tree against revision r's
 #   make fuzz     each libFuzzer target of tests/fuzz/ for FUZZ_SECONDS (60) seconds
 #   make MPI=0    a trainer without MPI (after make clean): one process only
 #   make compare  the README's method comparison: every configs/retrofit_<method>.yaml,
@@ -22,8 +23,10 @@ BLASLIB := /usr/lib/$(ARCH)/openblas-openmp
 CFLAGS  ?= -O2 -march=x86-64-v2 -g
 # -fno-trapping-math: nothing here reads floating-point exception flags; it lets GCC turn
 # float selects (clamps, masks) into blends so the softmax loops vectorise. Unlike
-# -ffast-math it changes no result.
-CFLAGS  += -std=c11 -Wall -Wextra -Wpedantic -fno-trapping-math -fopenmp -I$(BLASINC) $(SANITIZE)
+# -ffast-math it changes no result. -ffp-contract=fast: multiply-adds fuse where the CPU
+# has FMA, in the AVX2/AVX-512 copies of the KERNEL loops (model/layers.h); the
+# x86-64-v2 baseline has no FMA, so its results are as without it.
+CFLAGS  += -std=c11 -Wall -Wextra -Wpedantic -fno-trapping-math -ffp-contract=fast -fopenmp -I$(BLASINC) $(SANITIZE)
 LDLIBS  := -L$(BLASLIB) -Wl,-rpath,$(BLASLIB) -lopenblas -lyaml -lpcre2-8 -lutf8proc -lzstd -lz -lm
 DEBUGFLAGS := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer
 # MPI=1 (the default): multi-rank runs under OpenMPI's mpirun (dist/dist.c). MPI=0 builds
@@ -70,7 +73,7 @@ DATA    := data/tinystories/train.bin data/tinystories/val.bin data/tinystories/
 ORIGIN_MODEL := https://huggingface.co/karpathy/tinyllamas/resolve/main/stories260K
 ORIGIN_TEXT  := https://huggingface.co/datasets/roneneldan/TinyStories/resolve/main/TinyStories-valid.txt
 
-.PHONY: all test test-debug run debug bench compare base-retrieval compare-retrieval docs clean packages fuzz fuzz-build
+.PHONY: all test test-debug run debug bench bench-vs compare base-retrieval compare-retrieval docs clean packages fuzz fuzz-build
 .SECONDARY:
 all: train $(BASE) $(DATA)
 
@@ -259,6 +262,12 @@ docs: train
 	./train compare checkpoints/retrofit_32k checkpoints/retrofit_32k_docmask --out docs/compare_32k.svg > docs/compare_32k.txt
 
 # CASES=ranks: only the multi-rank cases (scripts/bench_ranks.sh); the default and all include them
+# make bench-vs REV=<git revision> CASES=a,b [ROUNDS=5]: those cases of this tree against
+# REV's, alternating, in one run (scripts/bench_vs.sh)
+bench-vs: all tests/bench
+	@[ -n "$(REV)" ] && [ -n "$(CASES)" ] || { echo "usage: make bench-vs REV=<git revision> CASES=a,b [ROUNDS=5]" >&2; exit 2; }
+	scripts/bench_vs.sh $(REV) $(CASES) $(or $(ROUNDS),5)
+
 bench: all tests/bench tests/bench_tok $(HFTOK_STAMP) $(TIKTOKEN_STAMP) $(TEST_STAMP)
 	@case ",$(CASES)," in ,ranks,|,tokenize,) ;; *) ./tests/bench $(CASES) ;; esac
 	@case ",$(CASES)," in ,,|*,all,*|*,ranks,*) scripts/bench_ranks.sh ;; esac

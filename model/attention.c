@@ -8,6 +8,7 @@
 // Tile products run on single-threaded BLAS inside the OpenMP regions.
 #include "layers.h"
 #include "position.h"
+#include "../util/util.h"
 
 #include <cblas.h>
 #include <math.h>
@@ -18,22 +19,30 @@
 // rotate_pairs: out (=, or += when accumulate) the rotation of each interleaved pair of x
 // by sign * angle, the angle of token (b, t) read from table row pos[b, t]: forward is
 // sign +1; its transpose, the backward, is sign -1.
+// rotate_token: rotate_pairs for one token's NX heads (o, x: its rows; c, s: its angle's
+// cos and sin, HS / 2 each).
+KERNEL static void rotate_token(float *out, const float *x, const float *c, const float *s, float sign, int accumulate,
+                                int NX, int HS) {
+    for (int h = 0; h < NX; h++) {
+        float *o = out + (size_t)h * HS;
+        const float *xh = x + (size_t)h * HS;
+        #pragma omp simd
+        for (int j = 0; j < HS / 2; j++) {
+            const float x0 = xh[2 * j], x1 = xh[2 * j + 1], sn = sign * s[j];
+            const float y0 = x0 * c[j] - x1 * sn, y1 = x0 * sn + x1 * c[j];
+            o[2 * j] = accumulate ? o[2 * j] + y0 : y0;
+            o[2 * j + 1] = accumulate ? o[2 * j + 1] + y1 : y1;
+        }
+    }
+}
+
 static void rotate_pairs(float *out, const float *x, const float *cos_tab, const float *sin_tab, const int *pos,
                          float sign, int accumulate, int B, int T, int NX, int HS) {
     #pragma omp parallel for collapse(2)
     for (int b = 0; b < B; b++)
         for (int t = 0; t < T; t++) {
-            const size_t row = (size_t)pos[(size_t)b * T + t] * (HS / 2);
-            const float *c = cos_tab + row, *s = sin_tab + row;
-            for (int h = 0; h < NX; h++) {
-                size_t o = (((size_t)b * T + t) * NX + h) * HS;
-                for (int j = 0; j < HS / 2; j++) {
-                    float x0 = x[o + 2 * j], x1 = x[o + 2 * j + 1], sn = sign * s[j];
-                    float y0 = x0 * c[j] - x1 * sn, y1 = x0 * sn + x1 * c[j];
-                    out[o + 2 * j] = accumulate ? out[o + 2 * j] + y0 : y0;
-                    out[o + 2 * j + 1] = accumulate ? out[o + 2 * j + 1] + y1 : y1;
-                }
-            }
+            const size_t row = (size_t)pos[(size_t)b * T + t] * (HS / 2), o = ((size_t)b * T + t) * NX * HS;
+            rotate_token(out + o, x + o, cos_tab + row, sin_tab + row, sign, accumulate, NX, HS);
         }
 }
 
@@ -49,8 +58,9 @@ void rope_backward(float *dx, const float *dout, const float *cos_tab, const flo
 
 enum { TILE = 128 };   // query rows and key rows per tile
 
-size_t attention_dbias_floats(int B, int T, int NH, int NB) {
-    return (size_t)B * (size_t)NH * (size_t)((T + TILE - 1) / TILE) * (size_t)NB;
+size_t attention_part_floats(int B, int T, int NH, int NKV, int HS, int NB, int threads) {
+    const size_t t5 = (size_t)B * (size_t)NH * (size_t)((T + TILE - 1) / TILE) * (size_t)NB;
+    return t5 + (size_t)(threads - 1) * (size_t)T * (size_t)(NH / NKV) * (size_t)HS;
 }
 
 // Att: the operands of one attention call: the query rows a->qr against the key rows
@@ -129,7 +139,7 @@ static int t5_tile_bucket(const Att *a, int b, int t0, int nq, int s0, int nk) {
 // tile_scores: S (nq, nk; row stride TILE) = scale * Q K^T + bias(pos_t - pos_s) for the
 // query rows t0 + r and key rows s0 + c of head h; -INFINITY where key s is not visible
 // (s > t: causal; s < doc_start(t): another document).
-static void tile_scores(float *S, const Att *a, int b, int h, int t0, int nq, int s0, int nk) {
+KERNEL static void tile_scores(float *S, const Att *a, int b, int h, int t0, int nq, int s0, int nk) {
     const int NH = a->NH;
     const AttnBias *ab = a->ab;
     const int one = ab->kind == BIAS_T5 ? t5_tile_bucket(a, b, t0, nq, s0, nk) : -1;
@@ -157,12 +167,30 @@ static void tile_probs(float *S, const float *lse, int nq, int nk) {
 }
 
 // tile_dscores: dS = P * (dO V^T - D_t) into dS, the gradient of the scores (pre-scale).
-static void tile_dscores(float *dS, const float *P, const Att *a, int b, int h, int t0, int nq, int s0, int nk) {
+KERNEL static void tile_dscores(float *dS, const float *P, const Att *a, int b, int h, int t0, int nq, int s0, int nk) {
     const float *D = a->delta + srow(a, b, h, t0);
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, nq, nk, a->HS, 1.0f, a->dout + qrow(a, b, t0, h),
                 a->NH * a->HS, a->v + kvrow(a, b, s0, h), a->NKV * a->HS, 0.0f, dS, TILE);
     for (int r = 0; r < nq; r++)
         for (int c = 0; c < nk; c++) dS[(size_t)r * TILE + c] = P[(size_t)r * TILE + c] * (dS[(size_t)r * TILE + c] - D[r]);
+}
+
+// online_row: one more tile of a query row's scores (row, nk) into its running max *m
+// and sum *l of exp(x - m): row becomes exp(row - m_new) (0 when nothing is visible yet:
+// a later document), and the row o (HS) of the output is rescaled by exp(m_old - m_new).
+KERNEL static void online_row(float *row, int nk, float *m, float *l, float *o, int HS) {
+    float mx = *m;
+    for (int c = 0; c < nk; c++) mx = row[c] > mx ? row[c] : mx;
+    if (mx == -INFINITY) {
+        memset(row, 0, (size_t)nk * sizeof(float));
+        return;
+    }
+    const float sum = (float)exp_shift(row, row, nk, mx);
+    const float corr = expf(*m - mx);                // 0 on the first tile (m = -inf)
+    if (corr != 1.0f)
+        for (int e = 0; e < HS; e++) o[e] *= corr;
+    *l = *l * corr + sum;
+    *m = mx;
 }
 
 // forward_rows: out and lse of query tile i (rows qr.g0 + i*TILE ...) of head h. Online
@@ -182,20 +210,7 @@ static void forward_rows(float *out, float *lse, const Att *a, int b, int h, int
     for (int s0 = first_key_tile(a, b, t0); s0 < key_end(a, t0, nq); s0 += TILE) {
         const int nk = key_len(a, t0, nq, s0);
         tile_scores(S, a, b, h, t0, nq, s0, nk);
-        for (int r = 0; r < nq; r++) {
-            float *row = S + (size_t)r * TILE, mx = m[r];
-            for (int c = 0; c < nk; c++) mx = row[c] > mx ? row[c] : mx;
-            if (mx == -INFINITY) {                     // nothing visible yet (a later document)
-                memset(row, 0, (size_t)nk * sizeof(float));
-                continue;
-            }
-            const float sum = (float)exp_shift(row, row, nk, mx);
-            const float corr = expf(m[r] - mx);        // 0 on the first tile (m = -inf)
-            if (corr != 1.0f)
-                for (int e = 0; e < HS; e++) O[(size_t)r * ld + e] *= corr;
-            l[r] = l[r] * corr + sum;
-            m[r] = mx;
-        }
+        for (int r = 0; r < nq; r++) online_row(S + (size_t)r * TILE, nk, &m[r], &l[r], O + (size_t)r * ld, HS);
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, nq, HS, nk, 1.0f, S, TILE,
                     a->v + kvrow(a, b, s0, h), a->NKV * HS, 1.0f, O, ld);
     }
@@ -257,39 +272,41 @@ static void t5_tile_grad(float *part, const float *dS, const Att *a, int b, int 
     }
 }
 
-// dq_rows: backward pass 1 for query tile i of head h, which owns these rows of dq and
-// delta: D_t = dout_t . out_t, then dq_t += scale * sum_s dS_ts k_s; t5: part (NB) gets
-// the tile-row's per-bucket sums of dS.
-static void dq_rows(float *dq, float *delta, float *part, const Att *a, int b, int h, int i) {
-    float P[TILE * TILE], dS[TILE * TILE];
-    const int t0 = a->qr.g0 + i * TILE, nq = tile_len(a->qr.n, i), ld = a->NH * a->HS, HS = a->HS;
-    const float *lse = a->lse + srow(a, b, h, t0);
-    for (int r = 0; r < nq; r++) {
-        const float *o = a->out + qrow(a, b, t0 + r, h), *g = a->dout + qrow(a, b, t0 + r, h);
-        float D = 0.0f;
-        for (int e = 0; e < HS; e++) D += g[e] * o[e];
-        delta[srow(a, b, h, t0 + r)] = D;
-    }
-    if (part) memset(part, 0, (size_t)a->ab->NB * sizeof(float));
-    for (int s0 = first_key_tile(a, b, t0); s0 < key_end(a, t0, nq); s0 += TILE) {
-        const int nk = key_len(a, t0, nq, s0);
-        tile_scores(P, a, b, h, t0, nq, s0, nk);
-        tile_probs(P, lse, nq, nk);
-        tile_dscores(dS, P, a, b, h, t0, nq, s0, nk);
-        if (part) t5_tile_grad(part, dS, a, b, t0, nq, s0, nk);
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, nq, HS, nk, a->scale, dS, TILE,
-                    a->k + kvrow(a, b, s0, h), a->NKV * HS, 1.0f, dq + qrow(a, b, t0, h), ld);
-    }
+// delta_rows: D_t = dout_t . out_t for every query row of qr and head.
+static void delta_rows(float *delta, const Att *a) {
+    #pragma omp parallel for collapse(2)
+    for (int b = 0; b < a->B; b++)
+        for (int t = a->qr.g0; t < a->qr.g0 + a->qr.n; t++)
+            for (int h = 0; h < a->NH; h++) {
+                const float *o = a->out + qrow(a, b, t, h), *g = a->dout + qrow(a, b, t, h);
+                float D = 0.0f;
+                for (int e = 0; e < a->HS; e++) D += g[e] * o[e];
+                delta[srow(a, b, h, t)] = D;
+            }
 }
 
-// dkv_rows: backward pass 2 for key tile j of kv head g, which owns these rows of dk and
-// dv: over the query heads of the group and the query tiles that reach the tile (the
-// first whose document starts after the tile ends the walk),
-// dv_s += sum_t P_ts dout_t and dk_s += scale * sum_t dS_ts q_t.
-static void dkv_rows(float *dk, float *dv, const Att *a, int b, int g, int j) {
+// DqDest: where a thread's dq contributions go: dq itself (ld NH*HS, head offset h*HS),
+// or the thread's partial (qr.n, G, HS) of the current kv head's G query heads.
+typedef struct {
+    float *base;
+    int direct;
+} DqDest;
+
+static float *dq_at(const DqDest *d, const Att *a, int b, int t, int h) {
+    const int G = a->NH / a->NKV;
+    return d->direct ? d->base + qrow(a, b, t, h) : d->base + ((size_t)(t - a->qr.g0) * G + h % G) * a->HS;
+}
+
+// key_tile_grads: key tile j of kv head g: over the query heads of the group and the
+// query tiles that reach the tile (the first whose document starts after the tile ends
+// the walk), each score tile made once (FlashAttention-2's backward: 5 tile products, one
+// exp): dv_s += sum_t P_ts dout_t; dS = P * (dout V^T - D); dk_s += scale sum_t dS_ts q_t;
+// dq_t += scale sum_s dS_ts k_s into dd; t5: part (G, NB) gets each head's bucket sums.
+static void key_tile_grads(float *dk, float *dv, float *part, const DqDest *dd, const Att *a, int b, int g, int j) {
     float P[TILE * TILE], dS[TILE * TILE];
     const int s0 = a->kr.g0 + j * TILE, nk = tile_len(a->kr.n, j), G = a->NH / a->NKV, ldq = a->NH * a->HS, HS = a->HS;
     const int i0 = s0 > a->qr.g0 ? (s0 - a->qr.g0) / TILE : 0;        // the first query tile ending at or after s0
+    const int ldd = dd->direct ? ldq : G * HS;
     const size_t o = kvrow(a, b, s0, g * G);
     for (int h = g * G; h < (g + 1) * G; h++)
         for (int i = i0; i < a->nb && doc_start(a, b, a->qr.g0 + i * TILE) < s0 + nk; i++) {
@@ -301,6 +318,9 @@ static void dkv_rows(float *dk, float *dv, const Att *a, int b, int g, int j) {
             tile_dscores(dS, P, a, b, h, t0, nq, s0, nk);
             cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, nk, HS, nq, a->scale, dS, TILE, a->q + qrow(a, b, t0, h),
                         ldq, 1.0f, dk + o, a->NKV * HS);
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, nq, HS, nk, a->scale, dS, TILE,
+                        a->k + kvrow(a, b, s0, h), a->NKV * HS, 1.0f, dq_at(dd, a, b, t0, h), ldd);
+            if (part) t5_tile_grad(part + (size_t)(h - g * G) * a->ab->NB, dS, a, b, t0, nq, s0, nk);
         }
 }
 
@@ -308,37 +328,62 @@ static void dkv_rows(float *dk, float *dv, const Att *a, int b, int g, int j) {
 // D_t = do_t.o_t:  dv_s += sum_t p_ts do_t;  ds_ts = p_ts (do_t.v_s - D_t) = dL/dx_ts;
 //   dq_t += scale sum_s ds_ts k_s;  dk_s += scale sum_t ds_ts q_t;
 //   t5: dtable[bucket(t - s), h] += sum ds_ts.
-// Two passes so that every unit owns what it writes (no atomics, a fixed order of every
-// sum): dq per (b, h, query tile), then dk/dv per (b, kv head, key tile); the t5 partial
-// sums of pass 1 are added to dtable serially in unit order.
+// One pass over key tiles, which own their rows of dk and dv; for each (b, kv head) in
+// turn, the key tiles are dealt to the threads round-robin (a static schedule). Thread 0
+// adds its dq terms to dq in place; thread w > 0 into its own partial, added to dq after
+// the group in thread order. Every sum thus has a fixed order for a given thread count
+// (no atomics); the threads are capped by what ws->part holds. The t5 partial sums per
+// (b, h, key tile) are added to dtable serially in that order.
 void attention_backward_block(float *dq, float *dk, float *dv, float *dtable, const float *dout, const float *out,
                               const float *lse, const float *q, const float *k, const float *v, const AttnBias *ab,
-                              const int *qpos, const int *kpos, const int *doc, float *delta, float *dbias, AttnRows qr,
+                              const int *qpos, const int *kpos, const int *doc, const AttnScratch *ws, AttnRows qr,
                               AttnRows kr, int B, int NH, int NKV, int HS) {
     Att a = att_of(q, k, v, ab, qpos, kpos, doc, qr, kr, B, NH, NKV, HS);
-    a.out = out, a.dout = dout, a.lse = lse, a.delta = delta;
-    const int nt = omp_get_max_threads(), t5 = ab->kind == BIAS_T5, NB = ab->NB, nbk = (kr.n + TILE - 1) / TILE;
-    const int units_q = B * NH * a.nb, units_kv = B * NKV * nbk;
+    a.out = out, a.dout = dout, a.lse = lse, a.delta = ws->delta;
+    const int t5 = ab->kind == BIAS_T5, NB = ab->NB, nbk = (kr.n + TILE - 1) / TILE, G = NH / NKV;
+    const size_t t5n = t5 ? (size_t)B * NH * nbk * NB : 0, rows = (size_t)qr.n * G * HS;
+    CHECK(ws->part_floats >= t5n, "attention_backward: scratch of %zu floats < %zu", ws->part_floats, t5n);
+    const size_t fit = 1 + (ws->part_floats - t5n) / (rows ? rows : 1);
+    const int all = omp_get_max_threads(), nt = (size_t)all < fit ? all : (int)fit;
+    float *t5part = ws->part, *dqpart = ws->part + t5n;
+    delta_rows(ws->delta, &a);
     openblas_set_num_threads(1);
-    #pragma omp parallel for schedule(dynamic, 1) num_threads(nt)
-    for (int u = 0; u < units_q; u++) {
-        const int i = a.nb - 1 - u % a.nb, r = u - u % a.nb + i;    // r: the unit's index in (b, h, i) order
-        dq_rows(dq, delta, t5 ? dbias + (size_t)r * NB : NULL, &a, u / (NH * a.nb), u / a.nb % NH, i);
-    }
-    #pragma omp parallel for schedule(dynamic, 1) num_threads(nt)
-    for (int u = 0; u < units_kv; u++)
-        dkv_rows(dk, dv, &a, u / (NKV * nbk), u / nbk % NKV, u % nbk);
-    openblas_set_num_threads(nt);
+    for (int b = 0; b < B; b++)
+        for (int g = 0; g < NKV; g++) {
+            #pragma omp parallel num_threads(nt)
+            {
+                const int w = omp_get_thread_num();
+                const DqDest dd = {w ? dqpart + (size_t)(w - 1) * rows : dq, w == 0};
+                if (w) memset(dd.base, 0, rows * sizeof(float));
+                #pragma omp for schedule(static, 1)
+                for (int j = nbk - 1; j >= 0; j--) {
+                    float *part = t5 ? t5part + (((size_t)b * NKV + g) * nbk + j) * G * NB : NULL;
+                    if (part) memset(part, 0, (size_t)G * NB * sizeof(float));
+                    key_tile_grads(dk, dv, part, &dd, &a, b, g, j);
+                }
+                #pragma omp for
+                for (int t = qr.g0; t < qr.g0 + qr.n; t++)
+                    for (int x = 1; x < nt; x++) {
+                        const float *src = dqpart + (size_t)(x - 1) * rows + (size_t)(t - qr.g0) * G * HS;
+                        float *dst = dq + qrow(&a, b, t, g * G);
+                        for (int e = 0; e < G * HS; e++) dst[e] += src[e];
+                    }
+            }
+        }
+    openblas_set_num_threads(all);                   // (OpenBLAS's OpenMP build sets OpenMP's count too)
     if (t5)
-        for (int r = 0; r < units_q; r++)
-            for (int n = 0; n < NB; n++) dtable[(size_t)n * NH + r / a.nb % NH] += dbias[(size_t)r * NB + n];
+        for (size_t u = 0; u < (size_t)B * NKV * nbk; u++)
+            for (int x = 0; x < G; x++) {
+                const int h = (int)(u / nbk % NKV) * G + x;
+                for (int n = 0; n < NB; n++) dtable[(size_t)n * NH + h] += t5part[(u * G + x) * NB + n];
+            }
 }
 
 void attention_backward(float *dq, float *dk, float *dv, float *dtable, const float *dout, const float *out,
                         const float *lse, const float *q, const float *k, const float *v, const AttnBias *ab,
-                        const int *pos, const int *doc, float *delta, float *dbias, int B, int T, int NH, int NKV,
+                        const int *pos, const int *doc, const AttnScratch *ws, int B, int T, int NH, int NKV,
                         int HS) {
     const AttnRows rows = {0, T, 0, T};
-    attention_backward_block(dq, dk, dv, dtable, dout, out, lse, q, k, v, ab, pos, pos, doc, delta, dbias, rows, rows, B,
-                             NH, NKV, HS);
+    attention_backward_block(dq, dk, dv, dtable, dout, out, lse, q, k, v, ab, pos, pos, doc, ws, rows, rows, B, NH, NKV,
+                             HS);
 }

@@ -19,16 +19,44 @@ void encoder_backward(float *dembed, const float *dout, const int *tokens, size_
         for (size_t n = 0; n < N; n++) dembed[(size_t)tokens[n] * C + c] += dout[n * C + c];
 }
 
+// rmsnorm_row: one row of rmsnorm_forward; returns r.
+KERNEL static float rmsnorm_row(float *out, const float *x, const float *w, int C, float eps) {
+    double ss = 0.0;
+    #pragma omp simd reduction(+ : ss)
+    for (int c = 0; c < C; c++) ss += (double)x[c] * x[c];
+    const float r = (float)(1.0 / sqrt(ss / C + eps));
+    #pragma omp simd
+    for (int c = 0; c < C; c++) out[c] = x[c] * r * w[c];
+    return r;
+}
+
 void rmsnorm_forward(float *out, float *rstd, const float *x, const float *w, size_t N, int C, float eps) {
     #pragma omp parallel for
+    for (size_t n = 0; n < N; n++) rstd[n] = rmsnorm_row(out + n * C, x + n * C, w, C, eps);
+}
+
+// rmsnorm_dx_row: dx += r w dy - (r^3 / C) x sum_k(w_k dy_k x_k) for one row.
+KERNEL static void rmsnorm_dx_row(float *dx, const float *dy, const float *x, const float *w, float r, int C) {
+    double dot = 0.0;
+    #pragma omp simd reduction(+ : dot)
+    for (int c = 0; c < C; c++) dot += (double)w[c] * dy[c] * x[c];
+    const float k = (float)(dot * r * r * r / C);
+    #pragma omp simd
+    for (int c = 0; c < C; c++) dx[c] += r * w[c] * dy[c] - k * x[c];
+}
+
+// rmsnorm_dw_cols: dw[c] += sum_n dy[n, c] x[n, c] r[n] for the columns [c0, c1), in double.
+KERNEL static void rmsnorm_dw_cols(float *dw, const float *dout, const float *x, const float *rstd, size_t N, int C,
+                                   int c0, int c1) {
+    double acc[64];
+    for (int c = c0; c < c1; c++) acc[c - c0] = 0.0;
     for (size_t n = 0; n < N; n++) {
-        const float *xr = x + n * C;
-        double ss = 0.0;
-        for (int c = 0; c < C; c++) ss += (double)xr[c] * xr[c];
-        float r = (float)(1.0 / sqrt(ss / C + eps));
-        rstd[n] = r;
-        for (int c = 0; c < C; c++) out[n * C + c] = xr[c] * r * w[c];
+        const float *dy = dout + n * C, *xr = x + n * C;
+        const double r = rstd[n];
+        #pragma omp simd
+        for (int c = c0; c < c1; c++) acc[c - c0] += (double)dy[c] * xr[c] * r;
     }
+    for (int c = c0; c < c1; c++) dw[c] += (float)acc[c - c0];
 }
 
 // y_c = x_c r w_c, r = (mean(x^2) + eps)^(-1/2), dr/dx_c = -r^3 x_c / C
@@ -36,20 +64,9 @@ void rmsnorm_forward(float *out, float *rstd, const float *x, const float *w, si
 void rmsnorm_backward(float *dx, float *dw, const float *dout, const float *x, const float *rstd,
                       const float *w, size_t N, int C) {
     #pragma omp parallel for
-    for (size_t n = 0; n < N; n++) {
-        const float *xr = x + n * C, *dy = dout + n * C;
-        float r = rstd[n];
-        double dot = 0.0;
-        for (int c = 0; c < C; c++) dot += (double)w[c] * dy[c] * xr[c];
-        float k = (float)(dot * r * r * r / C);
-        for (int c = 0; c < C; c++) dx[n * C + c] += r * w[c] * dy[c] - k * xr[c];
-    }
+    for (size_t n = 0; n < N; n++) rmsnorm_dx_row(dx + n * C, dout + n * C, x + n * C, w, rstd[n], C);
     #pragma omp parallel for
-    for (int c = 0; c < C; c++) {
-        double acc = 0.0;
-        for (size_t n = 0; n < N; n++) acc += (double)dout[n * C + c] * x[n * C + c] * rstd[n];
-        dw[c] += (float)acc;
-    }
+    for (int c0 = 0; c0 < C; c0 += 64) rmsnorm_dw_cols(dw, dout, x, rstd, N, C, c0, c0 + 64 < C ? c0 + 64 : C);
 }
 
 void matmul_forward(float *out, const float *x, const float *w, size_t N, int IC, int OC) {
@@ -63,22 +80,39 @@ void matmul_backward(float *dx, float *dw, const float *dout, const float *x, co
     cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, OC, IC, (int)N, 1.0f, dout, OC, x, IC, 1.0f, dw, IC);
 }
 
+// Element-wise layers run in blocks of EW_BLOCK floats shared by the threads, each block
+// one call of a KERNEL. sigmoid(g) = e / (1 + e), e = exp(g) by exp_shift (whose clamp
+// at g = 88 still gives 1, and 0 below -87).
+enum { EW_BLOCK = 2048 };
+
+KERNEL static void swiglu_block(float *out, const float *g, const float *u, size_t n) {
+    float e[EW_BLOCK];
+    exp_shift(e, g, (int)n, 0.0f);
+    #pragma omp simd
+    for (size_t i = 0; i < n; i++) out[i] = g[i] * (e[i] / (1.0f + e[i])) * u[i];
+}
+
 void swiglu_forward(float *out, const float *g, const float *u, size_t n) {
     #pragma omp parallel for
-    for (size_t i = 0; i < n; i++) {
-        float sg = 1.0f / (1.0f + expf(-g[i]));
-        out[i] = g[i] * sg * u[i];
-    }
+    for (size_t i = 0; i < n; i += EW_BLOCK) swiglu_block(out + i, g + i, u + i, n - i < EW_BLOCK ? n - i : EW_BLOCK);
 }
 
 // d silu(g)/dg = s (1 + g (1 - s)), s = sigmoid(g)
-void swiglu_backward(float *dg, float *du, const float *dout, const float *g, const float *u, size_t n) {
-    #pragma omp parallel for
+KERNEL static void swiglu_dblock(float *dg, float *du, const float *dout, const float *g, const float *u, size_t n) {
+    float e[EW_BLOCK];
+    exp_shift(e, g, (int)n, 0.0f);
+    #pragma omp simd
     for (size_t i = 0; i < n; i++) {
-        float sg = 1.0f / (1.0f + expf(-g[i]));
+        const float sg = e[i] / (1.0f + e[i]);
         dg[i] += dout[i] * u[i] * sg * (1.0f + g[i] * (1.0f - sg));
         du[i] += dout[i] * g[i] * sg;
     }
+}
+
+void swiglu_backward(float *dg, float *du, const float *dout, const float *g, const float *u, size_t n) {
+    #pragma omp parallel for
+    for (size_t i = 0; i < n; i += EW_BLOCK)
+        swiglu_dblock(dg + i, du + i, dout + i, g + i, u + i, n - i < EW_BLOCK ? n - i : EW_BLOCK);
 }
 
 void residual_forward(float *out, const float *a, const float *b, size_t n) {

@@ -8,6 +8,18 @@
 
 #include <stddef.h>
 
+// KERNEL: a hot loop compiled three times, for AVX-512 (x86-64-v4), AVX2 with FMA
+// (x86-64-v3) and the x86-64-v2 baseline (SSE4.2), the copy picked once at load time by
+// the CPU (GCC target_clones: an ifunc). With -ffp-contract=fast (Makefile) the AVX2 and
+// AVX-512 copies fuse multiply-adds, which SSE cannot: results are bit-identical from run
+// to run on one machine and thread count, and may differ in the last bits between
+// machines of different ISA levels. STRETCH_BASELINE builds the baseline copy only.
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !defined(STRETCH_BASELINE)
+#define KERNEL __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
+#else
+#define KERNEL
+#endif
+
 // encoder: out[n] = embed[tokens[n]]. out (N, C), tokens (N), embed (V, C).
 void encoder_forward(float *out, const int *tokens, const float *embed, size_t N, int C);
 void encoder_backward(float *dembed, const float *dout, const int *tokens, size_t N, int C);
@@ -95,13 +107,20 @@ void attention_forward(float *out, float *lse, const float *q, const float *k, c
 void attention_forward_cached(float *out, float *lse, const float *q, const float *k, const float *v,
                               const AttnBias *bias, const int *qpos, const int *kpos, const int *doc, int q0, int T,
                               int NH, int NKV, int HS);
-// dtable (NB, NH) gets the t5 table gradient (may be NULL otherwise). Scratch: delta
-// (B, NH, T); dbias holds attention_dbias_floats(B, T, NH, NB) floats (NULL unless t5).
+// AttnScratch: the backward's scratch. delta (B, NH, T): D_t = dout_t . out_t. part: the
+// t5 sums per (b, head, key tile) (B, NH, ceil(T/128), NB) when t5, then one dq partial
+// (T, NH/NKV, HS) per thread after the first; part_floats: what part holds (from
+// attention_part_floats for the threads that will run; with less, fewer threads run).
+typedef struct {
+    float *delta;
+    float *part;
+    size_t part_floats;
+} AttnScratch;
+// dtable (NB, NH) gets the t5 table gradient (may be NULL otherwise).
 void attention_backward(float *dq, float *dk, float *dv, float *dtable, const float *dout, const float *out,
                         const float *lse, const float *q, const float *k, const float *v, const AttnBias *bias,
-                        const int *pos, const int *doc, float *delta, float *dbias, int B, int T, int NH, int NKV,
-                        int HS);
-size_t attention_dbias_floats(int B, int T, int NH, int NB);
+                        const int *pos, const int *doc, const AttnScratch *ws, int B, int T, int NH, int NKV, int HS);
+size_t attention_part_floats(int B, int T, int NH, int NKV, int HS, int NB, int threads);
 
 // AttnRows: a block of query or key rows of attention: sequence rows [g0, g0 + n) (the
 // indices causality and document starts compare), stored from row `base` of arrays that
@@ -124,7 +143,7 @@ void attention_forward_block(float *out, float *lse, const float *q, const float
 // with T = qr.stride.
 void attention_backward_block(float *dq, float *dk, float *dv, float *dtable, const float *dout, const float *out,
                               const float *lse, const float *q, const float *k, const float *v, const AttnBias *ab,
-                              const int *qpos, const int *kpos, const int *doc, float *delta, float *dbias, AttnRows qr,
+                              const int *qpos, const int *kpos, const int *doc, const AttnScratch *ws, AttnRows qr,
                               AttnRows kr, int B, int NH, int NKV, int HS);
 
 
@@ -151,7 +170,7 @@ void ring_attention_forward(float *out, float *lse, const float *q, const float 
 // added (+=) to dk, dv in ring order. Scratch as attention_backward.
 void ring_attention_backward(float *dq, float *dk, float *dv, float *dtable, const float *dout, const float *out,
                              const float *lse, const float *q, const float *k, const float *v, const AttnBias *ab,
-                             const int *pos, const int *doc, float *delta, float *dbias, const RingBuffers *rb, int B,
+                             const int *pos, const int *doc, const AttnScratch *ws, const RingBuffers *rb, int B,
                              int T, int NH, int NKV, int HS);
 
 #endif

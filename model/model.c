@@ -7,6 +7,7 @@
 
 #include <assert.h>
 #include <math.h>
+#include <omp.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -138,8 +139,15 @@ size_t logits_chunk(size_t rows, int V) {
     return rows < c ? rows : c;
 }
 
+// part_floats: the attention backward's scratch (AttnScratch.part) for a (B, T) pass on
+// `threads` threads (Model.attn_threads; more OpenMP threads than that use only that many
+// in the attention backward).
+static size_t part_floats(const ModelConfig *c, int threads, size_t B, size_t T) {
+    return attention_part_floats((int)B, (int)T, c->n_heads, c->n_kv_heads, c->dim / c->n_heads, c->t5_buckets, threads);
+}
+
 // acts_sizes: floats of each activation for a (B, T) forward.
-static void acts_sizes(const ModelConfig *c, int recompute, size_t B, size_t T, size_t n[NUM_ACTS]) {
+static void acts_sizes(const ModelConfig *c, int threads, int recompute, size_t B, size_t T, size_t n[NUM_ACTS]) {
     size_t LR = (size_t)c->n_layers, L = recompute ? 1 : LR, C = (size_t)c->dim, H = (size_t)c->hidden, V = (size_t)c->vocab;
     size_t NH = (size_t)c->n_heads, KV = (size_t)c->n_kv_heads * (C / NH), BT = B * T;
     size_t sz[NUM_ACTS] = {
@@ -150,7 +158,7 @@ static void acts_sizes(const ModelConfig *c, int recompute, size_t B, size_t T, 
         [A_LOGITS] = logits_chunk(BT, (int)V) * V, [A_LOSSES] = BT, [A_DRESID] = BT * C, [A_DTMP] = BT * C, [A_DXN] = BT * C,
         [A_DQ] = BT * C, [A_DK] = BT * KV, [A_DV] = BT * KV, [A_DQR] = BT * C, [A_DKR] = BT * KV,
         [A_DATT] = BT * C, [A_DHGATE] = BT * H, [A_DHUP] = BT * H, [A_DHACT] = BT * H, [A_DELTA] = B * NH * T,
-        [A_DBIAS] = attention_dbias_floats((int)B, (int)T, (int)NH, c->t5_buckets),
+        [A_DBIAS] = part_floats(c, threads, B, T),
     };
     memcpy(n, sz, sizeof sz);
 }
@@ -170,7 +178,7 @@ typedef struct {
 // acts_views: point the activation views at acts_memory for a pass's (B, T) and mode.
 static void acts_views(Model *m, const Pass *ps) {
     size_t n[NUM_ACTS], off = 0;
-    acts_sizes(&m->cfg, ps->recompute, (size_t)ps->B, (size_t)ps->T, n);
+    acts_sizes(&m->cfg, m->attn_threads, ps->recompute, (size_t)ps->B, (size_t)ps->T, n);
     for (int i = 0; i < NUM_ACTS; i++) {
         m->acts.t[i] = m->acts_memory + off;
         off += n[i];
@@ -200,9 +208,9 @@ double model_flops_per_token(const ModelConfig *c, int T) {
 }
 
 // acts_total: floats of all activations for a (B, T) forward in a recompute mode.
-static size_t acts_total(const ModelConfig *c, int recompute, int B, int T) {
+static size_t acts_total(const ModelConfig *c, int threads, int recompute, int B, int T) {
     size_t n[NUM_ACTS], total = 0;
-    acts_sizes(c, recompute, (size_t)B, (size_t)T, n);
+    acts_sizes(c, threads, recompute, (size_t)B, (size_t)T, n);
     for (int i = 0; i < NUM_ACTS; i++) total += n[i];
     return total;
 }
@@ -210,7 +218,8 @@ static size_t acts_total(const ModelConfig *c, int recompute, int B, int T) {
 // reserve: grow the sizes the next allocation must cover.
 static void reserve(Model *m, int B, int T, int recompute) {
     CHECK(B > 0 && T > 0, "model_reserve: batch %d x %d must be positive", B, T);
-    size_t total = acts_total(&m->cfg, recompute, B, T);
+    if (!m->attn_threads) m->attn_threads = omp_get_max_threads();
+    size_t total = acts_total(&m->cfg, m->attn_threads, recompute, B, T);
     m->acts_capacity = total > m->acts_capacity ? total : m->acts_capacity;
     m->max_T = T > m->max_T ? T : m->max_T;
     m->max_BT = (size_t)B * (size_t)T > m->max_BT ? (size_t)B * (size_t)T : m->max_BT;
@@ -409,11 +418,12 @@ static void layer_backward(Model *m, const Pass *ps, int l, const AttnBias *ab) 
     zero(a->datt, BT * C); zero(a->dqr, BT * C); zero(a->dkr, BT * KV); zero(a->dv, BT * KV);
     zero(a->dq, BT * C); zero(a->dk, BT * KV); zero(a->dxn, BT * C);
     matmul_backward(a->datt, g->wo + (size_t)l * C * C, a->dresid, s.att, p->wo + (size_t)l * C * C, BT, C, C);
+    const AttnScratch ws = {a->delta, a->dbias, part_floats(&m->cfg, m->attn_threads, (size_t)B, (size_t)T)};
     if (ps->ring)
         ring_attention_backward(a->dqr, a->dkr, a->dv, g->t5_table, a->datt, s.att, s.lse, s.q, s.k, s.v, ab, ps->pos,
-                                ps->doc, a->delta, a->dbias, &m->ring, B, T, NH, NKV, HS);
+                                ps->doc, &ws, &m->ring, B, T, NH, NKV, HS);
     else attention_backward(a->dqr, a->dkr, a->dv, g->t5_table, a->datt, s.att, s.lse, s.q, s.k, s.v, ab, ps->pos,
-                            ps->doc, a->delta, a->dbias, B, T, NH, NKV, HS);
+                            ps->doc, &ws, B, T, NH, NKV, HS);
     if (m->pos.rope) {
         rope_backward(a->dq, a->dqr, m->rope_cos, m->rope_sin, ps->pos, B, T, NH, HS);
         rope_backward(a->dk, a->dkr, m->rope_cos, m->rope_sin, ps->pos, B, T, NKV, HS);
@@ -462,7 +472,7 @@ static void forward_trunk(Model *m, Pass *ps, const int *inputs, const int *targ
     const ModelConfig *c = &m->cfg;
     const int C = c->dim, V = c->vocab;
     const size_t BT = (size_t)ps->B * ps->T;
-    CHECK(m->acts_memory && ps->T <= m->max_T && acts_total(c, ps->recompute, ps->B, ps->T) <= m->acts_capacity,
+    CHECK(m->acts_memory && ps->T <= m->max_T && acts_total(c, m->attn_threads, ps->recompute, ps->B, ps->T) <= m->acts_capacity,
           "a forward of %d x %d tokens (recompute %d) exceeds what model_reserve sized for (T <= %d, %zu activation "
           "floats)", ps->B, ps->T, ps->recompute, m->max_T, m->acts_capacity);
     for (size_t i = 0; i < BT; i++)

@@ -118,7 +118,7 @@ typedef union {
         float *dhup;       // (B, T, H)
         float *dhact;      // (B, T, H)
         float *delta;      // (B, NH, T)      attention backward scratch
-        float *dbias;      // (B, NH, T)      t5 gradient per distance (scratch)
+        float *dbias;      // AttnScratch.part: t5 sums and per-thread dq partials (attention_part_floats)
     };
     float *t[NUM_ACTS];
 } Activations;
@@ -155,6 +155,8 @@ typedef struct {
     size_t acts_capacity;      // floats in acts_memory
     int max_T;                 // the longest sequence reserved (model_reserve, model_reserve_cache)
     size_t max_BT;             // the most tokens of one reserved forward
+    int attn_threads;          // the threads the attention backward's scratch is sized for
+                               // (OpenMP's at the first model_reserve)
     int max_P;                 // position ids < max_P (model_reserve_positions; at least max_T)
     Position pos;              // how positions enter attention (plain RoPE by default)
     float *rope_cos;           // (max_P, HS/2) row p: position id p

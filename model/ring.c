@@ -64,7 +64,7 @@ void ring_attention_forward(float *out, float *lse, const float *q, const float 
 
 void ring_attention_backward(float *dq, float *dk, float *dv, float *dtable, const float *dout, const float *out,
                              const float *lse, const float *q, const float *k, const float *v, const AttnBias *ab,
-                             const int *pos, const int *doc, float *delta, float *dbias, const RingBuffers *rb, int B,
+                             const int *pos, const int *doc, const AttnScratch *ws, const RingBuffers *rb, int B,
                              int T, int NH, int NKV, int HS) {
     const int P = dist_ring_size(), c = dist_ring_rank();
     const size_t n = (size_t)B * T, nkv = n * (size_t)NKV * HS;
@@ -80,8 +80,8 @@ void ring_attention_backward(float *dq, float *dk, float *dv, float *dtable, con
         for (int qk = 0; qk < 2; qk++)
             for (int kk = 0; kk < 2; kk++)
                 if (chunk(P, o, kk) <= chunk(P, c, qk))
-                    attention_backward_block(dq, dkc, dvc, dtable, dout, out, lse, q, kc, vc, ab, pos, pc, doc, delta,
-                                             dbias, pair_rows(P, c, qk, T), pair_rows(P, o, kk, T), B, NH, NKV, HS);
+                    attention_backward_block(dq, dkc, dvc, dtable, dout, out, lse, q, kc, vc, ab, pos, pc, doc, ws,
+                                             pair_rows(P, c, qk, T), pair_rows(P, o, kk, T), B, NH, NKV, HS);
         dist_ring_shift(dkc, rb->dk[to], nkv * sizeof(float));   // on the last step: home to its owner
         dist_ring_shift(dvc, rb->dv[to], nkv * sizeof(float));
         dist_ring_wait();

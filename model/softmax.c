@@ -12,9 +12,10 @@
 // stays a normal float; below -87 (exp < 1.7e-38, and -INFINITY) the result is 0. The bits
 // of 2^k are built as integers and moved to floats by one memcpy between two loops (no
 // type punning inside a loop), so both loops vectorise; the sum is float within a block.
+// A NaN x stays NaN (through r); its k is taken as 0 so that no NaN is cast to an integer.
 enum { EXP_BLOCK = 64 };
 
-double exp_shift(float *y, const float *x, int n, float shift) {
+KERNEL double exp_shift(float *y, const float *x, int n, float shift) {
     double total = 0.0;
     for (int i0 = 0; i0 < n; i0 += EXP_BLOCK) {
         const int m = n - i0 < EXP_BLOCK ? n - i0 : EXP_BLOCK;
@@ -31,7 +32,7 @@ double exp_shift(float *y, const float *x, int n, float shift) {
             p = p * r + 4.1665795894e-2f;
             p = p * r + 1.6666665459e-1f;
             p = p * r + 5.0000001201e-1f;
-            const int32_t kb = ((int32_t)k + 127) << 23;       // k in [-126, 127]
+            const int32_t kb = ((int32_t)(k == k ? k : 0.0f) + 127) << 23;   // k in [-126, 127]; x NaN: y is NaN
             bits[i] = d < -87.0f ? 0 : kb;                      // the bits of 2^k, or of 0
             y[i0 + i] = p * r * r + r + 1.0f;
         }
@@ -47,12 +48,17 @@ double exp_shift(float *y, const float *x, int n, float shift) {
 }
 
 // ce_row: z (V) becomes exp(z - max z); *sum gets its sum; returns -log softmax(z)[target].
-static float ce_row(float *z, int target, int V, double *sum) {
+KERNEL static float ce_row(float *z, int target, int V, double *sum) {
     float mx = -INFINITY;
     for (int i = 0; i < V; i++) mx = z[i] > mx ? z[i] : mx;
     const float zt = z[target];
     *sum = exp_shift(z, z, V, mx);
     return (float)((double)mx + log(*sum) - zt);
+}
+
+KERNEL static void scale_row(float *z, float k, int V) {
+    #pragma omp simd
+    for (int i = 0; i < V; i++) z[i] *= k;
 }
 
 void crossentropy_forward(float *losses, float *logits, const int *targets, size_t N, int V) {
@@ -69,8 +75,7 @@ void crossentropy_backward(float *dlogits, float *losses, const int *targets, fl
         float *z = dlogits + n * V;
         double s;
         losses[n] = ce_row(z, targets[n], V, &s);
-        const float k = (float)(dloss / s);
-        for (int i = 0; i < V; i++) z[i] *= k;
+        scale_row(z, (float)(dloss / s), V);
         z[targets[n]] -= dloss;
     }
 }

@@ -15,6 +15,7 @@
 #include "../util/util.h"
 
 #include <cblas.h>
+#include <omp.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
@@ -32,27 +33,39 @@ typedef struct {
     const char *kind;
     int recompute, docs, pose;
     const char *vs;
+    int torch;           // 1: PyTorch trains the same shape in the same run (scripts/bench_torch.py)
 } Case;
 
 static const Case CASES[] = {
-    {"15m_256", 288, 768, 6, 6, 6, 32000, 256, 8, 9, "step", 0, 0, 0, NULL},
-    {"15m_1024", 288, 768, 6, 6, 6, 32000, 1024, 2, 9, "step", 0, 0, 0, NULL},
-    {"15m_4096", 288, 768, 6, 6, 6, 32000, 4096, 1, 3, "step", 0, 0, 0, NULL},
-    {"15m_8192", 288, 768, 6, 6, 6, 32000, 8192, 1, 3, "step", 1, 0, 0, NULL},        // recompute on from here
-    {"15m_32768", 288, 768, 6, 6, 6, 32000, 32768, 1, 1, "step", 1, 0, 0, NULL},
-    {"260k_512", 64, 172, 5, 8, 4, 512, 512, 8, 7, "step", 0, 0, 0, NULL},
-    {"260k_4096", 64, 172, 5, 8, 4, 512, 4096, 1, 3, "step", 0, 0, 0, NULL},
-    {"260k_32768", 64, 172, 5, 8, 4, 512, 32768, 1, 1, "step", 1, 0, 0, NULL},
-    {"attn_rope_8192", 288, 0, 1, 6, 6, 0, 8192, 1, 3, "rope", 0, 0, 0, NULL},
-    {"attn_alibi_8192", 288, 0, 1, 6, 6, 0, 8192, 1, 3, "alibi", 0, 0, 0, NULL},
-    {"attn_t5_8192", 288, 0, 1, 6, 6, 0, 8192, 1, 3, "t5", 0, 0, 0, NULL},
-    {"attn_rope_32768", 288, 0, 1, 6, 6, 0, 32768, 1, 1, "rope", 0, 0, 0, NULL},
-    {"attn_alibi_32768", 288, 0, 1, 6, 6, 0, 32768, 1, 1, "alibi", 0, 0, 0, NULL},
-    {"attn_t5_32768", 288, 0, 1, 6, 6, 0, 32768, 1, 1, "t5", 0, 0, 0, NULL},
-    {"15m_4096_docs256", 288, 768, 6, 6, 6, 32000, 4096, 1, 3, "step", 0, 256, 0, "15m_4096"},
-    {"260k_4096_docs256", 64, 172, 5, 8, 4, 512, 4096, 4, 3, "step", 0, 256, 0, "260k_4096x4"},
-    {"260k_4096x4", 64, 172, 5, 8, 4, 512, 4096, 4, 3, "step", 0, 0, 0, NULL},
-    {"260k_pose_32768", 64, 172, 5, 8, 4, 512, 2048, 16, 3, "step", 0, 0, 32768, "260k_32768"},
+    {"15m_256", 288, 768, 6, 6, 6, 32000, 256, 8, 9, "step", 0, 0, 0, NULL, 0},
+    {"15m_1024", 288, 768, 6, 6, 6, 32000, 1024, 2, 9, "step", 0, 0, 0, NULL, 0},
+    {"15m_4096", 288, 768, 6, 6, 6, 32000, 4096, 1, 3, "step", 0, 0, 0, NULL, 0},
+    {"15m_8192", 288, 768, 6, 6, 6, 32000, 8192, 1, 3, "step", 1, 0, 0, NULL, 0},      // recompute on from here
+    {"15m_32768", 288, 768, 6, 6, 6, 32000, 32768, 1, 1, "step", 1, 0, 0, NULL, 0},
+    {"260k_512", 64, 172, 5, 8, 4, 512, 512, 8, 7, "step", 0, 0, 0, NULL, 0},
+    {"260k_4096", 64, 172, 5, 8, 4, 512, 4096, 1, 3, "step", 0, 0, 0, NULL, 0},
+    {"260k_32768", 64, 172, 5, 8, 4, 512, 32768, 1, 1, "step", 1, 0, 0, NULL, 0},
+    {"attn_rope_8192", 288, 0, 1, 6, 6, 0, 8192, 1, 3, "rope", 0, 0, 0, NULL, 0},
+    {"attn_alibi_8192", 288, 0, 1, 6, 6, 0, 8192, 1, 3, "alibi", 0, 0, 0, NULL, 0},
+    {"attn_t5_8192", 288, 0, 1, 6, 6, 0, 8192, 1, 3, "t5", 0, 0, 0, NULL, 0},
+    {"attn_rope_32768", 288, 0, 1, 6, 6, 0, 32768, 1, 1, "rope", 0, 0, 0, NULL, 0},
+    {"attn_alibi_32768", 288, 0, 1, 6, 6, 0, 32768, 1, 1, "alibi", 0, 0, 0, NULL, 0},
+    {"attn_t5_32768", 288, 0, 1, 6, 6, 0, 32768, 1, 1, "t5", 0, 0, 0, NULL, 0},
+    {"15m_4096_docs256", 288, 768, 6, 6, 6, 32000, 4096, 1, 3, "step", 0, 256, 0, "15m_4096", 0},
+    {"260k_4096_docs256", 64, 172, 5, 8, 4, 512, 4096, 4, 3, "step", 0, 256, 0, "260k_4096x4", 0},
+    {"260k_4096x4", 64, 172, 5, 8, 4, 512, 4096, 4, 3, "step", 0, 0, 0, NULL, 0},
+    {"260k_pose_32768", 64, 172, 5, 8, 4, 512, 2048, 16, 3, "step", 0, 0, 32768, "260k_32768", 0},
+    // real shapes: stories110M (HS 64), and one TinyLlama-1.1B layer (HS 64, GQA 32/4) over
+    // a small vocabulary so that the layer's own work dominates; at 32768 the 110M shape
+    // keeps one of its 12 layers (a step of all 12 takes about 25 minutes here)
+    {"110m_2048", 768, 2048, 12, 12, 12, 32000, 2048, 1, 3, "step", 0, 0, 0, NULL, 1},
+    {"110m_8192", 768, 2048, 12, 12, 12, 32000, 8192, 1, 1, "step", 1, 0, 0, NULL, 1},
+    {"110m_l1_32768", 768, 2048, 1, 12, 12, 32000, 32768, 1, 1, "step", 1, 0, 0, NULL, 1},
+    {"tl1b_l1_2048", 2048, 5632, 1, 32, 4, 512, 2048, 1, 3, "step", 0, 0, 0, NULL, 1},
+    {"tl1b_l1_8192", 2048, 5632, 1, 32, 4, 512, 8192, 1, 1, "step", 1, 0, 0, NULL, 1},
+    {"tl1b_l1_32768", 2048, 5632, 1, 32, 4, 512, 32768, 1, 1, "step", 1, 0, 0, NULL, 1},
+    {"attn_rope_hs64_8192", 768, 0, 1, 12, 12, 0, 8192, 1, 3, "rope", 0, 0, 0, NULL, 0},
+    {"attn_rope_hs64_32768", 768, 0, 1, 12, 12, 0, 32768, 1, 1, "rope", 0, 0, 0, NULL, 0},
 };
 #define N_CASES (sizeof CASES / sizeof CASES[0])
 
@@ -136,12 +149,41 @@ static double run_step_case(const Case *k, double peak) {
     return (double)BT / dt;
 }
 
+// run_torch: PyTorch on the case's shape (scripts/bench_torch.py, when /usr/bin/python3 has
+// torch), its row, and stretch's tokens/s and peak RSS against it.
+static void run_torch(const Case *k, double peak, double tps, double rss) {
+    char cmd[512], line[512] = "";
+    snprintf(cmd, sizeof cmd, "/usr/bin/python3 -c 'import torch' 2>/dev/null && /usr/bin/python3 scripts/bench_torch.py "
+             "%d %d %d %d %d %d %d %d %d %d 2>&1 | tail -1", k->dim, k->hidden, k->layers, k->heads, k->kv, k->vocab, k->T,
+             k->B, k->steps, setup_threads(0));
+    fflush(stdout);
+    FILE *f = popen(cmd, "r");
+    CHECK(f, "bench: cannot run %s", cmd);
+    if (!fgets(line, sizeof line, f)) snprintf(line, sizeof line, "skip=python3-torch is not installed");
+    pclose(f);
+    line[strcspn(line, "\n")] = '\0';
+    double t = 0.0, sec = 0.0, r = 0.0;
+    const char *at = strstr(line, "tokens_per_s=");
+    if (!at || sscanf(at, "tokens_per_s=%lf s_per_step=%lf rss_gib=%lf", &t, &sec, &r) != 3) {
+        printf("%-16s torch: %s\n", "", line);
+        return;
+    }
+    const double flop = (double)k->B * k->T * model_flops_per_token(&(ModelConfig){.dim = k->dim, .hidden = k->hidden,
+                        .n_layers = k->layers, .n_heads = k->heads, .n_kv_heads = k->kv, .vocab = k->vocab}, k->T);
+    printf("%-16s %6d %3d %10.0f %10.2f %7.1f %6.1f%% %8.2f\n", "  torch", k->T, k->B, t, sec, flop / sec / 1e9,
+           100.0 * flop / sec / 1e9 / peak, r);
+    printf("%-16s stretch: %.2fx torch's tokens/s in %.2fx its memory (%s)\n", "", tps / t, rss / r,
+           strstr(line, "attention=") ? strstr(line, "attention=") : "");
+}
+
 static void run_attention_case(const Case *k, double peak) {
     int T = k->T, NH = k->heads, NKV = k->kv, HS = k->dim / k->heads, NB = 32;
     size_t nq = (size_t)T * NH * HS, nk = (size_t)T * NKV * HS, ns = (size_t)NH * T;
     float *q = xmalloc(nq * 4), *kk = xmalloc(nk * 4), *v = xmalloc(nk * 4), *o = xmalloc(nq * 4), *lse = xmalloc(ns * 4);
     float *dq = xcalloc(nq, 4), *dk = xcalloc(nk, 4), *dv = xcalloc(nk, 4), *d1 = xmalloc(ns * 4);
-    float *d2 = xmalloc(attention_dbias_floats(1, T, NH, NB) * 4);
+    const size_t npart = attention_part_floats(1, T, NH, NKV, HS, NB, omp_get_max_threads());
+    float *d2 = xmalloc(npart * 4);
+    const AttnScratch ws = {d1, d2, npart};
     float *cs = xmalloc((size_t)T * HS / 2 * 4), *sn = xmalloc((size_t)T * HS / 2 * 4), slopes[64];
     float *table = xcalloc((size_t)NB * NH, 4), *dtable = xcalloc((size_t)NB * NH, 4);
     int *bucket = xmalloc((size_t)T * sizeof(int)), *pos = xmalloc((size_t)T * sizeof(int)), *doc = xcalloc((size_t)T, sizeof(int));
@@ -161,7 +203,7 @@ static void run_attention_case(const Case *k, double peak) {
         double t0 = now_seconds();
         if (!strcmp(k->kind, "rope")) { rope_forward(q, q, cs, sn, pos, 1, T, NH, HS); rope_forward(kk, kk, cs, sn, pos, 1, T, NKV, HS); }
         attention_forward(o, lse, q, kk, v, &ab, pos, doc, 1, T, NH, NKV, HS);
-        attention_backward(dq, dk, dv, dtable, o, o, lse, q, kk, v, &ab, pos, doc, d1, d2, 1, T, NH, NKV, HS);
+        attention_backward(dq, dk, dv, dtable, o, o, lse, q, kk, v, &ab, pos, doc, &ws, 1, T, NH, NKV, HS);
         t[s] = now_seconds() - t0;
     }
     double dt = median(t, k->steps), flop = 3.0 * NH * 4.0 * HS * (double)T * (T + 1) / 2.0;
@@ -184,12 +226,16 @@ int main(int argc, char **argv) {
             const Case *ref = find_case(k->vs);
             const double base = run_step_case(ref, atof(argv[3])), tps = run_step_case(k, atof(argv[3]));
             printf("%-16s %.2fx the tokens/s of %s (GFLOP/s counts full causal attention)\n", "", tps / base, ref->name);
-        } else if (!strcmp(k->kind, "step")) run_step_case(k, atof(argv[3]));
+        } else if (!strcmp(k->kind, "step")) {
+            const double tps = run_step_case(k, atof(argv[3]));
+            if (k->torch) run_torch(k, atof(argv[3]), tps, peak_rss_gib());
+        }
         else run_attention_case(k, atof(argv[3]));
         return 0;
     }
-    // default: the cases that finish in about two minutes; CASES=all adds 15m_8192 and the
-    // 32k cases (about ten minutes more); or name cases explicitly
+    // default: the cases that finish in about two minutes; CASES=all adds 15m_8192, the
+    // 32k cases and the real shapes with PyTorch beside them (about an hour more); or name
+    // cases explicitly
     const char *quick = "15m_256,15m_1024,15m_4096,260k_512,260k_4096,attn_rope_8192,attn_alibi_8192,attn_t5_8192,"
                         "15m_4096_docs256,260k_4096_docs256";
     const char *sel = argc > 1 ? argv[1] : getenv("CASES");

@@ -26,6 +26,7 @@
 #include "check.h"
 
 #include <math.h>
+#include <omp.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -121,7 +122,9 @@ static void run(Run *r, const Problem *p, const float *k, const float *v, int na
     const size_t nq = (size_t)B * T * NH * HS, nk = (size_t)B * T * NKV * HS, ns = (size_t)B * NH * T;
     *r = (Run){xcalloc(nq, 4), xcalloc(ns, 4), xcalloc(nq, 4), xcalloc(nk, 4), xcalloc(nk, 4), xcalloc((size_t)p->NB * NH, 4)};
     float *delta = xcalloc(ns, sizeof(float));
-    float *dbias = xcalloc(naive ? (size_t)B * NH * p->NB : attention_dbias_floats(B, T, NH, p->NB), sizeof(float));
+    const size_t npart = naive ? (size_t)B * NH * p->NB : attention_part_floats(B, T, NH, NKV, HS, p->NB, omp_get_max_threads());
+    float *dbias = xcalloc(npart ? npart : 1, sizeof(float));
+    const AttnScratch ws = {delta, dbias, npart};
     if (naive) {
         attention_naive_forward(r->out, r->lse, p->q, k, v, &p->ab, p->pos, p->doc, B, T, NH, NKV, HS);
         attention_naive_backward(r->dq, r->dk, r->dv, r->dtable, p->dout, r->out, r->lse, p->q, k, v, &p->ab, p->pos,
@@ -129,7 +132,7 @@ static void run(Run *r, const Problem *p, const float *k, const float *v, int na
     } else {
         attention_forward(r->out, r->lse, p->q, k, v, &p->ab, p->pos, p->doc, B, T, NH, NKV, HS);
         attention_backward(r->dq, r->dk, r->dv, r->dtable, p->dout, r->out, r->lse, p->q, k, v, &p->ab, p->pos, p->doc,
-                           delta, dbias, B, T, NH, NKV, HS);
+                           &ws, B, T, NH, NKV, HS);
     }
     free(delta);
     free(dbias);

@@ -9,6 +9,7 @@
 #include "check.h"
 
 #include <math.h>
+#include <omp.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -286,8 +287,9 @@ static void test_attention(int NH, int NKV) {
     double e = attention_naive_err(&c, out);
     CHECK_CLOSE(check_what("attention fwd NH%d NKV%d: max abs err vs materialised softmax", NH, NKV), e, 0.0, 1e-5, 0.0);
     AttnBias none = {0, NULL, NULL, NULL, 0};
-    attention_backward(dq, dk, dv, NULL, w, out, c.lse, c.q, c.k, c.v, &none, IOTA, NODOC, filled((size_t)B * NH * T, 0),
-                       NULL, B, T, NH, NKV, HS);
+    const size_t npart = attention_part_floats(B, T, NH, NKV, HS, 0, omp_get_max_threads());
+    const AttnScratch ws = {filled((size_t)B * NH * T, 0), filled(npart + 1, 0), npart};
+    attention_backward(dq, dk, dv, NULL, w, out, c.lse, c.q, c.k, c.v, &none, IOTA, NODOC, &ws, B, T, NH, NKV, HS);
     snprintf(name, sizeof name, "attention dq NH%d NKV%d", NH, NKV);
     check(name, &p, c.q, nq, dq, 0.2f);
     snprintf(name, sizeof name, "attention dk NH%d NKV%d", NH, NKV);
@@ -318,8 +320,9 @@ static void test_attention_bias(int kind) {
     const char *name = kind == BIAS_ALIBI ? "alibi" : "t5";
     char what[64];
     probe_loss(&p);
-    attention_backward(dq, dk, dv, dtable, w, out, c.a.lse, c.a.q, c.a.k, c.a.v, &c.ab, SKIP, DOCS, filled(ns, 0),
-                       filled(attention_dbias_floats(B, T, NH, NB), 0), B, T, NH, NKV, HS);
+    const size_t npart = attention_part_floats(B, T, NH, NKV, HS, NB, omp_get_max_threads());
+    const AttnScratch ws = {filled(ns, 0), filled(npart, 0), npart};
+    attention_backward(dq, dk, dv, dtable, w, out, c.a.lse, c.a.q, c.a.k, c.a.v, &c.ab, SKIP, DOCS, &ws, B, T, NH, NKV, HS);
     snprintf(what, sizeof what, "attention+%s dq", name);
     check(what, &p, c.a.q, nq, dq, 0.0f);
     snprintf(what, sizeof what, "attention+%s dk", name);

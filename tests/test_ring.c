@@ -25,6 +25,7 @@
 #include "check.h"
 
 #include <math.h>
+#include <omp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -132,10 +133,12 @@ static void reference(Result *r, const Problem *p) {
     const int Tf = p->Tf, NH = p->NH, NKV = p->NKV, HS = p->HS;
     result_alloc(r, p, Tf);
     float *delta = xmalloc((size_t)B * NH * Tf * sizeof(float));
-    float *dbias = p->ab.kind == BIAS_T5 ? xmalloc(attention_dbias_floats(B, Tf, NH, NB) * sizeof(float)) : NULL;
+    const size_t npart = attention_part_floats(B, Tf, NH, NKV, HS, p->ab.kind == BIAS_T5 ? NB : 0, omp_get_max_threads());
+    float *dbias = xmalloc((npart + 1) * sizeof(float));
+    const AttnScratch ws = {delta, dbias, npart};
     attention_forward(r->t[0], r->t[1], p->q, p->k, p->v, &p->ab, p->pos, p->doc, B, Tf, NH, NKV, HS);
     attention_backward(r->t[2], r->t[3], r->t[4], r->t[5], p->dout, r->t[0], r->t[1], p->q, p->k, p->v, &p->ab, p->pos,
-                       p->doc, delta, dbias, B, Tf, NH, NKV, HS);
+                       p->doc, &ws, B, Tf, NH, NKV, HS);
     free(delta);
     free(dbias);
 }
@@ -194,10 +197,12 @@ static void ring(Result *r, const Problem *p, const Local *l) {
     const int T = p->T, NH = p->NH, NKV = p->NKV, HS = p->HS;
     result_alloc(r, p, T);
     float *delta = xmalloc((size_t)B * NH * T * sizeof(float));
-    float *dbias = p->ab.kind == BIAS_T5 ? xmalloc(attention_dbias_floats(B, T, NH, NB) * sizeof(float)) : NULL;
+    const size_t npart = attention_part_floats(B, T, NH, NKV, HS, p->ab.kind == BIAS_T5 ? NB : 0, omp_get_max_threads());
+    float *dbias = xmalloc((npart + 1) * sizeof(float));
+    const AttnScratch ws = {delta, dbias, npart};
     ring_attention_forward(r->t[0], r->t[1], l->q, l->k, l->v, &p->ab, l->pos, l->doc, &l->rb, B, T, NH, NKV, HS);
     ring_attention_backward(r->t[2], r->t[3], r->t[4], r->t[5], l->dout, r->t[0], r->t[1], l->q, l->k, l->v, &p->ab,
-                            l->pos, l->doc, delta, dbias, &l->rb, B, T, NH, NKV, HS);
+                            l->pos, l->doc, &ws, &l->rb, B, T, NH, NKV, HS);
     free(delta);
     free(dbias);
 }

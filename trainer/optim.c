@@ -1,6 +1,7 @@
 // optim.c — see optim.h.
 #define _DEFAULT_SOURCE
 #include "optim.h"
+#include "../model/layers.h"
 #include "../util/util.h"
 
 #include <math.h>
@@ -34,6 +35,24 @@ static size_t blocks(size_t n, size_t *block) {
     return (n + *block - 1) / *block;
 }
 
+// adamw_block: the update of n parameters; *dsq = sum(d^2), *wsq = the sum of the squared
+// weights before it.
+KERNEL static void adamw_block(float *p, const float *g, float *m, float *v, size_t n, float lr, float b1, float b2,
+                               float eps, float wd, float c1, float c2, double *dsq, double *wsq) {
+    double sd = 0.0, sw = 0.0;
+    #pragma omp simd reduction(+ : sd, sw)
+    for (size_t i = 0; i < n; i++) {
+        m[i] = b1 * m[i] + (1.0f - b1) * g[i];
+        v[i] = b2 * v[i] + (1.0f - b2) * g[i] * g[i];
+        const float mh = m[i] / c1, vh = v[i] / c2, d = lr * (mh / (sqrtf(vh) + eps) + wd * p[i]);
+        sw += (double)p[i] * p[i];
+        sd += (double)d * d;
+        p[i] -= d;
+    }
+    *dsq = sd;
+    *wsq = sw;
+}
+
 // m = b1 m + (1-b1) g;  v = b2 v + (1-b2) g^2;  p -= d,  d = lr (m^ / (sqrt(v^) + eps) + wd p)
 // with bias corrections m^ = m / (1 - b1^t), v^ = v / (1 - b2^t). Adds sum(d^2) to *dsq and
 // the sum of the squared weights before the update to *wsq (fixed blocks, in order).
@@ -44,19 +63,8 @@ static void adamw_range(float *p, const float *g, float *m, float *v, size_t n, 
     double pd[NORM_MAX_BLOCKS], pw[NORM_MAX_BLOCKS];
     #pragma omp parallel for
     for (size_t k = 0; k < nb; k++) {
-        double sd = 0.0, sw = 0.0;
-        const size_t end = (k + 1) * block < n ? (k + 1) * block : n;
-        for (size_t i = k * block; i < end; i++) {
-            m[i] = b1 * m[i] + (1.0f - b1) * g[i];
-            v[i] = b2 * v[i] + (1.0f - b2) * g[i] * g[i];
-            float mh = m[i] / c1, vh = v[i] / c2;
-            float d = lr * (mh / (sqrtf(vh) + eps) + wd * p[i]);
-            sw += (double)p[i] * p[i];
-            sd += (double)d * d;
-            p[i] -= d;
-        }
-        pd[k] = sd;
-        pw[k] = sw;
+        const size_t i = k * block, len = (k + 1) * block < n ? block : n - i;
+        adamw_block(p + i, g + i, m + i, v + i, len, lr, b1, b2, eps, wd, c1, c2, &pd[k], &pw[k]);
     }
     for (size_t k = 0; k < nb; k++) {
         *dsq += pd[k];
