@@ -55,7 +55,8 @@ LIB_SRC := util/util.c util/ytree.c util/json.c util/fs.c util/sha256.c util/ggu
            trainer/config.c trainer/curriculum.c trainer/optim.c trainer/train.c trainer/eval.c trainer/tasks.c trainer/positions.c trainer/setup.c trainer/checkpoint.c trainer/resume.c trainer/export.c trainer/runlog.c trainer/svg.c trainer/compare.c trainer/progress.c trainer/sample.c
 LIB_OBJ := $(LIB_SRC:%.c=build/%.o)
 HEADERS := $(wildcard util/*.h dist/*.h model/*.h data/*.h trainer/*.h)
-TESTS   := tests/test_layers tests/test_attention tests/test_curriculum tests/refcheck tests/test_real tests/test_train tests/test_position tests/test_cached tests/test_needles tests/test_data tests/test_report tests/test_gradcheck tests/test_optim tests/rope_dump tests/test_tokenizer tests/test_ring tests/test_dist tests/test_tasks tests/test_copier tests/test_sources
+TESTS   := tests/test_layers tests/test_attention tests/test_curriculum tests/refcheck tests/test_real tests/test_train tests/test_position tests/test_cached tests/test_needles tests/test_data tests/test_report tests/test_gradcheck tests/test_optim tests/rope_dump tests/test_tokenizer tests/test_ring tests/test_dist tests/test_tasks tests/test_copier tests/test_sources \
+           tests/test_layers_v2 tests/test_attention_v2 tests/test_optim_v2
 
 # the fuzz targets (rules below, "fuzzing"); set here: `test` needs them
 FUZZ_CC      := clang-14
@@ -115,6 +116,17 @@ build/dist/dist.o: dist/dist.c $(HEADERS) Makefile | $(PKG_STAMP)
 
 train: build/trainer/main.o $(LIB_OBJ)
 	$(CC) $(CFLAGS) $^ -o $@ $(LDLIBS) $(MPI_LDLIBS)
+
+# tests/*_v2: the kernel tests again on the x86-64-v2 copies of the KERNEL loops
+# (model/layers.h), which a CPU with AVX2 never picks: model/ and trainer/optim.c built
+# with STRETCH_BASELINE (build/v2/), the rest of the library as is.
+V2_OBJ := $(patsubst build/%,build/v2/%,$(filter build/model/% build/trainer/optim.o,$(LIB_OBJ)))
+build/v2/%.o: %.c $(HEADERS) | $(PKG_STAMP)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -DSTRETCH_BASELINE -c $< -o $@
+tests/%_v2: build/tests/%.o $(V2_OBJ) $(filter-out build/model/% build/trainer/optim.o,$(LIB_OBJ))
+	$(CC) $(CFLAGS) $^ -o $@ $(LDLIBS) $(MPI_LDLIBS)
+tests/test_attention_v2: build/tests/attention_naive.o
 
 tests/%: build/tests/%.o $(LIB_OBJ)
 	$(CC) $(CFLAGS) $^ -o $@ $(LDLIBS) $(MPI_LDLIBS)

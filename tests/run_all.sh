@@ -25,6 +25,10 @@ run() {
 run layers ./tests/test_layers
 run gradcheck ./tests/test_gradcheck
 run attention ./tests/test_attention
+# the x86-64-v2 (SSE) copies of the KERNEL loops, built apart (Makefile, tests/*_v2)
+run "layers, x86-64-v2 kernels" ./tests/test_layers_v2
+run "attention, x86-64-v2 kernels" ./tests/test_attention_v2
+run "optim, x86-64-v2 kernels" ./tests/test_optim_v2 tests/fixtures/adamw_trajectory.safetensors
 run curriculum ./tests/test_curriculum
 run data ./tests/test_data
 run sources ./tests/test_sources
