@@ -60,7 +60,7 @@ enum { TILE = 128 };   // query rows and key rows per tile
 
 size_t attention_part_floats(int B, int T, int NH, int NKV, int HS, int NB, int threads) {
     const size_t t5 = (size_t)B * (size_t)NH * (size_t)((T + TILE - 1) / TILE) * (size_t)NB;
-    return t5 + (size_t)(threads - 1) * (size_t)T * (size_t)(NH / NKV) * (size_t)HS;
+    return t5 + (size_t)(threads - 1) * (size_t)B * (size_t)T * (size_t)(NH / NKV) * (size_t)HS;
 }
 
 // Att: the operands of one attention call: the query rows a->qr against the key rows
@@ -286,7 +286,7 @@ static void delta_rows(float *delta, const Att *a) {
 }
 
 // DqDest: where a thread's dq contributions go: dq itself (ld NH*HS, head offset h*HS),
-// or the thread's partial (qr.n, G, HS) of the current kv head's G query heads.
+// or the thread's partial (B, qr.n, G, HS) of the current kv head's G query heads.
 typedef struct {
     float *base;
     int direct;
@@ -294,7 +294,8 @@ typedef struct {
 
 static float *dq_at(const DqDest *d, const Att *a, int b, int t, int h) {
     const int G = a->NH / a->NKV;
-    return d->direct ? d->base + qrow(a, b, t, h) : d->base + ((size_t)(t - a->qr.g0) * G + h % G) * a->HS;
+    return d->direct ? d->base + qrow(a, b, t, h)
+                     : d->base + (((size_t)b * a->qr.n + (size_t)(t - a->qr.g0)) * G + h % G) * a->HS;
 }
 
 // key_tile_grads: key tile j of kv head g: over the query heads of the group and the
@@ -328,10 +329,11 @@ static void key_tile_grads(float *dk, float *dv, float *part, const DqDest *dd, 
 // D_t = do_t.o_t:  dv_s += sum_t p_ts do_t;  ds_ts = p_ts (do_t.v_s - D_t) = dL/dx_ts;
 //   dq_t += scale sum_s ds_ts k_s;  dk_s += scale sum_t ds_ts q_t;
 //   t5: dtable[bucket(t - s), h] += sum ds_ts.
-// One pass over key tiles, which own their rows of dk and dv; for each (b, kv head) in
-// turn, the key tiles are dealt to the threads round-robin (a static schedule). Thread 0
-// adds its dq terms to dq in place; thread w > 0 into its own partial, added to dq after
-// the group in thread order. Every sum thus has a fixed order for a given thread count
+// One pass over key tiles, which own their rows of dk and dv; for each kv head in turn,
+// the (b, key tile) units are dealt to the threads round-robin (a static schedule), in a
+// snake order (key tiles last to first for even b, first to last for odd b) so that
+// long and short causal walks alternate. Thread 0 adds its dq terms to dq in place;
+// thread w > 0 into its own partial, added to dq after the group in thread order. Every sum thus has a fixed order for a given thread count
 // (no atomics); the threads are capped by what ws->part holds. The t5 partial sums per
 // (b, h, key tile) are added to dtable serially in that order.
 void attention_backward_block(float *dq, float *dk, float *dv, float *dtable, const float *dout, const float *out,
@@ -341,35 +343,37 @@ void attention_backward_block(float *dq, float *dk, float *dv, float *dtable, co
     Att a = att_of(q, k, v, ab, qpos, kpos, doc, qr, kr, B, NH, NKV, HS);
     a.out = out, a.dout = dout, a.lse = lse, a.delta = ws->delta;
     const int t5 = ab->kind == BIAS_T5, NB = ab->NB, nbk = (kr.n + TILE - 1) / TILE, G = NH / NKV;
-    const size_t t5n = t5 ? (size_t)B * NH * nbk * NB : 0, rows = (size_t)qr.n * G * HS;
+    const size_t t5n = t5 ? (size_t)B * NH * nbk * NB : 0, rows = (size_t)B * qr.n * G * HS;
     CHECK(ws->part_floats >= t5n, "attention_backward: scratch of %zu floats < %zu", ws->part_floats, t5n);
     const size_t fit = 1 + (ws->part_floats - t5n) / (rows ? rows : 1);
     const int all = omp_get_max_threads(), nt = (size_t)all < fit ? all : (int)fit;
     float *t5part = ws->part, *dqpart = ws->part + t5n;
     delta_rows(ws->delta, &a);
     openblas_set_num_threads(1);
-    for (int b = 0; b < B; b++)
-        for (int g = 0; g < NKV; g++) {
-            #pragma omp parallel num_threads(nt)
-            {
-                const int w = omp_get_thread_num();
-                const DqDest dd = {w ? dqpart + (size_t)(w - 1) * rows : dq, w == 0};
-                if (w) memset(dd.base, 0, rows * sizeof(float));
-                #pragma omp for schedule(static, 1)
-                for (int j = nbk - 1; j >= 0; j--) {
-                    float *part = t5 ? t5part + (((size_t)b * NKV + g) * nbk + j) * G * NB : NULL;
-                    if (part) memset(part, 0, (size_t)G * NB * sizeof(float));
-                    key_tile_grads(dk, dv, part, &dd, &a, b, g, j);
-                }
-                #pragma omp for
+    for (int g = 0; g < NKV; g++) {
+        #pragma omp parallel num_threads(nt)
+        {
+            const int w = omp_get_thread_num();
+            const DqDest dd = {w ? dqpart + (size_t)(w - 1) * rows : dq, w == 0};
+            if (w) memset(dd.base, 0, rows * sizeof(float));
+            #pragma omp for schedule(static, 1)
+            for (int u = 0; u < B * nbk; u++) {
+                const int b = u / nbk, j = b % 2 ? u % nbk : nbk - 1 - u % nbk;
+                float *part = t5 ? t5part + (((size_t)b * NKV + g) * nbk + j) * G * NB : NULL;
+                if (part) memset(part, 0, (size_t)G * NB * sizeof(float));
+                key_tile_grads(dk, dv, part, &dd, &a, b, g, j);
+            }
+            #pragma omp for collapse(2)
+            for (int b = 0; b < B; b++)
                 for (int t = qr.g0; t < qr.g0 + qr.n; t++)
                     for (int x = 1; x < nt; x++) {
-                        const float *src = dqpart + (size_t)(x - 1) * rows + (size_t)(t - qr.g0) * G * HS;
+                        const float *src =
+                            dqpart + (size_t)(x - 1) * rows + ((size_t)b * qr.n + (size_t)(t - qr.g0)) * G * HS;
                         float *dst = dq + qrow(&a, b, t, g * G);
                         for (int e = 0; e < G * HS; e++) dst[e] += src[e];
                     }
-            }
         }
+    }
     openblas_set_num_threads(all);                   // (OpenBLAS's OpenMP build sets OpenMP's count too)
     if (t5)
         for (size_t u = 0; u < (size_t)B * NKV * nbk; u++)

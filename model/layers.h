@@ -109,7 +109,7 @@ void attention_forward_cached(float *out, float *lse, const float *q, const floa
                               int NH, int NKV, int HS);
 // AttnScratch: the backward's scratch. delta (B, NH, T): D_t = dout_t . out_t. part: the
 // t5 sums per (b, head, key tile) (B, NH, ceil(T/128), NB) when t5, then one dq partial
-// (T, NH/NKV, HS) per thread after the first; part_floats: what part holds (from
+// (B, T, NH/NKV, HS) per thread after the first; part_floats: what part holds (from
 // attention_part_floats for the threads that will run; with less, fewer threads run).
 typedef struct {
     float *delta;
