@@ -353,7 +353,7 @@ void attention_backward_block(float *dq, float *dk, float *dv, float *dtable, co
     for (int g = 0; g < NKV; g++) {
         #pragma omp parallel num_threads(nt)
         {
-            const int w = omp_get_thread_num();
+            const int w = omp_get_thread_num(), team = omp_get_num_threads();   // team < nt: the runtime's choice
             const DqDest dd = {w ? dqpart + (size_t)(w - 1) * rows : dq, w == 0};
             if (w) memset(dd.base, 0, rows * sizeof(float));
             #pragma omp for schedule(static, 1)
@@ -366,7 +366,7 @@ void attention_backward_block(float *dq, float *dk, float *dv, float *dtable, co
             #pragma omp for collapse(2)
             for (int b = 0; b < B; b++)
                 for (int t = qr.g0; t < qr.g0 + qr.n; t++)
-                    for (int x = 1; x < nt; x++) {
+                    for (int x = 1; x < team; x++) {
                         const float *src =
                             dqpart + (size_t)(x - 1) * rows + ((size_t)b * qr.n + (size_t)(t - qr.g0)) * G * HS;
                         float *dst = dq + qrow(&a, b, t, g * G);

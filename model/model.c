@@ -218,7 +218,7 @@ static size_t acts_total(const ModelConfig *c, int threads, int recompute, int B
 // reserve: grow the sizes the next allocation must cover.
 static void reserve(Model *m, int B, int T, int recompute) {
     CHECK(B > 0 && T > 0, "model_reserve: batch %d x %d must be positive", B, T);
-    if (!m->attn_threads) m->attn_threads = omp_get_max_threads();
+    if (!m->attn_threads) m->attn_threads = omp_get_max_threads() < 8 ? omp_get_max_threads() : 8;
     size_t total = acts_total(&m->cfg, m->attn_threads, recompute, B, T);
     m->acts_capacity = total > m->acts_capacity ? total : m->acts_capacity;
     m->max_T = T > m->max_T ? T : m->max_T;

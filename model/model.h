@@ -156,7 +156,8 @@ typedef struct {
     int max_T;                 // the longest sequence reserved (model_reserve, model_reserve_cache)
     size_t max_BT;             // the most tokens of one reserved forward
     int attn_threads;          // the threads the attention backward's scratch is sized for
-                               // (OpenMP's at the first model_reserve)
+                               // (OpenMP's at the first model_reserve, at most 8: each
+                               // one past the first holds a (B, T, NH/NKV, HS) dq partial)
     int max_P;                 // position ids < max_P (model_reserve_positions; at least max_T)
     Position pos;              // how positions enter attention (plain RoPE by default)
     float *rope_cos;           // (max_P, HS/2) row p: position id p

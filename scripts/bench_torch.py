@@ -5,8 +5,9 @@ at a time, float32, random weights and tokens.
   /usr/bin/python3 scripts/bench_torch.py DIM HIDDEN LAYERS HEADS KV VOCAB T B STEPS THREADS
 
 Prints one line: `tokens_per_s=X s_per_step=Y rss_gib=Z attention=A blas=LIB` (the median
-step over STEPS after one warm-up step; peak RSS of this process), or `skip=REASON` when
-the shape cannot fit in this machine's memory.
+step over STEPS, after one warm-up step when STEPS > 1, as tests/bench.c does; peak RSS of
+this process less its RSS once Python and libtorch are loaded), or `skip=REASON` when the
+shape cannot fit in this machine's memory.
 
 Fair to the peer: torch.set_num_threads(THREADS) (the same threads as stretch), its BLAS is
 the same OpenBLAS (OpenMP) build stretch links (reported from the loaded libraries), AdamW
@@ -115,6 +116,11 @@ def loss_of(p, sh, idx, tgt, cos, sin):
     return F.cross_entropy(logits.view(-1, sh.vocab), tgt.view(-1))
 
 
+def current_rss_gib():
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**30
+
+
 def blas_library():
     with open("/proc/self/maps") as f:
         libs = {os.path.basename(line.split()[-1]) for line in f if "blas" in line}
@@ -130,6 +136,7 @@ def main():
         print(f"skip=the weights, gradients and AdamW moments alone need {4 * params / 2**30:.1f} GiB")
         return
     torch.set_num_threads(sh.threads)
+    base_gib = current_rss_gib()                                   # the interpreter and libtorch, not counted
     p = build(sh)
     opt = torch.optim.AdamW(p.values(), lr=1e-5, betas=(0.9, 0.95), eps=1e-8, weight_decay=0.0, foreach=True)
     g = torch.Generator().manual_seed(1)
@@ -138,16 +145,16 @@ def main():
     inv = 1.0 / (10000.0 ** (torch.arange(0, sh.hs, 2, dtype=torch.float64) / sh.hs))
     ang = torch.arange(sh.T, dtype=torch.float64)[:, None] * inv[None, :]
     cos, sin = (t.float()[None, :, None, :] for t in (ang.cos(), ang.sin()))
-    times = []
-    for s in range(sh.steps + 1):                                  # step 0 warms up
+    times, warm = [], 1 if sh.steps > 1 else 0                     # as tests/bench.c: one-step cases run cold
+    for s in range(sh.steps + warm):
         t0 = time.perf_counter()
         opt.zero_grad(set_to_none=True)
         loss_of(p, sh, idx, tgt, cos, sin).backward()
         opt.step()
-        if s > 0:
+        if s >= warm:
             times.append(time.perf_counter() - t0)
     dt = statistics.median(times)
-    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20 - base_gib
     att = "whole" if sh.chunk >= sh.T else f"chunks of {sh.chunk} queries"
     print(f"tokens_per_s={sh.B * sh.T / dt:.1f} s_per_step={dt:.3f} rss_gib={rss:.2f} "
           f"attention={att.replace(' ', '_')}{'+recompute' if sh.recompute else ''} blas={blas_library()} "

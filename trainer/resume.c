@@ -31,7 +31,7 @@ void lock_run(const char *dir) {
     char *path = path_join(dir, "LOCK"), pid[32] = "";
     snprintf(pid, sizeof pid, ".write_probe.%ld", (long)getpid());
     char *probe = path_join(dir, pid);                // a read-only directory would otherwise
-    int pfd = open(probe, O_WRONLY | O_CREAT | O_EXCL, 0644);   // fail only at the first save
+    int pfd = open(probe, O_WRONLY | O_CREAT | O_TRUNC, 0644);  // fail only at the first save
     if (pfd < 0)
         die("%s: the run directory does not take new files (%s): checkpoints, metrics.jsonl and models are "
             "written there; make it writable, or set run.name to train elsewhere", dir, strerror(errno));

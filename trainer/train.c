@@ -79,7 +79,7 @@ static double check_update(Run *r, long long step, double lr) {
     for (int i = 0; i < NUM_PARAMS; i++) {
         dsq += s[i][0];
         wsq += s[i][1];
-        const double ri = s[i][1] > 0.0 ? sqrt(s[i][0] / s[i][1]) : 0.0;
+        const double ri = s[i][1] > 0.0 ? sqrt(s[i][0] / s[i][1]) : s[i][0] > 0.0 ? INFINITY : 0.0;   // from 0
         if (ri > worst) worst = ri, k = i;
     }
     const double ratio = wsq > 0.0 ? sqrt(dsq / wsq) : 0.0;
@@ -88,14 +88,16 @@ static double check_update(Run *r, long long step, double lr) {
         defer_to_rank0();
         exit(1);
     }
-    char name[160];
+    char name[160], most[64];
     tensor_kind(&r->m, k, name, sizeof name);
+    if (isinf(worst)) snprintf(most, sizeof most, "away from all zeros");
+    else snprintf(most, sizeof most, "%.3g times its norm", worst);
     progress_clear();
     fflush(stdout);
     fprintf(stderr, "stretch: step %lld: the update at lr %.3g moved the weights by %.3g times their norm, above "
-            "train.max_update %g (most: '%s', %.3g times its norm); the run diverges: stopping, nothing of this step "
-            "saved (hint: lower train.optimizer.lr; --resume continues from the last checkpoint)\n", step, lr, ratio,
-            r->c->max_update, name, worst);
+            "train.max_update %g (most: '%s', %s); the run diverges: stopping, nothing of this step saved (hint: "
+            "lower train.optimizer.lr; --resume continues from the last checkpoint)\n", step, lr, ratio,
+            r->c->max_update, name, most);
     exit(1);
 }
 
