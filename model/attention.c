@@ -16,9 +16,6 @@
 #include <stddef.h>
 #include <string.h>
 
-// rotate_pairs: out (=, or += when accumulate) the rotation of each interleaved pair of x
-// by sign * angle, the angle of token (b, t) read from table row pos[b, t]: forward is
-// sign +1; its transpose, the backward, is sign -1.
 // rotate_token: rotate_pairs for one token's NX heads (o, x: its rows; c, s: its angle's
 // cos and sin, HS / 2 each).
 KERNEL static void rotate_token(float *out, const float *x, const float *c, const float *s, float sign, int accumulate,
@@ -36,6 +33,9 @@ KERNEL static void rotate_token(float *out, const float *x, const float *c, cons
     }
 }
 
+// rotate_pairs: out (=, or += when accumulate) the rotation of each interleaved pair of x
+// by sign * angle, the angle of token (b, t) read from table row pos[b, t]: forward is
+// sign +1; its transpose, the backward, is sign -1.
 static void rotate_pairs(float *out, const float *x, const float *cos_tab, const float *sin_tab, const int *pos,
                          float sign, int accumulate, int B, int T, int NX, int HS) {
     #pragma omp parallel for collapse(2)
@@ -333,8 +333,9 @@ static void key_tile_grads(float *dk, float *dv, float *part, const DqDest *dd, 
 // the (b, key tile) units are dealt to the threads round-robin (a static schedule), in a
 // snake order (key tiles last to first for even b, first to last for odd b) so that
 // long and short causal walks alternate. Thread 0 adds its dq terms to dq in place;
-// thread w > 0 into its own partial, added to dq after the group in thread order. Every sum thus has a fixed order for a given thread count
-// (no atomics); the threads are capped by what ws->part holds. The t5 partial sums per
+// thread w > 0 into its own partial, added to dq after the group in thread order. Every
+// sum thus has a fixed order for a given thread count (no atomics); the threads are
+// capped by what ws->part holds. The t5 partial sums per
 // (b, h, key tile) are added to dtable serially in that order.
 void attention_backward_block(float *dq, float *dk, float *dv, float *dtable, const float *dout, const float *out,
                               const float *lse, const float *q, const float *k, const float *v, const AttnBias *ab,

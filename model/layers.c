@@ -45,10 +45,12 @@ KERNEL static void rmsnorm_dx_row(float *dx, const float *dy, const float *x, co
     for (int c = 0; c < C; c++) dx[c] += r * w[c] * dy[c] - k * x[c];
 }
 
-// rmsnorm_dw_cols: dw[c] += sum_n dy[n, c] x[n, c] r[n] for the columns [c0, c1), in double.
+// rmsnorm_dw_cols: dw[c] += sum_n dy[n, c] x[n, c] r[n] for the columns [c0, c1) (at
+// most DW_COLS of them), in double.
+enum { DW_COLS = 64 };
 KERNEL static void rmsnorm_dw_cols(float *dw, const float *dout, const float *x, const float *rstd, size_t N, int C,
                                    int c0, int c1) {
-    double acc[64];
+    double acc[DW_COLS];
     for (int c = c0; c < c1; c++) acc[c - c0] = 0.0;
     for (size_t n = 0; n < N; n++) {
         const float *dy = dout + n * C, *xr = x + n * C;
@@ -66,7 +68,8 @@ void rmsnorm_backward(float *dx, float *dw, const float *dout, const float *x, c
     #pragma omp parallel for
     for (size_t n = 0; n < N; n++) rmsnorm_dx_row(dx + n * C, dout + n * C, x + n * C, w, rstd[n], C);
     #pragma omp parallel for
-    for (int c0 = 0; c0 < C; c0 += 64) rmsnorm_dw_cols(dw, dout, x, rstd, N, C, c0, c0 + 64 < C ? c0 + 64 : C);
+    for (int c0 = 0; c0 < C; c0 += DW_COLS)
+        rmsnorm_dw_cols(dw, dout, x, rstd, N, C, c0, c0 + DW_COLS < C ? c0 + DW_COLS : C);
 }
 
 void matmul_forward(float *out, const float *x, const float *w, size_t N, int IC, int OC) {

@@ -158,7 +158,7 @@ static void acts_sizes(const ModelConfig *c, int threads, int recompute, size_t 
         [A_LOGITS] = logits_chunk(BT, (int)V) * V, [A_LOSSES] = BT, [A_DRESID] = BT * C, [A_DTMP] = BT * C, [A_DXN] = BT * C,
         [A_DQ] = BT * C, [A_DK] = BT * KV, [A_DV] = BT * KV, [A_DQR] = BT * C, [A_DKR] = BT * KV,
         [A_DATT] = BT * C, [A_DHGATE] = BT * H, [A_DHUP] = BT * H, [A_DHACT] = BT * H, [A_DELTA] = B * NH * T,
-        [A_DBIAS] = part_floats(c, threads, B, T),
+        [A_APART] = part_floats(c, threads, B, T),
     };
     memcpy(n, sz, sizeof sz);
 }
@@ -418,7 +418,7 @@ static void layer_backward(Model *m, const Pass *ps, int l, const AttnBias *ab) 
     zero(a->datt, BT * C); zero(a->dqr, BT * C); zero(a->dkr, BT * KV); zero(a->dv, BT * KV);
     zero(a->dq, BT * C); zero(a->dk, BT * KV); zero(a->dxn, BT * C);
     matmul_backward(a->datt, g->wo + (size_t)l * C * C, a->dresid, s.att, p->wo + (size_t)l * C * C, BT, C, C);
-    const AttnScratch ws = {a->delta, a->dbias, part_floats(&m->cfg, m->attn_threads, (size_t)B, (size_t)T)};
+    const AttnScratch ws = {a->delta, a->apart, part_floats(&m->cfg, m->attn_threads, (size_t)B, (size_t)T)};
     if (ps->ring)
         ring_attention_backward(a->dqr, a->dkr, a->dv, g->t5_table, a->datt, s.att, s.lse, s.q, s.k, s.v, ab, ps->pos,
                                 ps->doc, &ws, &m->ring, B, T, NH, NKV, HS);

@@ -80,7 +80,7 @@ void model_config_check(const ModelConfig *c, const char *source);
 enum { A_RESID, A_RSTD1, A_XN1, A_Q, A_K, A_V, A_ATT, A_LSE, A_RESID_MID, A_RSTD2, A_XN2,
        A_HGATE, A_HUP, A_HACT, A_XOUT, A_RSTDF, A_XNF, A_LOGITS, A_LOSSES,
        A_DRESID, A_DTMP, A_DXN, A_DQ, A_DK, A_DV, A_DQR, A_DKR, A_DATT, A_DHGATE, A_DHUP,
-       A_DHACT, A_DELTA, A_DBIAS, NUM_ACTS };
+       A_DHACT, A_DELTA, A_APART, NUM_ACTS };
 
 // Activations: views for the current (B, T), walked from acts_specs(); one allocation
 // sized for the largest B*T the model was prepared for.
@@ -118,7 +118,7 @@ typedef union {
         float *dhup;       // (B, T, H)
         float *dhact;      // (B, T, H)
         float *delta;      // (B, NH, T)      attention backward scratch
-        float *dbias;      // AttnScratch.part: t5 sums and per-thread dq partials (attention_part_floats)
+        float *apart;      // AttnScratch.part: t5 sums and per-thread dq partials (attention_part_floats)
     };
     float *t[NUM_ACTS];
 } Activations;
