@@ -30,20 +30,27 @@ static void on_signal(int sig) {
     stop_signal = sig;
 }
 
-// stop_nonfinite: a NaN/inf loss, gradient or weight ends the run (exit 1) with a hint,
-// before anything of the step is saved. The values are reduced over the ranks first (or,
-// for weights, are the same on every rank), so every rank stops; rank 0 says why.
-static void stop_nonfinite(long long step, const char *what, double v) {
+// stop_step: the run ends (exit 1) at step `step` before anything of it is saved, with
+// "stretch: step N: <msg>"; every rank comes here (the values judged are reduced over the
+// ranks first, or are the same on every rank), and rank 0 says why.
+_Noreturn static void stop_step(long long step, const char *msg) {
     if (dist_rank() > 0) {
         defer_to_rank0();
         exit(1);
     }
     progress_clear();
     fflush(stdout);
-    fprintf(stderr, "stretch: step %lld: %s is %s; stopping the run, nothing of this step saved (hint: lower "
-            "train.optimizer.lr or set train.grad_clip; --resume continues from the last checkpoint)\n", step, what,
-            isnan(v) ? "nan" : v > 0 ? "inf" : "-inf");
+    fprintf(stderr, "stretch: step %lld: %s\n", step, msg);
     exit(1);
+}
+
+// stop_nonfinite: a NaN/inf loss, gradient or weight ends the run with a hint.
+static void stop_nonfinite(long long step, const char *what, double v) {
+    char msg[512];
+    snprintf(msg, sizeof msg, "%s is %s; stopping the run, nothing of this step saved (hint: lower "
+             "train.optimizer.lr or set train.grad_clip; --resume continues from the last checkpoint)", what,
+             isnan(v) ? "nan" : v > 0 ? "inf" : "-inf");
+    stop_step(step, msg);
 }
 
 // check_finite: stop_nonfinite naming the first tensor of memory[lo, hi) (laid out as the
@@ -84,21 +91,15 @@ static double check_update(Run *r, long long step, double lr) {
     }
     const double ratio = wsq > 0.0 ? sqrt(dsq / wsq) : 0.0;
     if (r->c->max_update <= 0.0 || ratio <= r->c->max_update) return ratio;
-    if (dist_rank() > 0) {
-        defer_to_rank0();
-        exit(1);
-    }
-    char name[160], most[64];
+    char name[160], most[64], msg[512];
     tensor_kind(&r->m, k, name, sizeof name);
     if (isinf(worst)) snprintf(most, sizeof most, "away from all zeros");
     else snprintf(most, sizeof most, "%.3g times its norm", worst);
-    progress_clear();
-    fflush(stdout);
-    fprintf(stderr, "stretch: step %lld: the update at lr %.3g moved the weights by %.3g times their norm, above "
-            "train.max_update %g (most: '%s', %s); the run diverges: stopping, nothing of this step saved (hint: "
-            "lower train.optimizer.lr; --resume continues from the last checkpoint)\n", step, lr, ratio,
-            r->c->max_update, name, most);
-    exit(1);
+    snprintf(msg, sizeof msg, "the update at lr %.3g moved the weights by %.3g times their norm, above "
+             "train.max_update %g (most: '%s', %s); the run diverges: stopping, nothing of this step saved (hint: "
+             "lower train.optimizer.lr; --resume continues from the last checkpoint)", lr, ratio, r->c->max_update,
+             name, most);
+    stop_step(step, msg);
 }
 
 // flush_metrics: metrics.jsonl's rows to the file; a failed write (a full disk) dies
