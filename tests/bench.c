@@ -114,11 +114,23 @@ static const PosIds *batch_ids(const Case *k, PosIds *ids, int *pos, int *doc) {
     return ids;
 }
 
+// case_config: the model shape of a step case.
+static ModelConfig case_config(const Case *k) {
+    return (ModelConfig){.dim = k->dim, .hidden = k->hidden, .n_layers = k->layers, .n_heads = k->heads,
+                         .n_kv_heads = k->kv, .vocab = k->vocab, .max_seq_len = 512, .norm_eps = 1e-5f,
+                         .rope_theta = 10000.0f, .tied = 1};
+}
+
+// print_row: one row of the table: name, T, B, tokens/s, seconds a step, GFLOP/s (flop a
+// step), its share of the SGEMM peak, peak RSS.
+static void print_row(const char *name, int T, int B, double tps, double dt, double flop, double peak, double rss) {
+    printf("%-16s %6d %3d %10.0f %10.2f %7.1f %6.1f%% %8.2f\n", name, T, B, tps, dt, flop / dt / 1e9,
+           100.0 * flop / dt / 1e9 / peak, rss);
+}
+
 // run_step_case: the case's median tokens/s (and its printed row).
 static double run_step_case(const Case *k, double peak) {
-    ModelConfig cfg = {.dim = k->dim, .hidden = k->hidden, .n_layers = k->layers, .n_heads = k->heads,
-                       .n_kv_heads = k->kv, .vocab = k->vocab, .max_seq_len = 512, .norm_eps = 1e-5f,
-                       .rope_theta = 10000.0f, .tied = 1};
+    ModelConfig cfg = case_config(k);
     Model m;
     AdamW opt;
     Rng r = {7};
@@ -143,8 +155,7 @@ static double run_step_case(const Case *k, double peak) {
     }
     double dt = median(t, k->steps);
     double flop = (double)BT * model_flops_per_token(&cfg, k->T);
-    printf("%-16s %6d %3d %10.0f %10.2f %7.1f %6.1f%% %8.2f\n", k->name, k->T, k->B, (double)BT / dt, dt,
-           flop / dt / 1e9, 100.0 * flop / dt / 1e9 / peak, peak_rss_gib());
+    print_row(k->name, k->T, k->B, (double)BT / dt, dt, flop, peak, peak_rss_gib());
     free(in); free(tg); free(pos); free(doc);
     adamw_free(&opt);
     model_free(&m);
@@ -170,10 +181,8 @@ static void run_torch(const Case *k, double peak, double tps, double rss) {
         printf("%-16s torch: %s\n", "", line);
         return;
     }
-    const double flop = (double)k->B * k->T * model_flops_per_token(&(ModelConfig){.dim = k->dim, .hidden = k->hidden,
-                        .n_layers = k->layers, .n_heads = k->heads, .n_kv_heads = k->kv, .vocab = k->vocab}, k->T);
-    printf("%-16s %6d %3d %10.0f %10.2f %7.1f %6.1f%% %8.2f\n", "  torch", k->T, k->B, t, sec, flop / sec / 1e9,
-           100.0 * flop / sec / 1e9 / peak, r);
+    const ModelConfig cfg = case_config(k);
+    print_row("  torch", k->T, k->B, t, sec, (double)k->B * k->T * model_flops_per_token(&cfg, k->T), peak, r);
     printf("%-16s stretch: %.2fx torch's tokens/s in %.2fx its memory (%s)\n", "", tps / t, rss / r,
            strstr(line, "attention=") ? strstr(line, "attention=") : "");
 }
@@ -209,8 +218,7 @@ static void run_attention_case(const Case *k, double peak) {
         t[s] = now_seconds() - t0;
     }
     double dt = median(t, k->steps), flop = 3.0 * NH * 4.0 * HS * (double)T * (T + 1) / 2.0;
-    printf("%-16s %6d %3d %10.0f %10.2f %7.1f %6.1f%% %8.2f\n", k->name, T, 1, (double)T / dt, dt, flop / dt / 1e9,
-           100.0 * flop / dt / 1e9 / peak, peak_rss_gib());
+    print_row(k->name, T, 1, (double)T / dt, dt, flop, peak, peak_rss_gib());
 }
 
 static const Case *find_case(const char *name) {
