@@ -274,22 +274,22 @@ docs: train
 	./train compare checkpoints/retrofit_32k checkpoints/retrofit_32k_docmask --out docs/compare_32k.svg > docs/compare_32k.txt
 
 # CASES=ranks: only the multi-rank cases (scripts/bench_ranks.sh); the default and all include them
+bench: all tests/bench tests/bench_tok $(HFTOK_STAMP) $(TIKTOKEN_STAMP) $(TEST_STAMP)
+	@case ",$(CASES)," in ,ranks,|,tokenize,) ;; *) ./tests/bench $(CASES) ;; esac
+	@case ",$(CASES)," in ,,|*,all,*|*,ranks,*) scripts/bench_ranks.sh ;; esac
+	@case ",$(CASES)," in ,,|*,all,*|*,tokenize,*) scripts/bench_tokenize.sh ;; esac
+
 # make bench-vs REV=<git revision> CASES=a,b [ROUNDS=5]: those cases of this tree against
 # REV's, alternating, in one run (scripts/bench_vs.sh)
 bench-vs: all tests/bench
 	@[ -n "$(REV)" ] && [ -n "$(CASES)" ] || { echo "usage: make bench-vs REV=<git revision> CASES=a,b [ROUNDS=5]" >&2; exit 2; }
 	scripts/bench_vs.sh $(REV) $(CASES) $(or $(ROUNDS),5)
 
-bench: all tests/bench tests/bench_tok $(HFTOK_STAMP) $(TIKTOKEN_STAMP) $(TEST_STAMP)
-	@case ",$(CASES)," in ,ranks,|,tokenize,) ;; *) ./tests/bench $(CASES) ;; esac
-	@case ",$(CASES)," in ,,|*,all,*|*,ranks,*) scripts/bench_ranks.sh ;; esac
-	@case ",$(CASES)," in ,,|*,all,*|*,tokenize,*) scripts/bench_tokenize.sh ;; esac
-
 # --- fuzzing (tests/fuzz/fuzz.c): libFuzzer targets over the parsers ----------------------
 # clang-14 with ASan and UBSan; the library objects are built again under build/fuzz. Each
 # target starts from its seeds: tests/fuzz/corpus/<target> (committed: small handmade
 # inputs and every crasher found, as regression tests) plus real files of ../shared and
-# tests/fixtures (copied at run time, never committed; tests/fuzz/seeds.sh), with a
+# tests/fixtures (copied at run time by tests/fuzz/run.sh, never committed), with a
 # dictionary of its format's keys where it has one (tests/fuzz/<target>.dict).
 #   make fuzz [FUZZ_SECONDS=60] [FUZZ_TARGETS="shard gguf"]   each target for FUZZ_SECONDS
 #   make test runs each for FUZZ_SMOKE seconds (tests/fuzz/run.sh smoke)
