@@ -150,13 +150,21 @@ KERNEL static void tile_scores(float *S, const Att *a, int b, int h, int t0, int
         float *row = S + (size_t)r * TILE;
         int lo;
         const int t = t0 + r, hi = visible_cols(a, b, t, s0, nk, &lo), pt = qpos(a, b, t);
-        if (ab->kind == BIAS_ALIBI)
-            for (int c = lo; c < hi; c++) row[c] += -ab->slopes[h] * (float)(pt - kp[c]);
-        else if (one >= 0)
-            for (int c = lo; c < hi; c++) row[c] += ab->table[(size_t)one * NH + h];
-        else if (ab->kind == BIAS_T5)
+        if (ab->kind == BIAS_ALIBI) {
+            const float slope = -ab->slopes[h];
+            #pragma omp simd
+            for (int c = lo; c < hi; c++) row[c] += slope * (float)(pt - kp[c]);
+        } else if (one >= 0) {
+            const float bias = ab->table[(size_t)one * NH + h];
+            #pragma omp simd
+            for (int c = lo; c < hi; c++) row[c] += bias;
+        } else if (ab->kind == BIAS_T5) {
+            #pragma omp simd
             for (int c = lo; c < hi; c++) row[c] += ab->table[(size_t)ab->bucket[pt - kp[c]] * NH + h];
+        }
+        #pragma omp simd
         for (int c = 0; c < lo; c++) row[c] = -INFINITY;
+        #pragma omp simd
         for (int c = hi; c < nk; c++) row[c] = -INFINITY;
     }
 }
@@ -171,24 +179,29 @@ KERNEL static void tile_dscores(float *dS, const float *P, const Att *a, int b, 
     const float *D = a->delta + srow(a, b, h, t0);
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, nq, nk, a->HS, 1.0f, a->dout + qrow(a, b, t0, h),
                 a->NH * a->HS, a->v + kvrow(a, b, s0, h), a->NKV * a->HS, 0.0f, dS, TILE);
-    for (int r = 0; r < nq; r++)
-        for (int c = 0; c < nk; c++) dS[(size_t)r * TILE + c] = P[(size_t)r * TILE + c] * (dS[(size_t)r * TILE + c] - D[r]);
+    for (int r = 0; r < nq; r++) {
+        float *d = dS + (size_t)r * TILE;
+        const float *p = P + (size_t)r * TILE, Dr = D[r];
+        #pragma omp simd
+        for (int c = 0; c < nk; c++) d[c] = p[c] * (d[c] - Dr);
+    }
 }
 
 // online_row: one more tile of a query row's scores (row, nk) into its running max *m
 // and sum *l of exp(x - m): row becomes exp(row - m_new) (0 when nothing is visible yet:
 // a later document), and the row o (HS) of the output is rescaled by exp(m_old - m_new).
 KERNEL static void online_row(float *row, int nk, float *m, float *l, float *o, int HS) {
-    float mx = *m;
-    for (int c = 0; c < nk; c++) mx = row[c] > mx ? row[c] : mx;
+    const float mx = row_max(row, nk, *m);
     if (mx == -INFINITY) {
         memset(row, 0, (size_t)nk * sizeof(float));
         return;
     }
     const float sum = (float)exp_shift(row, row, nk, mx);
     const float corr = expf(*m - mx);                // 0 on the first tile (m = -inf)
-    if (corr != 1.0f)
+    if (corr != 1.0f) {
+        #pragma omp simd
         for (int e = 0; e < HS; e++) o[e] *= corr;
+    }
     *l = *l * corr + sum;
     *m = mx;
 }

@@ -146,13 +146,14 @@ static size_t part_floats(const ModelConfig *c, int threads, size_t B, size_t T)
     return attention_part_floats((int)B, (int)T, c->n_heads, c->n_kv_heads, c->dim / c->n_heads, c->t5_buckets, threads);
 }
 
-// acts_sizes: floats of each activation for a (B, T) forward.
-static void acts_sizes(const ModelConfig *c, int threads, int recompute, size_t B, size_t T, size_t n[NUM_ACTS]) {
-    size_t LR = (size_t)c->n_layers, L = recompute ? 1 : LR, C = (size_t)c->dim, H = (size_t)c->hidden, V = (size_t)c->vocab;
+// acts_sizes: floats of each activation for a (B, T) pass in `mode`.
+static void acts_sizes(const ModelConfig *c, int threads, ActsMode mode, size_t B, size_t T, size_t n[NUM_ACTS]) {
+    size_t LR = (size_t)c->n_layers, L = mode == ACTS_ALL ? LR : 1, LA = mode == ACTS_FORWARD ? 1 : LR;
+    size_t C = (size_t)c->dim, H = (size_t)c->hidden, V = (size_t)c->vocab;
     size_t NH = (size_t)c->n_heads, KV = (size_t)c->n_kv_heads * (C / NH), BT = B * T;
     size_t sz[NUM_ACTS] = {
         [A_RESID] = LR * BT * C, [A_RSTD1] = L * BT, [A_XN1] = L * BT * C, [A_Q] = L * BT * C,
-        [A_K] = L * BT * KV, [A_V] = L * BT * KV, [A_ATT] = L * BT * C, [A_LSE] = L * B * NH * T,
+        [A_K] = L * BT * KV, [A_V] = L * BT * KV, [A_ATT] = LA * BT * C, [A_LSE] = LA * B * NH * T,
         [A_RESID_MID] = L * BT * C, [A_RSTD2] = L * BT, [A_XN2] = L * BT * C, [A_HGATE] = L * BT * H,
         [A_HUP] = L * BT * H, [A_HACT] = L * BT * H, [A_XOUT] = BT * C, [A_RSTDF] = BT, [A_XNF] = BT * C,
         [A_LOGITS] = logits_chunk(BT, (int)V) * V, [A_LOSSES] = BT, [A_DRESID] = BT * C, [A_DTMP] = BT * C, [A_DXN] = BT * C,
@@ -167,10 +168,10 @@ static void acts_sizes(const ModelConfig *c, int threads, int recompute, size_t 
 // are rows [t0, t0 + T) of their sequences; t0 > 0 only in a cached forward (cached: keys
 // and values of rows [0, t0) come from the key/value cache). pos, doc (B, T): the rows'
 // position ids and document starts (PosIds, materialised); len: the length L that
-// dynamic NTK and LongRoPE build their tables for. With `recompute`, one layer slot of
-// saved activations (forward-only passes always).
+// dynamic NTK and LongRoPE build their tables for. mode: the activations it keeps.
 typedef struct {
-    int B, T, t0, len, cached, recompute;
+    int B, T, t0, len, cached;
+    ActsMode mode;
     int ring;                  // PosIds.ring: the rows are this rank's part of a ring's sequences
     const int *pos, *doc;
 } Pass;
@@ -178,7 +179,7 @@ typedef struct {
 // acts_views: point the activation views at acts_memory for a pass's (B, T) and mode.
 static void acts_views(Model *m, const Pass *ps) {
     size_t n[NUM_ACTS], off = 0;
-    acts_sizes(&m->cfg, m->attn_threads, ps->recompute, (size_t)ps->B, (size_t)ps->T, n);
+    acts_sizes(&m->cfg, m->attn_threads, ps->mode, (size_t)ps->B, (size_t)ps->T, n);
     for (int i = 0; i < NUM_ACTS; i++) {
         m->acts.t[i] = m->acts_memory + off;
         off += n[i];
@@ -207,27 +208,27 @@ double model_flops_per_token(const ModelConfig *c, int T) {
     return 6.0 * nmat + 3.0 * c->n_layers * 4.0 * C * (T + 1) / 2.0;
 }
 
-// acts_total: floats of all activations for a (B, T) forward in a recompute mode.
-static size_t acts_total(const ModelConfig *c, int threads, int recompute, int B, int T) {
+// acts_total: floats of all activations for a (B, T) pass in `mode`.
+static size_t acts_total(const ModelConfig *c, int threads, ActsMode mode, int B, int T) {
     size_t n[NUM_ACTS], total = 0;
-    acts_sizes(c, threads, recompute, (size_t)B, (size_t)T, n);
+    acts_sizes(c, threads, mode, (size_t)B, (size_t)T, n);
     for (int i = 0; i < NUM_ACTS; i++) total += n[i];
     return total;
 }
 
 // reserve: grow the sizes the next allocation must cover.
-static void reserve(Model *m, int B, int T, int recompute) {
+static void reserve(Model *m, int B, int T, ActsMode mode) {
     CHECK(B > 0 && T > 0, "model_reserve: batch %d x %d must be positive", B, T);
     if (!m->attn_threads) m->attn_threads = omp_get_max_threads() < 8 ? omp_get_max_threads() : 8;
-    size_t total = acts_total(&m->cfg, m->attn_threads, recompute, B, T);
+    size_t total = acts_total(&m->cfg, m->attn_threads, mode, B, T);
     m->acts_capacity = total > m->acts_capacity ? total : m->acts_capacity;
     m->max_T = T > m->max_T ? T : m->max_T;
     m->max_BT = (size_t)B * (size_t)T > m->max_BT ? (size_t)B * (size_t)T : m->max_BT;
 }
 
-void model_reserve(Model *m, int B, int T, int recompute) {
+void model_reserve(Model *m, int B, int T, ActsMode mode) {
     CHECK(!m->acts_memory, "model_reserve must come before model_prepare");
-    reserve(m, B, T, recompute);
+    reserve(m, B, T, mode);
 }
 
 void model_reserve_positions(Model *m, int P) {
@@ -236,10 +237,10 @@ void model_reserve_positions(Model *m, int P) {
     m->max_P = P > m->max_P ? P : m->max_P;
 }
 
-void model_reserve_ring(Model *m, int B, int T, int recompute) {
+void model_reserve_ring(Model *m, int B, int T, ActsMode mode) {
     CHECK(!m->acts_memory, "model_reserve_ring must come before model_prepare");
     CHECK(T % 2 == 0, "model_reserve_ring: %d local rows do not split into two chunks", T);
-    reserve(m, B, T, recompute);
+    reserve(m, B, T, mode);
     m->ring_BT = (size_t)B * (size_t)T > m->ring_BT ? (size_t)B * (size_t)T : m->ring_BT;
 }
 
@@ -260,7 +261,7 @@ static void ring_prepare(Model *m) {
 
 void model_reserve_cache(Model *m, int T) {
     CHECK(!m->acts_memory, "model_reserve_cache must come before model_prepare");
-    reserve(m, 1, T, 1);
+    reserve(m, 1, T, ACTS_FORWARD);
     m->kv_T = T > m->kv_T ? T : m->kv_T;
 }
 
@@ -331,8 +332,8 @@ static AttnBias attn_bias(const Model *m) {
     return (AttnBias){m->pos.bias, m->alibi, m->params.t5_table, m->t5_bucket, m->cfg.t5_buckets};
 }
 
-// LayerActs: the saved activations of layer l — slot l, or the single slot 0 when the
-// model recomputes layers in backward. x (layer input) and xnext always have all L.
+// LayerActs: the saved activations of layer l — slot l, or the single slot 0 of those a
+// pass's mode keeps one layer of. x (layer input) and xnext always have all L.
 typedef struct {
     float *x, *xnext, *rstd1, *xn1, *q, *k, *v, *att, *lse, *xmid, *rstd2, *xn2, *hg, *hu, *ha;
 } LayerActs;
@@ -340,12 +341,13 @@ typedef struct {
 static LayerActs layer_acts(Model *m, const Pass *ps, int l) {
     const ModelConfig *c = &m->cfg;
     const size_t BT = (size_t)ps->B * ps->T, C = (size_t)c->dim, H = (size_t)c->hidden, NH = (size_t)c->n_heads;
-    const size_t KV = (size_t)c->n_kv_heads * (C / NH), s = ps->recompute ? 0 : (size_t)l;
+    const size_t KV = (size_t)c->n_kv_heads * (C / NH), s = ps->mode == ACTS_ALL ? (size_t)l : 0;
+    const size_t sa = ps->mode == ACTS_FORWARD ? 0 : (size_t)l;
     Activations *a = &m->acts;
     return (LayerActs){
         .x = a->resid + (size_t)l * BT * C, .xnext = l + 1 < c->n_layers ? a->resid + (size_t)(l + 1) * BT * C : a->xout,
         .rstd1 = a->rstd1 + s * BT, .xn1 = a->xn1 + s * BT * C, .q = a->q + s * BT * C, .k = a->k + s * BT * KV,
-        .v = a->v + s * BT * KV, .att = a->att + s * BT * C, .lse = a->lse + s * BT * NH, .xmid = a->resid_mid + s * BT * C,
+        .v = a->v + s * BT * KV, .att = a->att + sa * BT * C, .lse = a->lse + sa * BT * NH, .xmid = a->resid_mid + s * BT * C,
         .rstd2 = a->rstd2 + s * BT, .xn2 = a->xn2 + s * BT * C, .hg = a->hgate + s * BT * H, .hu = a->hup + s * BT * H,
         .ha = a->hact + s * BT * H};
 }
@@ -364,7 +366,10 @@ static void cached_attention(Model *m, const Pass *ps, int l, const LayerActs *s
 
 // layer_forward: x -> xnext = xmid + down(swiglu(gate(n2), up(n2))), n2 = rmsnorm(xmid),
 // xmid = x + o(attn(rope(q(n1)), rope(k(n1)), v(n1))), n1 = rmsnorm(x).
-static void layer_forward(Model *m, const Pass *ps, int l, const AttnBias *ab) {
+// refill: the backward of an ACTS_RECOMPUTE pass refills the layer slot: attention's
+// output and lse, and xnext, are kept from the forward (bitwise what this would compute),
+// so neither attention nor the down projection runs again.
+static void layer_forward(Model *m, const Pass *ps, int l, const AttnBias *ab, int refill) {
     const ModelConfig *c = &m->cfg;
     const int B = ps->B, T = ps->T, C = c->dim, H = c->hidden, NH = c->n_heads, NKV = c->n_kv_heads;
     const int HS = C / NH, KV = NKV * HS;
@@ -380,7 +385,8 @@ static void layer_forward(Model *m, const Pass *ps, int l, const AttnBias *ab) {
         rope_forward(s.q, s.q, m->rope_cos, m->rope_sin, ps->pos, B, T, NH, HS);
         rope_forward(s.k, s.k, m->rope_cos, m->rope_sin, ps->pos, B, T, NKV, HS);
     }
-    if (ps->cached) cached_attention(m, ps, l, &s, ab);
+    if (refill) assert(ps->mode == ACTS_RECOMPUTE);           // att and lse were kept
+    else if (ps->cached) cached_attention(m, ps, l, &s, ab);
     else if (ps->ring) ring_attention_forward(s.att, s.lse, s.q, s.k, s.v, ab, ps->pos, ps->doc, &m->ring, B, T, NH, NKV, HS);
     else attention_forward(s.att, s.lse, s.q, s.k, s.v, ab, ps->pos, ps->doc, B, T, NH, NKV, HS);
     matmul_forward(tmp, s.att, p->wo + (size_t)l * C * C, BT, C, C);
@@ -389,6 +395,7 @@ static void layer_forward(Model *m, const Pass *ps, int l, const AttnBias *ab) {
     matmul_forward(s.hg, s.xn2, p->wgate + (size_t)l * H * C, BT, C, H);
     matmul_forward(s.hu, s.xn2, p->wup + (size_t)l * H * C, BT, C, H);
     swiglu_forward(s.ha, s.hg, s.hu, BT * H);
+    if (refill) return;
     matmul_forward(tmp, s.ha, p->wdown + (size_t)l * C * H, BT, H, C);
     residual_forward(s.xnext, s.xmid, tmp, BT * C);
 }
@@ -472,9 +479,9 @@ static void forward_trunk(Model *m, Pass *ps, const int *inputs, const int *targ
     const ModelConfig *c = &m->cfg;
     const int C = c->dim, V = c->vocab;
     const size_t BT = (size_t)ps->B * ps->T;
-    CHECK(m->acts_memory && ps->T <= m->max_T && acts_total(c, m->attn_threads, ps->recompute, ps->B, ps->T) <= m->acts_capacity,
-          "a forward of %d x %d tokens (recompute %d) exceeds what model_reserve sized for (T <= %d, %zu activation "
-          "floats)", ps->B, ps->T, ps->recompute, m->max_T, m->acts_capacity);
+    CHECK(m->acts_memory && ps->T <= m->max_T && acts_total(c, m->attn_threads, ps->mode, ps->B, ps->T) <= m->acts_capacity,
+          "a forward of %d x %d tokens (activations mode %d) exceeds what model_reserve sized for (T <= %d, %zu activation "
+          "floats)", ps->B, ps->T, (int)ps->mode, m->max_T, m->acts_capacity);
     for (size_t i = 0; i < BT; i++)
         CHECK(inputs[i] >= 0 && inputs[i] < V && (!targets || (targets[i] >= 0 && targets[i] < V)),
               "token id out of range [0, %d) at position %zu (hint: tokenizer and model vocab differ?)", V, i);
@@ -483,7 +490,7 @@ static void forward_trunk(Model *m, Pass *ps, const int *inputs, const int *targ
     if (rope_tables_depend_on_T(&m->pos) && m->rope_T != ps->len) rope_tables(m, ps->len);   // dynamic NTK, longrope
     const AttnBias ab = attn_bias(m);
     encoder_forward(m->acts.resid, inputs, m->params.embed, BT, C);
-    for (int l = 0; l < c->n_layers; l++) layer_forward(m, ps, l, &ab);
+    for (int l = 0; l < c->n_layers; l++) layer_forward(m, ps, l, &ab, 0);
     rmsnorm_forward(m->acts.xnf, m->acts.rstdf, m->acts.xout, m->params.final_norm, BT, C, c->norm_eps);
 }
 
@@ -510,7 +517,7 @@ static float forward_loss(Model *m, Pass *ps, const int *inputs, const int *targ
 }
 
 float model_forward(Model *m, const int *inputs, const int *targets, const PosIds *ids, int B, int T) {
-    Pass ps = {.B = B, .T = T, .t0 = 0, .len = 0, .cached = 0, .recompute = 1, .ring = ids && ids->ring};
+    Pass ps = {.B = B, .T = T, .t0 = 0, .len = 0, .cached = 0, .mode = ACTS_FORWARD, .ring = ids && ids->ring};
     return forward_loss(m, &ps, inputs, targets, ids);
 }
 
@@ -519,7 +526,7 @@ float model_forward_cached(Model *m, const int *inputs, const int *targets, cons
     CHECK(!ids || !ids->ring, "model_forward_cached: a cached forward holds whole sequences, not a ring's part");
     CHECK(m->kv_memory && n > 0 && t0 >= 0 && t0 + n <= m->kv_T && total > 0,
           "model_forward_cached: rows [%d, %d) exceed the cache of %d rows (model_reserve_cache)", t0, t0 + n, m->kv_T);
-    Pass ps = {.B = 1, .T = n, .t0 = t0, .len = total, .cached = 1, .recompute = 1};
+    Pass ps = {.B = 1, .T = n, .t0 = t0, .len = total, .cached = 1, .mode = ACTS_FORWARD};
     return forward_loss(m, &ps, inputs, targets, ids);
 }
 
@@ -538,7 +545,8 @@ float model_forward_backward(Model *m, const int *inputs, const int *targets, co
     const ModelConfig *c = &m->cfg;
     const int C = c->dim, V = c->vocab;
     const size_t BT = (size_t)B * T;
-    Pass ps = {.B = B, .T = T, .t0 = 0, .len = 0, .cached = 0, .recompute = recompute, .ring = ids && ids->ring};
+    Pass ps = {.B = B, .T = T, .t0 = 0, .len = 0, .cached = 0, .mode = recompute ? ACTS_RECOMPUTE : ACTS_ALL,
+               .ring = ids && ids->ring};
     CHECK(m->grads_memory && targets, "model_forward_backward needs model_prepare() and targets");
     forward_trunk(m, &ps, inputs, targets, ids);
     ParamTensors *p = &m->params, *g = &m->grads;
@@ -550,7 +558,7 @@ float model_forward_backward(Model *m, const int *inputs, const int *targets, co
     zero(a->dresid, BT * C);
     rmsnorm_backward(a->dresid, g->final_norm, a->dxn, a->xout, a->rstdf, p->final_norm, BT, C);
     for (int l = c->n_layers - 1; l >= 0; l--) {
-        if (recompute) layer_forward(m, &ps, l, &ab);    // refill the single layer slot
+        if (recompute) layer_forward(m, &ps, l, &ab, 1);    // refill the layer slot
         layer_backward(m, &ps, l, &ab);
     }
     encoder_backward(g->embed, a->dresid, inputs, BT, C);

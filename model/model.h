@@ -87,7 +87,8 @@ enum { A_RESID, A_RSTD1, A_XN1, A_Q, A_K, A_V, A_ATT, A_LSE, A_RESID_MID, A_RSTD
 typedef union {
     struct {
         float *resid;      // (L, B, T, C)  input of each layer
-        float *rstd1;      // (L, B, T)       L = 1 from here to hact when recomputing
+        float *rstd1;      // (L, B, T)       from here to hact L = 1 unless ACTS_ALL (att
+                           //                 and lse: L = 1 in ACTS_FORWARD only)
         float *xn1;        // (L, B, T, C)
         float *q;          // (L, B, T, NH, HS)   after RoPE
         float *k;          // (L, B, T, NKV, HS)  after RoPE
@@ -200,9 +201,17 @@ void model_resolve_position(const ModelConfig *c, Position *p);
 // model_set_position: switch the position scheme (before model_prepare). A T5 bias
 // appends its (NB, NH) table to the parameters, initialised by p->t5_init_alibi.
 void model_set_position(Model *m, const Position *p);
-// model_reserve: make the coming model_prepare size activations for a (B, T) forward in
-// the given recompute mode too (a run's stages, and its evals, which run with recompute).
-void model_reserve(Model *m, int B, int T, int recompute);
+// ActsMode: the activations a pass keeps, and so what model_reserve sizes for:
+//   ACTS_ALL        every layer's (a training step without recompute);
+//   ACTS_RECOMPUTE  each layer's input, attention output and log-sum-exp, and one layer
+//                   slot of the rest, refilled in backward without re-running attention
+//                   (a training step with train.recompute);
+//   ACTS_FORWARD    one layer slot (forward-only passes: evals, tasks, sampling).
+typedef enum { ACTS_ALL, ACTS_RECOMPUTE, ACTS_FORWARD } ActsMode;
+
+// model_reserve: make the coming model_prepare size activations for a (B, T) pass in
+// `mode` too (a run's stages, and its evals).
+void model_reserve(Model *m, int B, int T, ActsMode mode);
 // model_reserve_positions: make the coming model_prepare build RoPE tables and T5 buckets
 // for position ids up to P - 1 (PoSE; without it, ids stay below the longest T reserved).
 void model_reserve_positions(Model *m, int P);
@@ -210,8 +219,8 @@ void model_reserve_positions(Model *m, int P);
 // sequence of up to T positions (model_forward_cached), and size for its (1, T) forward.
 void model_reserve_cache(Model *m, int T);
 // model_reserve_ring: make the coming model_prepare allocate the buffers of ring passes
-// (PosIds.ring) of (B, T) local rows (and size activations for them, with recompute).
-void model_reserve_ring(Model *m, int B, int T, int recompute);
+// (PosIds.ring) of (B, T) local rows (and size activations for them in `mode`).
+void model_reserve_ring(Model *m, int B, int T, ActsMode mode);
 // model_prepare: allocate grads, activations and RoPE tables once, for every shape
 // reserved before (at least one).
 void model_prepare(Model *m);
@@ -222,7 +231,7 @@ void model_free(Model *m);
 // model_forward: inputs, targets (B, T) token ids; targets may be NULL (no loss); ids
 // their positions and documents (NULL: contiguous, one document per row).
 // Returns the mean loss (NAN without targets); per-token losses in m->acts.losses.
-// Forward only: one layer slot of activations (reserve (B, T) with recompute 1).
+// Forward only: one layer slot of activations (reserve (B, T) in ACTS_FORWARD).
 float model_forward(Model *m, const int *inputs, const int *targets, const PosIds *ids, int B, int T);
 // model_forward_cached: the forward of one sequence's tokens at rows [t0, t0 + n),
 // whose queries attend to the keys/values of rows [0, t0) cached by earlier calls (the
@@ -240,9 +249,10 @@ float model_forward_cached(Model *m, const int *inputs, const int *targets, cons
 void model_row_logits(const Model *m, size_t row, float *out);
 // model_forward_backward: one training micro-step: the forward, then accumulates (+=)
 // d(loss_scale * mean loss)/dparams into m->grads; returns the mean loss. The LM head's
-// logits are computed once, for the loss and its gradient together. recompute: keep one
-// layer of saved activations and recompute each layer in backward (same results, bit
-// for bit; reserve (B, T) in that mode).
+// logits are computed once, for the loss and its gradient together. recompute: keep each
+// layer's input, attention output and log-sum-exp and recompute the rest of each layer
+// in backward, attention excepted (same results, bit for bit; reserve (B, T) in
+// ACTS_RECOMPUTE, else in ACTS_ALL).
 float model_forward_backward(Model *m, const int *inputs, const int *targets, const PosIds *ids, int B, int T,
                              float loss_scale, int recompute);
 void model_zero_grad(Model *m);

@@ -6,51 +6,77 @@
 #include <stdint.h>
 #include <string.h>
 
-// exp(d) = 2^k exp(r), k = round(d / ln 2) (adding and subtracting 1.5 * 2^23 rounds),
-// r = d - k ln 2 (ln 2 split in two for exactness), exp(r) by Cephes' degree-6 minimax
-// polynomial on |r| <= ln(2)/2 (Moshier, Cephes expf.c). d is clamped to [-87, 88] so 2^k
-// stays a normal float; below -87 (exp < 1.7e-38, and -INFINITY) the result is 0. The bits
-// of 2^k are built as integers and moved to floats by one memcpy between two loops (no
-// type punning inside a loop), so both loops vectorise; the sum is float within a block.
-// A NaN x stays NaN (through r); its k is taken as 0 so that no NaN is cast to an integer.
-enum { EXP_BLOCK = 64 };
+// exp_poly: exp(d) = 2^k exp(r), k = round(d / ln 2) (adding and subtracting 1.5 * 2^23
+// rounds, and leaves k + 1.5 * 2^23 in the low bits of kr), r = d - k ln 2 (ln 2 split in
+// two for exactness), exp(r) by Cephes' degree-6 minimax polynomial on |r| <= ln(2)/2
+// (Moshier, Cephes expf.c). d is clamped to [-87, 88] so 2^k stays a normal float; below
+// -87 (exp < 1.7e-38, and -INFINITY) the result is 0. The bits of 2^k are (k + 127) << 23,
+// taken from kr's bits by memcpy (the compiler's vector bit casts). A NaN d stays NaN
+// (through r and the clamps, which keep it).
+static inline float exp_poly(float d) {
+    const float a0 = d > 88.0f ? 88.0f : d, a = a0 < -87.0f ? -87.0f : a0;
+    const float kr = a * 1.44269504088896341f + 12582912.0f, k = kr - 12582912.0f;
+    const float r = a - k * 0.693359375f - k * -2.12194440e-4f;
+    float p = 1.9875691500e-4f;
+    p = p * r + 1.3981999507e-3f;
+    p = p * r + 8.3334519073e-3f;
+    p = p * r + 4.1665795894e-2f;
+    p = p * r + 1.6666665459e-1f;
+    p = p * r + 5.0000001201e-1f;
+    int32_t kb;
+    float two_k;
+    memcpy(&kb, &kr, sizeof kb);
+    kb = d < -87.0f ? 0 : (int32_t)((uint32_t)(kb - 0x4B400000 + 127) << 23);   // the bits of 2^k, or of 0
+    memcpy(&two_k, &kb, sizeof two_k);
+    return (p * r * r + r + 1.0f) * two_k;
+}
+
+// exp_shift: element i adds to lane i % EXP_LANES, a double each; the lanes are added in
+// order at the end. The sum's order is thus fixed by the code, the same at every ISA
+// level, and the lanes are vertical vector adds (no horizontal sum per block).
+enum { EXP_LANES = 16 };
 
 KERNEL double exp_shift(float *y, const float *x, int n, float shift) {
-    double total = 0.0;
-    for (int i0 = 0; i0 < n; i0 += EXP_BLOCK) {
-        const int m = n - i0 < EXP_BLOCK ? n - i0 : EXP_BLOCK;
-        int32_t bits[EXP_BLOCK];
-        float two_k[EXP_BLOCK], sum = 0.0f;
+    double lane[EXP_LANES] = {0.0};
+    int i = 0;
+    for (; i + EXP_LANES <= n; i += EXP_LANES) {
         #pragma omp simd
-        for (int i = 0; i < m; i++) {
-            const float d = x[i0 + i] - shift, a0 = d > 88.0f ? 88.0f : d, a = a0 < -87.0f ? -87.0f : a0;
-            const float k = (a * 1.44269504088896341f + 12582912.0f) - 12582912.0f;
-            const float r = a - k * 0.693359375f - k * -2.12194440e-4f;
-            float p = 1.9875691500e-4f;
-            p = p * r + 1.3981999507e-3f;
-            p = p * r + 8.3334519073e-3f;
-            p = p * r + 4.1665795894e-2f;
-            p = p * r + 1.6666665459e-1f;
-            p = p * r + 5.0000001201e-1f;
-            const int32_t kb = ((int32_t)(k == k ? k : 0.0f) + 127) << 23;   // k in [-126, 127]; x NaN: y is NaN
-            bits[i] = d < -87.0f ? 0 : kb;                      // the bits of 2^k, or of 0
-            y[i0 + i] = p * r * r + r + 1.0f;
+        for (int j = 0; j < EXP_LANES; j++) {
+            y[i + j] = exp_poly(x[i + j] - shift);
+            lane[j] += y[i + j];
         }
-        memcpy(two_k, bits, (size_t)m * sizeof(float));
-        #pragma omp simd reduction(+ : sum)
-        for (int i = 0; i < m; i++) {
-            y[i0 + i] *= two_k[i];
-            sum += y[i0 + i];
-        }
-        total += sum;
     }
+    #pragma omp simd
+    for (int j = 0; j < n - i; j++) {
+        y[i + j] = exp_poly(x[i + j] - shift);
+        lane[j] += y[i + j];
+    }
+    double total = 0.0;
+    for (int j = 0; j < EXP_LANES; j++) total += lane[j];
     return total;
+}
+
+// row_max: lane j keeps the max of elements j, j + ROW_LANES, ...; the lanes are
+// combined in order. The max of the non-NaN values does not depend on the order.
+enum { ROW_LANES = 16 };
+
+KERNEL float row_max(const float *x, int n, float init) {
+    float lane[ROW_LANES];
+    int i = 0;
+    for (int j = 0; j < ROW_LANES; j++) lane[j] = init;
+    for (; i + ROW_LANES <= n; i += ROW_LANES) {
+        #pragma omp simd
+        for (int j = 0; j < ROW_LANES; j++) lane[j] = x[i + j] > lane[j] ? x[i + j] : lane[j];
+    }
+    float mx = init;
+    for (int j = 0; j < ROW_LANES; j++) mx = lane[j] > mx ? lane[j] : mx;
+    for (; i < n; i++) mx = x[i] > mx ? x[i] : mx;
+    return mx;
 }
 
 // ce_row: z (V) becomes exp(z - max z); *sum gets its sum; returns -log softmax(z)[target].
 KERNEL static float ce_row(float *z, int target, int V, double *sum) {
-    float mx = -INFINITY;
-    for (int i = 0; i < V; i++) mx = z[i] > mx ? z[i] : mx;
+    const float mx = row_max(z, V, -INFINITY);
     const float zt = z[target];
     *sum = exp_shift(z, z, V, mx);
     return (float)((double)mx + log(*sum) - zt);

@@ -6,7 +6,8 @@
 # process, the order of the two binaries alternating between rounds so that a slow
 # stretch of this shared machine falls on both. Prints each case's median tokens/s of
 # each side over the rounds, and their ratio (the medians' ratio, and the range of the
-# per-round ratios).
+# per-round ratios). PyTorch's rows are left out (a `torch` module on PYTHONPATH that
+# fails to import, which both binaries' `import torch` probe meets).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 rev=${1:?usage: scripts/bench_vs.sh REV CASES [ROUNDS]}
@@ -21,7 +22,10 @@ if [ ! -x "$dir/tests/bench" ]; then
   make -C "$dir" tests/bench SHARED="$(cd "${SHARED:-../shared}" && pwd)" >/dev/null
 fi
 out=$(mktemp)
-trap 'rm -f "$out"' EXIT
+notorch=$(mktemp -d)
+trap 'rm -rf "$out" "$notorch"' EXIT
+echo 'raise ImportError("bench-vs leaves out the PyTorch rows")' >"$notorch/torch.py"
+export PYTHONPATH=$notorch${PYTHONPATH:+:$PYTHONPATH}
 for r in $(seq 1 "$rounds"); do
   for side in $([ $((r % 2)) = 1 ] && echo "base head" || echo "head base"); do
     bin=./tests/bench

@@ -15,6 +15,7 @@
 #include "../util/util.h"
 
 #include <cblas.h>
+#include <math.h>
 #include <omp.h>
 #include <stdlib.h>
 #include <string.h>
@@ -128,6 +129,107 @@ static void print_row(const char *name, int T, int B, double tps, double dt, dou
            100.0 * flop / dt / 1e9 / peak, rss);
 }
 
+// Rates: what this machine's kernels reach in the same run, the roofline's ceilings.
+typedef struct {
+    double sgemm;      // GFLOP/s, 2048^3 on all threads (the % column's peak)
+    double tile;       // GFLOP/s of attention's tile products at the case's head size
+    double exps;       // exp_shift elements per second (G/s), all threads
+    double triad;      // GB/s, a[i] = b[i] + s c[i] over 3 x 64 MiB (STREAM counts 12 B/element)
+} Rates;
+
+// tile_gflops: attention's three tile product shapes (QK^T: NT, PV: NN, dS^T Q: TN) at
+// (128 x 128) x (128 x HS), each thread on its own operands with single-threaded BLAS as
+// attention runs them; the median of 5 timings of 64 rounds.
+static double tile_gflops(int HS) {
+    const int n = 128, nt = omp_get_max_threads(), reps = 64;
+    float *mem = xcalloc((size_t)nt * (n * n + 3 * (size_t)n * HS), sizeof(float));
+    for (size_t i = 0; i < (size_t)nt * (n * n + 3 * (size_t)n * HS); i++) mem[i] = 0.001f * (float)(i % 101);
+    double t[5];
+    openblas_set_num_threads(1);
+    for (int r = -1; r < 5; r++) {
+        double t0 = now_seconds();
+        #pragma omp parallel num_threads(nt)
+        {
+            float *S = mem + (size_t)omp_get_thread_num() * (n * n + 3 * (size_t)n * HS), *A = S + n * n;
+            float *B = A + (size_t)n * HS, *O = B + (size_t)n * HS;
+            for (int i = 0; i < reps; i++) {
+                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, n, HS, 1.0f, A, HS, B, HS, 0.0f, S, n);
+                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, HS, n, 1e-3f, S, n, B, HS, 1.0f, O, HS);
+                cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, n, HS, n, 1e-3f, S, n, A, HS, 1.0f, O, HS);
+            }
+        }
+        if (r >= 0) t[r] = now_seconds() - t0;
+    }
+    openblas_set_num_threads(nt);
+    free(mem);
+    return 3.0 * 2.0 * n * n * (double)HS * reps * nt / median(t, 5) / 1e9;
+}
+
+// exp_rate: exp_shift over 128-element rows (a tile row), every thread its own; G/s.
+static double exp_rate(void) {
+    const int n = 128, nt = omp_get_max_threads(), reps = 1 << 14;
+    float *mem = xmalloc((size_t)nt * 2 * n * sizeof(float));
+    for (int i = 0; i < nt * 2 * n; i++) mem[i] = -0.01f * (float)(i % 300);
+    double t[5], sink = 0.0;
+    for (int r = -1; r < 5; r++) {
+        double t0 = now_seconds();
+        #pragma omp parallel num_threads(nt) reduction(+ : sink)
+        {
+            float *x = mem + (size_t)omp_get_thread_num() * 2 * n;
+            for (int i = 0; i < reps; i++) sink += exp_shift(x + n, x, n, 0.5f);
+        }
+        if (r >= 0) t[r] = now_seconds() - t0;
+    }
+    free(mem);
+    CHECK(sink > 0.0, "bench: exp_shift summed to %g", sink);
+    return (double)n * reps * nt / median(t, 5) / 1e9;
+}
+
+// triad_gbps: STREAM's triad on all threads, the median of 5 passes.
+static double triad_gbps(void) {
+    const size_t n = (size_t)16 << 20;
+    float *a = xmalloc(n * 4), *b = xmalloc(n * 4), *c = xmalloc(n * 4);
+    #pragma omp parallel for
+    for (size_t i = 0; i < n; i++) { a[i] = 0.0f; b[i] = 1.0f; c[i] = 2.0f; }
+    double t[5];
+    for (int r = -1; r < 5; r++) {
+        double t0 = now_seconds();
+        #pragma omp parallel for
+        for (size_t i = 0; i < n; i++) a[i] = b[i] + 0.5f * c[i];
+        if (r >= 0) t[r] = now_seconds() - t0;
+    }
+    CHECK(a[n - 1] == 2.0f, "bench: triad gave %g", (double)a[n - 1]);
+    free(a); free(b); free(c);
+    return 12.0 * (double)n / median(t, 5) / 1e9;
+}
+
+// print_bound: the roofline of a case (per token): the dense matmuls at the SGEMM rate,
+// attention's tile products (7 a score: QK^T, PV; QK^T again, dO V^T, P^T dO, dS^T Q,
+// dS K; 2 HS FLOPs each) at the tile rate, and its two exps a score (forward, backward)
+// at the exp rate, added; the bytes of activations (each float written, read, its
+// gradient written and read), logits and weights with AdamW's moments at the triad rate;
+// the time bound is the larger. Scores count whole 128-key tiles on the causal
+// diagonal. Element work besides exp (masks, softmax rows, dS, norms, SwiGLU) is left
+// out: the bound is optimistic. Printed: each term's share of the bound and the %
+// of SGEMM that the bound allows.
+static void print_bound(const Case *k, const Rates *x) {
+    const ModelConfig c = case_config(k);
+    const double L = k->layers, C = k->dim, NH = k->heads, HS = C / NH, KV = k->kv * HS, H = k->hidden;
+    const double nb = ceil(k->T / 128.0), scores = L * NH * 128.0 * (nb + 1) / 2;
+    const int step = !strcmp(k->kind, "step");
+    const double attn = 3.0 * L * 4.0 * C * (k->T + 1) / 2.0;
+    double dense = step ? model_flops_per_token(&c, k->T) - attn : 0.0;
+    if (step && k->recompute) dense += 2.0 * L * (2 * C * C + 2 * KV * C + 2 * C * H);   // refill without down
+    const double N = step ? (double)model_num_params(&c) : 0.0, BT = (double)k->B * k->T;
+    const double bytes = 16.0 * L * (7 * C + 2 * KV + 3 * H + NH) + (step ? 16.0 * k->vocab + 40.0 * N / BT : 0.0);
+    const double td = dense / (x->sgemm * 1e9), tt = scores * 14.0 * HS / (x->tile * 1e9), te = 2.0 * scores / (x->exps * 1e9);
+    const double tb = bytes / (x->triad * 1e9), tc = td + tt + te, bound = tc > tb ? tc : tb;
+    const double counted = step ? model_flops_per_token(&c, k->T) : attn;
+    printf("%-16s bound %.1f%% of SGEMM: matmuls %.0f%%, tiles %.0f%% (%.1f GFLOP/s at HS %.0f), exps %.0f%% "
+           "(%.2f G/s), bytes %.0f%% (%.0f KB/token at %.1f GB/s)\n", "", 100.0 * counted / bound / (x->sgemm * 1e9),
+           100 * td / bound, 100 * tt / bound, x->tile, HS, 100 * te / bound, x->exps, 100 * tb / bound, bytes / 1e3, x->triad);
+}
+
 // run_step_case: the case's median tokens/s (and its printed row).
 static double run_step_case(const Case *k, double peak) {
     ModelConfig cfg = case_config(k);
@@ -136,7 +238,7 @@ static double run_step_case(const Case *k, double peak) {
     Rng r = {7};
     model_init(&m, &cfg, k->name);
     model_init_random(&m, 1, 0.02f);
-    model_reserve(&m, k->B, k->T, k->recompute);
+    model_reserve(&m, k->B, k->T, k->recompute ? ACTS_RECOMPUTE : ACTS_ALL);
     model_reserve_positions(&m, k->pose > k->T ? k->pose : k->T);
     model_prepare(&m);
     adamw_init(&opt, 0, m.num_params);
@@ -241,6 +343,10 @@ int main(int argc, char **argv) {
             if (k->torch) run_torch(k, atof(argv[3]), tps, peak_rss_gib());
         }
         else run_attention_case(k, atof(argv[3]));
+        if (!k->vs) {                // after the case: its peak RSS is its own
+            const Rates x = {atof(argv[3]), tile_gflops(k->dim / k->heads), exp_rate(), triad_gbps()};
+            print_bound(k, &x);
+        }
         return 0;
     }
     // default: the cases that finish in about two minutes; CASES=all adds 15m_8192, the

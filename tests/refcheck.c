@@ -149,7 +149,7 @@ int main(int argc, char **argv) {
            b.pos ? "given" : "0 .. T-1", b.max_id);
     float ref_loss;
     st_read_f32(&st, "loss", &ref_loss, 1);
-    model_reserve(&m, b.B, b.T, 0);
+    model_reserve(&m, b.B, b.T, ACTS_ALL);
     model_reserve_positions(&m, b.max_id + 1);
     model_prepare(&m);
     float loss = model_forward_backward(&m, b.inputs, b.targets, ids, b.B, b.T, 1.0f, 0);

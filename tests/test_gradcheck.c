@@ -108,7 +108,7 @@ static void setup_model(Model *m, const Case *k, int P, int recompute) {
     }
     for (int i = 0; i < C; i++) m->params.final_norm[i] = 1.0f + 0.1f * rng_normal(&r);
     model_set_position(m, &k->pos);     // appends the T5 table (after the random init)
-    model_reserve(m, k->B, k->T, recompute);
+    model_reserve(m, k->B, k->T, recompute ? ACTS_RECOMPUTE : ACTS_ALL);
     model_reserve_positions(m, P);
     model_prepare(m);
 }

@@ -347,7 +347,7 @@ static void test_model(int tied, int NKV) {
     for (int i = 0; i < 12; i++) { in[i] = (int)rng_below(&rng, 11); tg[i] = (int)rng_below(&rng, 11); }
     model_init(&m, &cfg, "test");
     model_init_random(&m, 7, 0.5f);
-    model_reserve(&m, 2, 6, 0);
+    model_reserve(&m, 2, 6, ACTS_ALL);
     model_prepare(&m);
     ModelCtx c = {&m, in, tg, 0};
     Probe p = {model_fwd, &c.loss, &one, 1, &c};

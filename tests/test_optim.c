@@ -68,7 +68,7 @@ static void trainer_open(Trainer *t, Safetensors *st, const char *path, int B, i
     model_set_position(&t->m, &p);
     t->cfg = t->m.cfg;
     st_load_params(st_resolve_single, st, &t->cfg, &t->m.params, "", t->layout);
-    model_reserve(&t->m, B, T, 0);
+    model_reserve(&t->m, B, T, ACTS_ALL);
     model_prepare(&t->m);
     adamw_init(&t->opt, 0, t->m.num_params);
 }

@@ -41,7 +41,7 @@ static float fixture_loss(Model *m, const char *fixture, float *ref, int keep_la
             tg[w * T + t] = ids[w * (T + 1) + t + 1];
         }
     if (!m->acts_memory) {
-        model_reserve(m, W, T, !keep_layers);
+        model_reserve(m, W, T, keep_layers ? ACTS_ALL : ACTS_FORWARD);
         model_prepare(m);
     }
     float loss = keep_layers ? model_forward_backward(m, in, tg, NULL, W, T, 1.0f, 0) : model_forward(m, in, tg, NULL, W, T);

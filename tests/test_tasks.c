@@ -79,7 +79,7 @@ static void test_needles(const char *model_path, const char *tok_path, const Sha
     CHECK_TRUE("plan: 4 tasks x 2 lengths x 3 depths x 2 trials",
                nd.n_tasks == 4 && nd.n_lens == 2 && nd.n_depths == 3 && nd.trials == 2);
     needles_reserve(&m, &nd);
-    model_reserve(&m, 1, 400 + NEEDLE_ANSWER_MAX, 0);
+    model_reserve(&m, 1, 400 + NEEDLE_ANSWER_MAX, ACTS_FORWARD);
     model_prepare(&m);
     int *seq = xmalloc(401 * sizeof *seq);
     for (int ti = 0; ti < nd.n_tasks; ti++)

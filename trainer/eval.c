@@ -208,7 +208,7 @@ void evals_plan(const Config *c, const Plan *p, const Shard *val, int vocab, Eva
 size_t evals_reserve(Model *m, const Evals *e) {
     size_t most = 0;
     for (int i = 0; i < e->n; i++) {
-        model_reserve(m, e->B[i], e->T[i], 1);
+        model_reserve(m, e->B[i], e->T[i], ACTS_FORWARD);
         most = (size_t)e->B[i] * e->T[i] > most ? (size_t)e->B[i] * e->T[i] : most;
     }
     needles_reserve(m, &e->needles);

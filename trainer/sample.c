@@ -159,7 +159,7 @@ int score_main(int argc, char **argv) {
     const int T = (int)n - 1;
     int *in = xmalloc((size_t)T * sizeof *in), *tgt = xmalloc((size_t)T * sizeof *tgt);
     for (int t = 0; t < T; t++) in[t] = (int)s.tokens[offset + t], tgt[t] = (int)s.tokens[offset + t + 1];
-    model_reserve(&m, 1, T, 0);
+    model_reserve(&m, 1, T, ACTS_FORWARD);
     model_prepare(&m);
     const float loss = model_forward(&m, in, tgt, NULL, 1, T);
     for (int t = 0; t < T; t++) printf("%d %d %d %.9g\n", t, in[t], tgt[t], -(double)m.acts.losses[t]);

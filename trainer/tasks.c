@@ -179,7 +179,7 @@ void copy_plan(const Config *c, const Shard *val, Copy *cp) {
 }
 
 void copy_reserve(Model *m, const Copy *cp) {
-    if (cp->n_dist) model_reserve(m, 1, cp->dist[cp->n_dist - 1] + cp->span, 1);
+    if (cp->n_dist) model_reserve(m, 1, cp->dist[cp->n_dist - 1] + cp->span, ACTS_FORWARD);
 }
 
 int copy_sequence(const Copy *cp, int di, int trial, int *seq) {

@@ -276,9 +276,10 @@ static void setup(Run *r, const char *ckpt) {
     }
     r->report = xcalloc(1, sizeof *r->report);
     const int cp = r->plan.cp;
+    const ActsMode mode = c->recompute ? ACTS_RECOMPUTE : ACTS_ALL;
     for (int s = 0; s < r->plan.n; s++)
-        if (cp > 1) model_reserve_ring(&r->m, r->plan.s[s].micro, r->plan.s[s].T / cp, c->recompute);
-        else model_reserve(&r->m, r->plan.s[s].micro, r->plan.s[s].T, c->recompute);
+        if (cp > 1) model_reserve_ring(&r->m, r->plan.s[s].micro, r->plan.s[s].T / cp, mode);
+        else model_reserve(&r->m, r->plan.s[s].micro, r->plan.s[s].T, mode);
     model_reserve_positions(&r->m, r->plan.max_P);
     size_t eval_buf = evals_reserve(&r->m, &r->ev), buf = eval_buf > r->plan.max_tokens ? eval_buf : r->plan.max_tokens;
     model_prepare(&r->m);
