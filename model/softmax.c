@@ -57,7 +57,8 @@ KERNEL double exp_shift(float *y, const float *x, int n, float shift) {
 }
 
 // row_max: lane j keeps the max of elements j, j + ROW_LANES, ...; the lanes are
-// combined in order. The max of the non-NaN values does not depend on the order.
+// combined in order. The max of the non-NaN values does not depend on the order (up to
+// the sign of a zero max, which no caller can tell: it is a shift).
 enum { ROW_LANES = 16 };
 
 KERNEL float row_max(const float *x, int n, float init) {

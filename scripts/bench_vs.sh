@@ -30,7 +30,7 @@ for r in $(seq 1 "$rounds"); do
   for side in $([ $((r % 2)) = 1 ] && echo "base head" || echo "head base"); do
     bin=./tests/bench
     [ "$side" = base ] && bin=$dir/tests/bench
-    "$bin" "$cases" | awk -v side="$side" -v r="$r" '$1 != "case" && $1 != "bench:" && NF >= 8 { print side, r, $1, $4 }' >>"$out"
+    "$bin" "$cases" | awk -v side="$side" -v r="$r" '$1 != "case" && $1 != "bench:" && $1 != "bound" && NF >= 8 { print side, r, $1, $4 }' >>"$out"
   done
 done
 printf '%-22s %12s %12s %8s %s\n' case "$sha tok/s" "this tok/s" ratio "(per-round ratios)"

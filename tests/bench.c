@@ -221,7 +221,7 @@ static void print_bound(const Case *k, const Rates *x) {
     double dense = step ? model_flops_per_token(&c, k->T) - attn : 0.0;
     if (step && k->recompute) dense += 2.0 * L * (2 * C * C + 2 * KV * C + 2 * C * H);   // refill without down
     const double N = step ? (double)model_num_params(&c) : 0.0, BT = (double)k->B * k->T;
-    const double bytes = 16.0 * L * (7 * C + 2 * KV + 3 * H + NH) + (step ? 16.0 * k->vocab + 40.0 * N / BT : 0.0);
+    const double bytes = 16.0 * L * (6 * C + 2 * KV + 3 * H + NH) + (step ? 16.0 * k->vocab + 40.0 * N / BT : 0.0);
     const double td = dense / (x->sgemm * 1e9), tt = scores * 14.0 * HS / (x->tile * 1e9), te = 2.0 * scores / (x->exps * 1e9);
     const double tb = bytes / (x->triad * 1e9), tc = td + tt + te, bound = tc > tb ? tc : tb;
     const double counted = step ? model_flops_per_token(&c, k->T) : attn;
@@ -344,7 +344,10 @@ int main(int argc, char **argv) {
         }
         else run_attention_case(k, atof(argv[3]));
         if (!k->vs) {                // after the case: its peak RSS is its own
-            const Rates x = {atof(argv[3]), tile_gflops(k->dim / k->heads), exp_rate(), triad_gbps()};
+            Rates x = {.sgemm = atof(argv[3])};
+            x.tile = tile_gflops(k->dim / k->heads);
+            x.exps = exp_rate();
+            x.triad = triad_gbps();
             print_bound(k, &x);
         }
         return 0;

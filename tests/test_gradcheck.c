@@ -29,7 +29,8 @@
 //      layer 1; every deviation from g_fd was within 4 of those deviations. So ATOL is
 //      >3 noise deviations of the noisiest element, and a 1% error of a gradient of 5e-3
 //      fails (a 0.1% one is below the float noise);
-//   3. with recompute on (one layer of saved activations, each layer re-run in backward),
+//   3. with recompute on (each layer's input, attention output and lse kept, the rest of
+//      each layer re-run in backward into one layer's buffers),
 //      the loss and every gradient are bitwise identical to recompute off.
 // Position: YaRN with factor 4, original_max 32 and attention factor 1.3 (for HS 8 and
 // base 1e4: pair 0 extrapolates, pairs 1-3 interpolate, cos/sin scaled by 1.3), plus the

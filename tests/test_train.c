@@ -77,7 +77,7 @@ static void test_recompute(const char *model_path, const char *shard_path) {
     }
     int same = !memcmp(m[0].grads_memory, m[1].grads_memory, m[0].num_params * sizeof(float));
     check_report(loss[0] == loss[1] && same, "recompute: loss and all gradients bitwise equal", loss[1], loss[0]);
-    check_report(m[1].acts_capacity < m[0].acts_capacity / 2, "recompute: activation floats (5 layers -> 1 slot, att and lse kept)",
+    check_report(m[1].acts_capacity < m[0].acts_capacity * 6 / 10, "recompute: activation floats (5 layers -> 1 slot, att and lse kept)",
                  (double)m[1].acts_capacity, (double)m[0].acts_capacity);
     free(in); free(tg);
     shard_free(&s);

@@ -61,7 +61,7 @@ EvalResult evaluate(Model *m, const Shard *val, const Batch *b, int B, int T, lo
 // evals_plan: the lengths, batch sizes and task prompts for a run with stages `p`;
 // dies before any training when the shard holds no window at one of the lengths.
 void evals_plan(const Config *c, const Plan *p, const Shard *val, int vocab, Evals *e);
-// evals_reserve: model_reserve for every length (evals run with recompute) and the
+// evals_reserve: model_reserve for every length (evals keep one layer: ACTS_FORWARD) and the
 // tasks' cache and forwards; returns the most tokens of one eval forward (the size of the caller's
 // input/target buffers).
 size_t evals_reserve(Model *m, const Evals *e);
