@@ -202,10 +202,14 @@ static void free_prepared(Model *m) {
     free(m->ring_pos);
 }
 
+double model_attention_flops_per_token(const ModelConfig *c, int T) {
+    return 3.0 * c->n_layers * 4.0 * c->dim * (T + 1) / 2.0;
+}
+
 double model_flops_per_token(const ModelConfig *c, int T) {
     const double C = c->dim, KV = (double)c->n_kv_heads * (c->dim / c->n_heads), H = c->hidden;
     const double nmat = c->n_layers * (2 * C * C + 2 * KV * C + 3 * C * H) + (double)c->vocab * C;
-    return 6.0 * nmat + 3.0 * c->n_layers * 4.0 * C * (T + 1) / 2.0;
+    return 6.0 * nmat + model_attention_flops_per_token(c, T);
 }
 
 // acts_total: floats of all activations for a (B, T) pass in `mode`.

@@ -260,6 +260,8 @@ void model_zero_grad(Model *m);
 // backward = 3x forward): 6 N_matmul + 3 L (4 C (T + 1) / 2), N_matmul counting the LM
 // head, and (T + 1) / 2 keys per causal query for QK^T and PV.
 double model_flops_per_token(const ModelConfig *c, int T);
+// model_attention_flops_per_token: its attention part, 3 L (4 C (T + 1) / 2).
+double model_attention_flops_per_token(const ModelConfig *c, int T);
 // model_init_random: N(0, std) matrices, ones for norm gains (tests, fixtures).
 void model_init_random(Model *m, uint64_t seed, float std);
 

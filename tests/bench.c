@@ -217,7 +217,7 @@ static void print_bound(const Case *k, const Rates *x) {
     const double L = k->layers, C = k->dim, NH = k->heads, HS = C / NH, KV = k->kv * HS, H = k->hidden;
     const double nb = ceil(k->T / 128.0), scores = L * NH * 128.0 * (nb + 1) / 2;
     const int step = !strcmp(k->kind, "step");
-    const double attn = 3.0 * L * 4.0 * C * (k->T + 1) / 2.0;
+    const double attn = model_attention_flops_per_token(&c, k->T);
     double dense = step ? model_flops_per_token(&c, k->T) - attn : 0.0;
     if (step && k->recompute) dense += 2.0 * L * (2 * C * C + 2 * KV * C + 2 * C * H);   // refill without down
     const double N = step ? (double)model_num_params(&c) : 0.0, BT = (double)k->B * k->T;
@@ -319,7 +319,8 @@ static void run_attention_case(const Case *k, double peak) {
         attention_backward(dq, dk, dv, dtable, o, o, lse, q, kk, v, &ab, pos, doc, &ws, 1, T, NH, NKV, HS);
         t[s] = now_seconds() - t0;
     }
-    double dt = median(t, k->steps), flop = 3.0 * NH * 4.0 * HS * (double)T * (T + 1) / 2.0;
+    const ModelConfig cfg = case_config(k);
+    double dt = median(t, k->steps), flop = (double)T * model_attention_flops_per_token(&cfg, T);
     print_row(k->name, T, 1, (double)T / dt, dt, flop, peak, peak_rss_gib());
 }
 
