@@ -4,8 +4,11 @@
 // row and saves the log-sum-exp; the backward recomputes each tile's probabilities.
 // Positions are data: biases read per-token position ids, and a document mask hides keys
 // before a query's document start; key tiles hidden from a whole query tile are skipped.
-// Tiles are cut from q/k/v in place (row strides NH*HS, NKV*HS): no copies, also for GQA.
-// Tile products run on single-threaded BLAS inside the OpenMP regions.
+// One kv head at a time, its operands are first copied head-major into scratch (Pack):
+// rows of HS floats and transposed key tiles, so that every tile product is a NoTrans or
+// TransA GEMM on contiguous operands (strided (row stride NH*HS) and A*B^T tile products
+// run at half of BLAS's packed rate). Tile products run on single-threaded BLAS inside
+// the OpenMP regions.
 #include "layers.h"
 #include "position.h"
 #include "../util/util.h"
@@ -58,10 +61,25 @@ void rope_backward(float *dx, const float *dout, const float *cos_tab, const flo
 
 enum { TILE = 128 };   // query rows and key rows per tile
 
+// pack_floats: the Pack of one kv head for B sequences of nq query and nk key rows.
+static size_t pack_floats(int B, int nq, int nk, int G, int HS) {
+    const size_t panels = (size_t)(nk + TILE - 1) / TILE * TILE;
+    return (size_t)B * (size_t)HS * (2 * (size_t)G * (size_t)nq + (size_t)nk + 2 * panels);
+}
+
 size_t attention_part_floats(int B, int T, int NH, int NKV, int HS, int NB, int threads) {
     const size_t t5 = (size_t)B * (size_t)NH * (size_t)((T + TILE - 1) / TILE) * (size_t)NB;
-    return t5 + (size_t)(threads - 1) * (size_t)B * (size_t)T * (size_t)(NH / NKV) * (size_t)HS;
+    return pack_floats(B, T, T, NH / NKV, HS) + t5 +
+           (size_t)(threads - 1) * (size_t)B * (size_t)T * (size_t)(NH / NKV) * (size_t)HS;
 }
+
+// Pack: the operands of one kv head g and its G query heads, copied by pack_tile. Query
+// head x of the group is head g*G + x; key tile j holds key rows kr.g0 + j*TILE ...
+typedef struct {
+    float *q, *dout;           // (B, G, qr.n, HS)      dout: backward only
+    float *kv;                 // (B, kr.n, HS)         k in the backward, v in the forward
+    float *kt, *vt;            // (B, nbk, HS, TILE)    key tiles transposed; vt: backward only
+} Pack;
 
 // Att: the operands of one attention call: the query rows a->qr against the key rows
 // a->kr (AttnRows, layers.h). Rows are sequence rows, the indices that causality and
@@ -76,8 +94,9 @@ typedef struct {
     const int *qpos, *kpos, *doc;
     int B, NH, NKV, HS;
     AttnRows qr, kr;
-    int nb;                      // query tiles of qr
+    int nb, nbk;                 // query tiles of qr, key tiles of kr
     float scale;
+    Pack pk;
 } Att;
 
 static size_t qmem(const Att *a, int b, int t) { return (size_t)b * a->qr.stride + a->qr.base + t - a->qr.g0; }
@@ -91,6 +110,17 @@ static int qpos(const Att *a, int b, int t) { return a->qpos[qmem(a, b, t)]; }
 static int kpos(const Att *a, int b, int s) { return a->kpos[kmem(a, b, s)]; }
 static int doc_start(const Att *a, int b, int t) { return a->doc[qmem(a, b, t)]; }
 static int tile_len(int n, int i) { return n - i * TILE < TILE ? n - i * TILE : TILE; }
+// packed_q: row t of query head x (of the group) in a (B, G, qr.n, HS) pack.
+static float *packed_q(const Att *a, float *base, int b, int x, int t) {
+    return base + (((size_t)b * (a->NH / a->NKV) + x) * a->qr.n + (size_t)(t - a->qr.g0)) * a->HS;
+}
+// packed_k: key row s in a (B, kr.n, HS) pack; packed_panel: key tile j (HS, TILE).
+static float *packed_k(const Att *a, float *base, int b, int s) {
+    return base + ((size_t)b * a->kr.n + (size_t)(s - a->kr.g0)) * a->HS;
+}
+static float *packed_panel(const Att *a, float *base, int b, int j) {
+    return base + ((size_t)b * a->nbk + j) * a->HS * TILE;
+}
 // key_end: one past the last key row query rows [t0, t0 + nq) may see.
 static int key_end(const Att *a, int t0, int nq) {
     const int e = a->kr.g0 + a->kr.n;
@@ -140,12 +170,13 @@ static int t5_tile_bucket(const Att *a, int b, int t0, int nq, int s0, int nk) {
 // query rows t0 + r and key rows s0 + c of head h; -INFINITY where key s is not visible
 // (s > t: causal; s < doc_start(t): another document).
 KERNEL static void tile_scores(float *S, const Att *a, int b, int h, int t0, int nq, int s0, int nk) {
-    const int NH = a->NH;
+    const int NH = a->NH, HS = a->HS;
     const AttnBias *ab = a->ab;
     const int one = ab->kind == BIAS_T5 ? t5_tile_bucket(a, b, t0, nq, s0, nk) : -1;
     const int *kp = a->kpos + kmem(a, b, s0);
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, nq, nk, a->HS, a->scale, a->q + qrow(a, b, t0, h),
-                NH * a->HS, a->k + kvrow(a, b, s0, h), a->NKV * a->HS, 0.0f, S, TILE);
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, nq, nk, HS, a->scale,
+                packed_q(a, a->pk.q, b, h % (NH / a->NKV), t0), HS,
+                packed_panel(a, a->pk.kt, b, (s0 - a->kr.g0) / TILE), TILE, 0.0f, S, TILE);
     for (int r = 0; r < nq; r++) {
         float *row = S + (size_t)r * TILE;
         int lo;
@@ -177,8 +208,9 @@ static void tile_probs(float *S, const float *lse, int nq, int nk) {
 // tile_dscores: dS = P * (dO V^T - D_t) into dS, the gradient of the scores (pre-scale).
 KERNEL static void tile_dscores(float *dS, const float *P, const Att *a, int b, int h, int t0, int nq, int s0, int nk) {
     const float *D = a->delta + srow(a, b, h, t0);
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, nq, nk, a->HS, 1.0f, a->dout + qrow(a, b, t0, h),
-                a->NH * a->HS, a->v + kvrow(a, b, s0, h), a->NKV * a->HS, 0.0f, dS, TILE);
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, nq, nk, a->HS, 1.0f,
+                packed_q(a, a->pk.dout, b, h % (a->NH / a->NKV), t0), a->HS,
+                packed_panel(a, a->pk.vt, b, (s0 - a->kr.g0) / TILE), TILE, 0.0f, dS, TILE);
     for (int r = 0; r < nq; r++) {
         float *d = dS + (size_t)r * TILE;
         const float *p = P + (size_t)r * TILE, Dr = D[r];
@@ -225,7 +257,7 @@ static void forward_rows(float *out, float *lse, const Att *a, int b, int h, int
         tile_scores(S, a, b, h, t0, nq, s0, nk);
         for (int r = 0; r < nq; r++) online_row(S + (size_t)r * TILE, nk, &m[r], &l[r], O + (size_t)r * ld, HS);
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, nq, HS, nk, 1.0f, S, TILE,
-                    a->v + kvrow(a, b, s0, h), a->NKV * HS, 1.0f, O, ld);
+                    packed_k(a, a->pk.kv, b, s0), HS, 1.0f, O, ld);
     }
     for (int r = 0; r < nq; r++) {
         if (l[r] == 0.0f) {                            // no visible key (yet)
@@ -237,34 +269,87 @@ static void forward_rows(float *out, float *lse, const Att *a, int b, int h, int
     }
 }
 
-// att_of: the Att of one call (out, dout, lse, delta are set by the caller when needed).
+// att_of: the Att of one call, its Pack at the start of ws->part (out, dout, lse, delta
+// are set by the caller when needed).
 static Att att_of(const float *q, const float *k, const float *v, const AttnBias *ab, const int *qpos, const int *kpos,
-                  const int *doc, AttnRows qr, AttnRows kr, int B, int NH, int NKV, int HS) {
+                  const int *doc, const AttnScratch *ws, AttnRows qr, AttnRows kr, int B, int NH, int NKV, int HS) {
+    const int G = NH / NKV, nbk = (kr.n + TILE - 1) / TILE;
+    const size_t rows = (size_t)B * G * qr.n * HS, panels = (size_t)B * nbk * HS * TILE;
+    CHECK(ws->part_floats >= pack_floats(B, qr.n, kr.n, G, HS),
+          "attention: scratch of %zu floats < the %zu its packed operands take (hint: attention_part_floats)",
+          ws->part_floats, pack_floats(B, qr.n, kr.n, G, HS));
+    float *p = ws->part;
+    const Pack pk = {.q = p, .dout = p + rows, .kv = p + 2 * rows, .kt = p + 2 * rows + (size_t)B * kr.n * HS,
+                     .vt = p + 2 * rows + (size_t)B * kr.n * HS + panels};
     return (Att){.q = q, .k = k, .v = v, .ab = ab, .qpos = qpos, .kpos = kpos, .doc = doc, .B = B, .NH = NH, .NKV = NKV,
-                 .HS = HS, .qr = qr, .kr = kr, .nb = (qr.n + TILE - 1) / TILE, .scale = 1.0f / sqrtf((float)HS)};
+                 .HS = HS, .qr = qr, .kr = kr, .nb = (qr.n + TILE - 1) / TILE, .nbk = nbk,
+                 .scale = 1.0f / sqrtf((float)HS), .pk = pk};
 }
 
+// pack_tile: copy query tile j of the G query heads of kv head g (and of dout when
+// backward) and key tile j of g (k or v rows, and the transposed panels) into a->pk.
+static void pack_tile(const Att *a, int b, int g, int j, int backward) {
+    const int G = a->NH / a->NKV, HS = a->HS;
+    const size_t row = (size_t)HS * sizeof(float);
+    if (j < a->nb) {
+        const int t0 = a->qr.g0 + j * TILE, nq = tile_len(a->qr.n, j);
+        for (int x = 0; x < G; x++)
+            for (int t = t0; t < t0 + nq; t++) {
+                memcpy(packed_q(a, a->pk.q, b, x, t), a->q + qrow(a, b, t, g * G + x), row);
+                if (backward) memcpy(packed_q(a, a->pk.dout, b, x, t), a->dout + qrow(a, b, t, g * G + x), row);
+            }
+    }
+    if (j < a->nbk) {
+        const int s0 = a->kr.g0 + j * TILE, nk = tile_len(a->kr.n, j);
+        float *kt = packed_panel(a, a->pk.kt, b, j), *vt = packed_panel(a, a->pk.vt, b, j);
+        for (int c = 0; c < nk; c++) {
+            const float *k = a->k + kvrow(a, b, s0 + c, g * G), *v = a->v + kvrow(a, b, s0 + c, g * G);
+            memcpy(packed_k(a, a->pk.kv, b, s0 + c), backward ? k : v, row);
+            for (int e = 0; e < HS; e++) kt[(size_t)e * TILE + c] = k[e];
+            if (backward)
+                for (int e = 0; e < HS; e++) vt[(size_t)e * TILE + c] = v[e];
+        }
+    }
+}
+
+// pack_group: pack_tile for every (b, tile) of kv head g. Called by every thread of a
+// parallel region: a worksharing loop, with its barrier.
+static void pack_group(const Att *a, int g, int backward) {
+    const int n = a->nb > a->nbk ? a->nb : a->nbk;
+    #pragma omp for schedule(static)
+    for (int u = 0; u < a->B * n; u++) pack_tile(a, u / n, g, u % n, backward);
+}
+
+// One kv head at a time: pack its operands, then the (b, query head, query tile) units,
+// longest causal walks first.
 void attention_forward_block(float *out, float *lse, const float *q, const float *k, const float *v, const AttnBias *ab,
-                             const int *qpos, const int *kpos, const int *doc, AttnRows qr, AttnRows kr, int more,
-                             int B, int NH, int NKV, int HS) {
-    const Att a = att_of(q, k, v, ab, qpos, kpos, doc, qr, kr, B, NH, NKV, HS);
-    const int nt = omp_get_max_threads(), nb = a.nb, units = B * NH * nb;
+                             const int *qpos, const int *kpos, const int *doc, const AttnScratch *ws, AttnRows qr,
+                             AttnRows kr, int more, int B, int NH, int NKV, int HS) {
+    const Att a = att_of(q, k, v, ab, qpos, kpos, doc, ws, qr, kr, B, NH, NKV, HS);
+    const int nt = omp_get_max_threads(), nb = a.nb, G = NH / NKV, units = B * G * nb;
     openblas_set_num_threads(1);
-    #pragma omp parallel for schedule(dynamic, 1) num_threads(nt)
-    for (int u = 0; u < units; u++) forward_rows(out, lse, &a, u / (NH * nb), u / nb % NH, nb - 1 - u % nb, more);
+    for (int g = 0; g < NKV; g++) {
+        #pragma omp parallel num_threads(nt)
+        {
+            pack_group(&a, g, 0);
+            #pragma omp for schedule(dynamic, 1)
+            for (int u = 0; u < units; u++)
+                forward_rows(out, lse, &a, u / (G * nb), g * G + u / nb % G, nb - 1 - u % nb, more);
+        }
+    }
     openblas_set_num_threads(nt);
 }
 
-void attention_forward(float *out, float *lse, const float *q, const float *k, const float *v,
-                       const AttnBias *ab, const int *pos, const int *doc, int B, int T, int NH, int NKV, int HS) {
+void attention_forward(float *out, float *lse, const float *q, const float *k, const float *v, const AttnBias *ab,
+                       const int *pos, const int *doc, const AttnScratch *ws, int B, int T, int NH, int NKV, int HS) {
     const AttnRows rows = {0, T, 0, T};
-    attention_forward_block(out, lse, q, k, v, ab, pos, pos, doc, rows, rows, 0, B, NH, NKV, HS);
+    attention_forward_block(out, lse, q, k, v, ab, pos, pos, doc, ws, rows, rows, 0, B, NH, NKV, HS);
 }
 
 void attention_forward_cached(float *out, float *lse, const float *q, const float *k, const float *v,
-                              const AttnBias *ab, const int *qpos, const int *kpos, const int *doc, int q0, int T,
-                              int NH, int NKV, int HS) {
-    attention_forward_block(out, lse, q, k, v, ab, qpos, kpos, doc, (AttnRows){q0, T, 0, T},
+                              const AttnBias *ab, const int *qpos, const int *kpos, const int *doc,
+                              const AttnScratch *ws, int q0, int T, int NH, int NKV, int HS) {
+    attention_forward_block(out, lse, q, k, v, ab, qpos, kpos, doc, ws, (AttnRows){q0, T, 0, T},
                             (AttnRows){0, q0 + T, 0, q0 + T}, 0, 1, NH, NKV, HS);
 }
 
@@ -322,18 +407,20 @@ static void key_tile_grads(float *dk, float *dv, float *part, const DqDest *dd, 
     const int i0 = s0 > a->qr.g0 ? (s0 - a->qr.g0) / TILE : 0;        // the first query tile ending at or after s0
     const int ldd = dd->direct ? ldq : G * HS;
     const size_t o = kvrow(a, b, s0, g * G);
+    const float *kp = packed_k(a, a->pk.kv, b, s0);
     for (int h = g * G; h < (g + 1) * G; h++)
         for (int i = i0; i < a->nb && doc_start(a, b, a->qr.g0 + i * TILE) < s0 + nk; i++) {
             const int t0 = a->qr.g0 + i * TILE, nq = tile_len(a->qr.n, i);
+            const float *qp = packed_q(a, a->pk.q, b, h - g * G, t0), *dp = packed_q(a, a->pk.dout, b, h - g * G, t0);
             tile_scores(P, a, b, h, t0, nq, s0, nk);
             tile_probs(P, a->lse + srow(a, b, h, t0), nq, nk);
-            cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, nk, HS, nq, 1.0f, P, TILE, a->dout + qrow(a, b, t0, h),
-                        ldq, 1.0f, dv + o, a->NKV * HS);
+            cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, nk, HS, nq, 1.0f, P, TILE, dp, HS, 1.0f, dv + o,
+                        a->NKV * HS);
             tile_dscores(dS, P, a, b, h, t0, nq, s0, nk);
-            cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, nk, HS, nq, a->scale, dS, TILE, a->q + qrow(a, b, t0, h),
-                        ldq, 1.0f, dk + o, a->NKV * HS);
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, nq, HS, nk, a->scale, dS, TILE,
-                        a->k + kvrow(a, b, s0, h), a->NKV * HS, 1.0f, dq_at(dd, a, b, t0, h), ldd);
+            cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, nk, HS, nq, a->scale, dS, TILE, qp, HS, 1.0f, dk + o,
+                        a->NKV * HS);
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, nq, HS, nk, a->scale, dS, TILE, kp, HS, 1.0f,
+                        dq_at(dd, a, b, t0, h), ldd);
             if (part) t5_tile_grad(part + (size_t)(h - g * G) * a->ab->NB, dS, a, b, t0, nq, s0, nk);
         }
 }
@@ -354,14 +441,16 @@ void attention_backward_block(float *dq, float *dk, float *dv, float *dtable, co
                               const float *lse, const float *q, const float *k, const float *v, const AttnBias *ab,
                               const int *qpos, const int *kpos, const int *doc, const AttnScratch *ws, AttnRows qr,
                               AttnRows kr, int B, int NH, int NKV, int HS) {
-    Att a = att_of(q, k, v, ab, qpos, kpos, doc, qr, kr, B, NH, NKV, HS);
+    Att a = att_of(q, k, v, ab, qpos, kpos, doc, ws, qr, kr, B, NH, NKV, HS);
     a.out = out, a.dout = dout, a.lse = lse, a.delta = ws->delta;
-    const int t5 = ab->kind == BIAS_T5, NB = ab->NB, nbk = (kr.n + TILE - 1) / TILE, G = NH / NKV;
+    const int t5 = ab->kind == BIAS_T5, NB = ab->NB, nbk = a.nbk, G = NH / NKV;
     const size_t t5n = t5 ? (size_t)B * NH * nbk * NB : 0, rows = (size_t)B * qr.n * G * HS;
-    CHECK(ws->part_floats >= t5n, "attention_backward: scratch of %zu floats < %zu", ws->part_floats, t5n);
-    const size_t fit = 1 + (ws->part_floats - t5n) / (rows ? rows : 1);
+    const size_t packn = pack_floats(B, qr.n, kr.n, G, HS);
+    CHECK(ws->part_floats >= packn + t5n, "attention_backward: scratch of %zu floats < %zu", ws->part_floats,
+          packn + t5n);
+    const size_t fit = 1 + (ws->part_floats - packn - t5n) / (rows ? rows : 1);
     const int all = omp_get_max_threads(), nt = (size_t)all < fit ? all : (int)fit;
-    float *t5part = ws->part, *dqpart = ws->part + t5n;
+    float *t5part = ws->part + packn, *dqpart = ws->part + packn + t5n;
     delta_rows(ws->delta, &a);
     openblas_set_num_threads(1);
     for (int g = 0; g < NKV; g++) {
@@ -370,6 +459,7 @@ void attention_backward_block(float *dq, float *dk, float *dv, float *dtable, co
             const int w = omp_get_thread_num(), team = omp_get_num_threads();   // team < nt: the runtime's choice
             const DqDest dd = {w ? dqpart + (size_t)(w - 1) * rows : dq, w == 0};
             if (w) memset(dd.base, 0, rows * sizeof(float));
+            pack_group(&a, g, 1);
             #pragma omp for schedule(static, 1)
             for (int u = 0; u < B * nbk; u++) {
                 const int b = u / nbk, j = b % 2 ? u % nbk : nbk - 1 - u % nbk;

@@ -89,6 +89,18 @@ typedef struct {
     int NB;
 } AttnBias;
 
+// AttnScratch: attention's scratch. delta (B, NH, T), backward only: D_t = dout_t . out_t.
+// part: the operands of one kv head copied head-major (forward and backward; B*HS*(2*G*T
+// + 3*T) floats with T rounded up to the tile), then, in the backward, the t5 sums per (b,
+// head, key tile) (B, NH, ceil(T/128), NB) when t5, then one dq partial (B, T, G, HS) per
+// thread after the first; part_floats: what part holds (from attention_part_floats for
+// the threads that will run; with less, fewer threads run the backward). G = NH / NKV.
+typedef struct {
+    float *delta;
+    float *part;
+    size_t part_floats;
+} AttnScratch;
+
 // attention: softmax(q k^T / sqrt(HS) + bias) v over the visible keys, with GQA (query
 // head h reads kv head h / (NH/NKV)), tiled (FlashAttention-2, Dao 2023): never stores
 // (T, T), saves only the per-row log-sum-exp; backward recomputes the probabilities tile
@@ -97,27 +109,20 @@ typedef struct {
 // sees are skipped. pos (B, T): position ids for the bias, non-decreasing within a
 // document; doc (B, T): doc[t] = t or doc[t - 1]. Calls BLAS from its own OpenMP regions
 // (with BLAS set to one thread there): not to be called from inside an OpenMP region.
-// Results are bit-identical for a given thread count.
+// Results are bit-identical for a given thread count. ws: scratch (the forward uses
+// only part).
 // out (B, T, NH, HS), lse (B, NH, T), q (B, T, NH, HS), k, v (B, T, NKV, HS).
-void attention_forward(float *out, float *lse, const float *q, const float *k, const float *v,
-                       const AttnBias *bias, const int *pos, const int *doc, int B, int T, int NH, int NKV, int HS);
+void attention_forward(float *out, float *lse, const float *q, const float *k, const float *v, const AttnBias *bias,
+                       const int *pos, const int *doc, const AttnScratch *ws, int B, int T, int NH, int NKV, int HS);
 // attention_forward_cached: one sequence (B = 1) whose T query rows are rows [q0, q0 + T)
 // and whose keys/values are rows [0, q0 + T): a cached prefix and then the rows of these
 // queries (scoring continuations of a long prompt, e.g. passkey). qpos (T), kpos (q0 + T)
-// position ids; doc (T) the first key row each query sees.
+// position ids; doc (T) the first key row each query sees. ws->part is sized for
+// B = 1 and T = q0 + T.
 // out (T, NH, HS), lse (NH, T), q (T, NH, HS), k, v (q0 + T, NKV, HS).
 void attention_forward_cached(float *out, float *lse, const float *q, const float *k, const float *v,
-                              const AttnBias *bias, const int *qpos, const int *kpos, const int *doc, int q0, int T,
-                              int NH, int NKV, int HS);
-// AttnScratch: the backward's scratch. delta (B, NH, T): D_t = dout_t . out_t. part: the
-// t5 sums per (b, head, key tile) (B, NH, ceil(T/128), NB) when t5, then one dq partial
-// (B, T, NH/NKV, HS) per thread after the first; part_floats: what part holds (from
-// attention_part_floats for the threads that will run; with less, fewer threads run).
-typedef struct {
-    float *delta;
-    float *part;
-    size_t part_floats;
-} AttnScratch;
+                              const AttnBias *bias, const int *qpos, const int *kpos, const int *doc,
+                              const AttnScratch *ws, int q0, int T, int NH, int NKV, int HS);
 // dtable (NB, NH) gets the t5 table gradient (may be NULL otherwise).
 void attention_backward(float *dq, float *dk, float *dv, float *dtable, const float *dout, const float *out,
                         const float *lse, const float *q, const float *k, const float *v, const AttnBias *bias,
@@ -137,8 +142,8 @@ typedef struct {
 // out 0, lse -inf. qpos, doc are indexed like q (stride qr.stride), kpos like k.
 // out, q (B, qr.stride, NH, HS), lse (B, NH, qr.stride), k, v (B, kr.stride, NKV, HS).
 void attention_forward_block(float *out, float *lse, const float *q, const float *k, const float *v, const AttnBias *ab,
-                             const int *qpos, const int *kpos, const int *doc, AttnRows qr, AttnRows kr, int more,
-                             int B, int NH, int NKV, int HS);
+                             const int *qpos, const int *kpos, const int *doc, const AttnScratch *ws, AttnRows qr,
+                             AttnRows kr, int more, int B, int NH, int NKV, int HS);
 // attention_backward_block: attention_backward for the query rows qr against the key
 // rows kr, given the final out and lse of the queries (over every key row): dq of qr's
 // rows, dk and dv of kr's rows and dtable accumulate (+=). Scratch as attention_backward
@@ -164,9 +169,11 @@ int ring_row(int t, int T, int P, int c);
 // ring_attention_forward: attention_forward of this rank's rows over the whole
 // sequence: its query chunks against every rank's key/value block as the blocks pass
 // around the ring, merged by the online softmax (attention_forward_block's more).
+// Scratch as attention_forward.
 // out (B, T, NH, HS), lse (B, NH, T), q (B, T, NH, HS), k, v (B, T, NKV, HS).
 void ring_attention_forward(float *out, float *lse, const float *q, const float *k, const float *v, const AttnBias *ab,
-                            const int *pos, const int *doc, const RingBuffers *rb, int B, int T, int NH, int NKV, int HS);
+                            const int *pos, const int *doc, const AttnScratch *ws, const RingBuffers *rb, int B, int T,
+                            int NH, int NKV, int HS);
 // ring_attention_backward: attention_backward over the ring: dq of this rank's queries
 // accumulates locally; each block's dk/dv travel with it and come home after P steps,
 // added (+=) to dk, dv in ring order. Scratch as attention_backward.

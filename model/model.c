@@ -139,7 +139,7 @@ size_t logits_chunk(size_t rows, int V) {
     return rows < c ? rows : c;
 }
 
-// part_floats: the attention backward's scratch (AttnScratch.part) for a (B, T) pass on
+// part_floats: attention's scratch (AttnScratch.part) for a (B, T) pass on
 // `threads` threads (Model.attn_threads; more OpenMP threads than that use only that many
 // in the attention backward).
 static size_t part_floats(const ModelConfig *c, int threads, size_t B, size_t T) {
@@ -177,6 +177,8 @@ typedef struct {
 } Pass;
 
 // acts_views: point the activation views at acts_memory for a pass's (B, T) and mode.
+// The last, attention's scratch, gets the rest of the allocation: a cached forward's
+// keys reach past its own T (model_reserve_cache sized for them).
 static void acts_views(Model *m, const Pass *ps) {
     size_t n[NUM_ACTS], off = 0;
     acts_sizes(&m->cfg, m->attn_threads, ps->mode, (size_t)ps->B, (size_t)ps->T, n);
@@ -185,6 +187,14 @@ static void acts_views(Model *m, const Pass *ps) {
         off += n[i];
     }
     assert(off <= m->acts_capacity);
+    m->apart_floats = m->acts_capacity - (size_t)(m->acts.apart - m->acts_memory);
+}
+
+_Static_assert(A_APART == NUM_ACTS - 1, "attention's scratch is the last activation (acts_views)");
+
+// attn_scratch: attention's scratch in the current views.
+static AttnScratch attn_scratch(const Model *m) {
+    return (AttnScratch){m->acts.delta, m->acts.apart, m->apart_floats};
 }
 
 // free_prepared: release what model_prepare allocates.
@@ -365,7 +375,9 @@ static void cached_attention(Model *m, const Pass *ps, int l, const LayerActs *s
     float *kc = m->kv_memory + (size_t)l * layer, *vc = kc + (size_t)c->n_layers * layer;
     memcpy(kc + t0 * KV, s->k, (size_t)T * KV * sizeof(float));
     memcpy(vc + t0 * KV, s->v, (size_t)T * KV * sizeof(float));
-    attention_forward_cached(s->att, s->lse, s->q, kc, vc, ab, ps->pos, m->kv_pos, ps->doc, ps->t0, T, NH, NKV, HS);
+    const AttnScratch ws = attn_scratch(m);
+    attention_forward_cached(s->att, s->lse, s->q, kc, vc, ab, ps->pos, m->kv_pos, ps->doc, &ws, ps->t0, T, NH, NKV,
+                             HS);
 }
 
 // layer_forward: x -> xnext = xmid + down(swiglu(gate(n2), up(n2))), n2 = rmsnorm(xmid),
@@ -381,6 +393,7 @@ static void layer_forward(Model *m, const Pass *ps, int l, const AttnBias *ab, i
     const ParamTensors *p = &m->params;
     float *tmp = m->acts.dtmp;
     LayerActs s = layer_acts(m, ps, l);
+    const AttnScratch ws = attn_scratch(m);
     rmsnorm_forward(s.xn1, s.rstd1, s.x, p->attn_norm + (size_t)l * C, BT, C, c->norm_eps);
     matmul_forward(s.q, s.xn1, p->wq + (size_t)l * C * C, BT, C, C);
     matmul_forward(s.k, s.xn1, p->wk + (size_t)l * KV * C, BT, C, KV);
@@ -391,8 +404,9 @@ static void layer_forward(Model *m, const Pass *ps, int l, const AttnBias *ab, i
     }
     if (refill) assert(ps->mode == ACTS_RECOMPUTE);           // att and lse were kept
     else if (ps->cached) cached_attention(m, ps, l, &s, ab);
-    else if (ps->ring) ring_attention_forward(s.att, s.lse, s.q, s.k, s.v, ab, ps->pos, ps->doc, &m->ring, B, T, NH, NKV, HS);
-    else attention_forward(s.att, s.lse, s.q, s.k, s.v, ab, ps->pos, ps->doc, B, T, NH, NKV, HS);
+    else if (ps->ring)
+        ring_attention_forward(s.att, s.lse, s.q, s.k, s.v, ab, ps->pos, ps->doc, &ws, &m->ring, B, T, NH, NKV, HS);
+    else attention_forward(s.att, s.lse, s.q, s.k, s.v, ab, ps->pos, ps->doc, &ws, B, T, NH, NKV, HS);
     matmul_forward(tmp, s.att, p->wo + (size_t)l * C * C, BT, C, C);
     residual_forward(s.xmid, s.x, tmp, BT * C);
     rmsnorm_forward(s.xn2, s.rstd2, s.xmid, p->mlp_norm + (size_t)l * C, BT, C, c->norm_eps);
@@ -429,7 +443,7 @@ static void layer_backward(Model *m, const Pass *ps, int l, const AttnBias *ab) 
     zero(a->datt, BT * C); zero(a->dqr, BT * C); zero(a->dkr, BT * KV); zero(a->dv, BT * KV);
     zero(a->dq, BT * C); zero(a->dk, BT * KV); zero(a->dxn, BT * C);
     matmul_backward(a->datt, g->wo + (size_t)l * C * C, a->dresid, s.att, p->wo + (size_t)l * C * C, BT, C, C);
-    const AttnScratch ws = {a->delta, a->apart, part_floats(&m->cfg, m->attn_threads, (size_t)B, (size_t)T)};
+    const AttnScratch ws = attn_scratch(m);
     if (ps->ring)
         ring_attention_backward(a->dqr, a->dkr, a->dv, g->t5_table, a->datt, s.att, s.lse, s.q, s.k, s.v, ab, ps->pos,
                                 ps->doc, &ws, &m->ring, B, T, NH, NKV, HS);

@@ -119,7 +119,7 @@ typedef union {
         float *dhup;       // (B, T, H)
         float *dhact;      // (B, T, H)
         float *delta;      // (B, NH, T)      attention backward scratch
-        float *apart;      // AttnScratch.part: t5 sums and per-thread dq partials (attention_part_floats)
+        float *apart;      // AttnScratch.part: packed operands, t5 sums, per-thread dq partials (attention_part_floats)
     };
     float *t[NUM_ACTS];
 } Activations;
@@ -154,6 +154,7 @@ typedef struct {
     Activations acts;
     float *acts_memory;
     size_t acts_capacity;      // floats in acts_memory
+    size_t apart_floats;       // floats of the apart view: to the end of acts_memory
     int max_T;                 // the longest sequence reserved (model_reserve, model_reserve_cache)
     size_t max_BT;             // the most tokens of one reserved forward
     int attn_threads;          // the threads the attention backward's scratch is sized for

@@ -39,7 +39,8 @@ static void shift_block(const float *k, const float *v, const int *pos, const Ri
 }
 
 void ring_attention_forward(float *out, float *lse, const float *q, const float *k, const float *v, const AttnBias *ab,
-                            const int *pos, const int *doc, const RingBuffers *rb, int B, int T, int NH, int NKV, int HS) {
+                            const int *pos, const int *doc, const AttnScratch *ws, const RingBuffers *rb, int B, int T,
+                            int NH, int NKV, int HS) {
     const int P = dist_ring_size(), c = dist_ring_rank();
     const size_t n = (size_t)B * T, nkv = n * (size_t)NKV * HS;
     const float *kc = k, *vc = v;
@@ -51,7 +52,7 @@ void ring_attention_forward(float *out, float *lse, const float *q, const float 
         for (int qk = 0; qk < 2; qk++)
             for (int kk = 0; kk < 2; kk++) {
                 if (chunk(P, o, kk) > chunk(P, c, qk)) continue;    // keys all after the queries
-                attention_forward_block(out, lse, q, kc, vc, ab, pos, pc, doc, pair_rows(P, c, qk, T),
+                attention_forward_block(out, lse, q, kc, vc, ab, pos, pc, doc, ws, pair_rows(P, c, qk, T),
                                         pair_rows(P, o, kk, T), started[qk], B, NH, NKV, HS);
                 started[qk] = 1;
             }

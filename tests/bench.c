@@ -315,7 +315,7 @@ static void run_attention_case(const Case *k, double peak) {
     for (int s = 0; s < k->steps; s++) {
         double t0 = now_seconds();
         if (!strcmp(k->kind, "rope")) { rope_forward(q, q, cs, sn, pos, 1, T, NH, HS); rope_forward(kk, kk, cs, sn, pos, 1, T, NKV, HS); }
-        attention_forward(o, lse, q, kk, v, &ab, pos, doc, 1, T, NH, NKV, HS);
+        attention_forward(o, lse, q, kk, v, &ab, pos, doc, &ws, 1, T, NH, NKV, HS);
         attention_backward(dq, dk, dv, dtable, o, o, lse, q, kk, v, &ab, pos, doc, &ws, 1, T, NH, NKV, HS);
         t[s] = now_seconds() - t0;
     }

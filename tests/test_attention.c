@@ -122,7 +122,8 @@ static void run(Run *r, const Problem *p, const float *k, const float *v, int na
     const size_t nq = (size_t)B * T * NH * HS, nk = (size_t)B * T * NKV * HS, ns = (size_t)B * NH * T;
     *r = (Run){xcalloc(nq, 4), xcalloc(ns, 4), xcalloc(nq, 4), xcalloc(nk, 4), xcalloc(nk, 4), xcalloc((size_t)p->NB * NH, 4)};
     float *delta = xcalloc(ns, sizeof(float));
-    const size_t npart = naive ? (size_t)B * NH * p->NB : attention_part_floats(B, T, NH, NKV, HS, p->NB, omp_get_max_threads());
+    const size_t npart =
+        naive ? (size_t)B * NH * p->NB : attention_part_floats(B, T, NH, NKV, HS, p->NB, omp_get_max_threads());
     float *dbias = xcalloc(npart ? npart : 1, sizeof(float));
     const AttnScratch ws = {delta, dbias, npart};
     if (naive) {
@@ -130,7 +131,7 @@ static void run(Run *r, const Problem *p, const float *k, const float *v, int na
         attention_naive_backward(r->dq, r->dk, r->dv, r->dtable, p->dout, r->out, r->lse, p->q, k, v, &p->ab, p->pos,
                                  p->doc, delta, dbias, B, T, NH, NKV, HS);
     } else {
-        attention_forward(r->out, r->lse, p->q, k, v, &p->ab, p->pos, p->doc, B, T, NH, NKV, HS);
+        attention_forward(r->out, r->lse, p->q, k, v, &p->ab, p->pos, p->doc, &ws, B, T, NH, NKV, HS);
         attention_backward(r->dq, r->dk, r->dv, r->dtable, p->dout, r->out, r->lse, p->q, k, v, &p->ab, p->pos, p->doc,
                            &ws, B, T, NH, NKV, HS);
     }
@@ -147,15 +148,17 @@ static void cached_check(const char *label, const Problem *p, const float *k, co
     const int T = p->T, NH = p->NH, HS = p->HS, n = T - q0;
     float *o = xcalloc((size_t)n * NH * HS, sizeof(float)), *l = xcalloc((size_t)NH * n, sizeof(float));
     float *lref = xmalloc((size_t)NH * n * sizeof(float));
-    attention_forward_cached(o, l, p->q + (size_t)q0 * NH * HS, k, v, &p->ab, p->pos + q0, p->pos, p->doc + q0, q0, n,
-                             NH, p->NKV, HS);
+    const size_t npart = attention_part_floats(1, T, NH, p->NKV, HS, 0, 1);
+    const AttnScratch ws = {NULL, xmalloc(npart * sizeof(float)), npart};
+    attention_forward_cached(o, l, p->q + (size_t)q0 * NH * HS, k, v, &p->ab, p->pos + q0, p->pos, p->doc + q0, &ws, q0,
+                             n, NH, p->NKV, HS);
     for (int h = 0; h < NH; h++) memcpy(lref + (size_t)h * n, ref->lse + (size_t)h * T + q0, (size_t)n * sizeof(float));
     char what[64];
     snprintf(what, sizeof what, "cached out, query rows [%d, %d)", q0, T);
     compare(label, what, o, ref->out + (size_t)q0 * NH * HS, (size_t)n * NH * HS);
     snprintf(what, sizeof what, "cached lse, query rows [%d, %d)", q0, T);
     compare(label, what, l, lref, (size_t)NH * n);
-    free(o); free(l); free(lref);
+    free(o); free(l); free(lref); free(ws.part);
 }
 
 static void test_case(const Case *c) {

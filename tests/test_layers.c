@@ -244,10 +244,18 @@ static void test_rope(void) {
 
 // ---- attention -------------------------------------------------------------------------
 typedef struct { float *q, *k, *v, *lse; int B, T, NH, NKV, HS; } AttCtx;
+// att_scratch: attention's scratch for c's shape (and NB t5 buckets) on this many threads.
+static AttnScratch att_scratch(const AttCtx *c, int NB) {
+    const size_t n = attention_part_floats(c->B, c->T, c->NH, c->NKV, c->HS, NB, omp_get_max_threads());
+    return (AttnScratch){filled((size_t)c->B * c->NH * c->T, 0), filled(n, 0), n};
+}
 static void att_fwd(Probe *p) {
     AttCtx *c = p->ctx;
     AttnBias none = {0, NULL, NULL, NULL, 0};
-    attention_forward(p->out, c->lse, c->q, c->k, c->v, &none, IOTA, NODOC, c->B, c->T, c->NH, c->NKV, c->HS);
+    const AttnScratch ws = att_scratch(c, 0);
+    attention_forward(p->out, c->lse, c->q, c->k, c->v, &none, IOTA, NODOC, &ws, c->B, c->T, c->NH, c->NKV, c->HS);
+    free(ws.delta);
+    free(ws.part);
 }
 // attention_naive: the materialised softmax(q k^T / sqrt(HS) + causal mask) v, in double.
 static double attention_naive_err(const AttCtx *c, const float *out) {
@@ -287,8 +295,7 @@ static void test_attention(int NH, int NKV) {
     double e = attention_naive_err(&c, out);
     CHECK_CLOSE(check_what("attention fwd NH%d NKV%d: max abs err vs materialised softmax", NH, NKV), e, 0.0, 1e-5, 0.0);
     AttnBias none = {0, NULL, NULL, NULL, 0};
-    const size_t npart = attention_part_floats(B, T, NH, NKV, HS, 0, omp_get_max_threads());
-    const AttnScratch ws = {filled((size_t)B * NH * T, 0), filled(npart + 1, 0), npart};
+    const AttnScratch ws = att_scratch(&c, 0);
     attention_backward(dq, dk, dv, NULL, w, out, c.lse, c.q, c.k, c.v, &none, IOTA, NODOC, &ws, B, T, NH, NKV, HS);
     snprintf(name, sizeof name, "attention dq NH%d NKV%d", NH, NKV);
     check(name, &p, c.q, nq, dq, 0.2f);
@@ -303,8 +310,11 @@ static void test_attention(int NH, int NKV) {
 typedef struct { AttCtx a; AttnBias ab; } BiasCtx;
 static void attb_fwd(Probe *p) {
     BiasCtx *c = p->ctx;
-    attention_forward(p->out, c->a.lse, c->a.q, c->a.k, c->a.v, &c->ab, SKIP, DOCS, c->a.B, c->a.T, c->a.NH, c->a.NKV,
-                      c->a.HS);
+    const AttnScratch ws = att_scratch(&c->a, c->ab.NB);
+    attention_forward(p->out, c->a.lse, c->a.q, c->a.k, c->a.v, &c->ab, SKIP, DOCS, &ws, c->a.B, c->a.T, c->a.NH,
+                      c->a.NKV, c->a.HS);
+    free(ws.delta);
+    free(ws.part);
 }
 static void test_attention_bias(int kind) {
     int B = 2, T = 6, NH = 4, NKV = 2, HS = 4, NB = 4;
@@ -320,8 +330,7 @@ static void test_attention_bias(int kind) {
     const char *name = kind == BIAS_ALIBI ? "alibi" : "t5";
     char what[64];
     probe_loss(&p);
-    const size_t npart = attention_part_floats(B, T, NH, NKV, HS, NB, omp_get_max_threads());
-    const AttnScratch ws = {filled(ns, 0), filled(npart, 0), npart};
+    const AttnScratch ws = att_scratch(&c.a, NB);
     attention_backward(dq, dk, dv, dtable, w, out, c.a.lse, c.a.q, c.a.k, c.a.v, &c.ab, SKIP, DOCS, &ws, B, T, NH, NKV, HS);
     snprintf(what, sizeof what, "attention+%s dq", name);
     check(what, &p, c.a.q, nq, dq, 0.0f);

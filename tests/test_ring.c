@@ -136,7 +136,7 @@ static void reference(Result *r, const Problem *p) {
     const size_t npart = attention_part_floats(B, Tf, NH, NKV, HS, p->ab.kind == BIAS_T5 ? NB : 0, omp_get_max_threads());
     float *dbias = xmalloc((npart + 1) * sizeof(float));
     const AttnScratch ws = {delta, dbias, npart};
-    attention_forward(r->t[0], r->t[1], p->q, p->k, p->v, &p->ab, p->pos, p->doc, B, Tf, NH, NKV, HS);
+    attention_forward(r->t[0], r->t[1], p->q, p->k, p->v, &p->ab, p->pos, p->doc, &ws, B, Tf, NH, NKV, HS);
     attention_backward(r->t[2], r->t[3], r->t[4], r->t[5], p->dout, r->t[0], r->t[1], p->q, p->k, p->v, &p->ab, p->pos,
                        p->doc, &ws, B, Tf, NH, NKV, HS);
     free(delta);
@@ -200,7 +200,7 @@ static void ring(Result *r, const Problem *p, const Local *l) {
     const size_t npart = attention_part_floats(B, T, NH, NKV, HS, p->ab.kind == BIAS_T5 ? NB : 0, omp_get_max_threads());
     float *dbias = xmalloc((npart + 1) * sizeof(float));
     const AttnScratch ws = {delta, dbias, npart};
-    ring_attention_forward(r->t[0], r->t[1], l->q, l->k, l->v, &p->ab, l->pos, l->doc, &l->rb, B, T, NH, NKV, HS);
+    ring_attention_forward(r->t[0], r->t[1], l->q, l->k, l->v, &p->ab, l->pos, l->doc, &ws, &l->rb, B, T, NH, NKV, HS);
     ring_attention_backward(r->t[2], r->t[3], r->t[4], r->t[5], l->dout, r->t[0], r->t[1], l->q, l->k, l->v, &p->ab,
                             l->pos, l->doc, &ws, &l->rb, B, T, NH, NKV, HS);
     free(delta);
