@@ -148,7 +148,8 @@ static size_t part_floats(const ModelConfig *c, int threads, size_t B, size_t T)
 
 // acts_sizes: floats of each activation for a (B, T) pass in `mode`.
 static void acts_sizes(const ModelConfig *c, int threads, ActsMode mode, size_t B, size_t T, size_t n[NUM_ACTS]) {
-    size_t LR = (size_t)c->n_layers, L = mode == ACTS_ALL ? LR : 1, LA = mode == ACTS_FORWARD ? 1 : LR;
+    size_t LR = (size_t)c->n_layers, L = mode == ACTS_ALL ? LR : 1;
+    size_t LA = mode == ACTS_ALL || mode == ACTS_RECOMPUTE ? LR : 1;
     size_t C = (size_t)c->dim, H = (size_t)c->hidden, V = (size_t)c->vocab;
     size_t NH = (size_t)c->n_heads, KV = (size_t)c->n_kv_heads * (C / NH), BT = B * T;
     size_t sz[NUM_ACTS] = {
@@ -156,7 +157,7 @@ static void acts_sizes(const ModelConfig *c, int threads, ActsMode mode, size_t 
         [A_K] = L * BT * KV, [A_V] = L * BT * KV, [A_ATT] = LA * BT * C, [A_LSE] = LA * B * NH * T,
         [A_RESID_MID] = L * BT * C, [A_RSTD2] = L * BT, [A_XN2] = L * BT * C, [A_HGATE] = L * BT * H,
         [A_HUP] = L * BT * H, [A_HACT] = L * BT * H, [A_XOUT] = BT * C, [A_RSTDF] = BT, [A_XNF] = BT * C,
-        [A_LOGITS] = logits_chunk(BT, (int)V) * V, [A_LOSSES] = BT, [A_DRESID] = BT * C, [A_DTMP] = BT * C, [A_DXN] = BT * C,
+        [A_LOGITS] = logits_chunk(BT, (int)V) * V, [A_LOSSES] = BT, [A_DRESID] = BT * C, [A_DXN] = BT * C,
         [A_DQ] = BT * C, [A_DK] = BT * KV, [A_DV] = BT * KV, [A_DQR] = BT * C, [A_DKR] = BT * KV,
         [A_DATT] = BT * C, [A_DHGATE] = BT * H, [A_DHUP] = BT * H, [A_DHACT] = BT * H, [A_DELTA] = B * NH * T,
         [A_APART] = part_floats(c, threads, B, T),
@@ -176,18 +177,31 @@ typedef struct {
     const int *pos, *doc;
 } Pass;
 
+// acts_layout: off[i], the offset of activation i of sizes n in acts_memory, in enum
+// order, except that the MLP's backward scratch (A_DHGATE .. A_DHACT) starts where
+// attention's (A_DQ .. A_DATT) does: layer_backward is done with one before it uses the
+// other. Returns the floats of all.
+static size_t acts_layout(const size_t n[NUM_ACTS], size_t off[NUM_ACTS]) {
+    size_t at = 0, attn_end = 0;
+    for (int i = 0; i < NUM_ACTS; i++) {
+        if (i == A_DHGATE) attn_end = at, at = off[A_DQ];
+        if (i == A_DELTA) at = at > attn_end ? at : attn_end;
+        off[i] = at;
+        at += n[i];
+    }
+    return at;
+}
+
 // acts_views: point the activation views at acts_memory for a pass's (B, T) and mode.
 // The last, attention's scratch, gets the rest of the allocation: a cached forward's
 // keys reach past its own T (model_reserve_cache sized for them).
 static void acts_views(Model *m, const Pass *ps) {
-    size_t n[NUM_ACTS], off = 0;
+    size_t n[NUM_ACTS], off[NUM_ACTS];
     acts_sizes(&m->cfg, m->attn_threads, ps->mode, (size_t)ps->B, (size_t)ps->T, n);
-    for (int i = 0; i < NUM_ACTS; i++) {
-        m->acts.t[i] = m->acts_memory + off;
-        off += n[i];
-    }
-    assert(off <= m->acts_capacity);
-    m->apart_floats = m->acts_capacity - (size_t)(m->acts.apart - m->acts_memory);
+    const size_t total = acts_layout(n, off);
+    assert(total <= m->acts_capacity);
+    for (int i = 0; i < NUM_ACTS; i++) m->acts.t[i] = m->acts_memory + off[i];
+    m->apart_floats = m->acts_capacity - off[A_APART];
 }
 
 _Static_assert(A_APART == NUM_ACTS - 1, "attention's scratch is the last activation (acts_views)");
@@ -224,10 +238,9 @@ double model_flops_per_token(const ModelConfig *c, int T) {
 
 // acts_total: floats of all activations for a (B, T) pass in `mode`.
 static size_t acts_total(const ModelConfig *c, int threads, ActsMode mode, int B, int T) {
-    size_t n[NUM_ACTS], total = 0;
+    size_t n[NUM_ACTS], off[NUM_ACTS];
     acts_sizes(c, threads, mode, (size_t)B, (size_t)T, n);
-    for (int i = 0; i < NUM_ACTS; i++) total += n[i];
-    return total;
+    return acts_layout(n, off);
 }
 
 // reserve: grow the sizes the next allocation must cover.
@@ -356,7 +369,7 @@ static LayerActs layer_acts(Model *m, const Pass *ps, int l) {
     const ModelConfig *c = &m->cfg;
     const size_t BT = (size_t)ps->B * ps->T, C = (size_t)c->dim, H = (size_t)c->hidden, NH = (size_t)c->n_heads;
     const size_t KV = (size_t)c->n_kv_heads * (C / NH), s = ps->mode == ACTS_ALL ? (size_t)l : 0;
-    const size_t sa = ps->mode == ACTS_FORWARD ? 0 : (size_t)l;
+    const size_t sa = ps->mode == ACTS_ALL || ps->mode == ACTS_RECOMPUTE ? (size_t)l : 0;
     Activations *a = &m->acts;
     return (LayerActs){
         .x = a->resid + (size_t)l * BT * C, .xnext = l + 1 < c->n_layers ? a->resid + (size_t)(l + 1) * BT * C : a->xout,
@@ -380,20 +393,32 @@ static void cached_attention(Model *m, const Pass *ps, int l, const LayerActs *s
                              HS);
 }
 
+// layer_attention: s->att, s->lse of layer l from its q, k, v: over the cache, the ring
+// or the pass's own rows.
+static void layer_attention(Model *m, const Pass *ps, int l, const LayerActs *s, const AttnBias *ab) {
+    const ModelConfig *c = &m->cfg;
+    const int B = ps->B, T = ps->T, NH = c->n_heads, NKV = c->n_kv_heads, HS = c->dim / NH;
+    const AttnScratch ws = attn_scratch(m);
+    if (ps->cached) cached_attention(m, ps, l, s, ab);
+    else if (ps->ring)
+        ring_attention_forward(s->att, s->lse, s->q, s->k, s->v, ab, ps->pos, ps->doc, &ws, &m->ring, B, T, NH, NKV, HS);
+    else attention_forward(s->att, s->lse, s->q, s->k, s->v, ab, ps->pos, ps->doc, &ws, B, T, NH, NKV, HS);
+}
+
 // layer_forward: x -> xnext = xmid + down(swiglu(gate(n2), up(n2))), n2 = rmsnorm(xmid),
 // xmid = x + o(attn(rope(q(n1)), rope(k(n1)), v(n1))), n1 = rmsnorm(x).
-// refill: the backward of an ACTS_RECOMPUTE pass refills the layer slot: attention's
-// output and lse, and xnext, are kept from the forward (bitwise what this would compute),
-// so neither attention nor the down projection runs again.
+// refill: the backward of an ACTS_RECOMPUTE or ACTS_INPUTS pass refills the layer slot:
+// xnext, and in ACTS_RECOMPUTE attention's output and lse, are kept from the forward
+// (bitwise what this would compute), so the down projection, and then attention, do not
+// run again.
 static void layer_forward(Model *m, const Pass *ps, int l, const AttnBias *ab, int refill) {
     const ModelConfig *c = &m->cfg;
     const int B = ps->B, T = ps->T, C = c->dim, H = c->hidden, NH = c->n_heads, NKV = c->n_kv_heads;
     const int HS = C / NH, KV = NKV * HS;
     const size_t BT = (size_t)B * T;
     const ParamTensors *p = &m->params;
-    float *tmp = m->acts.dtmp;
+    float *tmp = m->acts.dxn;                       // free in the forward and before layer_backward
     LayerActs s = layer_acts(m, ps, l);
-    const AttnScratch ws = attn_scratch(m);
     rmsnorm_forward(s.xn1, s.rstd1, s.x, p->attn_norm + (size_t)l * C, BT, C, c->norm_eps);
     matmul_forward(s.q, s.xn1, p->wq + (size_t)l * C * C, BT, C, C);
     matmul_forward(s.k, s.xn1, p->wk + (size_t)l * KV * C, BT, C, KV);
@@ -402,11 +427,7 @@ static void layer_forward(Model *m, const Pass *ps, int l, const AttnBias *ab, i
         rope_forward(s.q, s.q, m->rope_cos, m->rope_sin, ps->pos, B, T, NH, HS);
         rope_forward(s.k, s.k, m->rope_cos, m->rope_sin, ps->pos, B, T, NKV, HS);
     }
-    if (refill) assert(ps->mode == ACTS_RECOMPUTE);           // att and lse were kept
-    else if (ps->cached) cached_attention(m, ps, l, &s, ab);
-    else if (ps->ring)
-        ring_attention_forward(s.att, s.lse, s.q, s.k, s.v, ab, ps->pos, ps->doc, &ws, &m->ring, B, T, NH, NKV, HS);
-    else attention_forward(s.att, s.lse, s.q, s.k, s.v, ab, ps->pos, ps->doc, &ws, B, T, NH, NKV, HS);
+    if (!refill || ps->mode != ACTS_RECOMPUTE) layer_attention(m, ps, l, &s, ab);
     matmul_forward(tmp, s.att, p->wo + (size_t)l * C * C, BT, C, C);
     residual_forward(s.xmid, s.x, tmp, BT * C);
     rmsnorm_forward(s.xn2, s.rstd2, s.xmid, p->mlp_norm + (size_t)l * C, BT, C, c->norm_eps);
@@ -559,13 +580,13 @@ void model_row_logits(const Model *m, size_t row, float *out) {
 }
 
 float model_forward_backward(Model *m, const int *inputs, const int *targets, const PosIds *ids, int B, int T,
-                             float loss_scale, int recompute) {
+                             float loss_scale, ActsMode mode) {
     const ModelConfig *c = &m->cfg;
     const int C = c->dim, V = c->vocab;
     const size_t BT = (size_t)B * T;
-    Pass ps = {.B = B, .T = T, .t0 = 0, .len = 0, .cached = 0, .mode = recompute ? ACTS_RECOMPUTE : ACTS_ALL,
-               .ring = ids && ids->ring};
+    Pass ps = {.B = B, .T = T, .t0 = 0, .len = 0, .cached = 0, .mode = mode, .ring = ids && ids->ring};
     CHECK(m->grads_memory && targets, "model_forward_backward needs model_prepare() and targets");
+    CHECK(mode != ACTS_FORWARD, "model_forward_backward: ACTS_FORWARD keeps nothing for a backward");
     forward_trunk(m, &ps, inputs, targets, ids);
     ParamTensors *p = &m->params, *g = &m->grads;
     Activations *a = &m->acts;
@@ -576,7 +597,7 @@ float model_forward_backward(Model *m, const int *inputs, const int *targets, co
     zero(a->dresid, BT * C);
     rmsnorm_backward(a->dresid, g->final_norm, a->dxn, a->xout, a->rstdf, p->final_norm, BT, C);
     for (int l = c->n_layers - 1; l >= 0; l--) {
-        if (recompute) layer_forward(m, &ps, l, &ab, 1);    // refill the layer slot
+        if (mode != ACTS_ALL) layer_forward(m, &ps, l, &ab, 1);    // refill the layer slot
         layer_backward(m, &ps, l, &ab);
     }
     encoder_backward(g->embed, a->dresid, inputs, BT, C);

@@ -79,7 +79,7 @@ void model_config_check(const ModelConfig *c, const char *source);
 
 enum { A_RESID, A_RSTD1, A_XN1, A_Q, A_K, A_V, A_ATT, A_LSE, A_RESID_MID, A_RSTD2, A_XN2,
        A_HGATE, A_HUP, A_HACT, A_XOUT, A_RSTDF, A_XNF, A_LOGITS, A_LOSSES,
-       A_DRESID, A_DTMP, A_DXN, A_DQ, A_DK, A_DV, A_DQR, A_DKR, A_DATT, A_DHGATE, A_DHUP,
+       A_DRESID, A_DXN, A_DQ, A_DK, A_DV, A_DQR, A_DKR, A_DATT, A_DHGATE, A_DHUP,
        A_DHACT, A_DELTA, A_APART, NUM_ACTS };
 
 // Activations: views for the current (B, T), walked from acts_specs(); one allocation
@@ -107,9 +107,9 @@ typedef union {
         float *logits;     // (chunk, V)      LM-head scratch: chunk = logits_chunk(B*T, V) rows
         float *losses;     // (B, T)
         float *dresid;     // (B, T, C)       backward scratch from here on
-        float *dtmp;       // (B, T, C)
-        float *dxn;        // (B, T, C)
-        float *dq;         // (B, T, C)
+        float *dxn;        // (B, T, C)       also the forward's output-projection scratch
+        float *dq;         // (B, T, C)       dq .. datt: attention's backward scratch; the
+                           //                 MLP's (dhgate .. dhact) shares their memory
         float *dk;         // (B, T, KV)
         float *dv;         // (B, T, KV)
         float *dqr;        // (B, T, C)       grad wrt q after RoPE
@@ -206,9 +206,12 @@ void model_set_position(Model *m, const Position *p);
 //   ACTS_ALL        every layer's (a training step without recompute);
 //   ACTS_RECOMPUTE  each layer's input, attention output and log-sum-exp, and one layer
 //                   slot of the rest, refilled in backward without re-running attention
-//                   (a training step with train.recompute);
+//                   (a training step with train.recompute: true);
+//   ACTS_INPUTS     each layer's input and one layer slot of the rest, refilled in
+//                   backward by re-running the layer, attention included (a training
+//                   step with train.recompute: full: the least memory);
 //   ACTS_FORWARD    one layer slot (forward-only passes: evals, tasks, sampling).
-typedef enum { ACTS_ALL, ACTS_RECOMPUTE, ACTS_FORWARD } ActsMode;
+typedef enum { ACTS_ALL, ACTS_RECOMPUTE, ACTS_INPUTS, ACTS_FORWARD } ActsMode;
 
 // model_reserve: make the coming model_prepare size activations for a (B, T) pass in
 // `mode` too (a run's stages, and its evals).
@@ -250,12 +253,11 @@ float model_forward_cached(Model *m, const int *inputs, const int *targets, cons
 void model_row_logits(const Model *m, size_t row, float *out);
 // model_forward_backward: one training micro-step: the forward, then accumulates (+=)
 // d(loss_scale * mean loss)/dparams into m->grads; returns the mean loss. The LM head's
-// logits are computed once, for the loss and its gradient together. recompute: keep each
-// layer's input, attention output and log-sum-exp and recompute the rest of each layer
-// in backward, attention excepted (same results, bit for bit; reserve (B, T) in
-// ACTS_RECOMPUTE, else in ACTS_ALL).
+// logits are computed once, for the loss and its gradient together. mode: ACTS_ALL,
+// or ACTS_RECOMPUTE or ACTS_INPUTS to recompute what the pass does not keep in the
+// backward (same results, bit for bit); reserve (B, T) in that mode.
 float model_forward_backward(Model *m, const int *inputs, const int *targets, const PosIds *ids, int B, int T,
-                             float loss_scale, int recompute);
+                             float loss_scale, ActsMode mode);
 void model_zero_grad(Model *m);
 // model_flops_per_token: the FLOPs of one training token at sequence length T (forward +
 // backward = 3x forward): 6 N_matmul + 3 L (4 C (T + 1) / 2), N_matmul counting the LM

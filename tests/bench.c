@@ -32,43 +32,45 @@ typedef struct {
     const char *name;
     int dim, hidden, layers, heads, kv, vocab, T, B, steps;
     const char *kind;
-    int recompute, docs, pose;
+    ActsMode acts;       // what a step keeps: ACTS_ALL, or recompute (true: ACTS_RECOMPUTE, full: ACTS_INPUTS)
+    int docs, pose;
     const char *vs;
     int torch;           // 1: PyTorch trains the same shape in the same run (scripts/bench_torch.py)
 } Case;
 
 static const Case CASES[] = {
-    {"15m_256", 288, 768, 6, 6, 6, 32000, 256, 8, 9, "step", 0, 0, 0, NULL, 0},
-    {"15m_1024", 288, 768, 6, 6, 6, 32000, 1024, 2, 9, "step", 0, 0, 0, NULL, 0},
-    {"15m_4096", 288, 768, 6, 6, 6, 32000, 4096, 1, 3, "step", 0, 0, 0, NULL, 0},
-    {"15m_8192", 288, 768, 6, 6, 6, 32000, 8192, 1, 3, "step", 1, 0, 0, NULL, 0},      // recompute on from here
-    {"15m_32768", 288, 768, 6, 6, 6, 32000, 32768, 1, 1, "step", 1, 0, 0, NULL, 0},
-    {"260k_512", 64, 172, 5, 8, 4, 512, 512, 8, 7, "step", 0, 0, 0, NULL, 0},
-    {"260k_4096", 64, 172, 5, 8, 4, 512, 4096, 1, 3, "step", 0, 0, 0, NULL, 0},
-    {"260k_32768", 64, 172, 5, 8, 4, 512, 32768, 1, 1, "step", 1, 0, 0, NULL, 0},
-    {"attn_rope_8192", 288, 0, 1, 6, 6, 0, 8192, 1, 3, "rope", 0, 0, 0, NULL, 0},
-    {"attn_alibi_8192", 288, 0, 1, 6, 6, 0, 8192, 1, 3, "alibi", 0, 0, 0, NULL, 0},
-    {"attn_t5_8192", 288, 0, 1, 6, 6, 0, 8192, 1, 3, "t5", 0, 0, 0, NULL, 0},
-    {"attn_rope_32768", 288, 0, 1, 6, 6, 0, 32768, 1, 1, "rope", 0, 0, 0, NULL, 0},
-    {"attn_alibi_32768", 288, 0, 1, 6, 6, 0, 32768, 1, 1, "alibi", 0, 0, 0, NULL, 0},
-    {"attn_t5_32768", 288, 0, 1, 6, 6, 0, 32768, 1, 1, "t5", 0, 0, 0, NULL, 0},
-    {"15m_4096_docs256", 288, 768, 6, 6, 6, 32000, 4096, 1, 3, "step", 0, 256, 0, "15m_4096", 0},
-    {"260k_4096_docs256", 64, 172, 5, 8, 4, 512, 4096, 4, 3, "step", 0, 256, 0, "260k_4096x4", 0},
-    {"260k_4096x4", 64, 172, 5, 8, 4, 512, 4096, 4, 3, "step", 0, 0, 0, NULL, 0},
-    {"260k_pose_32768", 64, 172, 5, 8, 4, 512, 2048, 16, 3, "step", 0, 0, 32768, "260k_32768", 0},
+    {"15m_256", 288, 768, 6, 6, 6, 32000, 256, 8, 9, "step", ACTS_ALL, 0, 0, NULL, 0},
+    {"15m_1024", 288, 768, 6, 6, 6, 32000, 1024, 2, 9, "step", ACTS_ALL, 0, 0, NULL, 0},
+    {"15m_4096", 288, 768, 6, 6, 6, 32000, 4096, 1, 3, "step", ACTS_ALL, 0, 0, NULL, 0},
+    {"15m_8192", 288, 768, 6, 6, 6, 32000, 8192, 1, 3, "step", ACTS_RECOMPUTE, 0, 0, NULL, 0},      // recompute on from here
+    {"15m_32768", 288, 768, 6, 6, 6, 32000, 32768, 1, 1, "step", ACTS_RECOMPUTE, 0, 0, NULL, 0},
+    {"260k_512", 64, 172, 5, 8, 4, 512, 512, 8, 7, "step", ACTS_ALL, 0, 0, NULL, 0},
+    {"260k_4096", 64, 172, 5, 8, 4, 512, 4096, 1, 3, "step", ACTS_ALL, 0, 0, NULL, 0},
+    {"260k_32768", 64, 172, 5, 8, 4, 512, 32768, 1, 1, "step", ACTS_RECOMPUTE, 0, 0, NULL, 0},
+    {"attn_rope_8192", 288, 0, 1, 6, 6, 0, 8192, 1, 3, "rope", ACTS_ALL, 0, 0, NULL, 0},
+    {"attn_alibi_8192", 288, 0, 1, 6, 6, 0, 8192, 1, 3, "alibi", ACTS_ALL, 0, 0, NULL, 0},
+    {"attn_t5_8192", 288, 0, 1, 6, 6, 0, 8192, 1, 3, "t5", ACTS_ALL, 0, 0, NULL, 0},
+    {"attn_rope_32768", 288, 0, 1, 6, 6, 0, 32768, 1, 1, "rope", ACTS_ALL, 0, 0, NULL, 0},
+    {"attn_alibi_32768", 288, 0, 1, 6, 6, 0, 32768, 1, 1, "alibi", ACTS_ALL, 0, 0, NULL, 0},
+    {"attn_t5_32768", 288, 0, 1, 6, 6, 0, 32768, 1, 1, "t5", ACTS_ALL, 0, 0, NULL, 0},
+    {"15m_4096_docs256", 288, 768, 6, 6, 6, 32000, 4096, 1, 3, "step", ACTS_ALL, 256, 0, "15m_4096", 0},
+    {"260k_4096_docs256", 64, 172, 5, 8, 4, 512, 4096, 4, 3, "step", ACTS_ALL, 256, 0, "260k_4096x4", 0},
+    {"260k_4096x4", 64, 172, 5, 8, 4, 512, 4096, 4, 3, "step", ACTS_ALL, 0, 0, NULL, 0},
+    {"260k_pose_32768", 64, 172, 5, 8, 4, 512, 2048, 16, 3, "step", ACTS_ALL, 0, 32768, "260k_32768", 0},
     // real shapes: stories110M (HS 64), and one TinyLlama-1.1B layer (HS 64, GQA 32/4) over
     // a small vocabulary so that the layer's own work dominates; at 32768 the 110M shape
     // keeps one of its 12 layers (a step of all 12 takes about 25 minutes here); PyTorch
     // runs beside them up to 8192 (at 32768 its chunked attention takes over 10 minutes a
     // step)
-    {"110m_2048", 768, 2048, 12, 12, 12, 32000, 2048, 1, 3, "step", 0, 0, 0, NULL, 1},
-    {"110m_8192", 768, 2048, 12, 12, 12, 32000, 8192, 1, 1, "step", 1, 0, 0, NULL, 1},
-    {"110m_l1_32768", 768, 2048, 1, 12, 12, 32000, 32768, 1, 1, "step", 1, 0, 0, NULL, 0},
-    {"tl1b_l1_2048", 2048, 5632, 1, 32, 4, 512, 2048, 1, 3, "step", 0, 0, 0, NULL, 1},
-    {"tl1b_l1_8192", 2048, 5632, 1, 32, 4, 512, 8192, 1, 1, "step", 1, 0, 0, NULL, 1},
-    {"tl1b_l1_32768", 2048, 5632, 1, 32, 4, 512, 32768, 1, 1, "step", 1, 0, 0, NULL, 0},
-    {"attn_rope_hs64_8192", 768, 0, 1, 12, 12, 0, 8192, 1, 3, "rope", 0, 0, 0, NULL, 0},
-    {"attn_rope_hs64_32768", 768, 0, 1, 12, 12, 0, 32768, 1, 1, "rope", 0, 0, 0, NULL, 0},
+    {"110m_2048", 768, 2048, 12, 12, 12, 32000, 2048, 1, 3, "step", ACTS_ALL, 0, 0, NULL, 1},
+    {"110m_8192", 768, 2048, 12, 12, 12, 32000, 8192, 1, 1, "step", ACTS_RECOMPUTE, 0, 0, NULL, 1},
+    {"110m_8192_full", 768, 2048, 12, 12, 12, 32000, 8192, 1, 1, "step", ACTS_INPUTS, 0, 0, "110m_8192", 0},
+    {"110m_l1_32768", 768, 2048, 1, 12, 12, 32000, 32768, 1, 1, "step", ACTS_RECOMPUTE, 0, 0, NULL, 0},
+    {"tl1b_l1_2048", 2048, 5632, 1, 32, 4, 512, 2048, 1, 3, "step", ACTS_ALL, 0, 0, NULL, 1},
+    {"tl1b_l1_8192", 2048, 5632, 1, 32, 4, 512, 8192, 1, 1, "step", ACTS_RECOMPUTE, 0, 0, NULL, 1},
+    {"tl1b_l1_32768", 2048, 5632, 1, 32, 4, 512, 32768, 1, 1, "step", ACTS_RECOMPUTE, 0, 0, NULL, 0},
+    {"attn_rope_hs64_8192", 768, 0, 1, 12, 12, 0, 8192, 1, 3, "rope", ACTS_ALL, 0, 0, NULL, 0},
+    {"attn_rope_hs64_32768", 768, 0, 1, 12, 12, 0, 32768, 1, 1, "rope", ACTS_ALL, 0, 0, NULL, 0},
 };
 #define N_CASES (sizeof CASES / sizeof CASES[0])
 
@@ -205,8 +207,9 @@ static double triad_gbps(void) {
 
 // print_bound: the roofline of a case (per token): the dense matmuls at the SGEMM rate,
 // attention's tile products (7 a score: QK^T, PV; QK^T again, dO V^T, P^T dO, dS^T Q,
-// dS K; 2 HS FLOPs each) at the tile rate, and its two exps a score (forward, backward)
-// at the exp rate, added; the bytes of activations (each float written, read, its
+// dS K; 2 HS FLOPs each; with ACTS_INPUTS 9: the refill's QK^T and PV) at the tile rate,
+// and its two exps a score (forward, backward; three with ACTS_INPUTS) at the exp rate,
+// added; the bytes of activations (each float written, read, its
 // gradient written and read), logits and weights with AdamW's moments at the triad rate;
 // the time bound is the larger. Scores count whole 128-key tiles on the causal
 // diagonal. Element work besides exp (masks, softmax rows, dS, norms, SwiGLU) is left
@@ -219,10 +222,12 @@ static void print_bound(const Case *k, const Rates *x) {
     const int step = !strcmp(k->kind, "step");
     const double attn = model_attention_flops_per_token(&c, k->T);
     double dense = step ? model_flops_per_token(&c, k->T) - attn : 0.0;
-    if (step && k->recompute) dense += 2.0 * L * (2 * C * C + 2 * KV * C + 2 * C * H);   // refill without down
+    if (step && k->acts != ACTS_ALL) dense += 2.0 * L * (2 * C * C + 2 * KV * C + 2 * C * H);   // refill without down
     const double N = step ? (double)model_num_params(&c) : 0.0, BT = (double)k->B * k->T;
     const double bytes = 16.0 * L * (6 * C + 2 * KV + 3 * H + NH) + (step ? 16.0 * k->vocab + 40.0 * N / BT : 0.0);
-    const double td = dense / (x->sgemm * 1e9), tt = scores * 14.0 * HS / (x->tile * 1e9), te = 2.0 * scores / (x->exps * 1e9);
+    const int again = step && k->acts == ACTS_INPUTS;              // the refill re-runs attention's forward
+    const double td = dense / (x->sgemm * 1e9), tt = scores * (again ? 18.0 : 14.0) * HS / (x->tile * 1e9);
+    const double te = (again ? 3.0 : 2.0) * scores / (x->exps * 1e9);
     const double tb = bytes / (x->triad * 1e9), tc = td + tt + te, bound = tc > tb ? tc : tb;
     const double counted = step ? model_flops_per_token(&c, k->T) : attn;
     printf("%-16s bound %.1f%% of SGEMM: matmuls %.0f%%, tiles %.0f%% (%.1f GFLOP/s at HS %.0f), exps %.0f%% "
@@ -238,7 +243,7 @@ static double run_step_case(const Case *k, double peak) {
     Rng r = {7};
     model_init(&m, &cfg, k->name);
     model_init_random(&m, 1, 0.02f);
-    model_reserve(&m, k->B, k->T, k->recompute ? ACTS_RECOMPUTE : ACTS_ALL);
+    model_reserve(&m, k->B, k->T, k->acts);
     model_reserve_positions(&m, k->pose > k->T ? k->pose : k->T);
     model_prepare(&m);
     adamw_init(&opt, 0, m.num_params);
@@ -251,7 +256,7 @@ static double run_step_case(const Case *k, double peak) {
     for (int s = k->steps > 1 ? -1 : 0; s < k->steps; s++) {   // s = -1 warms up; long single-step cases skip it
         double t0 = now_seconds();
         model_zero_grad(&m);
-        model_forward_backward(&m, in, tg, pi, k->B, k->T, 1.0f, k->recompute);
+        model_forward_backward(&m, in, tg, pi, k->B, k->T, 1.0f, k->acts);
         adamw_step(&opt, &m, 1e-5f, 0.9f, 0.95f, 1e-8f, 0.0f);
         if (s >= 0) t[s] = now_seconds() - t0;
     }

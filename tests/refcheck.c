@@ -152,7 +152,7 @@ int main(int argc, char **argv) {
     model_reserve(&m, b.B, b.T, ACTS_ALL);
     model_reserve_positions(&m, b.max_id + 1);
     model_prepare(&m);
-    float loss = model_forward_backward(&m, b.inputs, b.targets, ids, b.B, b.T, 1.0f, 0);
+    float loss = model_forward_backward(&m, b.inputs, b.targets, ids, b.B, b.T, 1.0f, ACTS_ALL);
     float eval_loss = model_forward(&m, b.inputs, b.targets, ids, b.B, b.T);
 
     float *ref_mem = xcalloc(m.num_params, sizeof(float));

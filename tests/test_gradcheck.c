@@ -97,8 +97,8 @@ static int case_ids(const Case *k, int *pos, int *doc) {
 
 // setup_model: a random model of k (matrices N(0, 0.3^2), norm gains 1 + N(0, 0.1^2) so
 // that their gradients are generic, T5 table initialised as the ALiBi prior) prepared for
-// one (B, T) forward with position ids < P; recompute selects the backward's recompute mode.
-static void setup_model(Model *m, const Case *k, int P, int recompute) {
+// one (B, T) forward with position ids < P; mode: what the training step keeps.
+static void setup_model(Model *m, const Case *k, int P, ActsMode mode) {
     model_init(m, &k->cfg, k->name);
     model_init_random(m, k->seed, 0.3f);
     Rng r = {k->seed + 1};
@@ -109,17 +109,17 @@ static void setup_model(Model *m, const Case *k, int P, int recompute) {
     }
     for (int i = 0; i < C; i++) m->params.final_norm[i] = 1.0f + 0.1f * rng_normal(&r);
     model_set_position(m, &k->pos);     // appends the T5 table (after the random init)
-    model_reserve(m, k->B, k->T, recompute ? ACTS_RECOMPUTE : ACTS_ALL);
+    model_reserve(m, k->B, k->T, mode);
     model_reserve_positions(m, P);
     model_prepare(m);
 }
 
 // model_grads: m->grads = d(mean loss)/dparams of the batch (B, T) at ids (NULL:
-// contiguous) in a recompute mode; returns the loss.
+// contiguous) with the activations of mode; returns the loss.
 static float model_grads(Model *m, const int *inputs, const int *targets, const PosIds *ids, int B, int T,
-                         int recompute) {
+                         ActsMode mode) {
     model_zero_grad(m);
-    return model_forward_backward(m, inputs, targets, ids, B, T, 1.0f, recompute);
+    return model_forward_backward(m, inputs, targets, ids, B, T, 1.0f, mode);
 }
 
 // ---- the reference: plain double precision ---------------------------------------------------
@@ -334,9 +334,9 @@ static void run_case(const Case *k) {
         targets[i] = (int)rng_below(&rng, (size_t)cfg->vocab);
     }
     Model m, mr;
-    setup_model(&m, k, NP_ids, 0);
+    setup_model(&m, k, NP_ids, ACTS_ALL);
     const float loss_fwd = model_forward(&m, inputs, targets, idp, B, T);
-    const float loss_fb = model_grads(&m, inputs, targets, idp, B, T, 0);
+    const float loss_fb = model_grads(&m, inputs, targets, idp, B, T, ACTS_ALL);
 
     // the reference, at the model's parameters converted to double
     Ref r = {.B = B, .T = T, .C = cfg->dim, .NH = cfg->n_heads, .NKV = cfg->n_kv_heads, .HS = cfg->dim / cfg->n_heads,
@@ -431,16 +431,24 @@ static void run_case(const Case *k) {
         check_report(ok, what, wg, wf);
     }
 
-    // recompute on: the same parameters must give bitwise the same loss and gradients
-    setup_model(&mr, k, NP_ids, 1);
-    CHECK_EQ("recompute on: parameter count", mr.num_params, NP);
-    memcpy(mr.params_memory, m.params_memory, sizeof(float) * NP);
-    const float loss_rc = model_grads(&mr, inputs, targets, idp, B, T, 1);
-    size_t differ = 0;
-    for (size_t i = 0; i < NP; i++) differ += memcmp(&mr.grads_memory[i], &m.grads_memory[i], sizeof(float)) != 0;
-    CHECK_TRUE("recompute on: loss bitwise equal to recompute off", memcmp(&loss_rc, &loss_fb, sizeof(float)) == 0);
-    CHECK_EQ("recompute on: gradients differing from recompute off (bits)", differ, (size_t)0);
-    model_free(&mr);
+    // recompute (true, full): the same parameters must give bitwise the same loss and gradients
+    const ActsMode modes[2] = {ACTS_RECOMPUTE, ACTS_INPUTS};
+    for (int r = 0; r < 2; r++) {
+        const ActsMode mode = modes[r];
+        const char *name = mode == ACTS_RECOMPUTE ? "recompute true" : "recompute full";
+        char what[96];
+        setup_model(&mr, k, NP_ids, mode);
+        CHECK_EQ("recompute: parameter count", mr.num_params, NP);
+        memcpy(mr.params_memory, m.params_memory, sizeof(float) * NP);
+        const float loss_rc = model_grads(&mr, inputs, targets, idp, B, T, mode);
+        size_t differ = 0;
+        for (size_t i = 0; i < NP; i++) differ += memcmp(&mr.grads_memory[i], &m.grads_memory[i], sizeof(float)) != 0;
+        snprintf(what, sizeof what, "%s: loss bitwise equal to recompute off", name);
+        CHECK_TRUE(what, memcmp(&loss_rc, &loss_fb, sizeof(float)) == 0);
+        snprintf(what, sizeof what, "%s: gradients differing from recompute off (bits)", name);
+        CHECK_EQ(what, differ, (size_t)0);
+        model_free(&mr);
+    }
 
     free(flat);
     free(from);

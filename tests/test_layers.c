@@ -362,7 +362,7 @@ static void test_model(int tied, int NKV) {
     Probe p = {model_fwd, &c.loss, &one, 1, &c};
     probe_loss(&p);
     model_zero_grad(&m);
-    model_forward_backward(&m, in, tg, NULL, 2, 6, 1.0f, 0);
+    model_forward_backward(&m, in, tg, NULL, 2, 6, 1.0f, ACTS_ALL);
     TensorSpec s[NUM_PARAMS];
     param_specs(&cfg, s);
     for (int i = 0; i < NUM_PARAMS; i++) {

@@ -149,11 +149,14 @@ else bad "SIGKILL to rank 1: the job ends naming it, no hang; --resume: identica
 cp() { local n=$1 p=$2 name=$3; shift 3; $MPIRUN -np "$n" ./train --config tests/mpi_cp.yaml --set run.name=test_mpi_"$name" --set train.context_parallel="$p" "$@"; }
 ./train --config tests/mpi_cp.yaml --set run.name=test_mpi_cpref >"$TMP/cpref.out" 2>&1 || { echo "test_mpi: the one-process T=4096 run failed"; tail -3 "$TMP/cpref.out"; }
 cp 2 2 cp2 >"$TMP/cp2.out" 2>&1; rc=$?
-cp 2 2 cp2b --set train.recompute=true >"$TMP/cp2b.out" 2>&1
-[ $rc -eq 0 ] && grep -q "1 data-parallel groups of 2: context parallel, ring attention" "$TMP/cp2.out" && [ "$(strip_timing ${D}cp2/metrics.jsonl)" = "$(strip_timing ${D}cp2b/metrics.jsonl)" ] \
-  && cmp -s ${D}cp2/model.safetensors ${D}cp2b/model.safetensors \
-  && ok "a ring of 2 ranks at T=4096, twice (the second with recompute): bit-identical" \
-  || bad "a ring of 2 ranks at T=4096, twice (the second with recompute): bit-identical" "$(tail -2 "$TMP/cp2b.out")"
+for mode in true full; do
+  cp 2 2 cp2$mode --set train.recompute=$mode >"$TMP/cp2$mode.out" 2>&1
+  [ $rc -eq 0 ] && grep -q "1 data-parallel groups of 2: context parallel, ring attention" "$TMP/cp2.out" \
+    && [ "$(strip_timing ${D}cp2/metrics.jsonl)" = "$(strip_timing ${D}cp2$mode/metrics.jsonl)" ] \
+    && cmp -s ${D}cp2/model.safetensors ${D}cp2$mode/model.safetensors \
+    && ok "a ring of 2 ranks at T=4096, again with recompute $mode: bit-identical" \
+    || bad "a ring of 2 ranks at T=4096, again with recompute $mode: bit-identical" "$(tail -2 "$TMP/cp2$mode.out")"
+done
 close cp2 cpref 0 5e-5 1e-4 30 && ok "a ring of 2 ranks at T=4096 (YaRN, ALiBi, documents, PoSE) = one process" \
   || bad "a ring of 2 ranks at T=4096 (YaRN, ALiBi, documents, PoSE) = one process"
 cp 4 4 cp4 >"$TMP/cp4.out" 2>&1 && close cp4 cpref 0 5e-5 1e-4 30 && ok "a ring of 4 ranks at T=4096 = one process" \

@@ -87,7 +87,7 @@ static float trainer_step(Trainer *t, const int *in, const int *tg, int B, int T
                           double *lr) {
     const Config *c = &t->c;
     model_zero_grad(&t->m);
-    float loss = model_forward_backward(&t->m, in, tg, NULL, B, T, 1.0f, 0);
+    float loss = model_forward_backward(&t->m, in, tg, NULL, B, T, 1.0f, ACTS_ALL);
     *norm = grad_norm(&t->m);
     if (c->grad_clip > 0 && *norm > c->grad_clip) grad_scale(&t->m, (float)(c->grad_clip / *norm), 0, t->m.num_params);
     *lr = lr_at(c, step, c->max_steps);

@@ -44,7 +44,7 @@ static float fixture_loss(Model *m, const char *fixture, float *ref, int keep_la
         model_reserve(m, W, T, keep_layers ? ACTS_ALL : ACTS_FORWARD);
         model_prepare(m);
     }
-    float loss = keep_layers ? model_forward_backward(m, in, tg, NULL, W, T, 1.0f, 0) : model_forward(m, in, tg, NULL, W, T);
+    float loss = keep_layers ? model_forward_backward(m, in, tg, NULL, W, T, 1.0f, ACTS_ALL) : model_forward(m, in, tg, NULL, W, T);
     if (shape) shape[0] = W, shape[1] = T;
     free(ids); free(in); free(tg);
     st_close(&st);

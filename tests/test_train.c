@@ -40,7 +40,7 @@ static void test_overfit(const char *model_path, const char *shard_path) {
     float first = 0, loss = 0;
     for (int step = 0; step < steps; step++) {
         model_zero_grad(&m);
-        loss = model_forward_backward(&m, in, tg, NULL, B, T, 1.0f, 0);
+        loss = model_forward_backward(&m, in, tg, NULL, B, T, 1.0f, ACTS_ALL);
         if (!step) first = loss;
         double norm = grad_norm(&m);
         if (norm > 1.0) grad_scale(&m, (float)(1.0 / norm), 0, m.num_params);
@@ -54,35 +54,44 @@ static void test_overfit(const char *model_path, const char *shard_path) {
     model_free(&m);
 }
 
-// test_recompute: with train.recompute the loss and every gradient are bitwise equal to
-// the stored-activation path (same kernels, same order), here with a yarn + t5 scheme.
+// test_recompute: with train.recompute (true: ACTS_RECOMPUTE, full: ACTS_INPUTS) the loss
+// and every gradient are bitwise equal to the stored-activation path (same kernels, same
+// order), here with a yarn + t5 scheme; and the activations take less memory.
 static void test_recompute(const char *model_path, const char *shard_path) {
     const int B = 2, T = 96;
-    Model m[2];
+    const ActsMode modes[3] = {ACTS_ALL, ACTS_RECOMPUTE, ACTS_INPUTS};
+    Model m[3];
     Shard s;
     Position pos;
     position_parse_json(&pos, "{\"rope\": {\"scaling\": \"yarn\", \"factor\": 4}, \"bias\": \"t5\", \"t5\": {\"init\": \"alibi\"}}",
                         "test_recompute");
     position_resolve(&pos, 8, 10000.0, 512);
     int *in = xmalloc((size_t)B * T * sizeof(int)), *tg = xmalloc((size_t)B * T * sizeof(int));
-    float loss[2];
-    for (int r = 0; r < 2; r++) {
+    float loss[3];
+    for (int r = 0; r < 3; r++) {
         load_model(&m[r], model_path);
         model_set_position(&m[r], &pos);
-        model_reserve(&m[r], B, T, r ? ACTS_RECOMPUTE : ACTS_ALL);
+        model_reserve(&m[r], B, T, modes[r]);
         model_prepare(&m[r]);
         if (!r) shard_load(&s, shard_path, m[r].cfg.vocab);
         window_fill(&s, 5, in, tg, NULL, B, T);
-        loss[r] = model_forward_backward(&m[r], in, tg, NULL, B, T, 1.0f, r);
+        loss[r] = model_forward_backward(&m[r], in, tg, NULL, B, T, 1.0f, modes[r]);
     }
-    int same = !memcmp(m[0].grads_memory, m[1].grads_memory, m[0].num_params * sizeof(float));
-    check_report(loss[0] == loss[1] && same, "recompute: loss and all gradients bitwise equal", loss[1], loss[0]);
-    check_report(m[1].acts_capacity < m[0].acts_capacity * 6 / 10, "recompute: activation floats (5 layers -> 1 slot, att and lse kept)",
-                 (double)m[1].acts_capacity, (double)m[0].acts_capacity);
+    for (int r = 1; r < 3; r++) {
+        const int same = !memcmp(m[0].grads_memory, m[r].grads_memory, m[0].num_params * sizeof(float));
+        check_report(loss[0] == loss[r] && same,
+                     r == 1 ? "recompute true: loss and all gradients bitwise equal"
+                            : "recompute full: loss and all gradients bitwise equal",
+                     loss[r], loss[0]);
+    }
+    check_report(m[1].acts_capacity < m[0].acts_capacity * 6 / 10,
+                 "recompute true: activation floats (5 layers -> 1 slot, att and lse kept)", (double)m[1].acts_capacity,
+                 (double)m[0].acts_capacity);
+    check_report(m[2].acts_capacity < m[1].acts_capacity, "recompute full: fewer activation floats than true (att and lse too)",
+                 (double)m[2].acts_capacity, (double)m[1].acts_capacity);
     free(in); free(tg);
     shard_free(&s);
-    model_free(&m[0]);
-    model_free(&m[1]);
+    for (int r = 0; r < 3; r++) model_free(&m[r]);
 }
 
 int main(int argc, char **argv) {

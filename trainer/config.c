@@ -49,7 +49,7 @@ static const Key KEYS[] = {
     {.key = "train.batch_tokens", .type = K_INT, .off = F(batch_tokens), .lo = 1, .hi = 1ll << 32, .dflt = "4096"},
     {.key = "train.micro_batch", .type = K_INT, .off = F(micro_batch), .hi = 1 << 20, .dflt = "0"},
     {.key = "train.context_parallel", .type = K_INT, .off = F(context_parallel), .lo = 1, .hi = 1 << 16, .dflt = "1"},
-    {.key = "train.recompute", .type = K_BOOL, .off = F(recompute), .hi = 1, .dflt = "false"},
+    {.key = "train.recompute", .type = K_STR, .off = F(recompute), .dflt = "false", .choices = "false|true|full"},
     {.key = "train.pose.target_len", .type = K_INT, .off = F(pose_target_len), .hi = 1 << 24, .dflt = "0"},
     {.key = "train.pose.chunks", .type = K_INT, .off = F(pose_chunks), .lo = 1, .hi = POSE_MAX_CHUNKS, .dflt = "2"},
     {.key = "curriculum", .type = K_STAGES, .off = F(stages), .off2 = F(n_stages), .lo = 1, .hi = MAX_STAGES, .dflt = ""},

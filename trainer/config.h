@@ -53,7 +53,8 @@ typedef struct {
     long long batch_tokens;        // tokens per optimizer step
     long long micro_batch;         // sequences per forward; 0 = batch_tokens / seq_len
     long long context_parallel;    // P: ranks that split each sequence (ring attention)
-    int recompute;                 // keep each layer's input, attention output and lse; recompute the rest in backward
+    char recompute[CFG_STR];       // false | true (keep each layer's input, attention output and lse;
+                                   // recompute the rest in backward) | full (keep the inputs only)
     long long pose_target_len;     // train.pose: PoSE ids spanning [0, target_len); 0 = off
     long long pose_chunks;         // chunks per window
     long long n_stages;            // curriculum: 0 = one stage of train.seq_len, train.max_steps

@@ -109,6 +109,11 @@ static void flush_metrics(const Run *r) {
         die("%s/metrics.jsonl: write failed: %s (disk full?)", r->c->out_dir, strerror(errno));
 }
 
+// acts_mode: the activations a training step keeps, from train.recompute.
+static ActsMode acts_mode(const Config *c) {
+    return !strcmp(c->recompute, "full") ? ACTS_INPUTS : !strcmp(c->recompute, "true") ? ACTS_RECOMPUTE : ACTS_ALL;
+}
+
 static void check_config(const Config *c) {
     if (!*c->init_from) die("model.init_from is not set (the base model to fine-tune)");
     if (!c->train.n) die("data.train is not set (a token shard to train on)");
@@ -276,7 +281,7 @@ static void setup(Run *r, const char *ckpt) {
     }
     r->report = xcalloc(1, sizeof *r->report);
     const int cp = r->plan.cp;
-    const ActsMode mode = c->recompute ? ACTS_RECOMPUTE : ACTS_ALL;
+    const ActsMode mode = acts_mode(c);
     for (int s = 0; s < r->plan.n; s++)
         if (cp > 1) model_reserve_ring(&r->m, r->plan.s[s].micro, r->plan.s[s].T / cp, mode);
         else model_reserve(&r->m, r->plan.s[s].micro, r->plan.s[s].T, mode);
@@ -402,7 +407,7 @@ static double step_gradients(Run *r, const StagePlan *sp, long long step) {
         if (cp > 1) ring_part(r, sp->micro, T);
         const PosIds ids = {in->pos, doc ? in->doc : NULL, cp > 1};
         loss += model_forward_backward(&r->m, in->in, in->tg, &ids, sp->micro, T / cp, 1.0f / (float)(sp->accum * N),
-                                       (int)r->c->recompute) / sp->accum;
+                                       acts_mode(r->c)) / sp->accum;
     }
     loader_skip(&r->loader, (size_t)(G - 1 - g) * local, T);
     if (N > 1) {
