@@ -7,8 +7,9 @@
 // One kv head at a time, its operands are first copied head-major into scratch (Pack):
 // rows of HS floats and transposed key tiles, so that every tile product is a NoTrans or
 // TransA GEMM on contiguous operands (strided (row stride NH*HS) and A*B^T tile products
-// run at half of BLAS's packed rate). Tile products run on single-threaded BLAS inside
-// the OpenMP regions.
+// run slower in BLAS). A forward of less than a query tile a head (decoding over a
+// cache) reads q, k, v in place instead. Tile products run on single-threaded BLAS
+// inside the OpenMP regions.
 #include "layers.h"
 #include "position.h"
 #include "../util/util.h"
@@ -96,6 +97,7 @@ typedef struct {
     AttnRows qr, kr;
     int nb, nbk;                 // query tiles of qr, key tiles of kr
     float scale;
+    int packed;                  // tile products read pk (else q, k, v in place)
     Pack pk;
 } Att;
 
@@ -174,9 +176,13 @@ KERNEL static void tile_scores(float *S, const Att *a, int b, int h, int t0, int
     const AttnBias *ab = a->ab;
     const int one = ab->kind == BIAS_T5 ? t5_tile_bucket(a, b, t0, nq, s0, nk) : -1;
     const int *kp = a->kpos + kmem(a, b, s0);
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, nq, nk, HS, a->scale,
-                packed_q(a, a->pk.q, b, h % (NH / a->NKV), t0), HS,
-                packed_panel(a, a->pk.kt, b, (s0 - a->kr.g0) / TILE), TILE, 0.0f, S, TILE);
+    if (a->packed)
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, nq, nk, HS, a->scale,
+                    packed_q(a, a->pk.q, b, h % (NH / a->NKV), t0), HS,
+                    packed_panel(a, a->pk.kt, b, (s0 - a->kr.g0) / TILE), TILE, 0.0f, S, TILE);
+    else
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, nq, nk, HS, a->scale, a->q + qrow(a, b, t0, h), NH * HS,
+                    a->k + kvrow(a, b, s0, h), a->NKV * HS, 0.0f, S, TILE);
     for (int r = 0; r < nq; r++) {
         float *row = S + (size_t)r * TILE;
         int lo;
@@ -256,8 +262,9 @@ static void forward_rows(float *out, float *lse, const Att *a, int b, int h, int
         const int nk = key_len(a, t0, nq, s0);
         tile_scores(S, a, b, h, t0, nq, s0, nk);
         for (int r = 0; r < nq; r++) online_row(S + (size_t)r * TILE, nk, &m[r], &l[r], O + (size_t)r * ld, HS);
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, nq, HS, nk, 1.0f, S, TILE,
-                    packed_k(a, a->pk.kv, b, s0), HS, 1.0f, O, ld);
+        const float *V = a->packed ? packed_k(a, a->pk.kv, b, s0) : a->v + kvrow(a, b, s0, h);
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, nq, HS, nk, 1.0f, S, TILE, V,
+                    a->packed ? HS : a->NKV * HS, 1.0f, O, ld);
     }
     for (int r = 0; r < nq; r++) {
         if (l[r] == 0.0f) {                            // no visible key (yet)
@@ -320,21 +327,25 @@ static void pack_group(const Att *a, int g, int backward) {
     for (int u = 0; u < a->B * n; u++) pack_tile(a, u / n, g, u % n, backward);
 }
 
-// One kv head at a time: pack its operands, then the (b, query head, query tile) units,
-// longest causal walks first.
+// The (b, query head, query tile) units, longest causal walks first: one kv head at a
+// time, after packing its operands, when each kv head has a query tile for every thread
+// (its key rows are then reused by at least a tile of queries); else, as for a few rows
+// over a long cache, all heads at once on the operands in place.
 void attention_forward_block(float *out, float *lse, const float *q, const float *k, const float *v, const AttnBias *ab,
                              const int *qpos, const int *kpos, const int *doc, const AttnScratch *ws, AttnRows qr,
                              AttnRows kr, int more, int B, int NH, int NKV, int HS) {
-    const Att a = att_of(q, k, v, ab, qpos, kpos, doc, ws, qr, kr, B, NH, NKV, HS);
-    const int nt = omp_get_max_threads(), nb = a.nb, G = NH / NKV, units = B * G * nb;
+    Att a = att_of(q, k, v, ab, qpos, kpos, doc, ws, qr, kr, B, NH, NKV, HS);
+    const int nt = omp_get_max_threads(), nb = a.nb, G = NH / NKV;
+    a.packed = qr.n >= TILE && B * G * nb >= nt;
     openblas_set_num_threads(1);
-    for (int g = 0; g < NKV; g++) {
+    for (int g = 0; g < (a.packed ? NKV : 1); g++) {
+        const int h0 = a.packed ? g * G : 0, nh = a.packed ? G : NH, units = B * nh * nb;
         #pragma omp parallel num_threads(nt)
         {
-            pack_group(&a, g, 0);
+            if (a.packed) pack_group(&a, g, 0);
             #pragma omp for schedule(dynamic, 1)
             for (int u = 0; u < units; u++)
-                forward_rows(out, lse, &a, u / (G * nb), g * G + u / nb % G, nb - 1 - u % nb, more);
+                forward_rows(out, lse, &a, u / (nh * nb), h0 + u / nb % nh, nb - 1 - u % nb, more);
         }
     }
     openblas_set_num_threads(nt);
@@ -442,7 +453,7 @@ void attention_backward_block(float *dq, float *dk, float *dv, float *dtable, co
                               const int *qpos, const int *kpos, const int *doc, const AttnScratch *ws, AttnRows qr,
                               AttnRows kr, int B, int NH, int NKV, int HS) {
     Att a = att_of(q, k, v, ab, qpos, kpos, doc, ws, qr, kr, B, NH, NKV, HS);
-    a.out = out, a.dout = dout, a.lse = lse, a.delta = ws->delta;
+    a.out = out, a.dout = dout, a.lse = lse, a.delta = ws->delta, a.packed = 1;
     const int t5 = ab->kind == BIAS_T5, NB = ab->NB, nbk = a.nbk, G = NH / NKV;
     const size_t t5n = t5 ? (size_t)B * NH * nbk * NB : 0, rows = (size_t)B * qr.n * G * HS;
     const size_t packn = pack_floats(B, qr.n, kr.n, G, HS);

@@ -91,10 +91,11 @@ typedef struct {
 
 // AttnScratch: attention's scratch. delta (B, NH, T), backward only: D_t = dout_t . out_t.
 // part: the operands of one kv head copied head-major (forward and backward; B*HS*(2*G*T
-// + 3*T) floats with T rounded up to the tile), then, in the backward, the t5 sums per (b,
-// head, key tile) (B, NH, ceil(T/128), NB) when t5, then one dq partial (B, T, G, HS) per
-// thread after the first; part_floats: what part holds (from attention_part_floats for
-// the threads that will run; with less, fewer threads run the backward). G = NH / NKV.
+// + T + 2*T') floats, T' = T rounded up to the tile), then, in the backward, the t5 sums
+// per (b, head, key tile) (B, NH, ceil(T/128), NB) when t5, then one dq partial (B, T, G,
+// HS) per thread after the first; part_floats: what part holds (from
+// attention_part_floats for the threads that should run: the backward runs as many
+// threads as it holds partials for, at most OpenMP's). G = NH / NKV.
 typedef struct {
     float *delta;
     float *part;

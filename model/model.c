@@ -206,9 +206,12 @@ static void acts_views(Model *m, const Pass *ps) {
 
 _Static_assert(A_APART == NUM_ACTS - 1, "attention's scratch is the last activation (acts_views)");
 
-// attn_scratch: attention's scratch in the current views.
-static AttnScratch attn_scratch(const Model *m) {
-    return (AttnScratch){m->acts.delta, m->acts.apart, m->apart_floats};
+// attn_scratch: attention's scratch in the current views for a pass: what part_floats
+// sizes for its (B, T), so that the backward runs at most attn_threads threads whatever
+// else was reserved; a cached forward's keys reach past its T, into the rest of the view.
+static AttnScratch attn_scratch(const Model *m, const Pass *ps) {
+    const size_t own = part_floats(&m->cfg, m->attn_threads, (size_t)ps->B, (size_t)ps->T);
+    return (AttnScratch){m->acts.delta, m->acts.apart, ps->cached ? m->apart_floats : own};
 }
 
 // free_prepared: release what model_prepare allocates.
@@ -388,7 +391,7 @@ static void cached_attention(Model *m, const Pass *ps, int l, const LayerActs *s
     float *kc = m->kv_memory + (size_t)l * layer, *vc = kc + (size_t)c->n_layers * layer;
     memcpy(kc + t0 * KV, s->k, (size_t)T * KV * sizeof(float));
     memcpy(vc + t0 * KV, s->v, (size_t)T * KV * sizeof(float));
-    const AttnScratch ws = attn_scratch(m);
+    const AttnScratch ws = attn_scratch(m, ps);
     attention_forward_cached(s->att, s->lse, s->q, kc, vc, ab, ps->pos, m->kv_pos, ps->doc, &ws, ps->t0, T, NH, NKV,
                              HS);
 }
@@ -398,7 +401,7 @@ static void cached_attention(Model *m, const Pass *ps, int l, const LayerActs *s
 static void layer_attention(Model *m, const Pass *ps, int l, const LayerActs *s, const AttnBias *ab) {
     const ModelConfig *c = &m->cfg;
     const int B = ps->B, T = ps->T, NH = c->n_heads, NKV = c->n_kv_heads, HS = c->dim / NH;
-    const AttnScratch ws = attn_scratch(m);
+    const AttnScratch ws = attn_scratch(m, ps);
     if (ps->cached) cached_attention(m, ps, l, s, ab);
     else if (ps->ring)
         ring_attention_forward(s->att, s->lse, s->q, s->k, s->v, ab, ps->pos, ps->doc, &ws, &m->ring, B, T, NH, NKV, HS);
@@ -464,7 +467,7 @@ static void layer_backward(Model *m, const Pass *ps, int l, const AttnBias *ab) 
     zero(a->datt, BT * C); zero(a->dqr, BT * C); zero(a->dkr, BT * KV); zero(a->dv, BT * KV);
     zero(a->dq, BT * C); zero(a->dk, BT * KV); zero(a->dxn, BT * C);
     matmul_backward(a->datt, g->wo + (size_t)l * C * C, a->dresid, s.att, p->wo + (size_t)l * C * C, BT, C, C);
-    const AttnScratch ws = attn_scratch(m);
+    const AttnScratch ws = attn_scratch(m, ps);
     if (ps->ring)
         ring_attention_backward(a->dqr, a->dkr, a->dv, g->t5_table, a->datt, s.att, s.lse, s.q, s.k, s.v, ab, ps->pos,
                                 ps->doc, &ws, &m->ring, B, T, NH, NKV, HS);

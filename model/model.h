@@ -88,7 +88,7 @@ typedef union {
     struct {
         float *resid;      // (L, B, T, C)  input of each layer
         float *rstd1;      // (L, B, T)       from here to hact L = 1 unless ACTS_ALL (att
-                           //                 and lse: L = 1 in ACTS_FORWARD only)
+                           //                 and lse: L = 1 in ACTS_INPUTS and ACTS_FORWARD)
         float *xn1;        // (L, B, T, C)
         float *q;          // (L, B, T, NH, HS)   after RoPE
         float *k;          // (L, B, T, NKV, HS)  after RoPE
@@ -107,7 +107,7 @@ typedef union {
         float *logits;     // (chunk, V)      LM-head scratch: chunk = logits_chunk(B*T, V) rows
         float *losses;     // (B, T)
         float *dresid;     // (B, T, C)       backward scratch from here on
-        float *dxn;        // (B, T, C)       also the forward's output-projection scratch
+        float *dxn;        // (B, T, C)       also the forward's scratch for the o and down projections
         float *dq;         // (B, T, C)       dq .. datt: attention's backward scratch; the
                            //                 MLP's (dhgate .. dhact) shares their memory
         float *dk;         // (B, T, KV)

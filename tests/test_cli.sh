@@ -346,6 +346,9 @@ expect_error "resuming with data.mix.whole from inside a retrieval document" \
   "the data cursor \\(epoch 0, document [0-9]+, offset [1-9][0-9]*\\) is inside a retrieval document, where data.mix.whole never stops" \
   ./train --config ft_native.yaml $MX "${MW[@]}" --set data.mix.whole=true --resume checkpoints/test_cli_mixwhole/step_00000001
 expect_error "missing config file" "missing.yaml: no such config file" ./train --config missing.yaml
+expect_error "a directory as the config file" "configs: is a directory, not a file" ./train --config configs
+expect_error "train.recompute: a value not in its choices" "train.recompute: 'maybe' is not one of false\|true\|full" \
+  ./train --config ft_native.yaml --set train.recompute=maybe
 expect_error "unknown subcommand, the nearest one and the list" "unknown subcommand 'prepar' \(did you mean 'prepare'\?\) \(the subcommands: eval, prepare, .*tokenize" ./train prepar
 expect_error "--set of a misspelt key: the nearest key" "--set train.max_step=5: unknown key 'train.max_step' \(did you mean 'train.max_steps'\?\)" \
   ./train --config ft_native.yaml --set train.max_step=5

@@ -12,7 +12,9 @@
 
 typedef enum { K_INT, K_FLOAT, K_STR, K_PAIR, K_BOOL, K_LIST, K_NAMES, K_STAGES, K_SOURCES } KeyType;
 
-// Key: one configurable leaf. Ranges are inclusive; choices is a '|' list for strings;
+// Key: one configurable leaf. Ranges are inclusive; choices is a '|' list for strings
+// (one that starts "false|true|" is a boolean with more values: YAML's other boolean
+// spellings, yes/no/on/off in any case, are read as false and true);
 // dflt NULL or "": unset (checked by the user of the key). K_LIST and K_STAGES keep
 // their element count at off2. K_NAMES: a list of distinct names from choices, stored as
 // a bit mask (long long, bit i = the i-th choice). K_SOURCES: data.train's Sources, parsed
@@ -289,6 +291,8 @@ static void set_key(Config *c, int i, YTree *t, yaml_node_t *n, const char *wher
         *(double *)field = v;
     } else {
         const char *s = yscalar(t, n, k->key);
+        int b;
+        if (k->choices && !strncmp(k->choices, "false|true|", 11) && !parse_bool(s, &b)) s = b ? "true" : "false";
         if (strlen(s) >= CFG_STR) yfail(t, n, "%s: value longer than %d characters", k->key, CFG_STR - 1);
         if (k->choices && choice_index(k->choices, s) < 0) yfail(t, n, "%s: '%s' is not one of %s", k->key, s, k->choices);
         strcpy(field, s);
