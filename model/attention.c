@@ -177,9 +177,8 @@ KERNEL static void tile_scores(float *S, const Att *a, int b, int h, int t0, int
     const int one = ab->kind == BIAS_T5 ? t5_tile_bucket(a, b, t0, nq, s0, nk) : -1;
     const int *kp = a->kpos + kmem(a, b, s0);
     if (a->packed)
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, nq, nk, HS, a->scale,
-                    packed_q(a, a->pk.q, b, h % (NH / a->NKV), t0), HS,
-                    packed_panel(a, a->pk.kt, b, (s0 - a->kr.g0) / TILE), TILE, 0.0f, S, TILE);
+        tile_nn(S, TILE, packed_q(a, a->pk.q, b, h % (NH / a->NKV), t0), HS,
+                packed_panel(a, a->pk.kt, b, (s0 - a->kr.g0) / TILE), TILE, nq, nk, HS, a->scale, 0.0f);
     else
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, nq, nk, HS, a->scale, a->q + qrow(a, b, t0, h), NH * HS,
                     a->k + kvrow(a, b, s0, h), a->NKV * HS, 0.0f, S, TILE);
@@ -214,9 +213,8 @@ static void tile_probs(float *S, const float *lse, int nq, int nk) {
 // tile_dscores: dS = P * (dO V^T - D_t) into dS, the gradient of the scores (pre-scale).
 KERNEL static void tile_dscores(float *dS, const float *P, const Att *a, int b, int h, int t0, int nq, int s0, int nk) {
     const float *D = a->delta + srow(a, b, h, t0);
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, nq, nk, a->HS, 1.0f,
-                packed_q(a, a->pk.dout, b, h % (a->NH / a->NKV), t0), a->HS,
-                packed_panel(a, a->pk.vt, b, (s0 - a->kr.g0) / TILE), TILE, 0.0f, dS, TILE);
+    tile_nn(dS, TILE, packed_q(a, a->pk.dout, b, h % (a->NH / a->NKV), t0), a->HS,
+            packed_panel(a, a->pk.vt, b, (s0 - a->kr.g0) / TILE), TILE, nq, nk, a->HS, 1.0f, 0.0f);
     for (int r = 0; r < nq; r++) {
         float *d = dS + (size_t)r * TILE;
         const float *p = P + (size_t)r * TILE, Dr = D[r];
@@ -262,9 +260,10 @@ static void forward_rows(float *out, float *lse, const Att *a, int b, int h, int
         const int nk = key_len(a, t0, nq, s0);
         tile_scores(S, a, b, h, t0, nq, s0, nk);
         for (int r = 0; r < nq; r++) online_row(S + (size_t)r * TILE, nk, &m[r], &l[r], O + (size_t)r * ld, HS);
-        const float *V = a->packed ? packed_k(a, a->pk.kv, b, s0) : a->v + kvrow(a, b, s0, h);
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, nq, HS, nk, 1.0f, S, TILE, V,
-                    a->packed ? HS : a->NKV * HS, 1.0f, O, ld);
+        if (a->packed) tile_nn(O, ld, S, TILE, packed_k(a, a->pk.kv, b, s0), HS, nq, HS, nk, 1.0f, 1.0f);
+        else
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, nq, HS, nk, 1.0f, S, TILE, a->v + kvrow(a, b, s0, h),
+                        a->NKV * HS, 1.0f, O, ld);
     }
     for (int r = 0; r < nq; r++) {
         if (l[r] == 0.0f) {                            // no visible key (yet)
@@ -425,13 +424,10 @@ static void key_tile_grads(float *dk, float *dv, float *part, const DqDest *dd, 
             const float *qp = packed_q(a, a->pk.q, b, h - g * G, t0), *dp = packed_q(a, a->pk.dout, b, h - g * G, t0);
             tile_scores(P, a, b, h, t0, nq, s0, nk);
             tile_probs(P, a->lse + srow(a, b, h, t0), nq, nk);
-            cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, nk, HS, nq, 1.0f, P, TILE, dp, HS, 1.0f, dv + o,
-                        a->NKV * HS);
+            tile_tn(dv + o, a->NKV * HS, P, TILE, dp, HS, nk, HS, nq, 1.0f, 1.0f);
             tile_dscores(dS, P, a, b, h, t0, nq, s0, nk);
-            cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, nk, HS, nq, a->scale, dS, TILE, qp, HS, 1.0f, dk + o,
-                        a->NKV * HS);
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, nq, HS, nk, a->scale, dS, TILE, kp, HS, 1.0f,
-                        dq_at(dd, a, b, t0, h), ldd);
+            tile_tn(dk + o, a->NKV * HS, dS, TILE, qp, HS, nk, HS, nq, a->scale, 1.0f);
+            tile_nn(dq_at(dd, a, b, t0, h), ldd, dS, TILE, kp, HS, nq, HS, nk, a->scale, 1.0f);
             if (part) t5_tile_grad(part + (size_t)(h - g * G) * a->ab->NB, dS, a, b, t0, nq, s0, nk);
         }
 }

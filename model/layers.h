@@ -50,6 +50,15 @@ void residual_backward(float *da, float *db, const float *dout, size_t n);
 double exp_shift(float *y, const float *x, int n, float shift);
 // row_max: the largest of init and x[0..n) (NaNs never win: the scalar x > m ? x : m).
 float row_max(const float *x, int n, float init);
+// tile_nn: C = beta C + alpha A B (beta 0: C is only written) for attention's tiles:
+// A (M, K; lda), B (K, N; ldb), C (M, N; ldc); tile_tn: the same with A^T, A (K, M; lda).
+// Our register-blocked kernel (model/tile.c) on AVX-512 for N, K >= 16 (each element's K
+// products summed in order), cblas_sgemm otherwise: bit-identical run to run on one
+// machine. Single-threaded; may run inside OpenMP regions.
+void tile_nn(float *C, int ldc, const float *A, int lda, const float *B, int ldb, int M, int N, int K, float alpha,
+             float beta);
+void tile_tn(float *C, int ldc, const float *A, int lda, const float *B, int ldb, int M, int N, int K, float alpha,
+             float beta);
 
 // crossentropy: losses[n] = logsumexp(logits[n]) - logits[n, targets[n]].
 // losses (N), logits (N, V); both consume the logits (overwritten: they are scratch).

@@ -140,9 +140,9 @@ typedef struct {
     double triad;      // GB/s, a[i] = b[i] + s c[i] over 3 x 64 MiB (STREAM counts 12 B/element)
 } Rates;
 
-// tile_gflops: attention's three tile product shapes (QK^T: NT, PV: NN, dS^T Q: TN) at
-// (128 x 128) x (128 x HS), each thread on its own operands with single-threaded BLAS as
-// attention runs them; the median of 5 timings of 64 rounds.
+// tile_gflops: attention's three tile product shapes (QK^T on a transposed key panel: NN,
+// PV: NN, dS^T Q: TN) at (128 x 128) x (128 x HS), each thread on its own packed operands
+// with tile_nn / tile_tn as attention runs them; the median of 5 timings of 64 rounds.
 static double tile_gflops(int HS) {
     const int n = 128, nt = omp_get_max_threads(), reps = 64;
     float *mem = xcalloc((size_t)nt * (n * n + 3 * (size_t)n * HS), sizeof(float));
@@ -156,9 +156,9 @@ static double tile_gflops(int HS) {
             float *S = mem + (size_t)omp_get_thread_num() * (n * n + 3 * (size_t)n * HS), *A = S + n * n;
             float *B = A + (size_t)n * HS, *O = B + (size_t)n * HS;
             for (int i = 0; i < reps; i++) {
-                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, n, HS, 1.0f, A, HS, B, HS, 0.0f, S, n);
-                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, HS, n, 1e-3f, S, n, B, HS, 1.0f, O, HS);
-                cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, n, HS, n, 1e-3f, S, n, A, HS, 1.0f, O, HS);
+                tile_nn(S, n, A, HS, B, n, n, n, HS, 1.0f, 0.0f);            // B read as (HS, 128)
+                tile_nn(O, HS, S, n, B, HS, n, HS, n, 1e-3f, 1.0f);
+                tile_tn(O, HS, S, n, A, HS, n, HS, n, 1e-3f, 1.0f);
             }
         }
         if (r >= 0) t[r] = now_seconds() - t0;

@@ -14,7 +14,11 @@
 //   4. the cached forward (query rows [q0, T) over keys [0, T)) against those rows of the
 //      oracle: for every one-sequence case, and with a document begun in the cached
 //      prefix, documents starting within the queries and NaN in the prefix rows no query
-//      may see.
+//      may see;
+//   5. tile_nn and tile_tn, the tiles' product kernels, against a double-precision
+//      product on shapes around their register blocks (12, 8 and 1 rows; 32 and 16
+//      columns), beta 0 over NaN and beta 1:
+//      |C - ref| <= 1e-5 * (|alpha| sum_k |a_ik b_kj| + |beta c_ij|) + 1e-30.
 // Every tiled run is done twice: the results must be bit-identical.
 // Pass: |tiled - naive| <= atol + rtol * |naive| with rtol = 1e-5 and atol = 1e-5 * max|naive|
 // + 1e-6 (the scale of the tensor: sums over up to 1024 keys in another order; the floor
@@ -288,7 +292,50 @@ static void test_cached_docs(int kind) {
     problem_free(&p);
 }
 
+// tile_check: tile_nn (or tile_tn when ta) on one shape, operands in larger strided
+// buffers, against double.
+static void tile_check(int M, int N, int K, float beta, int ta) {
+    const int lda = (ta ? M : K) + 3, ldb = N + 5, ldc = N + 7;
+    float *A = randn((size_t)(ta ? K : M) * lda, 1.0f), *B = randn((size_t)K * ldb, 1.0f);
+    float *C = randn((size_t)M * ldc, 1.0f);
+    float *C0 = xmalloc((size_t)M * ldc * sizeof(float));
+    if (beta == 0.0f)
+        for (size_t i = 0; i < (size_t)M * ldc; i++) C[i] = NAN;       // beta 0 must not read C
+    memcpy(C0, C, (size_t)M * ldc * sizeof(float));
+    const float alpha = 0.125f;
+    if (ta) tile_tn(C, ldc, A, lda, B, ldb, M, N, K, alpha, beta);
+    else tile_nn(C, ldc, A, lda, B, ldb, M, N, K, alpha, beta);
+    double worst = 0.0;
+    int ok = 1;
+    for (int i = 0; i < M; i++)
+        for (int j = 0; j < N; j++) {
+            double s = 0.0, mag = 0.0;
+            for (int k = 0; k < K; k++) {
+                const double p = (double)(ta ? A[(size_t)k * lda + i] : A[(size_t)i * lda + k]) * B[(size_t)k * ldb + j];
+                s += p;
+                mag += fabs(p);
+            }
+            const double c0 = beta == 0.0f ? 0.0 : C0[(size_t)i * ldc + j];
+            const double ref = alpha * s + beta * c0, tol = 1e-5 * (alpha * mag + fabs(beta * c0)) + 1e-30;
+            const double err = fabs(C[(size_t)i * ldc + j] - ref);
+            ok &= err <= tol;                                          // false for NaN
+            worst = err / tol > worst ? err / tol : worst;
+        }
+    for (int i = 0; i < M; i++)                                        // the padding is untouched
+        for (int j = N; j < ldc; j++) ok &= memcmp(&C[(size_t)i * ldc + j], &C0[(size_t)i * ldc + j], sizeof(float)) == 0;
+    char what[96];
+    snprintf(what, sizeof what, "%s %dx%dx%d beta %g: worst err/tol", ta ? "tile_tn" : "tile_nn", M, N, K, (double)beta);
+    check_report(ok, what, worst, 1.0);
+    free(A); free(B); free(C); free(C0);
+}
+
 int main(void) {
+    static const int shapes[][3] = {{128, 128, 64}, {128, 64, 128}, {128, 48, 128}, {128, 128, 48}, {9, 17, 5},
+                                    {7, 33, 1},     {1, 1, 1},      {104, 8, 104}, {128, 104, 16}, {17, 31, 128},
+                                    {21, 48, 20},   {12, 32, 16},   {8, 16, 16}};
+    for (size_t i = 0; i < sizeof shapes / sizeof shapes[0]; i++)
+        for (int b = 0; b < 2; b++)
+            for (int ta = 0; ta < 2; ta++) tile_check(shapes[i][0], shapes[i][1], shapes[i][2], (float)b, ta);
     // PoSE: three chunks of one document, ids jumping by thousands (max id 3999 / 3698)
     static const RowIds pose = {1, {0}, 0, 2, {100, 200}, {1200, 2500}};
     static const RowIds pose2 = {1, {0}, 0, 2, {37, 250}, {3000, 400}};

@@ -1,0 +1,135 @@
+// tile.c — attention's tile products on packed operands (see layers.h): C = beta C +
+// alpha op(A) B, op(A) = A or A^T, for tiles of up to 128 rows. On AVX-512 a
+// register-blocked micro-kernel (Goto & van de Geijn 2008; BLIS's "broadcast A, load B"
+// kernel): a block of 12 rows x 32 columns of C lives in 24 zmm accumulators; each step
+// of k broadcasts 12 elements of op(A)'s column k and loads 32 of B's row k. The operands are already packed
+// (rows of HS floats, transposed key panels), so unlike cblas_sgemm it copies nothing.
+// Every element of C sums its K products in order k = 0..K-1 with fused multiply-adds,
+// then C = beta C + alpha sum: bit-identical from run to run. Elsewhere (no AVX-512,
+// STRETCH_BASELINE, or fewer than 16 columns or k: head size 8 or 12) it calls
+// cblas_sgemm.
+#include "layers.h"
+
+#include <cblas.h>
+#include <string.h>
+
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !defined(STRETCH_BASELINE)
+#define TILE_AVX512 1
+#define AVX512 __attribute__((target("arch=x86-64-v4")))
+typedef float v16 __attribute__((vector_size(64), aligned(4)));
+#define SPLAT(x) ((v16){(x), (x), (x), (x), (x), (x), (x), (x), (x), (x), (x), (x), (x), (x), (x), (x)})
+
+// block: C (rows, 16 nv) = beta C + alpha op(A) B for op(A) (rows, K): A (rows, K; lda),
+// or A (K, rows; lda) when ta; B (K, 16 nv; ldb). rows <= 12, nv <= 2 and ta are
+// constants where it is inlined, so c stays in registers.
+AVX512 static inline __attribute__((always_inline)) void block(float *C, int ldc, const float *A, int lda, int ta,
+                                                               const float *B, int ldb, int K, float alpha,
+                                                               float beta, int rows, int nv) {
+    v16 c[12][2];
+    #pragma GCC unroll 12
+    for (int r = 0; r < rows; r++) c[r][0] = c[r][1] = (v16){0};
+    for (int k = 0; k < K; k++) {
+        v16 b0, b1 = {0};
+        memcpy(&b0, B + (size_t)k * ldb, sizeof b0);
+        if (nv > 1) memcpy(&b1, B + (size_t)k * ldb + 16, sizeof b1);
+        #pragma GCC unroll 12
+        for (int r = 0; r < rows; r++) {
+            const v16 a = SPLAT(ta ? A[(size_t)k * lda + r] : A[(size_t)r * lda + k]);
+            c[r][0] += a * b0;
+            if (nv > 1) c[r][1] += a * b1;
+        }
+    }
+    #pragma GCC unroll 12
+    for (int r = 0; r < rows; r++)
+        #pragma GCC unroll 2
+        for (int v = 0; v < nv; v++) {
+            float *p = C + (size_t)r * ldc + 16 * v;
+            v16 o = alpha * c[r][v];
+            if (beta != 0.0f) {
+                v16 old;
+                memcpy(&old, p, sizeof old);
+                o += beta * old;
+            }
+            memcpy(p, &o, sizeof o);
+        }
+}
+
+// block12: the full 12 x 32 block in a function of its own, so that register allocation
+// sees its loop alone (inlined beside the others, GCC spills B's vectors).
+AVX512 __attribute__((noinline)) static void block12(float *C, int ldc, const float *A, int lda, int ta,
+                                                     const float *B, int ldb, int K, float alpha, float beta) {
+    if (ta) block(C, ldc, A, lda, 1, B, ldb, K, alpha, beta, 12, 2);
+    else block(C, ldc, A, lda, 0, B, ldb, K, alpha, beta, 12, 2);
+}
+
+// columns: columns [j, j + 16 nv) of C, 12 rows at a time (nv = 2), then 8, then one at
+// a time.
+AVX512 static inline __attribute__((always_inline)) void columns(float *C, int ldc, const float *A, int lda, int ta,
+                                                                 const float *B, int ldb, int M, int K, float alpha,
+                                                                 float beta, int j, int nv) {
+    int i = 0;
+    for (; nv == 2 && i + 12 <= M; i += 12)
+        block12(C + (size_t)i * ldc + j, ldc, A + (ta ? (size_t)i : (size_t)i * lda), lda, ta, B + j, ldb, K, alpha,
+                beta);
+    for (; i + 8 <= M; i += 8)
+        block(C + (size_t)i * ldc + j, ldc, A + (ta ? (size_t)i : (size_t)i * lda), lda, ta, B + j, ldb, K, alpha, beta,
+              8, nv);
+    for (; i < M; i++)
+        block(C + (size_t)i * ldc + j, ldc, A + (ta ? (size_t)i : (size_t)i * lda), lda, ta, B + j, ldb, K, alpha, beta,
+              1, nv);
+}
+
+// gemm_avx512: column blocks of 32, then 16, then the last N % 16 columns one element at
+// a time (the same order of k).
+AVX512 static inline __attribute__((always_inline)) void gemm_avx512(float *C, int ldc, const float *A, int lda,
+                                                                     int ta, const float *B, int ldb, int M, int N,
+                                                                     int K, float alpha, float beta) {
+    int j = 0;
+    for (; j + 32 <= N; j += 32) columns(C, ldc, A, lda, ta, B, ldb, M, K, alpha, beta, j, 2);
+    if (j + 16 <= N) columns(C, ldc, A, lda, ta, B, ldb, M, K, alpha, beta, j, 1), j += 16;
+    for (int i = 0; i < M && j < N; i++)
+        for (int jj = j; jj < N; jj++) {
+            float s = 0.0f;
+            for (int k = 0; k < K; k++) s += (ta ? A[(size_t)k * lda + i] : A[(size_t)i * lda + k]) * B[(size_t)k * ldb + jj];
+            float *p = C + (size_t)i * ldc + jj;
+            *p = beta != 0.0f ? beta * *p + alpha * s : alpha * s;
+        }
+}
+
+AVX512 static void nn_avx512(float *C, int ldc, const float *A, int lda, const float *B, int ldb, int M, int N, int K,
+                             float alpha, float beta) {
+    gemm_avx512(C, ldc, A, lda, 0, B, ldb, M, N, K, alpha, beta);
+}
+
+AVX512 static void tn_avx512(float *C, int ldc, const float *A, int lda, const float *B, int ldb, int M, int N, int K,
+                             float alpha, float beta) {
+    gemm_avx512(C, ldc, A, lda, 1, B, ldb, M, N, K, alpha, beta);
+}
+
+// ours: whether our kernel runs this shape (AVX-512, and at least 16 columns and 16 k).
+static int ours(int N, int K) {
+    return N >= 16 && K >= 16 && __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl");
+}
+#endif
+
+void tile_nn(float *C, int ldc, const float *A, int lda, const float *B, int ldb, int M, int N, int K, float alpha,
+             float beta) {
+#ifdef TILE_AVX512
+    if (ours(N, K)) {
+        nn_avx512(C, ldc, A, lda, B, ldb, M, N, K, alpha, beta);
+        return;
+    }
+#endif
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+}
+
+void tile_tn(float *C, int ldc, const float *A, int lda, const float *B, int ldb, int M, int N, int K, float alpha,
+             float beta) {
+#ifdef TILE_AVX512
+    if (ours(N, K)) {
+        tn_avx512(C, ldc, A, lda, B, ldb, M, N, K, alpha, beta);
+        return;
+    }
+#endif
+    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+}
