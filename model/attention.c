@@ -8,8 +8,9 @@
 // rows of HS floats and transposed key tiles, so that every tile product is a NoTrans or
 // TransA GEMM on contiguous operands (strided (row stride NH*HS) and A*B^T tile products
 // run slower in BLAS). A forward of less than a query tile a head (decoding over a
-// cache) reads q, k, v in place instead. Tile products run on single-threaded BLAS
-// inside the OpenMP regions.
+// cache) reads q, k, v in place instead. Tile products on packed operands run on
+// tile_nn / tile_tn (model/tile.c), in place on single-threaded BLAS, inside the OpenMP
+// regions.
 #include "layers.h"
 #include "position.h"
 #include "../util/util.h"
