@@ -59,6 +59,8 @@ void tile_nn(float *C, int ldc, const float *A, int lda, const float *B, int ldb
              float beta);
 void tile_tn(float *C, int ldc, const float *A, int lda, const float *B, int ldb, int M, int N, int K, float alpha,
              float beta);
+// tile_kernel: "avx512" when this CPU runs our kernel (for N, K >= 16), else "cblas".
+const char *tile_kernel(void);
 
 // crossentropy: losses[n] = logsumexp(logits[n]) - logits[n, targets[n]].
 // losses (N), logits (N, V); both consume the logits (overwritten: they are scratch).

@@ -6,8 +6,8 @@
 // (rows of HS floats, transposed key panels), so unlike cblas_sgemm it copies nothing.
 // Every element of C sums its K products in order k = 0..K-1 with fused multiply-adds,
 // then C = beta C + alpha sum: bit-identical from run to run. Elsewhere (no AVX-512,
-// STRETCH_BASELINE, or fewer than 16 columns or k: head size 8 or 12) it calls
-// cblas_sgemm.
+// STRETCH_BASELINE, fewer than 16 columns or k: head size 8 or 12) and for the last
+// N % 16 columns it calls cblas_sgemm.
 #include "layers.h"
 
 #include <cblas.h>
@@ -34,7 +34,8 @@ AVX512 static inline __attribute__((always_inline)) void block(float *C, int ldc
         if (nv > 1) memcpy(&b1, B + (size_t)k * ldb + 16, sizeof b1);
         #pragma GCC unroll 12
         for (int r = 0; r < rows; r++) {
-            const v16 a = SPLAT(ta ? A[(size_t)k * lda + r] : A[(size_t)r * lda + k]);
+            const float x = ta ? A[(size_t)k * lda + r] : A[(size_t)r * lda + k];
+            const v16 a = SPLAT(x);
             c[r][0] += a * b0;
             if (nv > 1) c[r][1] += a * b1;
         }
@@ -79,21 +80,17 @@ AVX512 static inline __attribute__((always_inline)) void columns(float *C, int l
               1, nv);
 }
 
-// gemm_avx512: column blocks of 32, then 16, then the last N % 16 columns one element at
-// a time (the same order of k).
+// gemm_avx512: column blocks of 32, then 16; the last N % 16 columns (a partial key tile,
+// head sizes not a multiple of 16) go to cblas_sgemm.
 AVX512 static inline __attribute__((always_inline)) void gemm_avx512(float *C, int ldc, const float *A, int lda,
                                                                      int ta, const float *B, int ldb, int M, int N,
                                                                      int K, float alpha, float beta) {
     int j = 0;
     for (; j + 32 <= N; j += 32) columns(C, ldc, A, lda, ta, B, ldb, M, K, alpha, beta, j, 2);
     if (j + 16 <= N) columns(C, ldc, A, lda, ta, B, ldb, M, K, alpha, beta, j, 1), j += 16;
-    for (int i = 0; i < M && j < N; i++)
-        for (int jj = j; jj < N; jj++) {
-            float s = 0.0f;
-            for (int k = 0; k < K; k++) s += (ta ? A[(size_t)k * lda + i] : A[(size_t)i * lda + k]) * B[(size_t)k * ldb + jj];
-            float *p = C + (size_t)i * ldc + jj;
-            *p = beta != 0.0f ? beta * *p + alpha * s : alpha * s;
-        }
+    if (j < N)
+        cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, CblasNoTrans, M, N - j, K, alpha, A, lda, B + j, ldb,
+                    beta, C + j, ldc);
 }
 
 AVX512 static void nn_avx512(float *C, int ldc, const float *A, int lda, const float *B, int ldb, int M, int N, int K,
@@ -106,11 +103,17 @@ AVX512 static void tn_avx512(float *C, int ldc, const float *A, int lda, const f
     gemm_avx512(C, ldc, A, lda, 1, B, ldb, M, N, K, alpha, beta);
 }
 
-// ours: whether our kernel runs this shape (AVX-512, and at least 16 columns and 16 k).
-static int ours(int N, int K) {
-    return N >= 16 && K >= 16 && __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl");
-}
+// ours: whether our kernel runs this shape: a CPU of the level the kernel is compiled for
+// (x86-64-v4: AVX-512 F, BW, CD, DQ, VL), and at least 16 columns and 16 k.
+static int ours(int N, int K) { return N >= 16 && K >= 16 && __builtin_cpu_supports("x86-64-v4"); }
 #endif
+
+const char *tile_kernel(void) {
+#ifdef TILE_AVX512
+    if (ours(16, 16)) return "avx512";
+#endif
+    return "cblas";
+}
 
 void tile_nn(float *C, int ldc, const float *A, int lda, const float *B, int ldb, int M, int N, int K, float alpha,
              float beta) {
