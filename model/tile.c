@@ -115,24 +115,26 @@ const char *tile_kernel(void) {
     return "cblas";
 }
 
-void tile_nn(float *C, int ldc, const float *A, int lda, const float *B, int ldb, int M, int N, int K, float alpha,
-             float beta) {
+// tile_gemm: C = beta C + alpha op(A) B on our kernel or cblas_sgemm (ta: op(A) = A^T).
+static void tile_gemm(float *C, int ldc, const float *A, int lda, int ta, const float *B, int ldb, int M, int N, int K,
+                      float alpha, float beta) {
 #ifdef TILE_AVX512
     if (ours(N, K)) {
-        nn_avx512(C, ldc, A, lda, B, ldb, M, N, K, alpha, beta);
+        if (ta) tn_avx512(C, ldc, A, lda, B, ldb, M, N, K, alpha, beta);
+        else nn_avx512(C, ldc, A, lda, B, ldb, M, N, K, alpha, beta);
         return;
     }
 #endif
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+    cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, CblasNoTrans, M, N, K, alpha, A, lda, B, ldb, beta, C,
+                ldc);
+}
+
+void tile_nn(float *C, int ldc, const float *A, int lda, const float *B, int ldb, int M, int N, int K, float alpha,
+             float beta) {
+    tile_gemm(C, ldc, A, lda, 0, B, ldb, M, N, K, alpha, beta);
 }
 
 void tile_tn(float *C, int ldc, const float *A, int lda, const float *B, int ldb, int M, int N, int K, float alpha,
              float beta) {
-#ifdef TILE_AVX512
-    if (ours(N, K)) {
-        tn_avx512(C, ldc, A, lda, B, ldb, M, N, K, alpha, beta);
-        return;
-    }
-#endif
-    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+    tile_gemm(C, ldc, A, lda, 1, B, ldb, M, N, K, alpha, beta);
 }
