@@ -146,10 +146,12 @@ static size_t part_floats(const ModelConfig *c, int threads, size_t B, size_t T)
     return attention_part_floats((int)B, (int)T, c->n_heads, c->n_kv_heads, c->dim / c->n_heads, c->t5_buckets, threads);
 }
 
+// keeps_att: whether a pass in `mode` keeps attention's output and lse for every layer.
+static int keeps_att(ActsMode mode) { return mode == ACTS_ALL || mode == ACTS_RECOMPUTE; }
+
 // acts_sizes: floats of each activation for a (B, T) pass in `mode`.
 static void acts_sizes(const ModelConfig *c, int threads, ActsMode mode, size_t B, size_t T, size_t n[NUM_ACTS]) {
-    size_t LR = (size_t)c->n_layers, L = mode == ACTS_ALL ? LR : 1;
-    size_t LA = mode == ACTS_ALL || mode == ACTS_RECOMPUTE ? LR : 1;
+    size_t LR = (size_t)c->n_layers, L = mode == ACTS_ALL ? LR : 1, LA = keeps_att(mode) ? LR : 1;
     size_t C = (size_t)c->dim, H = (size_t)c->hidden, V = (size_t)c->vocab;
     size_t NH = (size_t)c->n_heads, KV = (size_t)c->n_kv_heads * (C / NH), BT = B * T;
     size_t sz[NUM_ACTS] = {
@@ -372,7 +374,7 @@ static LayerActs layer_acts(Model *m, const Pass *ps, int l) {
     const ModelConfig *c = &m->cfg;
     const size_t BT = (size_t)ps->B * ps->T, C = (size_t)c->dim, H = (size_t)c->hidden, NH = (size_t)c->n_heads;
     const size_t KV = (size_t)c->n_kv_heads * (C / NH), s = ps->mode == ACTS_ALL ? (size_t)l : 0;
-    const size_t sa = ps->mode == ACTS_ALL || ps->mode == ACTS_RECOMPUTE ? (size_t)l : 0;
+    const size_t sa = keeps_att(ps->mode) ? (size_t)l : 0;
     Activations *a = &m->acts;
     return (LayerActs){
         .x = a->resid + (size_t)l * BT * C, .xnext = l + 1 < c->n_layers ? a->resid + (size_t)(l + 1) * BT * C : a->xout,
@@ -384,15 +386,15 @@ static LayerActs layer_acts(Model *m, const Pass *ps, int l) {
 
 // cached_attention: a cached forward's attention in layer l: store the keys/values of
 // positions [t0, t0 + T) in the cache, then attend over positions [0, t0 + T).
-static void cached_attention(Model *m, const Pass *ps, int l, const LayerActs *s, const AttnBias *ab) {
+static void cached_attention(Model *m, const Pass *ps, int l, const LayerActs *s, const AttnBias *ab,
+                             const AttnScratch *ws) {
     const ModelConfig *c = &m->cfg;
     const int T = ps->T, NH = c->n_heads, NKV = c->n_kv_heads, HS = c->dim / NH;
     const size_t KV = (size_t)NKV * HS, t0 = (size_t)ps->t0, layer = (size_t)m->kv_T * KV;
     float *kc = m->kv_memory + (size_t)l * layer, *vc = kc + (size_t)c->n_layers * layer;
     memcpy(kc + t0 * KV, s->k, (size_t)T * KV * sizeof(float));
     memcpy(vc + t0 * KV, s->v, (size_t)T * KV * sizeof(float));
-    const AttnScratch ws = attn_scratch(m, ps);
-    attention_forward_cached(s->att, s->lse, s->q, kc, vc, ab, ps->pos, m->kv_pos, ps->doc, &ws, ps->t0, T, NH, NKV,
+    attention_forward_cached(s->att, s->lse, s->q, kc, vc, ab, ps->pos, m->kv_pos, ps->doc, ws, ps->t0, T, NH, NKV,
                              HS);
 }
 
@@ -402,7 +404,7 @@ static void layer_attention(Model *m, const Pass *ps, int l, const LayerActs *s,
     const ModelConfig *c = &m->cfg;
     const int B = ps->B, T = ps->T, NH = c->n_heads, NKV = c->n_kv_heads, HS = c->dim / NH;
     const AttnScratch ws = attn_scratch(m, ps);
-    if (ps->cached) cached_attention(m, ps, l, s, ab);
+    if (ps->cached) cached_attention(m, ps, l, s, ab, &ws);
     else if (ps->ring)
         ring_attention_forward(s->att, s->lse, s->q, s->k, s->v, ab, ps->pos, ps->doc, &ws, &m->ring, B, T, NH, NKV, HS);
     else attention_forward(s->att, s->lse, s->q, s->k, s->v, ab, ps->pos, ps->doc, &ws, B, T, NH, NKV, HS);
@@ -430,7 +432,7 @@ static void layer_forward(Model *m, const Pass *ps, int l, const AttnBias *ab, i
         rope_forward(s.q, s.q, m->rope_cos, m->rope_sin, ps->pos, B, T, NH, HS);
         rope_forward(s.k, s.k, m->rope_cos, m->rope_sin, ps->pos, B, T, NKV, HS);
     }
-    if (!refill || ps->mode != ACTS_RECOMPUTE) layer_attention(m, ps, l, &s, ab);
+    if (!refill || !keeps_att(ps->mode)) layer_attention(m, ps, l, &s, ab);
     matmul_forward(tmp, s.att, p->wo + (size_t)l * C * C, BT, C, C);
     residual_forward(s.xmid, s.x, tmp, BT * C);
     rmsnorm_forward(s.xn2, s.rstd2, s.xmid, p->mlp_norm + (size_t)l * C, BT, C, c->norm_eps);

@@ -2,8 +2,9 @@
 // alpha op(A) B, op(A) = A or A^T, for tiles of up to 128 rows. On AVX-512 a
 // register-blocked micro-kernel (Goto & van de Geijn 2008; BLIS's "broadcast A, load B"
 // kernel): a block of 12 rows x 32 columns of C lives in 24 zmm accumulators; each step
-// of k broadcasts 12 elements of op(A)'s column k and loads 32 of B's row k. The operands are already packed
-// (rows of HS floats, transposed key panels), so unlike cblas_sgemm it copies nothing.
+// of k broadcasts 12 elements of op(A)'s column k and loads 32 of B's row k. The
+// operands are already packed (rows of HS floats, transposed key panels), so unlike
+// cblas_sgemm it copies nothing.
 // Every element of C sums its K products in order k = 0..K-1 with fused multiply-adds,
 // then C = beta C + alpha sum: bit-identical from run to run. Elsewhere (no AVX-512,
 // STRETCH_BASELINE, fewer than 16 columns or k: head size 8 or 12) and for the last
