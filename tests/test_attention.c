@@ -338,7 +338,7 @@ static void tile_check(int M, int N, int K, float beta, int ta) {
 int main(void) {
     static const int shapes[][3] = {{128, 128, 64}, {128, 64, 128}, {128, 48, 128}, {128, 128, 48}, {9, 17, 5},
                                     {7, 33, 1},     {1, 1, 1},      {104, 8, 104}, {128, 104, 16}, {17, 31, 128},
-                                    {21, 48, 20},   {12, 32, 16},   {8, 16, 16}};
+                                    {21, 48, 20},   {12, 32, 16},   {8, 16, 16},   {128, 80, 128}, {13, 114, 24}};
     printf("tile kernel on this CPU: %s\n", tile_kernel());
     for (size_t i = 0; i < sizeof shapes / sizeof shapes[0]; i++)
         for (int b = 0; b < 2; b++)
