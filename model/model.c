@@ -1,6 +1,5 @@
-// model.c — parameter/activation tables, allocation, and the forward/backward
-// orchestrators of the Llama decoder (see model.h).
-#include "model.h"
+// model.c — the parameter table, allocation, and the forward/backward orchestrators of the Llama decoder (see model.h).
+#include "tables.h"
 #include "../dist/dist.h"
 #include "layers.h"
 #include "../util/util.h"
@@ -10,98 +9,6 @@
 #include <omp.h>
 #include <stdlib.h>
 #include <string.h>
-
-void param_specs(const ModelConfig *c, TensorSpec s[NUM_PARAMS]) {
-    size_t C = (size_t)c->dim, H = (size_t)c->hidden, V = (size_t)c->vocab;
-    size_t KV = (size_t)c->n_kv_heads * (C / (size_t)c->n_heads);
-    const TensorSpec specs[NUM_PARAMS] = {
-        [P_EMBED] = {.name = "model.embed_tokens.weight", .ndim = 2, .shape = {V, C}, .decay = 1},
-        [P_ATTN_NORM] = {.name = "model.layers.%d.input_layernorm.weight", .per_layer = 1, .ndim = 1, .shape = {C, 0}},
-        [P_WQ] = {.name = "model.layers.%d.self_attn.q_proj.weight", .per_layer = 1, .ndim = 2, .shape = {C, C},
-                  .decay = 1, .rope_rows = c->n_heads},
-        [P_WK] = {.name = "model.layers.%d.self_attn.k_proj.weight", .per_layer = 1, .ndim = 2, .shape = {KV, C},
-                  .decay = 1, .rope_rows = c->n_kv_heads},
-        [P_WV] = {.name = "model.layers.%d.self_attn.v_proj.weight", .per_layer = 1, .ndim = 2, .shape = {KV, C}, .decay = 1},
-        [P_WO] = {.name = "model.layers.%d.self_attn.o_proj.weight", .per_layer = 1, .ndim = 2, .shape = {C, C}, .decay = 1},
-        [P_MLP_NORM] = {.name = "model.layers.%d.post_attention_layernorm.weight", .per_layer = 1, .ndim = 1, .shape = {C, 0}},
-        [P_WGATE] = {.name = "model.layers.%d.mlp.gate_proj.weight", .per_layer = 1, .ndim = 2, .shape = {H, C}, .decay = 1},
-        [P_WUP] = {.name = "model.layers.%d.mlp.up_proj.weight", .per_layer = 1, .ndim = 2, .shape = {H, C}, .decay = 1},
-        [P_WDOWN] = {.name = "model.layers.%d.mlp.down_proj.weight", .per_layer = 1, .ndim = 2, .shape = {C, H}, .decay = 1},
-        [P_FINAL_NORM] = {.name = "model.norm.weight", .ndim = 1, .shape = {C, 0}},
-        [P_LM_HEAD] = {.name = "lm_head.weight", .ndim = 2, .shape = {c->tied ? 0 : V, c->tied ? 0 : C}, .decay = 1},
-        [P_T5] = {.name = T5_TABLE_NAME, .ndim = 2, .shape = {(size_t)c->t5_buckets, c->t5_buckets ? (size_t)c->n_heads : 0}},
-    };
-    memcpy(s, specs, sizeof specs);
-}
-
-int model_first_nonfinite(const Model *m, const float *memory, size_t lo, size_t hi, char *name, size_t cap, float *v) {
-    size_t at = lo;
-    while (at < hi && isfinite(memory[at])) at++;
-    if (at == hi) return 0;
-    *v = memory[at];
-    TensorSpec specs[NUM_PARAMS];
-    param_specs(&m->cfg, specs);
-    size_t start = 0;
-    for (int k = 0; k < NUM_PARAMS; k++) {
-        const size_t n = spec_numel(&specs[k], m->cfg.n_layers);
-        if (at < start + n) {
-            const size_t per = specs[k].per_layer ? n / (size_t)m->cfg.n_layers : n;
-            snprintf(name, cap, specs[k].name, (int)((at - start) / per));
-            return 1;
-        }
-        start += n;
-    }
-    snprintf(name, cap, "parameter element %zu", at);
-    return 1;
-}
-
-size_t spec_numel(const TensorSpec *s, int n_layers) {
-    size_t n = s->shape[0] * (s->ndim == 2 ? s->shape[1] : 1);
-    return s->per_layer ? n * (size_t)n_layers : n;
-}
-
-void model_config_check(const ModelConfig *c, const char *src) {
-    const int lim = 1 << 24;
-    if (c->dim <= 0 || c->hidden <= 0 || c->n_layers <= 0 || c->n_heads <= 0 || c->n_kv_heads <= 0 || c->vocab <= 0)
-        die("%s: impossible model shape: dim %d, hidden %d, layers %d, heads %d, kv heads %d, vocab %d "
-            "(all must be positive)", src, c->dim, c->hidden, c->n_layers, c->n_heads, c->n_kv_heads, c->vocab);
-    if (c->dim > lim || c->hidden > lim || c->n_layers > 4096 || c->vocab > lim || c->n_heads > c->dim)
-        die("%s: implausible model shape: dim %d, hidden %d, layers %d, heads %d, vocab %d", src, c->dim,
-            c->hidden, c->n_layers, c->n_heads, c->vocab);
-    if (c->dim % c->n_heads) die("%s: dim %d is not divisible by n_heads %d", src, c->dim, c->n_heads);
-    if (c->n_kv_heads > c->n_heads || c->n_heads % c->n_kv_heads)
-        die("%s: n_kv_heads %d must divide n_heads %d", src, c->n_kv_heads, c->n_heads);
-    if ((c->dim / c->n_heads) % 2) die("%s: head size %d is odd; RoPE needs pairs", src, c->dim / c->n_heads);
-    if (c->dim / c->n_heads > 2 * POS_MAX_PAIRS)
-        die("%s: head size %d exceeds the supported %d", src, c->dim / c->n_heads, 2 * POS_MAX_PAIRS);
-    if (!(c->norm_eps > 0.0f) || !(c->rope_theta > 1.0f))
-        die("%s: norm_eps %g must be > 0 and rope_theta %g > 1", src, c->norm_eps, c->rope_theta);
-}
-
-size_t model_num_params(const ModelConfig *c) {
-    TensorSpec s[NUM_PARAMS];
-    size_t n = 0;
-    param_specs(c, s);
-    for (int i = 0; i < NUM_PARAMS; i++) n += spec_numel(&s[i], c->n_layers);
-    return n;
-}
-
-// param_views: point the parameter views into params_memory, walking the table; absent
-// tensors (tied lm_head, no T5 table) are NULL.
-static void param_views(Model *m) {
-    TensorSpec s[NUM_PARAMS];
-    float *p = m->params_memory;
-    param_specs(&m->cfg, s);
-    for (int i = 0; i < NUM_PARAMS; i++) {
-        size_t n = spec_numel(&s[i], m->cfg.n_layers);
-        m->params.t[i] = n ? p : NULL;
-        p += n;
-    }
-}
-
-void model_views(const Model *m, float *base, ParamTensors *out) {
-    for (int i = 0; i < NUM_PARAMS; i++) out->t[i] = m->params.t[i] ? base + (m->params.t[i] - m->params_memory) : NULL;
-}
 
 void model_init(Model *m, const ModelConfig *c, const char *source) {
     model_config_check(c, source);
@@ -133,40 +40,6 @@ void model_set_position(Model *m, const Position *p) {
     m->pos = *p;
 }
 
-size_t logits_chunk(size_t rows, int V) {
-    size_t c = LOGITS_CHUNK_FLOATS / (size_t)V;
-    c = c < 1 ? 1 : c;
-    return rows < c ? rows : c;
-}
-
-// part_floats: attention's scratch (AttnScratch.part) for a (B, T) pass on
-// `threads` threads (Model.attn_threads; more OpenMP threads than that use only that many
-// in the attention backward).
-static size_t part_floats(const ModelConfig *c, int threads, size_t B, size_t T) {
-    return attention_part_floats((int)B, (int)T, c->n_heads, c->n_kv_heads, c->dim / c->n_heads, c->t5_buckets, threads);
-}
-
-// keeps_att: whether a pass in `mode` keeps attention's output and lse for every layer.
-static int keeps_att(ActsMode mode) { return mode == ACTS_ALL || mode == ACTS_RECOMPUTE; }
-
-// acts_sizes: floats of each activation for a (B, T) pass in `mode`.
-static void acts_sizes(const ModelConfig *c, int threads, ActsMode mode, size_t B, size_t T, size_t n[NUM_ACTS]) {
-    size_t LR = (size_t)c->n_layers, L = mode == ACTS_ALL ? LR : 1, LA = keeps_att(mode) ? LR : 1;
-    size_t C = (size_t)c->dim, H = (size_t)c->hidden, V = (size_t)c->vocab;
-    size_t NH = (size_t)c->n_heads, KV = (size_t)c->n_kv_heads * (C / NH), BT = B * T;
-    size_t sz[NUM_ACTS] = {
-        [A_RESID] = LR * BT * C, [A_RSTD1] = L * BT, [A_XN1] = L * BT * C, [A_Q] = L * BT * C,
-        [A_K] = L * BT * KV, [A_V] = L * BT * KV, [A_ATT] = LA * BT * C, [A_LSE] = LA * B * NH * T,
-        [A_RESID_MID] = L * BT * C, [A_RSTD2] = L * BT, [A_XN2] = L * BT * C, [A_HGATE] = L * BT * H,
-        [A_HUP] = L * BT * H, [A_HACT] = L * BT * H, [A_XOUT] = BT * C, [A_RSTDF] = BT, [A_XNF] = BT * C,
-        [A_LOGITS] = logits_chunk(BT, (int)V) * V, [A_LOSSES] = BT, [A_DRESID] = BT * C, [A_DXN] = BT * C,
-        [A_DQ] = BT * C, [A_DK] = BT * KV, [A_DV] = BT * KV, [A_DQR] = BT * C, [A_DKR] = BT * KV,
-        [A_DATT] = BT * C, [A_DHGATE] = BT * H, [A_DHUP] = BT * H, [A_DHACT] = BT * H, [A_DELTA] = B * NH * T,
-        [A_APART] = part_floats(c, threads, B, T),
-    };
-    memcpy(n, sz, sizeof sz);
-}
-
 // Pass: the shape and mode of one forward (and its backward): B sequences whose T rows
 // are rows [t0, t0 + T) of their sequences; t0 > 0 only in a cached forward (cached: keys
 // and values of rows [0, t0) come from the key/value cache). pos, doc (B, T): the rows'
@@ -179,40 +52,11 @@ typedef struct {
     const int *pos, *doc;
 } Pass;
 
-// acts_layout: off[i], the offset of activation i of sizes n in acts_memory, in enum
-// order, except that the MLP's backward scratch (A_DHGATE .. A_DHACT) starts where
-// attention's (A_DQ .. A_DATT) does: layer_backward is done with one before it uses the
-// other. Returns the floats of all.
-static size_t acts_layout(const size_t n[NUM_ACTS], size_t off[NUM_ACTS]) {
-    size_t at = 0, attn_end = 0;
-    for (int i = 0; i < NUM_ACTS; i++) {
-        if (i == A_DHGATE) attn_end = at, at = off[A_DQ];
-        if (i == A_DELTA) at = at > attn_end ? at : attn_end;
-        off[i] = at;
-        at += n[i];
-    }
-    return at;
-}
-
-// acts_views: point the activation views at acts_memory for a pass's (B, T) and mode.
-// The last, attention's scratch, gets the rest of the allocation: a cached forward's
-// keys reach past its own T (model_reserve_cache sized for them).
-static void acts_views(Model *m, const Pass *ps) {
-    size_t n[NUM_ACTS], off[NUM_ACTS];
-    acts_sizes(&m->cfg, m->attn_threads, ps->mode, (size_t)ps->B, (size_t)ps->T, n);
-    const size_t total = acts_layout(n, off);
-    assert(total <= m->acts_capacity);
-    for (int i = 0; i < NUM_ACTS; i++) m->acts.t[i] = m->acts_memory + off[i];
-    m->apart_floats = m->acts_capacity - off[A_APART];
-}
-
-_Static_assert(A_APART == NUM_ACTS - 1, "attention's scratch is the last activation (acts_views)");
-
 // attn_scratch: attention's scratch in the current views for a pass: what part_floats
 // sizes for its (B, T), so that the backward runs at most attn_threads threads whatever
 // else was reserved; a cached forward's keys reach past its T, into the rest of the view.
 static AttnScratch attn_scratch(const Model *m, const Pass *ps) {
-    const size_t own = part_floats(&m->cfg, m->attn_threads, (size_t)ps->B, (size_t)ps->T);
+    const size_t own = acts_part_floats(&m->cfg, m->attn_threads, (size_t)ps->B, (size_t)ps->T);
     return (AttnScratch){m->acts.delta, m->acts.apart, ps->cached ? m->apart_floats : own};
 }
 
@@ -241,41 +85,6 @@ double model_flops_per_token(const ModelConfig *c, int T) {
     return 6.0 * nmat + model_attention_flops_per_token(c, T);
 }
 
-// acts_total: floats of all activations for a (B, T) pass in `mode`.
-static size_t acts_total(const ModelConfig *c, int threads, ActsMode mode, int B, int T) {
-    size_t n[NUM_ACTS], off[NUM_ACTS];
-    acts_sizes(c, threads, mode, (size_t)B, (size_t)T, n);
-    return acts_layout(n, off);
-}
-
-// reserve: grow the sizes the next allocation must cover.
-static void reserve(Model *m, int B, int T, ActsMode mode) {
-    CHECK(B > 0 && T > 0, "model_reserve: batch %d x %d must be positive", B, T);
-    if (!m->attn_threads) m->attn_threads = omp_get_max_threads() < 8 ? omp_get_max_threads() : 8;
-    size_t total = acts_total(&m->cfg, m->attn_threads, mode, B, T);
-    m->acts_capacity = total > m->acts_capacity ? total : m->acts_capacity;
-    m->max_T = T > m->max_T ? T : m->max_T;
-    m->max_BT = (size_t)B * (size_t)T > m->max_BT ? (size_t)B * (size_t)T : m->max_BT;
-}
-
-void model_reserve(Model *m, int B, int T, ActsMode mode) {
-    CHECK(!m->acts_memory, "model_reserve must come before model_prepare");
-    reserve(m, B, T, mode);
-}
-
-void model_reserve_positions(Model *m, int P) {
-    CHECK(!m->acts_memory, "model_reserve_positions must come before model_prepare");
-    CHECK(P > 0, "model_reserve_positions: %d positions", P);
-    m->max_P = P > m->max_P ? P : m->max_P;
-}
-
-void model_reserve_ring(Model *m, int B, int T, ActsMode mode) {
-    CHECK(!m->acts_memory, "model_reserve_ring must come before model_prepare");
-    CHECK(T % 2 == 0, "model_reserve_ring: %d local rows do not split into two chunks", T);
-    reserve(m, B, T, mode);
-    m->ring_BT = (size_t)B * (size_t)T > m->ring_BT ? (size_t)B * (size_t)T : m->ring_BT;
-}
-
 // ring_prepare: the RingBuffers views over one allocation of floats and one of ints.
 static void ring_prepare(Model *m) {
     const size_t n = m->ring_BT * (size_t)m->cfg.n_kv_heads * (size_t)(m->cfg.dim / m->cfg.n_heads);
@@ -289,12 +98,6 @@ static void ring_prepare(Model *m) {
         m->ring.dv[i] = f + (6 + i) * n;
         m->ring.pos[i] = m->ring_pos + i * m->ring_BT;
     }
-}
-
-void model_reserve_cache(Model *m, int T) {
-    CHECK(!m->acts_memory, "model_reserve_cache must come before model_prepare");
-    reserve(m, 1, T, ACTS_FORWARD);
-    m->kv_T = T > m->kv_T ? T : m->kv_T;
 }
 
 // rope_tables: the cos/sin tables of m->pos for sequences of length L: every position id
@@ -374,7 +177,7 @@ static LayerActs layer_acts(Model *m, const Pass *ps, int l) {
     const ModelConfig *c = &m->cfg;
     const size_t BT = (size_t)ps->B * ps->T, C = (size_t)c->dim, H = (size_t)c->hidden, NH = (size_t)c->n_heads;
     const size_t KV = (size_t)c->n_kv_heads * (C / NH), s = ps->mode == ACTS_ALL ? (size_t)l : 0;
-    const size_t sa = keeps_att(ps->mode) ? (size_t)l : 0;
+    const size_t sa = acts_keep_att(ps->mode) ? (size_t)l : 0;
     Activations *a = &m->acts;
     return (LayerActs){
         .x = a->resid + (size_t)l * BT * C, .xnext = l + 1 < c->n_layers ? a->resid + (size_t)(l + 1) * BT * C : a->xout,
@@ -432,7 +235,7 @@ static void layer_forward(Model *m, const Pass *ps, int l, const AttnBias *ab, i
         rope_forward(s.q, s.q, m->rope_cos, m->rope_sin, ps->pos, B, T, NH, HS);
         rope_forward(s.k, s.k, m->rope_cos, m->rope_sin, ps->pos, B, T, NKV, HS);
     }
-    if (!refill || !keeps_att(ps->mode)) layer_attention(m, ps, l, &s, ab);
+    if (!refill || !acts_keep_att(ps->mode)) layer_attention(m, ps, l, &s, ab);
     matmul_forward(tmp, s.att, p->wo + (size_t)l * C * C, BT, C, C);
     residual_forward(s.xmid, s.x, tmp, BT * C);
     rmsnorm_forward(s.xn2, s.rstd2, s.xmid, p->mlp_norm + (size_t)l * C, BT, C, c->norm_eps);
@@ -529,7 +332,7 @@ static void forward_trunk(Model *m, Pass *ps, const int *inputs, const int *targ
     for (size_t i = 0; i < BT; i++)
         CHECK(inputs[i] >= 0 && inputs[i] < V && (!targets || (targets[i] >= 0 && targets[i] < V)),
               "token id out of range [0, %d) at position %zu (hint: tokenizer and model vocab differ?)", V, i);
-    acts_views(m, ps);
+    acts_views(m, ps->mode, ps->B, ps->T);
     pass_ids(m, ps, ids);
     if (rope_tables_depend_on_T(&m->pos) && m->rope_T != ps->len) rope_tables(m, ps->len);   // dynamic NTK, longrope
     const AttnBias ab = attn_bias(m);
