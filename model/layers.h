@@ -52,15 +52,21 @@ double exp_shift(float *y, const float *x, int n, float shift);
 float row_max(const float *x, int n, float init);
 // tile_nn: C = beta C + alpha A B (beta 0: C is only written) for attention's tiles:
 // A (M, K; lda), B (K, N; ldb), C (M, N; ldc); tile_tn: the same with A^T, A (K, M; lda).
-// Our register-blocked kernel (model/tile.c) on AVX-512 for N, K >= 16 (each element's K
-// products summed in order), cblas_sgemm otherwise: bit-identical run to run on one
-// machine. Single-threaded; may run inside OpenMP regions.
+// Our register-blocked kernel (model/tile.c) on the best kernel this CPU runs (tile_isa),
+// for N >= 8, each element's K products summed in order; cblas_sgemm otherwise:
+// bit-identical run to run on one machine. Single-threaded; may run inside OpenMP regions.
 void tile_nn(float *C, int ldc, const float *A, int lda, const float *B, int ldb, int M, int N, int K, float alpha,
              float beta);
 void tile_tn(float *C, int ldc, const float *A, int lda, const float *B, int ldb, int M, int N, int K, float alpha,
              float beta);
-// tile_kernel: "avx512" when this CPU runs our kernel (for N, K >= 16), else "cblas".
-const char *tile_kernel(void);
+// TileIsa: the kernels of the tile products, in the order of what they need of the CPU.
+typedef enum { TILE_CBLAS, TILE_AVX2, TILE_AVX512 } TileIsa;
+// tile_isa: the best kernel this CPU runs; tile_isa_name: "cblas", "avx2", "avx512".
+TileIsa tile_isa(void);
+const char *tile_isa_name(TileIsa isa);
+// tile_gemm: tile_nn (ta 0) or tile_tn (ta 1) on kernel isa (at most tile_isa(), checked).
+void tile_gemm(TileIsa isa, float *C, int ldc, const float *A, int lda, int ta, const float *B, int ldb, int M, int N,
+               int K, float alpha, float beta);
 
 // crossentropy: losses[n] = logsumexp(logits[n]) - logits[n, targets[n]].
 // losses (N), logits (N, V); both consume the logits (overwritten: they are scratch).

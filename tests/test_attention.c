@@ -15,10 +15,11 @@
 //      oracle: for every one-sequence case, and with a document begun in the cached
 //      prefix, documents starting within the queries and NaN in the prefix rows no query
 //      may see;
-//   5. tile_nn and tile_tn, the tiles' product kernels (the one this CPU runs is
-//      printed), against a double-precision product on shapes around their register
-//      blocks (12, 8 and 1 rows; 32 and 16 columns; a tail of N % 16), beta 0 over NaN
-//      and beta 1, each twice (bit-identical):
+//   5. the tiles' product kernels (tile_gemm): every one this CPU runs (cblas, AVX2,
+//      AVX-512; the best is printed), against a double-precision product on shapes
+//      around their register blocks (12, 8, 6 and 1 rows; 48, 32, 16 and 8 columns; a
+//      tail of N % 8; N or K below 16), NN and TN, beta 0 over NaN and beta 1, each twice
+//      (bit-identical), the AVX-512 kernel's bits also equal to the AVX2 kernel's:
 //      |C - ref| <= 1e-5 * (|alpha| sum_k |a_ik b_kj| + |beta c_ij|) + 1e-30.
 // Every tiled run is done twice: the results must be bit-identical.
 // Pass: |tiled - naive| <= atol + rtol * |naive| with rtol = 1e-5 and atol = 1e-5 * max|naive|
@@ -295,7 +296,7 @@ static void test_cached_docs(int kind) {
 
 // tile_check: tile_nn (or tile_tn when ta) on one shape, operands in larger strided
 // buffers, against double.
-static void tile_check(int M, int N, int K, float beta, int ta) {
+static void tile_check(TileIsa isa, int M, int N, int K, float beta, int ta) {
     const int lda = (ta ? M : K) + 3, ldb = N + 5, ldc = N + 7;
     float *A = randn((size_t)(ta ? K : M) * lda, 1.0f), *B = randn((size_t)K * ldb, 1.0f);
     float *C = randn((size_t)M * ldc, 1.0f);
@@ -303,15 +304,19 @@ static void tile_check(int M, int N, int K, float beta, int ta) {
     if (beta == 0.0f)
         for (size_t i = 0; i < (size_t)M * ldc; i++) C[i] = NAN;       // beta 0 must not read C
     memcpy(C0, C, (size_t)M * ldc * sizeof(float));
-    float *C2 = xmalloc((size_t)M * ldc * sizeof(float));
+    float *C2 = xmalloc((size_t)M * ldc * sizeof(float)), *C3 = xmalloc((size_t)M * ldc * sizeof(float));
     memcpy(C2, C, (size_t)M * ldc * sizeof(float));
+    memcpy(C3, C, (size_t)M * ldc * sizeof(float));
     const float alpha = 0.125f;
     for (int run = 0; run < 2; run++) {
         float *c = run ? C2 : C;
-        if (ta) tile_tn(c, ldc, A, lda, B, ldb, M, N, K, alpha, beta);
-        else tile_nn(c, ldc, A, lda, B, ldb, M, N, K, alpha, beta);
+        tile_gemm(isa, c, ldc, A, lda, ta, B, ldb, M, N, K, alpha, beta);
     }
     int ok = memcmp(C, C2, (size_t)M * ldc * sizeof(float)) == 0;       // bit-identical twice
+    if (isa == TILE_AVX512) {                                          // and the same bits as the AVX2 kernel
+        tile_gemm(TILE_AVX2, C3, ldc, A, lda, ta, B, ldb, M, N, K, alpha, beta);
+        ok &= memcmp(C, C3, (size_t)M * ldc * sizeof(float)) == 0;
+    }
     double worst = 0.0;
     for (int i = 0; i < M; i++)
         for (int j = 0; j < N; j++) {
@@ -330,19 +335,23 @@ static void tile_check(int M, int N, int K, float beta, int ta) {
     for (int i = 0; i < M; i++)                                        // the padding is untouched
         for (int j = N; j < ldc; j++) ok &= memcmp(&C[(size_t)i * ldc + j], &C0[(size_t)i * ldc + j], sizeof(float)) == 0;
     char what[96];
-    snprintf(what, sizeof what, "%s %dx%dx%d beta %g: worst err/tol", ta ? "tile_tn" : "tile_nn", M, N, K, (double)beta);
+    snprintf(what, sizeof what, "%s %s %dx%dx%d beta %g: worst err/tol", tile_isa_name(isa), ta ? "tn" : "nn", M, N, K,
+             (double)beta);
     check_report(ok, what, worst, 1.0);
-    free(A); free(B); free(C); free(C0); free(C2);
+    free(A); free(B); free(C); free(C0); free(C2); free(C3);
 }
 
 int main(void) {
     static const int shapes[][3] = {{128, 128, 64}, {128, 64, 128}, {128, 48, 128}, {128, 128, 48}, {9, 17, 5},
                                     {7, 33, 1},     {1, 1, 1},      {104, 8, 104}, {128, 104, 16}, {17, 31, 128},
-                                    {21, 48, 20},   {12, 32, 16},   {8, 16, 16},   {128, 80, 128}, {13, 114, 24}};
-    printf("tile kernel on this CPU: %s\n", tile_kernel());
-    for (size_t i = 0; i < sizeof shapes / sizeof shapes[0]; i++)
-        for (int b = 0; b < 2; b++)
-            for (int ta = 0; ta < 2; ta++) tile_check(shapes[i][0], shapes[i][1], shapes[i][2], (float)b, ta);
+                                    {21, 48, 20},   {12, 32, 16},   {8, 16, 16},   {128, 80, 128}, {13, 114, 24},
+                                    {128, 8, 128},  {128, 128, 8},  {25, 24, 9},   {128, 40, 128}, {7, 15, 3}};
+    printf("tile kernel on this CPU: %s (each kernel up to it is checked)\n", tile_isa_name(tile_isa()));
+    for (int isa = TILE_CBLAS; isa <= (int)tile_isa(); isa++)
+        for (size_t i = 0; i < sizeof shapes / sizeof shapes[0]; i++)
+            for (int b = 0; b < 2; b++)
+                for (int ta = 0; ta < 2; ta++)
+                    tile_check((TileIsa)isa, shapes[i][0], shapes[i][1], shapes[i][2], (float)b, ta);
     // PoSE: three chunks of one document, ids jumping by thousands (max id 3999 / 3698)
     static const RowIds pose = {1, {0}, 0, 2, {100, 200}, {1200, 2500}};
     static const RowIds pose2 = {1, {0}, 0, 2, {37, 250}, {3000, 400}};
