@@ -52,9 +52,10 @@ double exp_shift(float *y, const float *x, int n, float shift);
 float row_max(const float *x, int n, float init);
 // tile_nn: C = beta C + alpha A B (beta 0: C is only written) for attention's tiles:
 // A (M, K; lda), B (K, N; ldb), C (M, N; ldc); tile_tn: the same with A^T, A (K, M; lda).
-// Our register-blocked kernel (model/tile.c) on the best kernel this CPU runs (tile_isa),
-// for N >= 8, each element's K products summed in order; cblas_sgemm otherwise:
-// bit-identical run to run on one machine. Single-threaded; may run inside OpenMP regions.
+// Our register-blocked kernel (model/tile.c), the best this CPU runs (tile_isa), for N
+// and K >= 16, each element's K products summed in order (the last N % 8 columns, and
+// smaller products, on cblas_sgemm): bit-identical run to run on one machine.
+// Single-threaded; may run inside OpenMP regions.
 void tile_nn(float *C, int ldc, const float *A, int lda, const float *B, int ldb, int M, int N, int K, float alpha,
              float beta);
 void tile_tn(float *C, int ldc, const float *A, int lda, const float *B, int ldb, int M, int N, int K, float alpha,

@@ -1,4 +1,6 @@
-// model.c — the parameter table, allocation, and the forward/backward orchestrators of the Llama decoder (see model.h).
+// model.c — the model's allocation and the forward/backward orchestrators of the Llama
+// decoder (see model.h; the buffer tables are in tables.c).
+#include "model.h"
 #include "tables.h"
 #include "../dist/dist.h"
 #include "layers.h"
@@ -6,7 +8,6 @@
 
 #include <assert.h>
 #include <math.h>
-#include <omp.h>
 #include <stdlib.h>
 #include <string.h>
 

@@ -102,7 +102,6 @@ void model_views(const Model *m, float *base, ParamTensors *out) {
     for (int i = 0; i < NUM_PARAMS; i++) out->t[i] = m->params.t[i] ? base + (m->params.t[i] - m->params_memory) : NULL;
 }
 
-
 size_t logits_chunk(size_t rows, int V) {
     size_t c = LOGITS_CHUNK_FLOATS / (size_t)V;
     c = c < 1 ? 1 : c;

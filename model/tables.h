@@ -12,7 +12,8 @@
 void param_views(Model *m);
 
 // acts_keep_att: whether a pass in `mode` keeps attention's output and lse for every
-// layer (ACTS_ALL, ACTS_RECOMPUTE), rather than one layer's, refilled (ACTS_INPUTS).
+// layer (ACTS_ALL, ACTS_RECOMPUTE), rather than one layer's (ACTS_INPUTS refills it,
+// ACTS_FORWARD needs no more).
 int acts_keep_att(ActsMode mode);
 
 // acts_part_floats: attention's scratch (AttnScratch.part) for a (B, T) pass on `threads`

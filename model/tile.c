@@ -5,11 +5,12 @@
 // element of op(A)'s column k per row and loads the block's columns of B's row k. The
 // operands are already packed (rows of HS floats, transposed key panels), so unlike
 // cblas_sgemm it copies nothing.
-//   AVX-512 (32 zmm): 12 rows x 32 columns (24 accumulators); when the columns end in 48
-//     (N % 32 = 16: head sizes 48, 80, 112) the last 48 as 8 x 48 (24), instead of
-//     16-column blocks whose broadcasts feed only one multiply-add each; a last 16 as
-//     12 x 16; a last 8 (head sizes 24, 40, ...) as 12 x 8 on ymm.
-//   AVX2 + FMA (16 ymm): 6 rows x 16 columns (12 accumulators), then 12 x 8.
+//   AVX-512 (32 zmm): 12 rows x 32 columns (24 accumulators); when N % 32 >= 16 and N >=
+//     48 (head sizes 48, 80, 112) the last 48 as 8 x 48 (24), instead of 16-column
+//     blocks whose broadcasts feed only one multiply-add each; then the AVX2 blocks for
+//     what is left (a last 16 measured faster as 6 x 16 on ymm than as 12 x 16 on zmm).
+//   AVX2 + FMA (16 ymm): 6 rows x 16 columns (12 accumulators), then 12 x 8 for a last 8
+//     (head sizes 24, 40, ...).
 //   Rows left over run 8 (AVX-512) or 1 at a time. The last N % 8 columns, products with
 //   N or K below 16 (head sizes 8 and 12, where these blocks measured no faster than
 //   OpenBLAS), and CPUs without AVX2 call cblas_sgemm.
@@ -20,7 +21,6 @@
 #include "../util/util.h"
 
 #include <cblas.h>
-#include <string.h>
 
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !defined(STRETCH_BASELINE)
 #define TILE_X86 1
@@ -72,21 +72,19 @@ AVX2 INLINE void block8(BLOCK_ARGS) { BLOCK_BODY(v8, 8) }
     else blk(C, ldc, A, lda, 0, B, ldb, K, alpha, beta, rows, nv)
 AVX512 __attribute__((noinline)) static void block12x32(FULL_ARGS) { FULL_CALL(block16, 12, 2); }
 AVX512 __attribute__((noinline)) static void block8x48(FULL_ARGS) { FULL_CALL(block16, 8, 3); }
-AVX512 __attribute__((noinline)) static void block12x16(FULL_ARGS) { FULL_CALL(block16, 12, 1); }
 AVX2 __attribute__((noinline)) static void block6x16(FULL_ARGS) { FULL_CALL(block8, 6, 2); }
 AVX2 __attribute__((noinline)) static void block12x8(FULL_ARGS) { FULL_CALL(block8, 12, 1); }
 
 // at: the block of C, op(A) and B at row i, column j.
 #define AT(i, j) C + (size_t)(i) * ldc + (j), ldc, A + (ta ? (size_t)(i) : (size_t)(i) * lda), lda, ta, B + (j), ldb, K, alpha, beta
 
-// columns16: columns [j, j + 16 nv) of C on zmm: 12 rows at a time (nv = 1, 2) or 8 (nv
-// = 3), then 8, then one at a time.
+// columns16: columns [j, j + 16 nv) of C on zmm: 12 rows at a time (nv = 2) or 8 (nv =
+// 3), then 8, then one at a time.
 AVX512 INLINE void columns16(float *C, int ldc, const float *A, int lda, int ta, const float *B, int ldb, int M, int K,
                              float alpha, float beta, int j, int nv) {
     int i = 0;
     for (; nv == 2 && i + 12 <= M; i += 12) block12x32(AT(i, j));
     for (; nv == 3 && i + 8 <= M; i += 8) block8x48(AT(i, j));
-    for (; nv == 1 && i + 12 <= M; i += 12) block12x16(AT(i, j));
     for (; i + 8 <= M; i += 8) block16(AT(i, j), 8, nv);
     for (; i < M; i++) block16(AT(i, j), 1, nv);
 }
@@ -109,15 +107,15 @@ static void rest(float *C, int ldc, const float *A, int lda, int ta, const float
                     beta, C + j, ldc);
 }
 
-// gemm16: column blocks of 32, then 16, or the last 48 together when N % 32 >= 16; then
-// 8 on ymm; the rest on cblas. ta is a constant where it is inlined (nn16, tn16).
+// gemm16: column blocks of 32, or the last 48 together when N % 32 >= 16; then 16 and 8
+// on ymm; the rest on cblas. ta is a constant where it is inlined (nn16, tn16).
 AVX512 INLINE void gemm16(float *C, int ldc, const float *A, int lda, int ta, const float *B, int ldb, int M, int N,
                           int K, float alpha, float beta) {
     const int last48 = N >= 48 && N % 32 >= 16;
     int j = 0;
     for (; j + 32 <= N - (last48 ? 48 : 0); j += 32) columns16(C, ldc, A, lda, ta, B, ldb, M, K, alpha, beta, j, 2);
     if (last48) columns16(C, ldc, A, lda, ta, B, ldb, M, K, alpha, beta, j, 3), j += 48;
-    else if (j + 16 <= N) columns16(C, ldc, A, lda, ta, B, ldb, M, K, alpha, beta, j, 1), j += 16;
+    if (j + 16 <= N) columns8(C, ldc, A, lda, ta, B, ldb, M, K, alpha, beta, j, 2), j += 16;
     if (j + 8 <= N) columns8(C, ldc, A, lda, ta, B, ldb, M, K, alpha, beta, j, 1), j += 8;
     rest(C, ldc, A, lda, ta, B, ldb, M, N, K, alpha, beta, j);
 }
@@ -152,7 +150,7 @@ const char *tile_isa_name(TileIsa isa) {
 
 void tile_gemm(TileIsa isa, float *C, int ldc, const float *A, int lda, int ta, const float *B, int ldb, int M, int N,
                int K, float alpha, float beta) {
-    CHECK(isa <= tile_isa(), "tile_gemm: kernel %s on a CPU that runs up to %s", tile_isa_name(isa),
+    CHECK((unsigned)isa <= (unsigned)tile_isa(), "tile_gemm: kernel %s on a CPU that runs up to %s", tile_isa_name(isa),
           tile_isa_name(tile_isa()));
 #ifdef TILE_X86
     if (N >= 16 && K >= 16 && isa == TILE_AVX512) {
