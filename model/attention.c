@@ -208,7 +208,7 @@ KERNEL static void tile_scores(float *S, const Att *a, int b, int h, int t0, int
 
 // tile_probs: P = exp(S - lse_t) in place, row by row (0 where masked).
 static void tile_probs(float *S, const float *lse, int nq, int nk) {
-    for (int r = 0; r < nq; r++) exp_shift(S + (size_t)r * TILE, S + (size_t)r * TILE, nk, lse[r]);
+    for (int r = 0; r < nq; r++) exp_sub(S + (size_t)r * TILE, S + (size_t)r * TILE, nk, lse[r]);
 }
 
 // tile_dscores: dS = P * (dO V^T - D_t) into dS, the gradient of the scores (pre-scale).

@@ -84,13 +84,13 @@ void matmul_backward(float *dx, float *dw, const float *dout, const float *x, co
 }
 
 // Element-wise layers run in blocks of EW_BLOCK floats shared by the threads, each block
-// one call of a KERNEL. sigmoid(g) = e / (1 + e), e = exp(g) by exp_shift (whose clamp
+// one call of a KERNEL. sigmoid(g) = e / (1 + e), e = exp(g) by exp_sub (whose clamp
 // at g = 88 still gives 1, and 0 below -87).
 enum { EW_BLOCK = 2048 };
 
 KERNEL static void swiglu_block(float *out, const float *g, const float *u, size_t n) {
     float e[EW_BLOCK];
-    exp_shift(e, g, (int)n, 0.0f);
+    exp_sub(e, g, (int)n, 0.0f);
     #pragma omp simd
     for (size_t i = 0; i < n; i++) out[i] = g[i] * (e[i] / (1.0f + e[i])) * u[i];
 }
@@ -103,7 +103,7 @@ void swiglu_forward(float *out, const float *g, const float *u, size_t n) {
 // d silu(g)/dg = s (1 + g (1 - s)), s = sigmoid(g)
 KERNEL static void swiglu_dblock(float *dg, float *du, const float *dout, const float *g, const float *u, size_t n) {
     float e[EW_BLOCK];
-    exp_shift(e, g, (int)n, 0.0f);
+    exp_sub(e, g, (int)n, 0.0f);
     #pragma omp simd
     for (size_t i = 0; i < n; i++) {
         const float sg = e[i] / (1.0f + e[i]);

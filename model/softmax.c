@@ -56,6 +56,14 @@ KERNEL double exp_shift(float *y, const float *x, int n, float shift) {
     return total;
 }
 
+// exp_sub: exp_shift's exps without its sum: the same exp_poly per element, so the same
+// bits, without the double lanes (two conversions and two adds per 16) and their
+// 16-term sum at the end of each call.
+KERNEL void exp_sub(float *y, const float *x, int n, float shift) {
+    #pragma omp simd
+    for (int i = 0; i < n; i++) y[i] = exp_poly(x[i] - shift);
+}
+
 // row_max: lane j keeps the max of elements j, j + ROW_LANES, ...; the lanes are
 // combined in order. The max of the non-NaN values does not depend on the order (up to
 // the sign of a zero max, which no caller can tell: it is a shift).
