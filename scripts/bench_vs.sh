@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # bench_vs.sh — this tree's tests/bench against another revision's, case by case, in one
 # run: `make bench-vs REV=<git revision> CASES=a,b,... [ROUNDS=5]`.
-# The revision's tests/bench is built in build/bench-vs/<rev> (a git worktree, its own
+# The revision's tests/bench is built in .cache/bench-vs/<rev> (a git worktree, its own
 # objects). Each round runs every case once with each binary, each case in a fresh
 # process, the order of the two binaries alternating between rounds so that a slow
 # stretch of this shared machine falls on both. Prints each case's median tokens/s of
@@ -14,7 +14,7 @@ rev=${1:?usage: scripts/bench_vs.sh REV CASES [ROUNDS]}
 cases=${2:?usage: scripts/bench_vs.sh REV CASES [ROUNDS]}
 rounds=${3:-5}
 sha=$(git rev-parse --short "$rev")
-dir=build/bench-vs/$sha
+dir=.cache/bench-vs/$sha
 if [ ! -x "$dir/tests/bench" ]; then
   rm -rf "$dir"
   git worktree prune
