@@ -1,5 +1,5 @@
-// layers.c — embedding, pointwise, normalisation and matmul layers (see layers.h); the loss
-// layers are in softmax.c.
+// layers.c — embedding, pointwise, normalisation and matmul layers, and the chunked LM head
+// with its loss (see layers.h); cross-entropy and the vector exp are in softmax.c.
 #include "layers.h"
 
 #include <cblas.h>
@@ -81,6 +81,26 @@ void matmul_backward(float *dx, float *dw, const float *dout, const float *x, co
                      size_t N, int IC, int OC) {
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)N, IC, OC, 1.0f, dout, OC, w, IC, 1.0f, dx, IC);
     cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, OC, IC, (int)N, 1.0f, dout, OC, x, IC, 1.0f, dw, IC);
+}
+
+// lmhead_ce: the LM head's matmul and cross-entropy (softmax.c), chunk rows at a time.
+void lmhead_ce_forward(float *losses, const float *x, const int *targets, const float *W, float *scratch,
+                       size_t N, int C, int V, size_t chunk) {
+    for (size_t r0 = 0; r0 < N; r0 += chunk) {
+        size_t n = N - r0 < chunk ? N - r0 : chunk;
+        matmul_forward(scratch, x + r0 * C, W, n, C, V);
+        crossentropy_forward(losses + r0, scratch, targets + r0, n, V);
+    }
+}
+
+void lmhead_ce_backward(float *dx, float *dW, float *losses, float dloss, const float *x, const int *targets,
+                        const float *W, float *scratch, size_t N, int C, int V, size_t chunk) {
+    for (size_t r0 = 0; r0 < N; r0 += chunk) {
+        size_t n = N - r0 < chunk ? N - r0 : chunk;
+        matmul_forward(scratch, x + r0 * C, W, n, C, V);
+        crossentropy_backward(scratch, losses + r0, targets + r0, dloss, n, V);
+        matmul_backward(dx + r0 * C, dW, scratch, x + r0 * C, W, n, C, V);
+    }
 }
 
 // Element-wise layers run in blocks of EW_BLOCK floats shared by the threads, each block

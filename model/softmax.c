@@ -1,5 +1,5 @@
-// softmax.c — the vector exp of every softmax, cross-entropy, and the chunked LM head with
-// its loss (see layers.h).
+// softmax.c — the vector exp of every softmax and cross-entropy (see layers.h); the
+// chunked LM head that calls it is in layers.c, beside the matmul it also calls.
 #include "layers.h"
 
 #include <math.h>
@@ -112,24 +112,5 @@ void crossentropy_backward(float *dlogits, float *losses, const int *targets, fl
         losses[n] = ce_row(z, targets[n], V, &s);
         scale_row(z, (float)(dloss / s), V);
         z[targets[n]] -= dloss;
-    }
-}
-
-void lmhead_ce_forward(float *losses, const float *x, const int *targets, const float *W, float *scratch,
-                       size_t N, int C, int V, size_t chunk) {
-    for (size_t r0 = 0; r0 < N; r0 += chunk) {
-        size_t n = N - r0 < chunk ? N - r0 : chunk;
-        matmul_forward(scratch, x + r0 * C, W, n, C, V);
-        crossentropy_forward(losses + r0, scratch, targets + r0, n, V);
-    }
-}
-
-void lmhead_ce_backward(float *dx, float *dW, float *losses, float dloss, const float *x, const int *targets,
-                        const float *W, float *scratch, size_t N, int C, int V, size_t chunk) {
-    for (size_t r0 = 0; r0 < N; r0 += chunk) {
-        size_t n = N - r0 < chunk ? N - r0 : chunk;
-        matmul_forward(scratch, x + r0 * C, W, n, C, V);
-        crossentropy_backward(scratch, losses + r0, targets + r0, dloss, n, V);
-        matmul_backward(dx + r0 * C, dW, scratch, x + r0 * C, W, n, C, V);
     }
 }
