@@ -233,7 +233,7 @@ KERNEL static void online_row(float *row, int nk, float *m, float *l, float *o, 
         memset(row, 0, (size_t)nk * sizeof(float));
         return;
     }
-    const float sum = (float)exp_shift(row, row, nk, mx);
+    const float sum = exp_shift_short(row, row, nk, mx);
     const float corr = expf(*m - mx);                // 0 on the first tile (m = -inf)
     if (corr != 1.0f) {
         #pragma omp simd

@@ -48,6 +48,9 @@ void residual_backward(float *da, float *db, const float *dout, size_t n);
 // For softmax: x[i] - shift <= 0 (shift is the row max or the log-sum-exp); -INFINITY
 // gives 0. A polynomial exp (Cephes expf, ~2 ulp) that the compiler vectorises; y may be x.
 double exp_shift(float *y, const float *x, int n, float shift);
+// exp_shift_short: the y of exp_shift (the same bits) and their sum in float lanes, for
+// n up to a few hundred (attention's tile rows).
+float exp_shift_short(float *y, const float *x, int n, float shift);
 // exp_sub: the y of exp_shift (the same bits), without the sum.
 void exp_sub(float *y, const float *x, int n, float shift);
 // row_max: the largest of init and x[0..n) (NaNs never win: the scalar x > m ? x : m).

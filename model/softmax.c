@@ -31,30 +31,35 @@ static inline float exp_poly(float d) {
     return (p * r * r + r + 1.0f) * two_k;
 }
 
-// exp_shift: element i adds to lane i % EXP_LANES, a double each; the lanes are added in
-// order at the end. The sum's order is thus fixed by the code, the same at every ISA
-// level, and the lanes are vertical vector adds (no horizontal sum per block).
+// EXP_SUM(T): y[i] = exp_poly(x[i] - shift) for i < n, and their sum: element i adds to
+// lane i % EXP_LANES, a T each; the lanes are then added as a fixed tree (lane j += lane
+// j + w for w = 8, 4, 2, 1). The sum's order is thus fixed by the code, the same at every
+// ISA level, and every add is a vertical vector add (no horizontal sum per block).
 enum { EXP_LANES = 16 };
+#define EXP_SUM(T)                                                                                                     \
+    T lane[EXP_LANES] = {0};                                                                                           \
+    int i = 0;                                                                                                         \
+    for (; i + EXP_LANES <= n; i += EXP_LANES) {                                                                       \
+        _Pragma("omp simd") for (int j = 0; j < EXP_LANES; j++) {                                                      \
+            y[i + j] = exp_poly(x[i + j] - shift);                                                                     \
+            lane[j] += y[i + j];                                                                                       \
+        }                                                                                                              \
+    }                                                                                                                  \
+    _Pragma("omp simd") for (int j = 0; j < n - i; j++) {                                                              \
+        y[i + j] = exp_poly(x[i + j] - shift);                                                                         \
+        lane[j] += y[i + j];                                                                                           \
+    }                                                                                                                  \
+    for (int w = EXP_LANES / 2; w > 0; w /= 2)                                                                         \
+        for (int j = 0; j < w; j++) lane[j] += lane[j + w];                                                            \
+    return lane[0];
 
-KERNEL double exp_shift(float *y, const float *x, int n, float shift) {
-    double lane[EXP_LANES] = {0.0};
-    int i = 0;
-    for (; i + EXP_LANES <= n; i += EXP_LANES) {
-        #pragma omp simd
-        for (int j = 0; j < EXP_LANES; j++) {
-            y[i + j] = exp_poly(x[i + j] - shift);
-            lane[j] += y[i + j];
-        }
-    }
-    #pragma omp simd
-    for (int j = 0; j < n - i; j++) {
-        y[i + j] = exp_poly(x[i + j] - shift);
-        lane[j] += y[i + j];
-    }
-    double total = 0.0;
-    for (int j = 0; j < EXP_LANES; j++) total += lane[j];
-    return total;
-}
+// exp_shift: lanes of doubles, for rows of any length (a vocabulary's 32000 logits).
+KERNEL double exp_shift(float *y, const float *x, int n, float shift) { EXP_SUM(double) }
+
+// exp_shift_short: lanes of floats, for rows of at most a few hundred (an attention
+// tile's 128 keys: each lane adds 8 terms in [0, 1]). The same y as exp_shift; the sum
+// skips two conversions and two adds per 16 exps.
+KERNEL float exp_shift_short(float *y, const float *x, int n, float shift) { EXP_SUM(float) }
 
 // exp_sub: exp_shift's exps without its sum: the same exp_poly per element, so the same
 // bits, without the double lanes (two conversions and two adds per 16) and their

@@ -154,7 +154,7 @@ static void same_losses(const char *name, const float *a, const float *b, size_t
     check_report(e <= 1e-6, check_what("%s (max abs err %.2e)", name, e), a[at], b[at]);
 }
 
-// ---- exp_shift against libm over [-90, 0], exact 0 for -inf; exp_sub the same ---------
+// ---- exp_shift against libm over [-90, 0], exact 0 for -inf; exp_sub, exp_shift_short ---
 static void test_exp_shift(void) {
     enum { N = 200001 };
     float *x = xmalloc(N * sizeof(float)), *y = xmalloc(N * sizeof(float));
@@ -173,6 +173,15 @@ static void test_exp_shift(void) {
     float *z = xmalloc(N * sizeof(float));
     exp_sub(z, x, N, 3.0f);                                  // its exps without the sum: the same bits
     CHECK_EQ("exp_sub: bit-identical to exp_shift's y (so within 4e-7 of libm)", memcmp(z, y, N * sizeof(float)), 0);
+    for (int n = 1; n <= 300; n += 13) {                     // tile rows: the float-lane sum
+        const float *xr = x + 190000 - 2 * n;                          // exps in [e^-88, 1] and a tail
+        double ref = 0.0;
+        for (int i = 0; i < n; i++) ref += exp((double)xr[i] - 3.0);
+        const float s = exp_shift_short(z, xr, n, 3.0f);
+        exp_shift(y, xr, n, 3.0f);
+        CHECK_EQ("exp_shift_short: y bit-identical to exp_shift's", memcmp(z, y, (size_t)n * sizeof(float)), 0);
+        CHECK_CLOSE("exp_shift_short: the float-lane sum vs the libm sum", s, ref, 0.0, 1e-6);
+    }
     free(x); free(y); free(z);
 }
 
