@@ -22,6 +22,14 @@
 
 #include <cblas.h>
 
+// rest: columns [j, N) on cblas_sgemm: the last N % 8 after the blocks, or all of them.
+static void rest(float *C, int ldc, const float *A, int lda, int ta, const float *B, int ldb, int M, int N, int K,
+                 float alpha, float beta, int j) {
+    if (j < N)
+        cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, CblasNoTrans, M, N - j, K, alpha, A, lda, B + j, ldb,
+                    beta, C + j, ldc);
+}
+
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !defined(STRETCH_BASELINE)
 #define TILE_X86 1
 #define AVX512 __attribute__((target("arch=x86-64-v4")))
@@ -99,14 +107,6 @@ AVX2 INLINE void columns8(float *C, int ldc, const float *A, int lda, int ta, co
     for (; i < M; i++) block8(AT(i, j), 1, nv);
 }
 
-// rest: the last N - j < 8 columns on cblas_sgemm.
-static void rest(float *C, int ldc, const float *A, int lda, int ta, const float *B, int ldb, int M, int N, int K,
-                 float alpha, float beta, int j) {
-    if (j < N)
-        cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, CblasNoTrans, M, N - j, K, alpha, A, lda, B + j, ldb,
-                    beta, C + j, ldc);
-}
-
 // gemm16: column blocks of 32, or the last 48 together when N % 32 >= 16; then 16 and 8
 // on ymm; the rest on cblas. ta is a constant where it is inlined (nn16, tn16).
 AVX512 INLINE void gemm16(float *C, int ldc, const float *A, int lda, int ta, const float *B, int ldb, int M, int N,
@@ -164,8 +164,7 @@ void tile_gemm(TileIsa isa, float *C, int ldc, const float *A, int lda, int ta, 
         return;
     }
 #endif
-    cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, CblasNoTrans, M, N, K, alpha, A, lda, B, ldb, beta, C,
-                ldc);
+    rest(C, ldc, A, lda, ta, B, ldb, M, N, K, alpha, beta, 0);
 }
 
 void tile_nn(float *C, int ldc, const float *A, int lda, const float *B, int ldb, int M, int N, int K, float alpha,
