@@ -433,14 +433,23 @@ static void key_tile_grads(float *dk, float *dv, float *part, const DqDest *dd, 
         }
 }
 
+// unit_owner: the thread of unit u when units are dealt to a team of threads in rounds,
+// alternately forwards and backwards (round r: units r*team ... to threads 0 ... team - 1
+// when r is even, team - 1 ... 0 when odd). Along a run of units whose costs grow or
+// shrink steadily (the key tiles of a causal pass), each thread's total then differs by
+// at most about one unit; dealt round-robin, thread 0 took the largest of every round.
+static int unit_owner(int u, int team) {
+    const int r = u / team, p = u % team;
+    return r % 2 ? team - 1 - p : p;
+}
+
 // With p_ts = softmax_s(x_ts), x_ts = scale q_t.k_s + bias_ts, o_t = sum_s p_ts v_s,
 // D_t = do_t.o_t:  dv_s += sum_t p_ts do_t;  ds_ts = p_ts (do_t.v_s - D_t) = dL/dx_ts;
 //   dq_t += scale sum_s ds_ts k_s;  dk_s += scale sum_t ds_ts q_t;
 //   t5: dtable[bucket(t - s), h] += sum ds_ts.
 // One pass over key tiles, which own their rows of dk and dv; for each kv head in turn,
-// the (b, key tile) units are dealt to the threads round-robin (a static schedule), in a
-// snake order (key tiles last to first for even b, first to last for odd b) so that
-// long and short causal walks alternate. Thread 0 adds its dq terms to dq in place;
+// the (b, key tile) units, in a snake order (key tiles last to first for even b, first
+// to last for odd b), are dealt to the threads by unit_owner, a static schedule. Thread 0 adds its dq terms to dq in place;
 // thread w > 0 into its own partial, added to dq after the group in thread order. Every
 // sum thus has a fixed order for a given thread count (no atomics); the threads are
 // capped by what ws->part holds. The t5 partial sums per
@@ -468,13 +477,14 @@ void attention_backward_block(float *dq, float *dk, float *dv, float *dtable, co
             const DqDest dd = {w ? dqpart + (size_t)(w - 1) * rows : dq, w == 0};
             if (w) memset(dd.base, 0, rows * sizeof(float));
             pack_group(&a, g, 1);
-            #pragma omp for schedule(static, 1)
             for (int u = 0; u < B * nbk; u++) {
+                if (unit_owner(u, team) != w) continue;
                 const int b = u / nbk, j = b % 2 ? u % nbk : nbk - 1 - u % nbk;
                 float *part = t5 ? t5part + (((size_t)b * NKV + g) * nbk + j) * G * NB : NULL;
                 if (part) memset(part, 0, (size_t)G * NB * sizeof(float));
                 key_tile_grads(dk, dv, part, &dd, &a, b, g, j);
             }
+            #pragma omp barrier
             #pragma omp for collapse(2)
             for (int b = 0; b < B; b++)
                 for (int t = qr.g0; t < qr.g0 + qr.n; t++)
