@@ -91,19 +91,78 @@ static double peak_rss_gib(void) {
     return (double)u.ru_maxrss / (1024.0 * 1024.0);     // ru_maxrss is in KiB on Linux
 }
 
-// sgemm_gflops: the median of 5 runs of a 2048^3 SGEMM on all threads.
+// Sgemm: the operands of the peak's 2048^3 SGEMM (on all threads).
+enum { SGEMM_N = 2048 };
+typedef struct { float *a, *b, *c; } Sgemm;
+
+static Sgemm sgemm_alloc(void) {
+    const size_t nn = (size_t)SGEMM_N * SGEMM_N;
+    Sgemm g = {xmalloc(nn * 4), xmalloc(nn * 4), xmalloc(nn * 4)};
+    for (size_t i = 0; i < nn; i++) { g.a[i] = 0.001f * (float)(i % 97); g.b[i] = 0.002f * (float)(i % 89); }
+    return g;
+}
+
+static void sgemm_free(Sgemm *g) { free(g->a); free(g->b); free(g->c); }
+
+// sgemm_once: the GFLOP/s of one 2048^3 SGEMM.
+static double sgemm_once(const Sgemm *g) {
+    const int n = SGEMM_N;
+    const double t0 = now_seconds();
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, n, n, 1.0f, g->a, n, g->b, n, 0.0f, g->c, n);
+    return 2.0 * n * n * (double)n / (now_seconds() - t0) / 1e9;
+}
+
+// sgemm_gflops: the median of 5 of them (after one untimed).
 static double sgemm_gflops(void) {
-    const int n = 2048;
-    float *a = xmalloc((size_t)n * n * 4), *b = xmalloc((size_t)n * n * 4), *c = xmalloc((size_t)n * n * 4);
-    for (size_t i = 0; i < (size_t)n * n; i++) { a[i] = 0.001f * (float)(i % 97); b[i] = 0.002f * (float)(i % 89); }
-    double t[5];
-    for (int r = -1; r < 5; r++) {
-        double t0 = now_seconds();
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, n, n, 1.0f, a, n, b, n, 0.0f, c, n);
-        if (r >= 0) t[r] = now_seconds() - t0;
+    Sgemm g = sgemm_alloc();
+    double r[5];
+    sgemm_once(&g);
+    for (int i = 0; i < 5; i++) r[i] = sgemm_once(&g);
+    sgemm_free(&g);
+    return median(r, 5);
+}
+
+// Paired: the SGEMM rate measured after every step of a case (and after its warm-up), so
+// that each step's GFLOP/s is read against the speed of the machine in the same seconds:
+// this VM's speed drifts by tens of percent within minutes, for SGEMM and our kernels alike.
+typedef struct {
+    Sgemm g;
+    double rate[17];   // GFLOP/s after mark m
+    int n;             // marks so far
+    double rss;        // the case's peak RSS, GiB, read before the SGEMM's operands exist
+    double sgemm;      // the median of the marks (paired_share)
+} Paired;
+
+// paired_mark: after a step. The first mark reads the peak RSS (every buffer is allocated
+// once and touched by then) and allocates the operands (with one untimed SGEMM); every
+// mark takes the median of three SGEMMs (0.2-0.3 s).
+static void paired_mark(Paired *p) {
+    CHECK(p->n < 17, "bench: more than 16 steps");
+    if (p->n == 0) {
+        p->rss = peak_rss_gib();
+        p->g = sgemm_alloc();
+        sgemm_once(&p->g);
     }
-    free(a); free(b); free(c);
-    return 2.0 * n * n * (double)n / median(t, 5) / 1e9;
+    double r[3];
+    for (int i = 0; i < 3; i++) r[i] = sgemm_once(&p->g);
+    p->rate[p->n++] = median(r, 3);
+}
+
+// paired_share: the median over steps s of flop / t[s] against the SGEMM rate around step
+// s: the mean of the marks before and after it (after only, for a first step without a
+// warm-up); warm: whether a mark was made after a warm-up, before step 0.
+static double paired_share(Paired *p, const double *t, int steps, double flop, int warm) {
+    double r[16];
+    for (int s = 0; s < steps; s++) {
+        const int after = s + warm;
+        const double g = after > 0 ? 0.5 * (p->rate[after - 1] + p->rate[after]) : p->rate[after];
+        r[s] = flop / t[s] / 1e9 / g;
+    }
+    sgemm_free(&p->g);
+    double m[17];
+    memcpy(m, p->rate, (size_t)p->n * sizeof(double));
+    p->sgemm = median(m, p->n);
+    return median(r, steps);
 }
 
 static const Case *find_case(const char *name);
@@ -126,17 +185,21 @@ static ModelConfig case_config(const Case *k) {
 }
 
 // print_row: one row of the table: name, T, B, tokens/s, seconds a step, GFLOP/s (flop a
-// step), its share of the SGEMM peak, peak RSS.
-static void print_row(const char *name, int T, int B, double tps, double dt, double flop, double peak, double rss) {
-    printf("%-16s %6d %3d %10.0f %10.2f %7.1f %6.1f%% %8.2f\n", name, T, B, tps, dt, flop / dt / 1e9,
+// step), its share of the SGEMM peak, peak RSS, and the paired share (paired_share; < 0:
+// not measured, as for PyTorch's rows).
+static void print_row(const char *name, int T, int B, double tps, double dt, double flop, double peak, double rss,
+                      double paired) {
+    printf("%-16s %6d %3d %10.0f %10.2f %7.1f %6.1f%% %8.2f", name, T, B, tps, dt, flop / dt / 1e9,
            100.0 * flop / dt / 1e9 / peak, rss);
+    if (paired >= 0.0) printf(" %6.1f%%", 100.0 * paired);
+    printf("\n");
 }
 
 // Rates: what this machine's kernels reach in the same run, the roofline's ceilings.
 typedef struct {
-    double sgemm;      // GFLOP/s, 2048^3 on all threads (the % column's peak)
+    double sgemm;      // GFLOP/s, 2048^3 on all threads: the median of the case's paired marks
     double tile;       // GFLOP/s of attention's tile products at the case's head size
-    double exps;       // exp_shift elements per second (G/s), all threads
+    double exps;       // attention's exps (exp_shift_short, exp_sub) per second (G/s), all threads
     double triad;      // GB/s, a[i] = b[i] + s c[i] over 3 x 64 MiB (STREAM counts 12 B/element)
 } Rates;
 
@@ -236,13 +299,14 @@ static void print_bound(const Case *k, const Rates *x) {
     const double te = (again ? 3.0 : 2.0) * scores / (x->exps * 1e9);
     const double tb = bytes / (x->triad * 1e9), tc = td + tt + te, bound = tc > tb ? tc : tb;
     const double counted = step ? model_flops_per_token(&c, k->T) : attn;
-    printf("%-16s bound %.1f%% of SGEMM: matmuls %.0f%%, tiles %.0f%% (%.1f GFLOP/s at HS %.0f), exps %.0f%% "
-           "(%.2f G/s), bytes %.0f%% (%.0f KB/token at %.1f GB/s)\n", "", 100.0 * counted / bound / (x->sgemm * 1e9),
+    printf("%-16s bound %.1f%% of the paired SGEMM (%.0f GFLOP/s): matmuls %.0f%%, tiles %.0f%% (%.1f GFLOP/s at HS %.0f), exps %.0f%% "
+           "(%.2f G/s), bytes %.0f%% (%.0f KB/token at %.1f GB/s)\n", "", 100.0 * counted / bound / (x->sgemm * 1e9), x->sgemm,
            100 * td / bound, 100 * tt / bound, x->tile, HS, 100 * te / bound, x->exps, 100 * tb / bound, bytes / 1e3, x->triad);
 }
 
-// run_step_case: the case's median tokens/s (and its printed row).
-static double run_step_case(const Case *k, double peak) {
+// run_step_case: the case's median tokens/s (and its printed row); pr: its SGEMM marks and
+// peak RSS.
+static double run_step_case(const Case *k, double peak, Paired *pr) {
     ModelConfig cfg = case_config(k);
     Model m;
     AdamW opt;
@@ -259,16 +323,18 @@ static double run_step_case(const Case *k, double peak) {
     PosIds ids;
     const PosIds *pi = batch_ids(k, &ids, pos, doc);
     double t[16];
-    for (int s = k->steps > 1 ? -1 : 0; s < k->steps; s++) {   // s = -1 warms up; long single-step cases skip it
+    const int warm = k->steps > 1;                              // long single-step cases skip the warm-up
+    for (int s = warm ? -1 : 0; s < k->steps; s++) {
         double t0 = now_seconds();
         model_zero_grad(&m);
         model_forward_backward(&m, in, tg, pi, k->B, k->T, 1.0f, k->acts);
         adamw_step(&opt, &m, 1e-5f, 0.9f, 0.95f, 1e-8f, 0.0f);
         if (s >= 0) t[s] = now_seconds() - t0;
+        paired_mark(pr);
     }
-    double dt = median(t, k->steps);
-    double flop = (double)BT * model_flops_per_token(&cfg, k->T);
-    print_row(k->name, k->T, k->B, (double)BT / dt, dt, flop, peak, peak_rss_gib());
+    const double flop = (double)BT * model_flops_per_token(&cfg, k->T), share = paired_share(pr, t, k->steps, flop, warm);
+    const double dt = median(t, k->steps);
+    print_row(k->name, k->T, k->B, (double)BT / dt, dt, flop, peak, pr->rss, share);
     free(in); free(tg); free(pos); free(doc);
     adamw_free(&opt);
     model_free(&m);
@@ -295,12 +361,12 @@ static void run_torch(const Case *k, double peak, double tps, double rss) {
         return;
     }
     const ModelConfig cfg = case_config(k);
-    print_row("  torch", k->T, k->B, t, sec, (double)k->B * k->T * model_flops_per_token(&cfg, k->T), peak, r);
+    print_row("  torch", k->T, k->B, t, sec, (double)k->B * k->T * model_flops_per_token(&cfg, k->T), peak, r, -1.0);
     printf("%-16s stretch: %.2fx torch's tokens/s in %.2fx its memory (%s)\n", "", tps / t, rss / r,
            strstr(line, "attention=") ? strstr(line, "attention=") : "");
 }
 
-static void run_attention_case(const Case *k, double peak) {
+static void run_attention_case(const Case *k, double peak, Paired *pr) {
     int T = k->T, NH = k->heads, NKV = k->kv, HS = k->dim / k->heads, NB = 32;
     size_t nq = (size_t)T * NH * HS, nk = (size_t)T * NKV * HS, ns = (size_t)NH * T;
     float *q = xmalloc(nq * 4), *kk = xmalloc(nk * 4), *v = xmalloc(nk * 4), *o = xmalloc(nq * 4), *lse = xmalloc(ns * 4);
@@ -329,10 +395,12 @@ static void run_attention_case(const Case *k, double peak) {
         attention_forward(o, lse, q, kk, v, &ab, pos, doc, &ws, 1, T, NH, NKV, HS);
         attention_backward(dq, dk, dv, dtable, o, o, lse, q, kk, v, &ab, pos, doc, &ws, 1, T, NH, NKV, HS);
         t[s] = now_seconds() - t0;
+        paired_mark(pr);
     }
     const ModelConfig cfg = case_config(k);
-    double dt = median(t, k->steps), flop = (double)T * model_attention_flops_per_token(&cfg, T);
-    print_row(k->name, T, 1, (double)T / dt, dt, flop, peak, peak_rss_gib());
+    const double flop = (double)T * model_attention_flops_per_token(&cfg, T), share = paired_share(pr, t, k->steps, flop, 0);
+    const double dt = median(t, k->steps);
+    print_row(k->name, T, 1, (double)T / dt, dt, flop, peak, pr->rss, share);
 }
 
 static const Case *find_case(const char *name) {
@@ -346,17 +414,18 @@ int main(int argc, char **argv) {
     if (argc == 4 && !strcmp(argv[1], "--case")) {
         const Case *k = find_case(argv[2]);
         setup_threads(0);
+        Paired pr = {0}, pref = {0};
         if (k->vs) {                 // the reference first, then the case against it
             const Case *ref = find_case(k->vs);
-            const double base = run_step_case(ref, atof(argv[3])), tps = run_step_case(k, atof(argv[3]));
+            const double base = run_step_case(ref, atof(argv[3]), &pref), tps = run_step_case(k, atof(argv[3]), &pr);
             printf("%-16s %.2fx the tokens/s of %s (GFLOP/s counts full causal attention)\n", "", tps / base, ref->name);
         } else if (!strcmp(k->kind, "step")) {
-            const double tps = run_step_case(k, atof(argv[3]));
-            if (k->torch) run_torch(k, atof(argv[3]), tps, peak_rss_gib());
+            const double tps = run_step_case(k, atof(argv[3]), &pr);
+            if (k->torch) run_torch(k, atof(argv[3]), tps, pr.rss);
         }
-        else run_attention_case(k, atof(argv[3]));
+        else run_attention_case(k, atof(argv[3]), &pr);
         if (!k->vs) {                // after the case: its peak RSS is its own
-            Rates x = {.sgemm = atof(argv[3])};
+            Rates x = {.sgemm = pr.sgemm};            // the SGEMM of the case's own seconds
             x.tile = tile_gflops(k->dim / k->heads);
             x.exps = exp_rate();
             x.triad = triad_gbps();
@@ -373,9 +442,11 @@ int main(int argc, char **argv) {
     if (!sel || !*sel) sel = quick;
     int threads = setup_threads(0);
     const double peak = sgemm_gflops();
-    printf("bench: %d threads; OpenBLAS SGEMM 2048^3: %.1f GFLOP/s (the %% column is relative to the larger of it and "
-           "the SGEMM measured again just before each case)\n", threads, peak);
-    printf("%-16s %6s %3s %10s %10s %7s %7s %8s\n", "case", "T", "B", "tokens/s", "s/step", "GFLOP/s", "of peak", "RSS GiB");
+    printf("bench: %d threads; OpenBLAS SGEMM 2048^3: %.1f GFLOP/s (\"of peak\" is relative to the larger of it and "
+           "the SGEMM measured again just before each case; \"paired\" is the median over steps of each step's share "
+           "of the SGEMM measured around it)\n", threads, peak);
+    printf("%-16s %6s %3s %10s %10s %7s %7s %8s %7s\n", "case", "T", "B", "tokens/s", "s/step", "GFLOP/s", "of peak", "RSS GiB",
+           "paired");
     fflush(stdout);
     int ran = 0;
     for (size_t i = 0; i < N_CASES; i++) {
