@@ -360,7 +360,7 @@ static float forward_loss(Model *m, Pass *ps, const int *inputs, const int *targ
     if (!targets) return NAN;
     const size_t BT = (size_t)ps->B * ps->T;
     lmhead_ce_forward(m->acts.losses, m->acts.xnf, targets, head(c, &m->params), m->acts.logits, BT, c->dim, c->vocab,
-                      logits_chunk(BT, c->vocab));
+                      logits_chunk(BT, c->vocab, ps->mode));
     return mean_loss(m, ps);
 }
 
@@ -402,7 +402,7 @@ float model_forward_backward(Model *m, const int *inputs, const int *targets, co
     const AttnBias ab = attn_bias(m);
     zero(a->dxn, BT * C);
     lmhead_ce_backward(a->dxn, head(c, g), a->losses, loss_scale / (float)BT, a->xnf, targets, head(c, p), a->logits,
-                       BT, C, V, logits_chunk(BT, V));
+                       BT, C, V, logits_chunk(BT, V, mode));
     zero(a->dresid, BT * C);
     rmsnorm_backward(a->dresid, g->final_norm, a->dxn, a->xout, a->rstdf, p->final_norm, BT, C);
     for (int l = c->n_layers - 1; l >= 0; l--) {

@@ -102,8 +102,8 @@ void model_views(const Model *m, float *base, ParamTensors *out) {
     for (int i = 0; i < NUM_PARAMS; i++) out->t[i] = m->params.t[i] ? base + (m->params.t[i] - m->params_memory) : NULL;
 }
 
-size_t logits_chunk(size_t rows, int V) {
-    size_t c = LOGITS_CHUNK_FLOATS / (size_t)V;
+size_t logits_chunk(size_t rows, int V, ActsMode mode) {
+    size_t c = (mode == ACTS_ALL ? LOGITS_CHUNK_FLOATS_ALL : LOGITS_CHUNK_FLOATS) / (size_t)V;
     c = c < 1 ? 1 : c;
     return rows < c ? rows : c;
 }
@@ -127,7 +127,7 @@ static void acts_sizes(const ModelConfig *c, int threads, ActsMode mode, size_t 
         [A_K] = L * BT * KV, [A_V] = L * BT * KV, [A_ATT] = LA * BT * C, [A_LSE] = LA * B * NH * T,
         [A_RESID_MID] = L * BT * C, [A_RSTD2] = L * BT, [A_XN2] = L * BT * C, [A_HGATE] = L * BT * H,
         [A_HUP] = L * BT * H, [A_HACT] = L * BT * H, [A_XOUT] = BT * C, [A_RSTDF] = BT, [A_XNF] = BT * C,
-        [A_LOGITS] = logits_chunk(BT, (int)V) * V, [A_LOSSES] = BT, [A_DRESID] = BT * C, [A_DXN] = BT * C,
+        [A_LOGITS] = logits_chunk(BT, (int)V, mode) * V, [A_LOSSES] = BT, [A_DRESID] = BT * C, [A_DXN] = BT * C,
         [A_DQ] = BT * C, [A_DK] = BT * KV, [A_DV] = BT * KV, [A_DQR] = BT * C, [A_DKR] = BT * KV,
         [A_DATT] = BT * C, [A_DHGATE] = BT * H, [A_DHUP] = BT * H, [A_DHACT] = BT * H, [A_DELTA] = B * NH * T,
         [A_APART] = acts_part_floats(c, threads, B, T),
