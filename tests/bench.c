@@ -130,7 +130,6 @@ typedef struct {
     double rate[17];   // GFLOP/s after mark m
     int n;             // marks so far
     double rss;        // the case's peak RSS, GiB, read before the SGEMM's operands exist
-    double sgemm;      // the median of the marks (paired_share)
 } Paired;
 
 // paired_mark: after a step. The first mark reads the peak RSS (every buffer is allocated
@@ -159,9 +158,6 @@ static double paired_share(Paired *p, const double *t, int steps, double flop, i
         r[s] = flop / t[s] / 1e9 / g;
     }
     sgemm_free(&p->g);
-    double m[17];
-    memcpy(m, p->rate, (size_t)p->n * sizeof(double));
-    p->sgemm = median(m, p->n);
     return median(r, steps);
 }
 
@@ -197,7 +193,8 @@ static void print_row(const char *name, int T, int B, double tps, double dt, dou
 
 // Rates: what this machine's kernels reach in the same run, the roofline's ceilings.
 typedef struct {
-    double sgemm;      // GFLOP/s, 2048^3 on all threads: the median of the case's paired marks
+    double sgemm;      // GFLOP/s, 2048^3 on all threads (sgemm_gflops), measured with the rest
+    double dense;      // GFLOP/s of the case's own matmuls (dense_gflops)
     double tile;       // GFLOP/s of attention's tile products at the case's head size
     double exps;       // attention's exps (exp_shift_short, exp_sub) per second (G/s), all threads
     double triad;      // GB/s, a[i] = b[i] + s c[i] over 3 x 64 MiB (STREAM counts 12 B/element)
@@ -229,6 +226,43 @@ static double tile_gflops(int HS) {
     openblas_set_num_threads(nt);
     free(mem);
     return 3.0 * 2.0 * n * n * (double)HS * reps * nt / median(t, 5) / 1e9;
+}
+
+// dense_gflops: the GFLOP/s of a step case's dense matmuls as the model runs them
+// (matmul_forward and matmul_backward: OpenBLAS on all threads) on the case's own shapes:
+// one layer's q, k, v, o, w1, w3 (in C) and w2 (in H) over min(B*T, 2048) rows, and the
+// LM head (in C, out V) over its chunk of logits_chunk rows; per token, L layers and one
+// head. The median of 3 timings, after one untimed.
+static double dense_gflops(const Case *k) {
+    const int C = k->dim, KV = k->kv * (k->dim / k->heads), H = k->hidden, V = k->vocab;
+    const size_t BT = (size_t)k->B * k->T, N = BT < 2048 ? BT : 2048, NC = logits_chunk(BT, V, k->acts);
+    const int in[8] = {C, C, C, C, C, C, H, C}, out[8] = {C, KV, KV, C, H, H, C, V};
+    size_t nx = 0, ny = 0, nw = 0;
+    double flop = 0.0;                              // per token
+    for (int i = 0; i < 8; i++) {
+        const size_t n = i == 7 ? NC : N;
+        nx = n * in[i] > nx ? n * in[i] : nx;
+        ny = n * out[i] > ny ? n * out[i] : ny;
+        nw = (size_t)in[i] * out[i] > nw ? (size_t)in[i] * out[i] : nw;
+        flop += 6.0 * in[i] * out[i] * (i == 7 ? 1.0 : k->layers);
+    }
+    float *x = xcalloc(nx, 4), *dx = xcalloc(nx, 4), *y = xcalloc(ny, 4), *w = xcalloc(nw, 4), *dw = xcalloc(nw, 4);
+    for (size_t i = 0; i < nx; i++) x[i] = 0.001f * (float)(i % 97);
+    for (size_t i = 0; i < nw; i++) w[i] = 0.002f * (float)(i % 89);
+    double sec[3];
+    for (int r = -1; r < 3; r++) {
+        double per_token = 0.0;
+        for (int i = 0; i < 8; i++) {
+            const size_t n = i == 7 ? NC : N;
+            const double t0 = now_seconds();
+            matmul_forward(y, x, w, n, in[i], out[i]);
+            matmul_backward(dx, dw, y, x, w, n, in[i], out[i]);
+            per_token += (now_seconds() - t0) / (double)n * (i == 7 ? 1.0 : k->layers);
+        }
+        if (r >= 0) sec[r] = per_token;
+    }
+    free(x); free(dx); free(y); free(w); free(dw);
+    return flop / median(sec, 3) / 1e9;
 }
 
 // exp_rate: attention's exps over 128-element rows (a tile row), every thread its own:
@@ -274,7 +308,8 @@ static double triad_gbps(void) {
     return 12.0 * (double)n / median(t, 5) / 1e9;
 }
 
-// print_bound: the roofline of a case (per token): the dense matmuls at the SGEMM rate,
+// print_bound: the roofline of a case (per token): the dense matmuls at the rate OpenBLAS
+// reaches on the case's shapes (dense_gflops),
 // attention's tile products (7 a score: QK^T, PV; QK^T again, dO V^T, P^T dO, dS^T Q,
 // dS K; 2 HS FLOPs each; with ACTS_INPUTS 9: the refill's QK^T and PV) at the tile rate,
 // and its two exps a score (forward, backward; three with ACTS_INPUTS) at the exp rate,
@@ -295,13 +330,13 @@ static void print_bound(const Case *k, const Rates *x) {
     const double N = step ? (double)model_num_params(&c) : 0.0, BT = (double)k->B * k->T;
     const double bytes = 16.0 * L * (6 * C + 2 * KV + 3 * H + NH) + (step ? 16.0 * k->vocab + 40.0 * N / BT : 0.0);
     const int again = step && k->acts == ACTS_INPUTS;              // the refill re-runs attention's forward
-    const double td = dense / (x->sgemm * 1e9), tt = scores * (again ? 18.0 : 14.0) * HS / (x->tile * 1e9);
+    const double td = step ? dense / (x->dense * 1e9) : 0.0, tt = scores * (again ? 18.0 : 14.0) * HS / (x->tile * 1e9);
     const double te = (again ? 3.0 : 2.0) * scores / (x->exps * 1e9);
     const double tb = bytes / (x->triad * 1e9), tc = td + tt + te, bound = tc > tb ? tc : tb;
     const double counted = step ? model_flops_per_token(&c, k->T) : attn;
-    printf("%-16s bound %.1f%% of the paired SGEMM (%.0f GFLOP/s): matmuls %.0f%%, tiles %.0f%% (%.1f GFLOP/s at HS %.0f), exps %.0f%% "
+    printf("%-16s bound %.1f%% of SGEMM (%.0f GFLOP/s, measured with these rates): matmuls %.0f%% (%.0f GFLOP/s on its shapes), tiles %.0f%% (%.1f GFLOP/s at HS %.0f), exps %.0f%% "
            "(%.2f G/s), bytes %.0f%% (%.0f KB/token at %.1f GB/s)\n", "", 100.0 * counted / bound / (x->sgemm * 1e9), x->sgemm,
-           100 * td / bound, 100 * tt / bound, x->tile, HS, 100 * te / bound, x->exps, 100 * tb / bound, bytes / 1e3, x->triad);
+           100 * td / bound, x->dense, 100 * tt / bound, x->tile, HS, 100 * te / bound, x->exps, 100 * tb / bound, bytes / 1e3, x->triad);
 }
 
 // run_step_case: the case's median tokens/s (and its printed row); pr: its SGEMM marks and
@@ -425,10 +460,12 @@ int main(int argc, char **argv) {
         }
         else run_attention_case(k, atof(argv[3]), &pr);
         if (!k->vs) {                // after the case: its peak RSS is its own
-            Rates x = {.sgemm = pr.sgemm};            // the SGEMM of the case's own seconds
+            Rates x;                                  // all in the same minute: the ratios hold as it drifts
+            x.dense = strcmp(k->kind, "step") ? 0.0 : dense_gflops(k);
             x.tile = tile_gflops(k->dim / k->heads);
             x.exps = exp_rate();
             x.triad = triad_gbps();
+            x.sgemm = sgemm_gflops();
             print_bound(k, &x);
         }
         return 0;
