@@ -334,9 +334,11 @@ static void print_bound(const Case *k, const Rates *x) {
     const double te = (again ? 3.0 : 2.0) * scores / (x->exps * 1e9);
     const double tb = bytes / (x->triad * 1e9), tc = td + tt + te, bound = tc > tb ? tc : tb;
     const double counted = step ? model_flops_per_token(&c, k->T) : attn;
-    printf("%-16s bound %.1f%% of SGEMM (%.0f GFLOP/s, measured with these rates): matmuls %.0f%% (%.0f GFLOP/s on its shapes), tiles %.0f%% (%.1f GFLOP/s at HS %.0f), exps %.0f%% "
-           "(%.2f G/s), bytes %.0f%% (%.0f KB/token at %.1f GB/s)\n", "", 100.0 * counted / bound / (x->sgemm * 1e9), x->sgemm,
-           100 * td / bound, x->dense, 100 * tt / bound, x->tile, HS, 100 * te / bound, x->exps, 100 * tb / bound, bytes / 1e3, x->triad);
+    printf("%-16s bound %.1f%% of SGEMM (%.0f GFLOP/s, measured with these rates): ", "",
+           100.0 * counted / bound / (x->sgemm * 1e9), x->sgemm);
+    if (step) printf("matmuls %.0f%% (%.0f GFLOP/s on its shapes), ", 100 * td / bound, x->dense);
+    printf("tiles %.0f%% (%.1f GFLOP/s at HS %.0f), exps %.0f%% (%.2f G/s), bytes %.0f%% (%.0f KB/token at %.1f GB/s)\n",
+           100 * tt / bound, x->tile, HS, 100 * te / bound, x->exps, 100 * tb / bound, bytes / 1e3, x->triad);
 }
 
 // run_step_case: the case's median tokens/s (and its printed row); pr: its SGEMM marks and
