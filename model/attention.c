@@ -449,11 +449,11 @@ static int unit_owner(int u, int team) {
 //   t5: dtable[bucket(t - s), h] += sum ds_ts.
 // One pass over key tiles, which own their rows of dk and dv; for each kv head in turn,
 // the (b, key tile) units, in a snake order (key tiles last to first for even b, first
-// to last for odd b), are dealt to the threads by unit_owner, a static schedule. Thread 0 adds its dq terms to dq in place;
-// thread w > 0 into its own partial, added to dq after the group in thread order. Every
-// sum thus has a fixed order for a given thread count (no atomics); the threads are
-// capped by what ws->part holds. The t5 partial sums per
-// (b, h, key tile) are added to dtable serially in that order.
+// to last for odd b), are dealt to the threads by unit_owner, a static schedule. Thread
+// 0 adds its dq terms to dq in place; thread w > 0 into its own partial, added to dq
+// after the group in thread order. Every sum thus has a fixed order for a given thread
+// count (no atomics); the threads are capped by what ws->part holds. The t5 partial sums
+// per (b, h, key tile) are added to dtable serially in that order.
 void attention_backward_block(float *dq, float *dk, float *dv, float *dtable, const float *dout, const float *out,
                               const float *lse, const float *q, const float *k, const float *v, const AttnBias *ab,
                               const int *qpos, const int *kpos, const int *doc, const AttnScratch *ws, AttnRows qr,
