@@ -19,7 +19,6 @@
 #include <omp.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -85,10 +84,24 @@ static double median(double *x, int n) {
     return n % 2 ? x[n / 2] : 0.5 * (x[n / 2 - 1] + x[n / 2]);
 }
 
+// peak_rss_gib: the process's peak resident set (VmHWM), GiB.
 static double peak_rss_gib(void) {
-    struct rusage u;
-    getrusage(RUSAGE_SELF, &u);
-    return (double)u.ru_maxrss / (1024.0 * 1024.0);     // ru_maxrss is in KiB on Linux
+    FILE *f = fopen("/proc/self/status", "r");
+    CHECK(f, "bench: cannot read /proc/self/status");
+    char line[256];
+    double kib = -1.0;
+    while (kib < 0.0 && fgets(line, sizeof line, f)) sscanf(line, "VmHWM: %lf kB", &kib);
+    fclose(f);
+    CHECK(kib >= 0.0, "bench: no VmHWM in /proc/self/status");
+    return kib / (1024.0 * 1024.0);
+}
+
+// reset_peak_rss: the peak resident set becomes the current one (Linux's clear_refs 5), so
+// that a case run second in this process (a vs case) reads its own peak, not its
+// reference's SGEMM operands.
+static void reset_peak_rss(void) {
+    FILE *f = fopen("/proc/self/clear_refs", "w");
+    CHECK(f && fputs("5", f) >= 0 && fclose(f) == 0, "bench: cannot reset the peak RSS (/proc/self/clear_refs)");
 }
 
 // Sgemm: the operands of the peak's 2048^3 SGEMM (on all threads).
@@ -158,6 +171,7 @@ static double paired_share(Paired *p, const double *t, int steps, double flop, i
         r[s] = flop / t[s] / 1e9 / g;
     }
     sgemm_free(&p->g);
+    reset_peak_rss();
     return median(r, steps);
 }
 
