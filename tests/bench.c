@@ -162,7 +162,8 @@ static void paired_mark(Paired *p) {
 
 // paired_share: the median over steps s of flop / t[s] against the SGEMM rate around step
 // s: the mean of the marks before and after it (after only, for a first step without a
-// warm-up); warm: whether a mark was made after a warm-up, before step 0.
+// warm-up); warm: whether a mark was made after a warm-up, before step 0. Then frees the
+// SGEMM's operands and resets the peak RSS, for a case run next in this process.
 static double paired_share(Paired *p, const double *t, int steps, double flop, int warm) {
     double r[16];
     for (int s = 0; s < steps; s++) {
