@@ -331,8 +331,9 @@ static void print_header(const Run *r) {
         snprintf(ranks, sizeof ranks, " on each of %d ranks (%d data-parallel groups of %d: context parallel, ring "
                  "attention; ZeRO-1)", r->plan.ranks, r->plan.groups, r->plan.cp);
     else if (r->plan.ranks > 1) snprintf(ranks, sizeof ranks, " on each of %d ranks (data parallel, ZeRO-1)", r->plan.ranks);
-    printf("run %s: %zu params, %lld steps of %lld tokens, %d threads%s\n", c->run_name, r->m.num_params,
-           r->plan.total_steps, c->batch_tokens, r->threads, ranks);
+    printf("run %s: %zu params, %lld steps of %lld tokens, %d threads%s; kernels: OpenBLAS %s, ours %s\n",
+           c->run_name, r->m.num_params, r->plan.total_steps, c->batch_tokens, r->threads, ranks,
+           openblas_get_corename(), tile_isa_name(tile_isa()));
     print_plan(c, &r->plan, r->stage_pos, r->m.cfg.rope_theta);
     if (c->document_mask || r->ev.document_mask)
         printf("document masking: attention and positions within documents in %s\n",
