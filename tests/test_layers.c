@@ -8,6 +8,7 @@
 #include "../util/util.h"
 #include "check.h"
 
+#include <cblas.h>
 #include <math.h>
 #include <omp.h>
 #include <stdlib.h>
@@ -103,6 +104,51 @@ static void test_matmul(void) {
     matmul_backward(dx, dW, w, c.x, c.W, N, IC, OC);
     check("matmul dx", &p, c.x, N * IC, dx, 0.25f);
     check("matmul dW", &p, c.W, (size_t)OC * IC, dW, 0.25f);
+}
+
+// matmul at shapes whose rows are dealt to threads in slabs (layers.c gemm_slabs: rows
+// not a multiple of the slab, fewer rows than threads' minimum) on 1, 2 and 3 threads,
+// against sums in double, with dx and dW accumulating onto what they held.
+static void test_matmul_slabs(void) {
+    const size_t shapes[][3] = {{1000, 37, 150}, {130, 64, 20}, {70, 24, 300}};
+    for (int s = 0; s < 3; s++)
+        for (int nt = 1; nt <= 3; nt++) {
+            const size_t N = shapes[s][0];
+            const int IC = (int)shapes[s][1], OC = (int)shapes[s][2];
+            float *x = randn(N * IC, 1), *W = randn((size_t)OC * IC, 1), *d = randn(N * OC, 1);
+            float *out = filled(N * OC, 7), *dx = filled(N * IC, 0.5f), *dW = filled((size_t)OC * IC, -0.5f);
+            omp_set_num_threads(nt);
+            openblas_set_num_threads(nt);
+            matmul_forward(out, x, W, N, IC, OC);
+            matmul_backward(dx, dW, d, x, W, N, IC, OC);
+            double worst = 0, at = 0;
+            for (size_t n = 0; n < N; n++)
+                for (int o = 0; o < OC; o++) {
+                    double r = 0;
+                    for (int i = 0; i < IC; i++) r += (double)x[n * IC + i] * W[(size_t)o * IC + i];
+                    const double e = fabs(out[n * OC + o] - r) / (1e-4 + 1e-4 * fabs(r));
+                    if (e > worst) worst = e, at = r;
+                }
+            for (size_t n = 0; n < N; n++)
+                for (int i = 0; i < IC; i++) {
+                    double r = 0.5;
+                    for (int o = 0; o < OC; o++) r += (double)d[n * OC + o] * W[(size_t)o * IC + i];
+                    const double e = fabs(dx[n * IC + i] - r) / (1e-4 + 1e-4 * fabs(r));
+                    if (e > worst) worst = e, at = r;
+                }
+            for (int o = 0; o < OC; o++)
+                for (int i = 0; i < IC; i++) {
+                    double r = -0.5;
+                    for (size_t n = 0; n < N; n++) r += (double)d[n * OC + o] * x[n * IC + i];
+                    const double e = fabs(dW[(size_t)o * IC + i] - r) / (1e-4 + 1e-4 * fabs(r));
+                    if (e > worst) worst = e, at = r;
+                }
+            check_report(worst <= 1, check_what("matmul (%zu, %d) x (%d, %d)^T on %d threads: out, dx, dW / tolerance",
+                                                N, IC, OC, IC, nt), worst, at);
+            free(x), free(W), free(d), free(out), free(dx), free(dW);
+        }
+    omp_set_num_threads(omp_get_num_procs());
+    openblas_set_num_threads(omp_get_num_procs());
 }
 
 // ---- swiglu, residual --------------------------------------------------------------------
@@ -392,6 +438,7 @@ int main(void) {
     test_encoder();
     test_rmsnorm();
     test_matmul();
+    test_matmul_slabs();
     test_pointwise();
     test_exp_shift();
     test_crossentropy();
