@@ -73,27 +73,27 @@ void rmsnorm_backward(float *dx, float *dw, const float *dout, const float *x, c
         rmsnorm_dw_cols(dw, dout, x, rstd, N, C, c0, c0 + DW_COLS < C ? c0 + DW_COLS : C);
 }
 
-// gemm_slabs: C (M, N) = op(A) op(B) + beta C (row-major; op(A) (M, K), op(B) (K, N)),
-// the rows of C dealt to the threads as contiguous slabs of whole SLAB_ROWS, each slab one
-// single-threaded cblas_sgemm; under SLAB_MIN rows per thread, fewer threads. OpenBLAS's
-// own threading splits one product between threads that wait for each other's packed
-// panels (spinning on sched_yield in 0.3.21); here each thread packs the shared operand
-// itself and nothing waits but the region's end. Measured against OpenBLAS's 2 threads
-// on 2 cores, median of 41 alternating pairs: 1.2-2.8x at (2048, 288, 288) NT, NN and TN,
-// 1.15-1.26x on the LM head's (1048, 32000, 288) NT, NN and TN. Each row of C is summed
-// over K as one thread's sgemm sums it, so the bits depend on the thread count only.
+// gemm_slabs: C (M, N) = op(A) op(B) + beta C (row-major; op(A) (M, K), op(B) (K, N)).
+// The rows of C are dealt to the threads as contiguous slabs of whole SLAB_ROWS, each slab
+// one single-threaded cblas_sgemm: each thread packs the shared operand itself and nothing
+// waits but the region's end, where OpenBLAS's own threading splits one product between
+// threads that wait for each other's packed panels (spinning on sched_yield in 0.3.21).
+// Against OpenBLAS's 2 threads on 2 cores, median of 41 alternating pairs: 1.2-2.8x at
+// (2048, 288, 288) NT, NN and TN, 1.15-1.26x on the LM head's (1048, 32000, 288) NT, NN
+// and TN. Under SLAB_MIN rows for every thread, OpenBLAS's threading (which splits the
+// columns too) runs the product. A row of C is summed over K as one thread's sgemm sums
+// it: the bits depend on the thread count only.
 enum { SLAB_ROWS = 16, SLAB_MIN = 64 };
 static void gemm_slabs(int ta, int tb, int M, int N, int K, const float *A, int lda, const float *B, int ldb,
                        float beta, float *C, int ldc) {
     const enum CBLAS_TRANSPOSE opa = ta ? CblasTrans : CblasNoTrans, opb = tb ? CblasTrans : CblasNoTrans;
     const int all = omp_get_max_threads(), slabs = (M + SLAB_ROWS - 1) / SLAB_ROWS;
-    const int fit = M / SLAB_MIN, nt = all < fit ? all : fit;
-    if (nt <= 1) {
+    if (all == 1 || M / SLAB_MIN < all) {
         cblas_sgemm(CblasRowMajor, opa, opb, M, N, K, 1.0f, A, lda, B, ldb, beta, C, ldc);
         return;
     }
     openblas_set_num_threads(1);
-    #pragma omp parallel num_threads(nt)
+    #pragma omp parallel num_threads(all)
     {
         const int w = omp_get_thread_num(), team = omp_get_num_threads();
         const int m0 = slabs * w / team * SLAB_ROWS, m1s = slabs * (w + 1) / team * SLAB_ROWS, m1 = m1s < M ? m1s : M;

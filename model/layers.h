@@ -30,8 +30,9 @@ void rmsnorm_forward(float *out, float *rstd, const float *x, const float *w, si
 void rmsnorm_backward(float *dx, float *dw, const float *dout, const float *x, const float *rstd,
                       const float *w, size_t N, int C);
 
-// matmul: out = x @ W^T. out (N, OC), x (N, IC), W (OC, IC). cblas_sgemm; not to be
-// called from inside an OpenMP region.
+// matmul: out = x @ W^T. out (N, OC), x (N, IC), W (OC, IC). Each product's rows are
+// dealt to the OpenMP threads in slabs, one single-threaded cblas_sgemm each (layers.c
+// gemm_slabs); not to be called from inside an OpenMP region.
 void matmul_forward(float *out, const float *x, const float *w, size_t N, int IC, int OC);
 void matmul_backward(float *dx, float *dw, const float *dout, const float *x, const float *w,
                      size_t N, int IC, int OC);
