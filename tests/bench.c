@@ -496,9 +496,11 @@ int main(int argc, char **argv) {
     if (!sel || !*sel) sel = quick;
     int threads = setup_threads(0);
     const double peak = sgemm_gflops();
-    printf("bench: %d threads; OpenBLAS SGEMM 2048^3: %.1f GFLOP/s (\"of peak\" is relative to the larger of it and "
-           "the SGEMM measured again just before each case; \"paired\" is the median over steps of each step's share "
-           "of the SGEMM measured around it)\n", threads, peak);
+    const char *forced = getenv("OPENBLAS_CORETYPE");
+    printf("bench: %d threads; OpenBLAS's %s kernels (%s%s); SGEMM 2048^3: %.1f GFLOP/s (\"of peak\" is relative to the "
+           "larger of it and the SGEMM measured again just before each case; \"paired\" is the median over steps of each "
+           "step's share of the SGEMM measured around it)\n", threads, openblas_get_corename(),
+           forced ? "OPENBLAS_CORETYPE=" : "detected", forced ? forced : "", peak);
     printf("%-16s %6s %3s %10s %10s %7s %7s %8s %7s\n", "case", "T", "B", "tokens/s", "s/step", "GFLOP/s", "of peak", "RSS GiB",
            "paired");
     fflush(stdout);
