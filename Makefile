@@ -50,6 +50,7 @@ TEST_PKGS := librsvg2-bin valgrind zstd
 TEST_PY_PKGS := python3-minimal
 TEST_PY_STAMP := build/.test-python
 TEST_STAMP := build/.test-packages
+BENCH_PY_STAMP := build/.bench-python
 
 LIB_SRC := util/util.c util/ytree.c util/json.c util/fs.c util/sha256.c util/gguf.c util/gguf_write.c dist/dist.c \
            model/model.c model/tables.c model/layers.c model/softmax.c model/tile.c model/attention.c model/ring.c model/position.c model/llama2c.c model/safetensors.c model/hf.c model/gguf.c \
@@ -99,6 +100,13 @@ $(PKG_STAMP):
 $(TEST_STAMP):
 	@mkdir -p build
 	@if ! command -v rsvg-convert >/dev/null 2>&1 || ! command -v valgrind >/dev/null 2>&1 || ! command -v zstd >/dev/null 2>&1; then $(call apt_install,$(TEST_PKGS)); fi
+	@touch $@
+
+# python3-torch for the PyTorch rows of make bench (scripts/bench_torch.py, beside the
+# real shapes)
+$(BENCH_PY_STAMP):
+	@mkdir -p build
+	@if ! /usr/bin/python3 -c 'import torch' >/dev/null 2>&1; then $(call apt_install,python3-torch); fi
 	@touch $@
 
 # /usr/bin/python3 (its standard library only) for tests/rope_published.py
@@ -276,7 +284,7 @@ docs: train
 	./train compare checkpoints/retrofit_32k checkpoints/retrofit_32k_docmask --out docs/compare_32k.svg > docs/compare_32k.txt
 
 # CASES=ranks: only the multi-rank cases (scripts/bench_ranks.sh); the default and all include them
-bench: all tests/bench tests/bench_tok $(HFTOK_STAMP) $(TIKTOKEN_STAMP) $(TEST_STAMP)
+bench: all tests/bench tests/bench_tok $(HFTOK_STAMP) $(TIKTOKEN_STAMP) $(TEST_STAMP) $(BENCH_PY_STAMP)
 	@case ",$(CASES)," in ,ranks,|,tokenize,) ;; *) ./tests/bench $(CASES) ;; esac
 	@case ",$(CASES)," in ,,|*,all,*|*,ranks,*) scripts/bench_ranks.sh ;; esac
 	@case ",$(CASES)," in ,,|*,all,*|*,tokenize,*) scripts/bench_tokenize.sh ;; esac
