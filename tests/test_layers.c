@@ -106,6 +106,22 @@ static void test_matmul(void) {
     check("matmul dW", &p, c.W, (size_t)OC * IC, dW, 0.25f);
 }
 
+// worst_vs_double: the largest |got - ref| / (1e-4 + 1e-4 |ref|) over got (M, N), ref =
+// init + sum_k a[m, k] b[k, n] in double, a and b read through (row, column) strides; *at
+// is the ref there.
+static double worst_vs_double(const float *got, double init, const float *a, size_t am, size_t ak, const float *b,
+                              size_t bk, size_t bn, size_t M, size_t N, size_t K, double *at) {
+    double worst = 0;
+    for (size_t m = 0; m < M; m++)
+        for (size_t n = 0; n < N; n++) {
+            double r = init;
+            for (size_t k = 0; k < K; k++) r += (double)a[m * am + k * ak] * b[k * bk + n * bn];
+            const double e = fabs(got[m * N + n] - r) / (1e-4 + 1e-4 * fabs(r));
+            if (e > worst) worst = e, *at = r;
+        }
+    return worst;
+}
+
 // matmul at shapes whose rows are dealt to threads in slabs (layers.c gemm_slabs: rows
 // not a multiple of the slab, fewer rows than threads' minimum) on 1, 2 and 3 threads,
 // against sums in double, with dx and dW accumulating onto what they held.
@@ -113,38 +129,21 @@ static void test_matmul_slabs(void) {
     const size_t shapes[][3] = {{1000, 37, 150}, {130, 64, 20}, {70, 24, 300}};
     for (int s = 0; s < 3; s++)
         for (int nt = 1; nt <= 3; nt++) {
-            const size_t N = shapes[s][0];
-            const int IC = (int)shapes[s][1], OC = (int)shapes[s][2];
-            float *x = randn(N * IC, 1), *W = randn((size_t)OC * IC, 1), *d = randn(N * OC, 1);
-            float *out = filled(N * OC, 7), *dx = filled(N * IC, 0.5f), *dW = filled((size_t)OC * IC, -0.5f);
+            const size_t N = shapes[s][0], IC = shapes[s][1], OC = shapes[s][2];
+            float *x = randn(N * IC, 1), *W = randn(OC * IC, 1), *d = randn(N * OC, 1);
+            float *out = filled(N * OC, 7), *dx = filled(N * IC, 0.5f), *dW = filled(OC * IC, -0.5f);
             omp_set_num_threads(nt);
             openblas_set_num_threads(nt);
-            matmul_forward(out, x, W, N, IC, OC);
-            matmul_backward(dx, dW, d, x, W, N, IC, OC);
-            double worst = 0, at = 0;
-            for (size_t n = 0; n < N; n++)
-                for (int o = 0; o < OC; o++) {
-                    double r = 0;
-                    for (int i = 0; i < IC; i++) r += (double)x[n * IC + i] * W[(size_t)o * IC + i];
-                    const double e = fabs(out[n * OC + o] - r) / (1e-4 + 1e-4 * fabs(r));
-                    if (e > worst) worst = e, at = r;
-                }
-            for (size_t n = 0; n < N; n++)
-                for (int i = 0; i < IC; i++) {
-                    double r = 0.5;
-                    for (int o = 0; o < OC; o++) r += (double)d[n * OC + o] * W[(size_t)o * IC + i];
-                    const double e = fabs(dx[n * IC + i] - r) / (1e-4 + 1e-4 * fabs(r));
-                    if (e > worst) worst = e, at = r;
-                }
-            for (int o = 0; o < OC; o++)
-                for (int i = 0; i < IC; i++) {
-                    double r = -0.5;
-                    for (size_t n = 0; n < N; n++) r += (double)d[n * OC + o] * x[n * IC + i];
-                    const double e = fabs(dW[(size_t)o * IC + i] - r) / (1e-4 + 1e-4 * fabs(r));
-                    if (e > worst) worst = e, at = r;
-                }
-            check_report(worst <= 1, check_what("matmul (%zu, %d) x (%d, %d)^T on %d threads: out, dx, dW / tolerance",
-                                                N, IC, OC, IC, nt), worst, at);
+            matmul_forward(out, x, W, N, (int)IC, (int)OC);
+            matmul_backward(dx, dW, d, x, W, N, (int)IC, (int)OC);
+            double at[3] = {0}, e[3] = {
+                worst_vs_double(out, 0, x, IC, 1, W, 1, IC, N, OC, IC, &at[0]),     // x W^T
+                worst_vs_double(dx, 0.5, d, OC, 1, W, IC, 1, N, IC, OC, &at[1]),    // dout W
+                worst_vs_double(dW, -0.5, d, 1, OC, x, IC, 1, OC, IC, N, &at[2]),   // dout^T x
+            };
+            const int w = e[0] >= e[1] && e[0] >= e[2] ? 0 : e[1] >= e[2] ? 1 : 2;
+            check_report(e[w] <= 1, check_what("matmul (%zu, %zu) x (%zu, %zu)^T on %d threads: out, dx, dW / tolerance",
+                                               N, IC, OC, IC, nt), e[w], at[w]);
             free(x), free(W), free(d), free(out), free(dx), free(dW);
         }
     omp_set_num_threads(omp_get_num_procs());
