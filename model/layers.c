@@ -75,9 +75,10 @@ void rmsnorm_backward(float *dx, float *dw, const float *dout, const float *x, c
 
 // gemm_slabs: C (M, N) = op(A) op(B) + beta C (row-major; op(A) (M, K), op(B) (K, N)).
 // The rows of C are dealt to the threads as contiguous slabs of whole SLAB_ROWS, each slab
-// one single-threaded cblas_sgemm: each thread packs the shared operand itself and nothing
-// waits but the region's end, where OpenBLAS's own threading splits one product between
-// threads that wait for each other's packed panels (spinning on sched_yield in 0.3.21).
+// one single-threaded cblas_sgemm: each thread packs the shared operand itself and no
+// thread waits for another before the region's end. (OpenBLAS's own threading splits one
+// product between threads that wait for each other's packed panels, spinning on
+// sched_yield in 0.3.21.)
 // Against OpenBLAS's 2 threads on 2 cores, median of 41 alternating pairs: 1.2-2.8x at
 // (2048, 288, 288) NT, NN and TN, 1.15-1.26x on the LM head's (1048, 32000, 288) NT, NN
 // and TN. Under SLAB_MIN rows for every thread, OpenBLAS's threading (which splits the
