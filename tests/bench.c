@@ -323,6 +323,28 @@ static double triad_gbps(void) {
     return 12.0 * (double)n / median(t, 5) / 1e9;
 }
 
+// measure_rates: the roofline's five rates, each the median of 3 readings taken in turn
+// (dense, tile, exp, triad, SGEMM; again; again), so that all five span the same seconds
+// while this VM's speed drifts (one reading of each in a row put a slow tile rate beside a
+// fast SGEMM: bounds of 17-162%).
+static Rates measure_rates(const Case *k) {
+    double r[5][3];
+    for (int i = 0; i < 3; i++) {
+        r[0][i] = strcmp(k->kind, "step") ? 0.0 : dense_gflops(k);
+        r[1][i] = tile_gflops(k->dim / k->heads);
+        r[2][i] = exp_rate();
+        r[3][i] = triad_gbps();
+        r[4][i] = sgemm_gflops();
+    }
+    Rates x;
+    x.dense = median(r[0], 3);
+    x.tile = median(r[1], 3);
+    x.exps = median(r[2], 3);
+    x.triad = median(r[3], 3);
+    x.sgemm = median(r[4], 3);
+    return x;
+}
+
 // print_bound: the roofline of a case (per token): the dense matmuls at the rate OpenBLAS
 // reaches on the case's shapes (dense_gflops),
 // attention's tile products (7 a score: QK^T, PV; QK^T again, dO V^T, P^T dO, dS^T Q,
@@ -477,12 +499,7 @@ int main(int argc, char **argv) {
         }
         else run_attention_case(k, atof(argv[3]), &pr);
         if (!k->vs) {                // after the case: its peak RSS is its own
-            Rates x;                                  // all in the same minute: the ratios hold as it drifts
-            x.dense = strcmp(k->kind, "step") ? 0.0 : dense_gflops(k);
-            x.tile = tile_gflops(k->dim / k->heads);
-            x.exps = exp_rate();
-            x.triad = triad_gbps();
-            x.sgemm = sgemm_gflops();
+            const Rates x = measure_rates(k);
             print_bound(k, &x);
         }
         return 0;
