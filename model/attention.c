@@ -335,9 +335,8 @@ void attention_forward_block(float *out, float *lse, const float *q, const float
                              const int *qpos, const int *kpos, const int *doc, const AttnScratch *ws, AttnRows qr,
                              AttnRows kr, int more, int B, int NH, int NKV, int HS) {
     Att a = att_of(q, k, v, ab, qpos, kpos, doc, ws, qr, kr, B, NH, NKV, HS);
-    const int nt = omp_get_max_threads(), nb = a.nb, G = NH / NKV;
+    const int nt = blas_serial(), nb = a.nb, G = NH / NKV;
     a.packed = qr.n >= TILE && B * G * nb >= nt;
-    openblas_set_num_threads(1);
     for (int g = 0; g < (a.packed ? NKV : 1); g++) {
         const int h0 = a.packed ? g * G : 0, nh = a.packed ? G : NH, units = B * nh * nb;
         #pragma omp parallel num_threads(nt)
@@ -348,7 +347,7 @@ void attention_forward_block(float *out, float *lse, const float *q, const float
                 forward_rows(out, lse, &a, u / (nh * nb), h0 + u / nb % nh, nb - 1 - u % nb, more);
         }
     }
-    openblas_set_num_threads(nt);
+    blas_restore(nt);
 }
 
 void attention_forward(float *out, float *lse, const float *q, const float *k, const float *v, const AttnBias *ab,
@@ -466,10 +465,9 @@ void attention_backward_block(float *dq, float *dk, float *dv, float *dtable, co
     CHECK(ws->part_floats >= packn + t5n, "attention_backward: scratch of %zu floats < %zu", ws->part_floats,
           packn + t5n);
     const size_t fit = 1 + (ws->part_floats - packn - t5n) / (rows ? rows : 1);
-    const int all = omp_get_max_threads(), nt = (size_t)all < fit ? all : (int)fit;
     float *t5part = ws->part + packn, *dqpart = ws->part + packn + t5n;
     delta_rows(ws->delta, &a);
-    openblas_set_num_threads(1);
+    const int all = blas_serial(), nt = (size_t)all < fit ? all : (int)fit;
     for (int g = 0; g < NKV; g++) {
         #pragma omp parallel num_threads(nt)
         {
@@ -496,7 +494,7 @@ void attention_backward_block(float *dq, float *dk, float *dv, float *dtable, co
                     }
         }
     }
-    openblas_set_num_threads(all);                   // (OpenBLAS's OpenMP build sets OpenMP's count too)
+    blas_restore(all);
     if (t5)
         for (size_t u = 0; u < (size_t)B * NKV * nbk; u++)
             for (int x = 0; x < G; x++) {

@@ -73,6 +73,14 @@ void rmsnorm_backward(float *dx, float *dw, const float *dout, const float *x, c
         rmsnorm_dw_cols(dw, dout, x, rstd, N, C, c0, c0 + DW_COLS < C ? c0 + DW_COLS : C);
 }
 
+int blas_serial(void) {
+    const int all = omp_get_max_threads();
+    openblas_set_num_threads(1);
+    return all;
+}
+
+void blas_restore(int threads) { openblas_set_num_threads(threads); }
+
 // gemm_slabs: C (M, N) = op(A) op(B) + beta C (row-major; op(A) (M, K), op(B) (K, N)).
 // The rows of C are dealt to the threads as contiguous slabs of whole SLAB_ROWS, each slab
 // one single-threaded cblas_sgemm: each thread packs the shared operand itself and no
@@ -93,7 +101,7 @@ static void gemm_slabs(int ta, int tb, int M, int N, int K, const float *A, int 
         cblas_sgemm(CblasRowMajor, opa, opb, M, N, K, 1.0f, A, lda, B, ldb, beta, C, ldc);
         return;
     }
-    openblas_set_num_threads(1);
+    (void)blas_serial();
     #pragma omp parallel num_threads(all)
     {
         const int w = omp_get_thread_num(), team = omp_get_num_threads();
@@ -102,7 +110,7 @@ static void gemm_slabs(int ta, int tb, int M, int N, int K, const float *A, int 
             cblas_sgemm(CblasRowMajor, opa, opb, m1 - m0, N, K, 1.0f, ta ? A + m0 : A + (size_t)m0 * lda, lda, B, ldb,
                         beta, C + (size_t)m0 * ldc, ldc);
     }
-    openblas_set_num_threads(all);                   // (OpenBLAS's OpenMP build sets OpenMP's count too)
+    blas_restore(all);
 }
 
 void matmul_forward(float *out, const float *x, const float *w, size_t N, int IC, int OC) {

@@ -223,7 +223,7 @@ static double tile_gflops(int HS) {
     float *mem = xcalloc((size_t)nt * (n * n + 3 * (size_t)n * HS), sizeof(float));
     for (size_t i = 0; i < (size_t)nt * (n * n + 3 * (size_t)n * HS); i++) mem[i] = 0.001f * (float)(i % 101);
     double t[5];
-    openblas_set_num_threads(1);
+    (void)blas_serial();
     for (int r = -1; r < 5; r++) {
         double t0 = now_seconds();
         #pragma omp parallel num_threads(nt)
@@ -238,7 +238,7 @@ static double tile_gflops(int HS) {
         }
         if (r >= 0) t[r] = now_seconds() - t0;
     }
-    openblas_set_num_threads(nt);
+    blas_restore(nt);
     free(mem);
     return 3.0 * 2.0 * n * n * (double)HS * reps * nt / median(t, 5) / 1e9;
 }
