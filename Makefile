@@ -50,7 +50,7 @@ TEST_PKGS := librsvg2-bin valgrind zstd
 TEST_PY_PKGS := python3-minimal
 TEST_PY_STAMP := build/.test-python
 TEST_STAMP := build/.test-packages
-BENCH_PY_STAMP := build/.bench-python
+BENCH_PY_STAMP := build/.bench-python-tcmalloc
 
 LIB_SRC := util/util.c util/ytree.c util/json.c util/fs.c util/sha256.c util/gguf.c util/gguf_write.c dist/dist.c \
            model/model.c model/tables.c model/layers.c model/softmax.c model/tile.c model/attention.c model/ring.c model/position.c model/llama2c.c model/safetensors.c model/hf.c model/gguf.c \
@@ -103,10 +103,11 @@ $(TEST_STAMP):
 	@touch $@
 
 # python3-torch for the PyTorch rows of make bench (scripts/bench_torch.py, beside the
-# real shapes)
+# real shapes), and tcmalloc, which that script preloads for PyTorch (its docstring says why)
 $(BENCH_PY_STAMP):
 	@mkdir -p build
-	@if ! /usr/bin/python3 -c 'import torch' >/dev/null 2>&1; then $(call apt_install,python3-torch); fi
+	@if ! /usr/bin/python3 -c 'import torch' >/dev/null 2>&1 || [ ! -e /usr/lib/$(ARCH)/libtcmalloc_minimal.so.4 ]; then \
+	  $(call apt_install,python3-torch libtcmalloc-minimal4); fi
 	@touch $@
 
 # /usr/bin/python3 (its standard library only) for tests/rope_published.py

@@ -11,14 +11,21 @@ shape cannot fit in this machine's memory.
 
 Fair to the peer: torch.set_num_threads(THREADS) (the same threads as stretch), its BLAS is
 the same OpenBLAS (OpenMP) build stretch links (reported from the loaded libraries), AdamW
-with foreach=True (its fastest CPU path in 1.13). Attention is the exact causal softmax;
-1.13 has no fused CPU attention (scaled_dot_product_attention arrived in 2.0), so it is
+with foreach=True (its fastest CPU path in 1.13), and tcmalloc as its allocator when Debian's
+libtcmalloc-minimal4 is installed (make bench installs it): the script runs itself again
+with it in LD_PRELOAD, as PyTorch's CPU performance guide advises. PyTorch allocates its
+large tensors anew every step, and glibc's malloc maps and unmaps them, so every step
+faults its pages in again; on this VM a page fault is slow, and a 110M step at T = 2048
+took 6x longer under glibc than under tcmalloc, which keeps freed memory for reuse
+(jemalloc's defaults gave no gain: it returns pages after a delay). Attention is the exact
+causal softmax; 1.13 has no fused CPU attention (scaled_dot_product_attention arrived in 2.0), so it is
 the best of two plain paths: the whole (T, T) score matrix per layer when it fits in a
 quarter of memory, else query chunks, each recomputed in backward (torch.utils.checkpoint)
 so that only one chunk's scores exist at a time. Layers are checkpointed (recomputed in
 backward) when their saved activations would not fit otherwise, as stretch's recompute
 mode does at the same lengths.
 """
+import glob
 import math
 import os
 import resource
@@ -127,9 +134,21 @@ def blas_library():
     return ",".join(sorted(libs)) or "?"
 
 
+TCMALLOC = next(iter(sorted(glob.glob("/usr/lib/*/libtcmalloc_minimal.so.4"))), "")
+
+
+def malloc_name():
+    """the allocator this process runs on: tcmalloc when it is preloaded, else glibc."""
+    with open("/proc/self/maps") as f:
+        return "tcmalloc" if any("tcmalloc" in line for line in f) else "glibc"
+
+
 def main():
     if len(sys.argv) != 11:
         sys.exit(__doc__)
+    if TCMALLOC and "tcmalloc" not in os.environ.get("LD_PRELOAD", ""):
+        env = dict(os.environ, LD_PRELOAD=":".join(filter(None, [TCMALLOC, os.environ.get("LD_PRELOAD")])))
+        os.execve(sys.executable, [sys.executable] + sys.argv, env)
     sh = Shape(sys.argv[1:])
     params = 4 * (sh.vocab * sh.dim + sh.layers * (2 * sh.dim * sh.dim + 2 * sh.dim * sh.kv * sh.hs + 3 * sh.dim * sh.hidden))
     if 4 * params > sh.mem // 2:                                   # weights, grads, 2 moments
@@ -158,7 +177,7 @@ def main():
     att = "whole" if sh.chunk >= sh.T else f"chunks of {sh.chunk} queries"
     print(f"tokens_per_s={sh.B * sh.T / dt:.1f} s_per_step={dt:.3f} rss_gib={rss:.2f} "
           f"attention={att.replace(' ', '_')}{'+recompute' if sh.recompute else ''} blas={blas_library()} "
-          f"torch={torch.__version__}")
+          f"malloc={malloc_name()} torch={torch.__version__}")
 
 
 if __name__ == "__main__":
