@@ -15,15 +15,15 @@ with foreach=True (its fastest CPU path in 1.13), and tcmalloc as its allocator 
 libtcmalloc-minimal4 is installed (make bench installs it): the script runs itself again
 with it in LD_PRELOAD, as PyTorch's CPU performance guide advises. PyTorch allocates its
 large tensors anew every step, and glibc's malloc maps and unmaps them, so every step
-faults its pages in again; on this VM a page fault is slow, and a 110M step at T = 2048
-took 6x longer under glibc than under tcmalloc, which keeps freed memory for reuse
-(jemalloc's defaults gave no gain: it returns pages after a delay). Attention is the exact
-causal softmax; 1.13 has no fused CPU attention (scaled_dot_product_attention arrived in 2.0), so it is
-the best of two plain paths: the whole (T, T) score matrix per layer when it fits in a
-quarter of memory, else query chunks, each recomputed in backward (torch.utils.checkpoint)
-so that only one chunk's scores exist at a time. Layers are checkpointed (recomputed in
-backward) when their saved activations would not fit otherwise, as stretch's recompute
-mode does at the same lengths.
+faults its pages in again; on this VM a page fault is slow, and a one-layer 110M step at
+T = 2048 took 6x longer under glibc than under tcmalloc, which keeps freed memory for
+reuse (jemalloc's defaults gave no gain: it returns pages after a delay). Attention is the
+exact causal softmax; 1.13 has no fused CPU attention (scaled_dot_product_attention arrived in
+2.0), so it is the best of two plain paths: the whole (T, T) score matrix per layer when it
+fits in a quarter of memory, else query chunks, each recomputed in backward
+(torch.utils.checkpoint) so that only one chunk's scores exist at a time. Layers are
+checkpointed (recomputed in backward) when their saved activations would not fit
+otherwise, as stretch's recompute mode does at the same lengths.
 """
 import glob
 import math
