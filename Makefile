@@ -53,7 +53,7 @@ TEST_STAMP := build/.test-packages
 BENCH_PY_STAMP := build/.bench-python-tcmalloc
 
 LIB_SRC := util/util.c util/ytree.c util/json.c util/fs.c util/sha256.c util/gguf.c util/gguf_write.c dist/dist.c \
-           model/model.c model/tables.c model/layers.c model/softmax.c model/tile.c model/attention.c model/ring.c model/position.c model/llama2c.c model/safetensors.c model/hf.c model/gguf.c \
+           model/model.c model/tables.c model/layers.c model/blas.c model/softmax.c model/tile.c model/attention.c model/ring.c model/position.c model/llama2c.c model/safetensors.c model/hf.c model/gguf.c \
            data/shard.c data/loader.c data/pose.c data/tokenizer.c data/bpe.c data/tok_json.c data/tok_text.c data/input.c data/corpus.c data/sources.c data/prepare.c data/needles.c \
            trainer/config.c trainer/curriculum.c trainer/optim.c trainer/train.c trainer/eval.c trainer/tasks.c trainer/positions.c trainer/setup.c trainer/checkpoint.c trainer/resume.c trainer/export.c trainer/runlog.c trainer/svg.c trainer/compare.c trainer/progress.c trainer/sample.c
 LIB_OBJ := $(LIB_SRC:%.c=build/%.o)

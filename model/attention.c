@@ -11,6 +11,7 @@
 // cache) reads q, k, v in place instead. Tile products on packed operands run on
 // tile_nn / tile_tn (model/tile.c), in place on single-threaded BLAS, inside the OpenMP
 // regions.
+#include "blas.h"
 #include "layers.h"
 #include "position.h"
 #include "../util/util.h"

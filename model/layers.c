@@ -1,6 +1,7 @@
 // layers.c — embedding, pointwise, normalisation and matmul layers, and the chunked LM head
 // with its loss (see layers.h); cross-entropy and the vector exp are in softmax.c.
 #include "layers.h"
+#include "blas.h"
 
 #include <cblas.h>
 #include <math.h>
@@ -72,14 +73,6 @@ void rmsnorm_backward(float *dx, float *dw, const float *dout, const float *x, c
     for (int c0 = 0; c0 < C; c0 += DW_COLS)
         rmsnorm_dw_cols(dw, dout, x, rstd, N, C, c0, c0 + DW_COLS < C ? c0 + DW_COLS : C);
 }
-
-int blas_serial(void) {
-    const int all = omp_get_max_threads();
-    openblas_set_num_threads(1);
-    return all;
-}
-
-void blas_restore(int threads) { openblas_set_num_threads(threads); }
 
 // gemm_slabs: C (M, N) = op(A) op(B) + beta C (row-major; op(A) (M, K), op(B) (K, N)).
 // The rows of C are dealt to the threads as contiguous slabs of whole SLAB_ROWS, each slab

@@ -36,12 +36,6 @@ void rmsnorm_backward(float *dx, float *dw, const float *dout, const float *x, c
 void matmul_forward(float *out, const float *x, const float *w, size_t N, int IC, int OC);
 void matmul_backward(float *dx, float *dw, const float *dout, const float *x, const float *w,
                      size_t N, int IC, int OC);
-// blas_serial: OpenBLAS on one thread, for an OpenMP region whose threads each call it;
-// returns the thread count to hand back to blas_restore after the region. (OpenBLAS's
-// OpenMP build sets OpenMP's count with its own: read the count before, use the returned
-// one for the region.)
-int blas_serial(void);
-void blas_restore(int threads);
 
 // swiglu: out = silu(g) * u, silu(g) = g * sigmoid(g) (Shazeer 2020). All (n).
 void swiglu_forward(float *out, const float *g, const float *u, size_t n);

@@ -21,6 +21,12 @@ if [ ! -x "$dir/tests/bench" ]; then
   git worktree add --detach "$dir" "$sha" >/dev/null
   make -C "$dir" tests/bench SHARED="$(cd "${SHARED:-../shared}" && pwd)" >/dev/null
 fi
+# OpenBLAS's kernels for both sides: those this tree's binary runs (model/blas.c fits them
+# to the CPU when OpenBLAS does not know it; a revision before that ran what OpenBLAS detected)
+if [ -z "${OPENBLAS_CORETYPE:-}" ]; then
+  t=$(./tests/bench --coretype)
+  if [ -n "$t" ]; then export OPENBLAS_CORETYPE=$t; fi
+fi
 out=$(mktemp)
 notorch=$(mktemp -d)
 trap 'rm -rf "$out" "$notorch"' EXIT

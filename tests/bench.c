@@ -8,6 +8,7 @@
 //   LM head and T_avg = (T + 1) / 2 keys per causal query (QK^T and PV, 2 FLOP each).
 #define _DEFAULT_SOURCE
 #include "../data/data.h"
+#include "../model/blas.h"
 #include "../model/formats.h"
 #include "../model/layers.h"
 #include "../trainer/optim.h"
@@ -485,6 +486,12 @@ static const Case *find_case(const char *name) {
 // Each case runs in a fresh process (fork + exec of this binary): a forked child of a
 // process whose OpenMP runtime is running can deadlock, and peak RSS must be per case.
 int main(int argc, char **argv) {
+    blas_fit_kernels(argv);          // the kernels train would run (its children and PyTorch inherit them)
+    if (argc == 2 && !strcmp(argv[1], "--coretype")) {     // for scripts/bench_vs.sh: "" or what stretch set
+        const char *t = getenv("OPENBLAS_CORETYPE");
+        printf("%s\n", t ? t : "");
+        return 0;
+    }
     if (argc == 4 && !strcmp(argv[1], "--case")) {
         const Case *k = find_case(argv[2]);
         setup_threads(0);
@@ -513,11 +520,10 @@ int main(int argc, char **argv) {
     if (!sel || !*sel) sel = quick;
     int threads = setup_threads(0);
     const double peak = sgemm_gflops();
-    const char *forced = getenv("OPENBLAS_CORETYPE");
-    printf("bench: %d threads; OpenBLAS's %s kernels (%s%s); SGEMM 2048^3: %.1f GFLOP/s (\"of peak\" is relative to the "
+    char blas[160];
+    printf("bench: %d threads; OpenBLAS kernels: %s; SGEMM 2048^3: %.1f GFLOP/s (\"of peak\" is relative to the "
            "larger of it and the SGEMM measured again just before each case; \"paired\" is the median over steps of each "
-           "step's share of the SGEMM measured around it)\n", threads, openblas_get_corename(),
-           forced ? "OPENBLAS_CORETYPE=" : "detected", forced ? forced : "", peak);
+           "step's share of the SGEMM measured around it)\n", threads, blas_kernels(blas, sizeof blas), peak);
     printf("%-16s %6s %3s %10s %10s %7s %7s %8s %7s\n", "case", "T", "B", "tokens/s", "s/step", "GFLOP/s", "of peak", "RSS GiB",
            "paired");
     fflush(stdout);

@@ -426,4 +426,32 @@ if ./train info "$BASE" | grep -q "dim 64, hidden 172, layers 5, heads 8, kv hea
   ok "train info prints the checkpoint's shape"
 else bad "train info prints the checkpoint's shape"; fi
 
+# ---- OpenBLAS's kernels (model/blas.c) ---------------------------------------------------
+# The kernels this CPU runs, from /proc/cpuinfo's flags; what OpenBLAS detects and then
+# runs, from OpenBLAS itself (OPENBLAS_VERBOSE=2 prints "Core: NAME" as it loads). When its
+# own pick is of a lower tier than the CPU's, train runs again with OPENBLAS_CORETYPE set.
+blas_tier() { case $1 in Cooperlake|SapphireRapids) echo 4;; SkylakeX) echo 3;; Haswell|Zen|Excavator) echo 2;;
+  Sandybridge|Bulldozer|Piledriver|Steamroller) echo 1;; *) echo 0;; esac; }
+flags=" $(grep -m1 '^flags' /proc/cpuinfo | cut -d: -f2) "
+has() { for f in "$@"; do case $flags in *" $f "*) ;; *) return 1;; esac; done; }
+if has avx512f avx512bw avx512vl avx512dq avx512cd; then cpu_k=SkylakeX; has avx512_bf16 && cpu_k=Cooperlake
+elif has avx2 fma; then cpu_k=Haswell; elif has avx; then cpu_k=Sandybridge; else cpu_k=; fi
+K="--config ft_native.yaml --set train.max_steps=1 --set train.batch_tokens=512 --set train.micro_batch=1 --set eval.every=0"
+env -u OPENBLAS_CORETYPE OPENBLAS_VERBOSE=2 ./train $K --set run.name=test_cli_blas1 >"$TMP/blas1.out" 2>&1
+cores=$(grep -oE '^Core: [A-Za-z0-9()]+' "$TMP/blas1.out" | cut -d' ' -f2 | tr '\n' ' ')
+set -- $cores
+if [ -n "$cpu_k" ] && [ "$(blas_tier "${1:-}")" -lt "$(blas_tier $cpu_k)" ]; then
+  [ "$cores" = "$1 $cpu_k " ] && grep -q "kernels: OpenBLAS $cpu_k (stretch's choice: OpenBLAS detected $1), ours" "$TMP/blas1.out" \
+    && ok "OpenBLAS's $1 kernels on a $cpu_k CPU: train runs again on $cpu_k's" \
+    || bad "OpenBLAS's $1 kernels on a $cpu_k CPU: train runs again on $cpu_k's" "cores: $cores; $(grep -E '^run |stretch' "$TMP/blas1.out" | head -2)"
+else
+  [ "$cores" = "${1:-} " ] && grep -q "kernels: OpenBLAS ${1:-}, ours" "$TMP/blas1.out" \
+    && ok "OpenBLAS's own pick ($1) kept on a ${cpu_k:-pre-AVX} CPU" \
+    || bad "OpenBLAS's own pick kept on a ${cpu_k:-pre-AVX} CPU" "cores: $cores; $(grep -E '^run |stretch' "$TMP/blas1.out" | head -2)"
+fi
+OPENBLAS_CORETYPE=Haswell OPENBLAS_VERBOSE=2 ./train $K --set run.name=test_cli_blas2 >"$TMP/blas2.out" 2>&1
+if [ "$(grep -c '^Core: ' "$TMP/blas2.out")" = 1 ] && grep -q "kernels: OpenBLAS Haswell (OPENBLAS_CORETYPE=Haswell), ours" "$TMP/blas2.out"; then
+  ok "a user's OPENBLAS_CORETYPE is kept"
+else bad "a user's OPENBLAS_CORETYPE is kept" "$(grep -E '^Core|^run |stretch' "$TMP/blas2.out" | head -3)"; fi
+
 finish test_cli

@@ -19,6 +19,7 @@
 #include "setup.h"
 #include "train.h"
 #include "../dist/dist.h"
+#include "../model/blas.h"
 #include "../util/util.h"
 
 #include <signal.h>
@@ -139,6 +140,7 @@ static int run_command(int argc, char **argv) {
 }
 
 int main(int argc, char **argv) {
+    blas_fit_kernels(argv);       // may run this process again, with OPENBLAS_CORETYPE set
     signal(SIGXFSZ, SIG_IGN);     // past a file-size limit (ulimit -f) a write fails with EFBIG, and the
                                   // writer names the file, instead of the signal killing the process
     dist_init(&argc, &argv);

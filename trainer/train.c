@@ -12,6 +12,7 @@
 #include "train.h"
 #include "setup.h"
 #include "../dist/dist.h"
+#include "../model/blas.h"
 #include "../model/formats.h"
 #include "../util/util.h"
 
@@ -331,9 +332,10 @@ static void print_header(const Run *r) {
         snprintf(ranks, sizeof ranks, " on each of %d ranks (%d data-parallel groups of %d: context parallel, ring "
                  "attention; ZeRO-1)", r->plan.ranks, r->plan.groups, r->plan.cp);
     else if (r->plan.ranks > 1) snprintf(ranks, sizeof ranks, " on each of %d ranks (data parallel, ZeRO-1)", r->plan.ranks);
+    char blas[160];
     printf("run %s: %zu params, %lld steps of %lld tokens, %d threads%s; kernels: OpenBLAS %s, ours %s\n",
            c->run_name, r->m.num_params, r->plan.total_steps, c->batch_tokens, r->threads, ranks,
-           openblas_get_corename(), tile_isa_name(tile_isa()));
+           blas_kernels(blas, sizeof blas), tile_isa_name(tile_isa()));
     print_plan(c, &r->plan, r->stage_pos, r->m.cfg.rope_theta);
     if (c->document_mask || r->ev.document_mask)
         printf("document masking: attention and positions within documents in %s\n",
