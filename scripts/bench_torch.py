@@ -22,8 +22,12 @@ exact causal softmax; 1.13 has no fused CPU attention (scaled_dot_product_attent
 2.0), so it is the best of two plain paths: the whole (T, T) score matrix per layer when it
 fits in a quarter of memory, else query chunks, each recomputed in backward
 (torch.utils.checkpoint) so that only one chunk's scores exist at a time. Layers are
-checkpointed (recomputed in backward) when their saved activations would not fit
-otherwise, as stretch's recompute mode does at the same lengths.
+checkpointed (recomputed in backward) only when the weights, their gradients, AdamW's
+moments and the saved activations would not fit in two thirds of memory: a step that
+recomputes runs slower (stories110M's shape at T = 8192 on a 2-core Zen 5 with 23 GiB:
+80.6 tokens/s in 6.03 GiB recomputing, 113.5 in 11.13 GiB not), and a PyTorch user whose
+step fits would not recompute. (Until 2026-12-07 the rule was a third of memory for the
+activations alone, which made the peer recompute at that shape.)
 """
 import glob
 import math
@@ -75,7 +79,9 @@ class Shape:
         # saved activations per layer without recompute: about 20 (B, T, C)-sized tensors
         # plus 2 (B, T, H) and the scores when whole
         per_layer = 4 * self.B * self.T * (20 * self.dim + 3 * self.hidden) + (2 * scores if self.chunk == self.T else 0)
-        self.recompute = self.layers * per_layer > mem // 3
+        self.params = self.vocab * self.dim + self.layers * (2 * self.dim * self.dim + 2 * self.dim * self.kv * self.hs
+                                                            + 3 * self.dim * self.hidden)
+        self.recompute = 16 * self.params + self.layers * per_layer > 2 * mem // 3
         self.mem = mem
 
 
@@ -150,9 +156,8 @@ def main():
         env = dict(os.environ, LD_PRELOAD=":".join(filter(None, [TCMALLOC, os.environ.get("LD_PRELOAD")])))
         os.execve(sys.executable, [sys.executable] + sys.argv, env)
     sh = Shape(sys.argv[1:])
-    params = 4 * (sh.vocab * sh.dim + sh.layers * (2 * sh.dim * sh.dim + 2 * sh.dim * sh.kv * sh.hs + 3 * sh.dim * sh.hidden))
-    if 4 * params > sh.mem // 2:                                   # weights, grads, 2 moments
-        print(f"skip=the weights, gradients and AdamW moments alone need {4 * params / 2**30:.1f} GiB")
+    if 16 * sh.params > sh.mem // 2:                               # weights, grads, 2 moments
+        print(f"skip=the weights, gradients and AdamW moments alone need {16 * sh.params / 2**30:.1f} GiB")
         return
     torch.set_num_threads(sh.threads)
     base_gib = current_rss_gib()                                   # the interpreter and libtorch, not counted
