@@ -57,15 +57,17 @@ static const Case CASES[] = {
     {"260k_4096_docs256", 64, 172, 5, 8, 4, 512, 4096, 4, 3, "step", ACTS_ALL, 256, 0, "260k_4096x4", 0},
     {"260k_4096x4", 64, 172, 5, 8, 4, 512, 4096, 4, 3, "step", ACTS_ALL, 0, 0, NULL, 0},
     {"260k_pose_32768", 64, 172, 5, 8, 4, 512, 2048, 16, 3, "step", ACTS_ALL, 0, 32768, "260k_32768", 0},
-    // real shapes: stories110M (HS 64; at 8192 with recompute full, and with attention's
-    // output kept in 110m_8192_att, PyTorch beside each), and one TinyLlama-1.1B layer (HS
+    // real shapes: stories110M (HS 64; at 8192 with recompute full, with attention's
+    // output kept in 110m_8192_att, and without recompute in 110m_8192_all, each after a
+    // warm-up step; PyTorch beside the last, against both it and recompute full), and one TinyLlama-1.1B layer (HS
     // 64, GQA 32/4) over a small vocabulary so that the layer's own work dominates; at
     // 32768 the 110M shape keeps one of its 12 layers (a step of all 12 takes about 25
     // minutes here); PyTorch runs beside them up to 8192 (at 32768 its chunked attention
     // takes over 10 minutes a step)
     {"110m_2048", 768, 2048, 12, 12, 12, 32000, 2048, 1, 3, "step", ACTS_ALL, 0, 0, NULL, 1},
-    {"110m_8192", 768, 2048, 12, 12, 12, 32000, 8192, 1, 1, "step", ACTS_INPUTS, 0, 0, NULL, 1},
-    {"110m_8192_att", 768, 2048, 12, 12, 12, 32000, 8192, 1, 1, "step", ACTS_RECOMPUTE, 0, 0, "110m_8192", 1},
+    {"110m_8192", 768, 2048, 12, 12, 12, 32000, 8192, 1, 2, "step", ACTS_INPUTS, 0, 0, NULL, 0},
+    {"110m_8192_att", 768, 2048, 12, 12, 12, 32000, 8192, 1, 2, "step", ACTS_RECOMPUTE, 0, 0, "110m_8192", 0},
+    {"110m_8192_all", 768, 2048, 12, 12, 12, 32000, 8192, 1, 2, "step", ACTS_ALL, 0, 0, "110m_8192", 1},
     {"110m_l1_32768", 768, 2048, 1, 12, 12, 32000, 32768, 1, 1, "step", ACTS_RECOMPUTE, 0, 0, NULL, 0},
     {"tl1b_l1_2048", 2048, 5632, 1, 32, 4, 512, 2048, 1, 3, "step", ACTS_ALL, 0, 0, NULL, 1},
     {"tl1b_l1_8192", 2048, 5632, 1, 32, 4, 512, 8192, 1, 1, "step", ACTS_RECOMPUTE, 0, 0, NULL, 1},
@@ -355,8 +357,8 @@ static Rates measure_rates(const Case *k) {
 // gradient written and read), logits and weights with AdamW's moments at the triad rate;
 // the time bound is the larger. Scores count whole 128-key tiles on the causal
 // diagonal. Element work besides exp (masks, softmax rows, dS, norms, SwiGLU) is left
-// out: the bound is optimistic. Printed: each term's share of the bound and the %
-// of SGEMM that the bound allows.
+// out: the bound is optimistic. Printed: the tokens/s and the % of SGEMM that the bound
+// allows, and each term's share of it.
 static void print_bound(const Case *k, const Rates *x) {
     const ModelConfig c = case_config(k);
     const double L = k->layers, C = k->dim, NH = k->heads, HS = C / NH, KV = k->kv * HS, H = k->hidden;
@@ -372,7 +374,7 @@ static void print_bound(const Case *k, const Rates *x) {
     const double te = (again ? 3.0 : 2.0) * scores / (x->exps * 1e9);
     const double tb = bytes / (x->triad * 1e9), tc = td + tt + te, bound = tc > tb ? tc : tb;
     const double counted = step ? model_flops_per_token(&c, k->T) : attn;
-    printf("%-16s bound %.1f%% of SGEMM (%.0f GFLOP/s, measured with these rates): ", "",
+    printf("%-16s bound %.0f tokens/s, %.1f%% of SGEMM (%.0f GFLOP/s, measured with these rates): ", "", 1.0 / bound,
            100.0 * counted / bound / (x->sgemm * 1e9), x->sgemm);
     if (step) printf("matmuls %.0f%% (%.0f GFLOP/s on its shapes), ", 100 * td / bound, x->dense);
     printf("tiles %.0f%% (%.1f GFLOP/s at HS %.0f), exps %.0f%% (%.2f G/s), bytes %.0f%% (%.0f KB/token at %.1f GB/s)\n",
@@ -417,8 +419,10 @@ static double run_step_case(const Case *k, double peak, Paired *pr) {
 }
 
 // run_torch: PyTorch on the case's shape (scripts/bench_torch.py, when /usr/bin/python3 has
-// torch), its row, and stretch's tokens/s and peak RSS against it.
-static void run_torch(const Case *k, double peak, double tps, double rss) {
+// torch), its row, and stretch's tokens/s and peak RSS against it: the case's, and its
+// reference's when it has one (ref: NULL or the case run first in the same process).
+static void run_torch(const Case *k, double peak, double tps, double rss, const Case *ref, double ref_tps,
+                      double ref_rss) {
     char cmd[512], line[512] = "";
     snprintf(cmd, sizeof cmd, "/usr/bin/python3 -c 'import torch' 2>/dev/null && /usr/bin/python3 scripts/bench_torch.py "
              "%d %d %d %d %d %d %d %d %d %d 2>&1 | tail -1", k->dim, k->hidden, k->layers, k->heads, k->kv, k->vocab, k->T,
@@ -437,8 +441,10 @@ static void run_torch(const Case *k, double peak, double tps, double rss) {
     }
     const ModelConfig cfg = case_config(k);
     print_row("  torch", k->T, k->B, t, sec, (double)k->B * k->T * model_flops_per_token(&cfg, k->T), peak, r, -1.0);
-    printf("%-16s stretch: %.2fx torch's tokens/s in %.2fx its memory (%s)\n", "", tps / t, rss / r,
-           strstr(line, "attention=") ? strstr(line, "attention=") : "");
+    const char *how = strstr(line, "attention=") ? strstr(line, "attention=") : "";
+    printf("%-16s stretch: %.2fx torch's tokens/s in %.2fx its memory (%s)\n", "", tps / t, rss / r, how);
+    if (ref) printf("%-16s stretch as %s: %.2fx torch's tokens/s in %.2fx its memory\n", "", ref->name, ref_tps / t,
+                    ref_rss / r);
 }
 
 static void run_attention_case(const Case *k, double peak, Paired *pr) {
@@ -500,13 +506,14 @@ int main(int argc, char **argv) {
             const Case *ref = find_case(k->vs);
             const double base = run_step_case(ref, atof(argv[3]), &pref), tps = run_step_case(k, atof(argv[3]), &pr);
             printf("%-16s %.2fx the tokens/s of %s (GFLOP/s counts full causal attention)\n", "", tps / base, ref->name);
-            if (k->torch) run_torch(k, atof(argv[3]), tps, pr.rss);
+            if (k->torch) run_torch(k, atof(argv[3]), tps, pr.rss, ref, base, pref.rss);
         } else if (!strcmp(k->kind, "step")) {
             const double tps = run_step_case(k, atof(argv[3]), &pr);
-            if (k->torch) run_torch(k, atof(argv[3]), tps, pr.rss);
+            if (k->torch) run_torch(k, atof(argv[3]), tps, pr.rss, NULL, 0.0, 0.0);
         }
         else run_attention_case(k, atof(argv[3]), &pr);
-        if (!k->vs) {                // after the case: its peak RSS is its own
+        if (!k->docs && !k->pose) {  // after the case, so its peak RSS is its own; the bound
+                                     // counts full causal scores, not documents' or PoSE's
             const Rates x = measure_rates(k);
             print_bound(k, &x);
         }
