@@ -59,11 +59,11 @@ static const Case CASES[] = {
     {"260k_pose_32768", 64, 172, 5, 8, 4, 512, 2048, 16, 3, "step", ACTS_ALL, 0, 32768, "260k_32768", 0},
     // real shapes: stories110M (HS 64; at 8192 with recompute full, with attention's
     // output kept in 110m_8192_att, and without recompute in 110m_8192_all, each after a
-    // warm-up step; PyTorch beside the last, against both it and recompute full), and one TinyLlama-1.1B layer (HS
-    // 64, GQA 32/4) over a small vocabulary so that the layer's own work dominates; at
-    // 32768 the 110M shape keeps one of its 12 layers (a step of all 12 takes about 25
-    // minutes here); PyTorch runs beside them up to 8192 (at 32768 its chunked attention
-    // takes over 10 minutes a step)
+    // warm-up step; PyTorch beside the last, against both it and recompute full), and one
+    // TinyLlama-1.1B layer (HS 64, GQA 32/4) over a small vocabulary so that the layer's
+    // own work dominates; at 32768 the 110M shape keeps one of its 12 layers (a step of
+    // all 12 takes about 25 minutes here); PyTorch runs beside them up to 8192 (at 32768
+    // its chunked attention takes over 10 minutes a step)
     {"110m_2048", 768, 2048, 12, 12, 12, 32000, 2048, 1, 3, "step", ACTS_ALL, 0, 0, NULL, 1},
     {"110m_8192", 768, 2048, 12, 12, 12, 32000, 8192, 1, 2, "step", ACTS_INPUTS, 0, 0, NULL, 0},
     {"110m_8192_att", 768, 2048, 12, 12, 12, 32000, 8192, 1, 2, "step", ACTS_RECOMPUTE, 0, 0, "110m_8192", 0},
