@@ -441,8 +441,8 @@ static void run_torch(const Case *k, double peak, double tps, double rss, const 
     }
     const ModelConfig cfg = case_config(k);
     print_row("  torch", k->T, k->B, t, sec, (double)k->B * k->T * model_flops_per_token(&cfg, k->T), peak, r, -1.0);
-    const char *how = strstr(line, "attention=") ? strstr(line, "attention=") : "";
-    printf("%-16s stretch: %.2fx torch's tokens/s in %.2fx its memory (%s)\n", "", tps / t, rss / r, how);
+    const char *how = strstr(line, "attention=");
+    printf("%-16s stretch: %.2fx torch's tokens/s in %.2fx its memory (%s)\n", "", tps / t, rss / r, how ? how : "");
     if (ref) printf("%-16s stretch as %s: %.2fx torch's tokens/s in %.2fx its memory\n", "", ref->name, ref_tps / t,
                     ref_rss / r);
 }
